@@ -1,0 +1,33 @@
+package dev.strata.api;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The service a driver module registers in {@code META-INF/services/dev.strata.api.DriverProvider}. Like the
+ * JDK's FileSystemProvider: cheap to construct, does real work only in {@link #probe} and {@link #open}.
+ */
+public interface DriverProvider {
+    /** The name users select it by, e.g. {@code overlay}. */
+    String name();
+
+    /** Other names it answers to, e.g. {@code overlay2}. */
+    default List<String> aliases() {
+        return List.of();
+    }
+
+    /** Auto-pick prefers the supported driver with the highest priority. */
+    int priority();
+
+    /** The driver-wide option keys it accepts (with their prefix, e.g. {@code vfs.size}). */
+    List<OptionSpec> options();
+
+    /**
+     * Whether this kernel and the filesystem under {@code home} (or its nearest existing ancestor) support the
+     * driver, and if not, why not. Must not change anything under {@code home}.
+     */
+    Support probe(Path home);
+
+    /** Opens the driver on its home, creating the home if needed. */
+    StorageDriver open(DriverContext context);
+}

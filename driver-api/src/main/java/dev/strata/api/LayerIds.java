@@ -1,0 +1,34 @@
+package dev.strata.api;
+
+import java.util.regex.Pattern;
+
+/**
+ * Layer ids become directory names, so each must be one safe path component. Docker's ids (64 hex digits, with
+ * an {@code -init} suffix for init layers) and containerd's keys without slashes pass.
+ */
+public final class LayerIds {
+    public static final int MAX_LENGTH = 128;
+    private static final Pattern SAFE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]*");
+
+    private LayerIds() {
+    }
+
+    /** Returns the id, or throws naming what is wrong with it. */
+    public static String check(String operation, String id) {
+        if (id == null || id.isEmpty()) throw new InvalidLayerIdException(operation, id, "empty");
+        if (id.length() > MAX_LENGTH) throw new InvalidLayerIdException(operation, id, "longer than " + MAX_LENGTH + " characters");
+        if (id.equals(".") || id.equals("..")) throw new InvalidLayerIdException(operation, id, "not a name");
+        if (id.indexOf('/') >= 0) throw new InvalidLayerIdException(operation, id, "contains '/'");
+        if (id.indexOf('\0') >= 0) throw new InvalidLayerIdException(operation, id, "contains a NUL byte");
+        if (!SAFE.matcher(id).matches()) {
+            throw new InvalidLayerIdException(operation, id, "use letters, digits, '_', '.' and '-', starting with a letter or digit");
+        }
+        return id;
+    }
+
+    /** A parent id: null or empty means none. */
+    public static String checkParent(String operation, String parent) {
+        if (parent == null || parent.isEmpty()) return null;
+        return check(operation, parent);
+    }
+}

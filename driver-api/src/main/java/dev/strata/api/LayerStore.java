@@ -1,0 +1,55 @@
+package dev.strata.api;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Layers and their mounts: the half of the contract that moby calls ProtoDriver.
+ *
+ * <p>Ids are caller-chosen single path components ({@link LayerIds}). A parent of {@code null} or {@code ""}
+ * means none.
+ */
+public interface LayerStore {
+    /** Makes a read-only (image) layer on top of {@code parent}. */
+    void create(String id, String parent, CreateOptions options);
+
+    /** Makes a read-write (container) layer on top of {@code parent}. */
+    void createReadWrite(String id, String parent, CreateOptions options);
+
+    /**
+     * Removes the layer, unmounting it first if it is mounted. Never leaves a layer that {@link #exists} still
+     * reports. A layer that still has children is not removed ({@link LayerBusyException}).
+     */
+    void remove(String id);
+
+    /**
+     * Returns the layer's root directory, mounting it on the first reference. References are counted per id,
+     * across threads and across driver instances on the same home.
+     */
+    Path get(String id, String mountLabel);
+
+    /** Releases one reference taken by {@link #get}; the last one unmounts. */
+    void put(String id);
+
+    /** Whether a complete layer with this id exists. A layer whose create or apply did not finish does not. */
+    boolean exists(String id);
+
+    /** The number of {@link #get} references now held on the layer. */
+    int references(String id);
+
+    /** The parent of a layer, or null for a base layer. */
+    String parent(String id);
+
+    /** Every complete layer, in no particular order. */
+    List<String> layers();
+
+    /** Ordered key/value pairs describing the driver, as in {@code docker info}. */
+    List<StatusEntry> status();
+
+    /** Driver-specific facts about one layer (moby's GetMetadata: UpperDir, LowerDir, DeviceName, ...). */
+    Map<String, String> metadata(String id);
+
+    /** Unmounts everything this driver mounted and releases its devices. The layers stay. */
+    void cleanup();
+}

@@ -1,0 +1,140 @@
+package dev.strata.api;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+
+/**
+ * Per-layer reference counts that hold across threads, across processes (the CLI runs one per command) and
+ * across restarts. Each id has a small file under {@code dir} holding its count; a thread lock plus an
+ * {@code flock} serialise every change. The mount action runs under the same lock, so two callers
+ * never mount the same layer twice.
+ *
+ * <p>A persisted count is reconciled with reality through {@code isMounted} (null when the driver does not
+ * mount): a count left by a crash or a reboot for a layer that is no longer mounted starts again at zero, and a
+ * mount nobody counted is adopted instead of being mounted twice.
+ */
+public final class RefCounts {
+    /** An action run under the id's lock. */
+    @FunctionalInterface
+    public interface Action {
+        void run();
+    }
+
+    private final Path dir;
+    private final Predicate<String> isMounted;
+    private static final int STRIPES = 64;
+    // Static: two instances on the same directory in one JVM (a "restart" in a test) must share thread locks,
+    // because flock does not exclude threads of one process.
+    private static final ConcurrentHashMap<String, ReentrantLock> THREAD_LOCKS = new ConcurrentHashMap<>();
+
+    public RefCounts(Path dir, Predicate<String> isMounted) {
+        this.dir = dir.toAbsolutePath().normalize();
+        this.isMounted = isMounted;
+    }
+
+    /** Takes a reference; runs {@code onFirst} (the mount) when the count goes from 0 to 1. Returns the new count. */
+    public int acquire(String id, Action onFirst) {
+        return withLock(id, () -> {
+            int n = read(id);
+            boolean mounted = isMounted == null ? n > 0 : isMounted.test(id);
+            if (n > 0 && !mounted) n = 0;          // stale: left by a crash or a reboot
+            if (n == 0 && !mounted) onFirst.run();  // if this throws, the count stays as it was
+            write(id, n + 1);
+            return n + 1;
+        });
+    }
+
+    /** Drops a reference; runs {@code onLast} (the unmount) when the count reaches 0. Returns the new count. */
+    public int release(String id, Action onLast) {
+        return withLock(id, () -> {
+            int n = read(id);
+            if (isMounted != null && n > 0 && !isMounted.test(id)) n = 1;  // someone unmounted it behind our back
+            if (n <= 1) {
+                if (isMounted == null || isMounted.test(id)) onLast.run();
+                write(id, 0);
+                return 0;
+            }
+            write(id, n - 1);
+            return n - 1;
+        });
+    }
+
+    /** The current count, reconciled with the mount table. */
+    public int count(String id) {
+        return withLock(id, () -> {
+            int n = read(id);
+            if (isMounted != null && n > 0 && !isMounted.test(id)) return 0;
+            return n;
+        });
+    }
+
+    /** Forgets an id (after its layer is removed). Call under {@link #withLock}. */
+    public void forget(String id) {
+        try {
+            Files.deleteIfExists(file(id));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Runs {@code body} holding the id's lock against other threads and other processes. Reentrant within a
+     * thread, so a driver may hold it around remove and still call {@link #release}. Locks are striped over a
+     * fixed set of lock files that are never deleted, so a count file can be removed without racing a waiter.
+     */
+    public <T> T withLock(String id, Supplier<T> body) {
+        int stripe = Math.floorMod(id.hashCode(), STRIPES);
+        ReentrantLock lock = THREAD_LOCKS.computeIfAbsent(dir + "#" + stripe, k -> new ReentrantLock());
+        lock.lock();
+        try {
+            if (lock.getHoldCount() > 1) return body.get();
+            Path lockFile = dir.resolve(".lock-" + stripe);
+            try {
+                Files.createDirectories(dir);
+                try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                     FileLock ignored = ch.lock()) {
+                    return body.get();
+                }
+            } catch (IOException e) {
+                throw new StorageException("lock", lockFile.toString(), e.toString(), e);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private int read(String id) {
+        try {
+            String s = Files.readString(file(id), StandardCharsets.US_ASCII).trim();
+            return s.isEmpty() ? 0 : Integer.parseInt(s);
+        } catch (NoSuchFileException e) {
+            return 0;
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    private void write(String id, int n) {
+        try (FileChannel ch = FileChannel.open(file(id), StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            ch.write(ByteBuffer.wrap(Integer.toString(n).getBytes(StandardCharsets.US_ASCII)));
+        } catch (IOException e) {
+            throw new StorageException("write reference count", file(id).toString(), e.toString(), e);
+        }
+    }
+
+    private Path file(String id) {
+        return dir.resolve(id);
+    }
+}
