@@ -1,0 +1,79 @@
+package dev.strata.nativeio;
+
+import java.io.IOException;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+/** Facts about the running kernel and process that drivers probe. */
+public final class Kernel {
+    private static final class H {
+        static final MethodHandle GETEUID = Native.plainCall("geteuid", FunctionDescriptor.of(JAVA_INT));
+    }
+
+    private Kernel() {
+    }
+
+    /** The effective uid of this process. */
+    public static int euid() {
+        try {
+            return (int) H.GETEUID.invokeExact();
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    public static boolean isRoot() {
+        return euid() == 0;
+    }
+
+    /** The kernel release, e.g. {@code 6.18.44}. */
+    public static String release() {
+        try {
+            return Files.readString(Path.of("/proc/sys/kernel/osrelease")).strip();
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    /** Whether the kernel release is at least major.minor. */
+    public static boolean atLeast(int major, int minor) {
+        String[] p = release().split("[.-]");
+        try {
+            int ma = Integer.parseInt(p[0]);
+            int mi = Integer.parseInt(p[1]);
+            return ma > major || (ma == major && mi >= minor);
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** Whether {@code /proc/filesystems} lists the filesystem. */
+    public static boolean hasFilesystem(String name) {
+        try {
+            List<String> lines = Files.readAllLines(Path.of("/proc/filesystems"));
+            for (String l : lines) {
+                String[] f = l.trim().split("\\s+");
+                if (f[f.length - 1].equals(name)) return true;
+            }
+            return false;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Whether this process runs in a user namespace other than the initial one. */
+    public static boolean inUserNamespace() {
+        try {
+            String map = Files.readString(Path.of("/proc/self/uid_map")).trim();
+            String[] f = map.split("\\s+");
+            return !(f.length == 3 && f[0].equals("0") && f[1].equals("0") && f[2].equals("4294967295"));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,78 @@
+package dev.strata.nativeio;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Path;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/** mount(2) and umount2(2). */
+public final class Mounts {
+    public static final long MS_RDONLY = 1, MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8, MS_REMOUNT = 32,
+            MS_BIND = 4096, MS_MOVE = 8192, MS_REC = 16384, MS_PRIVATE = 1 << 18, MS_SLAVE = 1 << 19,
+            MS_SHARED = 1 << 20;
+    public static final int MNT_FORCE = 1, MNT_DETACH = 2, MNT_EXPIRE = 4, UMOUNT_NOFOLLOW = 8;
+
+    private static final class H {
+        static final MethodHandle MOUNT = Native.errnoCall("mount",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS));
+        static final MethodHandle UMOUNT2 = Native.errnoCall("umount2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    }
+
+    private Mounts() {
+    }
+
+    /** mount(2). {@code data} may be null. */
+    public static void mount(String source, Path target, String fsType, long flags, String data) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = Native.captureState(a);
+            MemorySegment src = Native.cString(a, source);
+            MemorySegment type = Native.cString(a, fsType);
+            MemorySegment opts = Native.cString(a, data);
+            int r = (int) H.MOUNT.invokeExact(st, src, a.allocateFrom(target.toString()), type, flags, opts);
+            if (r < 0) {
+                int e = Native.errno(st);
+                String detail = data != null && data.length() > 4095
+                        ? "mount data is " + data.length() + " bytes, over one page; the kernel cut it" : null;
+                throw new SyscallException("mount", target.toString(), e, detail);
+            }
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** umount2(2). */
+    public static void unmount(Path target, int flags) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = Native.captureState(a);
+            int r = (int) H.UMOUNT2.invokeExact(st, a.allocateFrom(target.toString()), flags);
+            if (r < 0) throw new SyscallException("umount2", target.toString(), Native.errno(st));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** Unmounts {@code target} if something is mounted there; EINVAL (not a mount point) is not an error. */
+    public static boolean unmountIfMounted(Path target, int flags) {
+        try {
+            unmount(target, flags);
+            return true;
+        } catch (SyscallException e) {
+            if (e.is(Errno.EINVAL) || e.is(Errno.ENOENT)) return false;
+            throw e;
+        }
+    }
+
+    /** Unmounts every mount at or below {@code dir}, deepest first, detaching busy ones. Returns how many. */
+    public static int unmountAllUnder(Path dir) {
+        int n = 0;
+        for (MountInfo m : MountInfo.under(dir)) {
+            if (unmountIfMounted(Path.of(m.mountPoint()), MNT_DETACH)) n++;
+        }
+        return n;
+    }
+}
