@@ -1,0 +1,56 @@
+package dev.strata.archive;
+
+import dev.strata.api.Change;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The one place layer tar streams are written and read. CONTRACT ONLY until the layer-archive issue lands:
+ * every method documents what it must do.
+ */
+public final class LayerArchive {
+    private LayerArchive() {
+    }
+
+    /**
+     * Writes a PAX tar of the whole tree under {@code root} (entries relative, directories with a trailing
+     * slash, deterministic order), keeping type, mode incl. setuid/setgid/sticky, uid/gid, mtime in ns, xattrs
+     * byte-exact, hardlinks as links, sparse holes.
+     */
+    public static void writeTree(Path root, OutputStream out) {
+        throw new UnsupportedOperationException("layer-archive: writeTree not implemented yet");
+    }
+
+    /**
+     * Writes a tar of {@code changes} (as {@link TreeChanges#between} reports them) taken from {@code layerRoot}:
+     * added and modified paths as entries, deleted ones as {@code .wh.<name>} (moby's ExportChanges).
+     */
+    public static void writeChanges(Path layerRoot, List<Change> changes, OutputStream out) {
+        throw new UnsupportedOperationException("layer-archive: writeChanges not implemented yet");
+    }
+
+    /**
+     * Writes a tar of an overlay or aufs upper directory as it is, turning its on-disk whiteouts
+     * ({@code onDisk}) into OCI ones; {@code lowers} (uppermost first) decide whether an opaque marker is needed.
+     */
+    public static void writeUpper(Path upperDir, WhiteoutFormat onDisk, List<Path> lowers, OutputStream out) {
+        throw new UnsupportedOperationException("layer-archive: writeUpper not implemented yet");
+    }
+
+    /** A tar stream of {@link #writeTree}, produced as it is read; closing it stops the producer. */
+    public static InputStream tree(Path root) {
+        throw new UnsupportedOperationException("layer-archive: tree not implemented yet");
+    }
+
+    /**
+     * Applies a tar (plain, gzip or zstd, detected by magic bytes) into {@code layerRoot}, resolving every path
+     * beneath it, writing whiteouts in {@code options.whiteouts()}. Hostile entries are refused with an
+     * {@link UnsafeEntryException} naming the entry. Returns the sum of the entries' sizes.
+     */
+    public static long apply(Path layerRoot, InputStream tar, ApplyOptions options) {
+        throw new UnsupportedOperationException("layer-archive: apply not implemented yet");
+    }
+}
