@@ -66,6 +66,26 @@ public final class Kernel {
         }
     }
 
+    /**
+     * A build option of the running kernel from {@code /proc/config.gz}: "y", "m", a value, "n" when it is listed
+     * as not set, or null when the kernel does not publish its config.
+     */
+    public static String config(String option) {
+        Path gz = Path.of("/proc/config.gz");
+        if (!Files.exists(gz)) return null;
+        try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(
+                new java.util.zip.GZIPInputStream(Files.newInputStream(gz)), java.nio.charset.StandardCharsets.US_ASCII))) {
+            String line;
+            while ((line = in.readLine()) != null) {
+                if (line.startsWith(option + "=")) return line.substring(option.length() + 1);
+                if (line.equals("# " + option + " is not set")) return "n";
+            }
+            return "n";
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
     /** Whether this process runs in a user namespace other than the initial one. */
     public static boolean inUserNamespace() {
         try {
