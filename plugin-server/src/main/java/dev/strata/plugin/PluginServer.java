@@ -130,6 +130,7 @@ public final class PluginServer implements AutoCloseable {
             if (bindPath != null) SocketFile.deleteTree(bindPath.getParent());
         }
         LOG.log(System.Logger.Level.INFO, "serving the graphdriver plugin protocol on {0} ({1})", socket, host.describe());
+        workers.execute(Wire::warmUp);
     }
 
     public Path socket() {
