@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
+import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.Container;
 import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.utility.DockerImageName;
@@ -168,6 +169,7 @@ abstract class DockerScenario {
         Host.sleep(2000);
         plugin = PluginProcess.start(pluginName, driver, run.resolve("plugin.log"), List.of());
         dockerd.awaitReady(60);
+        dropConnectionsToTheOldDaemon();
 
         String images = dockerd.dockerOk("images", "--format", "{{.Repository}}:{{.Tag}}");
         assertTrue(images.lines().toList().containsAll(List.of(busybox, committed)), images);
@@ -175,6 +177,24 @@ abstract class DockerScenario {
             c.start();
             assertEquals(CONTENT + "\n", c.execInContainer("cat", FILE).getStdout());
         }
+    }
+
+    /**
+     * Testcontainers' client pools its connections to the daemon; those to the daemon that stopped fail with
+     * "Broken pipe" when reused. A failed request discards its connection, so ping until the pool is clean.
+     */
+    private static void dropConnectionsToTheOldDaemon() {
+        var client = DockerClientFactory.instance().client();
+        int good = 0;
+        for (int i = 0; i < 50 && good < 5; i++) {
+            try {
+                client.pingCmd().exec();
+                good++;
+            } catch (RuntimeException stale) {
+                good = 0;
+            }
+        }
+        assertEquals(5, good, "Testcontainers cannot reach the restarted dockerd");
     }
 
     @Test
