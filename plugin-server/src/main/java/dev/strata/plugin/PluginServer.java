@@ -23,6 +23,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -138,17 +139,38 @@ public final class PluginServer implements AutoCloseable {
     }
 
     /**
-     * Serves until the process is told to stop (SIGTERM, SIGINT, or {@link #close} from elsewhere): a shutdown hook
-     * closes the server gracefully, which runs the driver's cleanup before the JVM exits.
+     * Starts a server and serves until the process is told to stop (SIGTERM, SIGINT): a shutdown hook closes it
+     * gracefully, which runs the driver's cleanup before the JVM exits. The hook is in place before the socket is
+     * bound, so a signal that arrives while the server starts still stops it cleanly (the hook waits for the start).
      */
-    public void serveUntilStopped() throws InterruptedException {
+    public static void serve(Config config) throws IOException, InterruptedException {
+        CompletableFuture<PluginServer> started = new CompletableFuture<>();
         Thread hook = new Thread(() -> {
-            close();
+            PluginServer server;
+            try {
+                server = started.get(60, TimeUnit.SECONDS);
+            } catch (Exception notStarted) {
+                return; // the start failed: nothing to stop
+            }
+            server.close();
             // java.util.logging resets itself in its own shutdown hook, so say it on stderr directly.
             System.err.println("strata plugin: stopped serving on " + config.socket() + " after the driver's cleanup");
         }, "strata-plugin-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        awaitClosed();
+        PluginServer server;
+        try {
+            server = start(config);
+        } catch (IOException | RuntimeException e) {
+            started.completeExceptionally(e);
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook has seen the failure
+            }
+            throw e;
+        }
+        started.complete(server);
+        server.awaitClosed();
     }
 
     /** Blocks until {@link #close} has finished. */

@@ -8,6 +8,6 @@ import java.util.List;
 public final class ServeMain {
     public static void main(String[] args) throws Exception {
         List<String> options = Arrays.asList(args).subList(1, args.length);
-        PluginServer.start(PluginServer.Config.of(Path.of(args[0]), MemoryDriverProvider.NAME, options)).serveUntilStopped();
+        PluginServer.serve(PluginServer.Config.of(Path.of(args[0]), MemoryDriverProvider.NAME, options));
     }
 }

@@ -49,6 +49,27 @@ class ServerProcessTest {
         }
     }
 
+    @Test
+    void sigtermTheMomentTheSocketAppearsStillRemovesIt() throws Exception {
+        Path socket = tmp.resolve("plugins/strata-early.sock");
+        Path log = tmp.resolve("early.log");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        Process p = new ProcessBuilder(List.of(java, "-cp", classPath, ServeMain.class.getName(), socket.toString()))
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!Files.exists(socket) && p.isAlive() && System.nanoTime() < deadline) Thread.onSpinWait();
+            assertTrue(Files.exists(socket), () -> "no socket; log:\n" + read(log));
+            p.destroy(); // SIGTERM while the server may still be finishing its start
+            assertTrue(p.waitFor(20, TimeUnit.SECONDS), () -> read(log));
+            assertEquals(143, p.exitValue(), () -> read(log));
+            assertFalse(Files.exists(socket), () -> "socket left behind; log:\n" + read(log));
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
     private static String read(Path p) {
         try {
             return Files.readString(p);

@@ -60,9 +60,8 @@ final class PluginCommand {
             List<String> options = new ArrayList<>(session.config().storageOpts());
             options.addAll(top.storageOpts);
             options.addAll(storageOpts);
-            PluginServer server = PluginServer.start(new PluginServer.Config(socket, driverName(top, session), options,
+            PluginServer.serve(new PluginServer.Config(socket, driverName(top, session), options,
                     session.registry(), System.getenv(), Duration.ofSeconds(20)));
-            server.serveUntilStopped();
             return Main.OK;
         }
 
