@@ -3,11 +3,13 @@ package dev.strata.e2e;
 import dev.strata.api.DriverProvider;
 import dev.strata.api.DriverRegistry;
 import dev.strata.api.Support;
+import dev.strata.archive.TreeChanges;
 import dev.strata.cli.Main;
 import dev.strata.nativeio.Kernel;
 import dev.strata.nativeio.MountInfo;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -52,6 +54,7 @@ abstract class DockerScenario {
     private Dockerd dockerd;
     private PluginProcess plugin;
     private final List<String> leaks = new ArrayList<>();
+    private String skipReason;
 
     DockerScenario(String driver) {
         this.driver = driver;
@@ -60,16 +63,38 @@ abstract class DockerScenario {
         this.committed = "strata-e2e/committed-" + driver + ":1";
     }
 
-    /** Whether this machine can run the scenario, and why not. */
-    private void assumeRunnable() {
-        assumeTrue(Kernel.isRoot(), "needs root: dockerd, mounts");
-        assumeTrue(Dockerd.DOCKERD != null, "dockerd is not installed (Debian: apt-get install docker.io)");
-        assumeTrue(Dockerd.DOCKER != null, "the docker CLI is not installed (Debian: apt-get install docker.io)");
-        assumeTrue(Files.isExecutable(BusyboxImage.BUSYBOX), "/bin/busybox is missing (Debian: apt-get install busybox-static)");
+    /** Why this machine cannot run the scenario, or null if it can. */
+    private String whyNotRunnable() {
+        if (!Kernel.isRoot()) return "needs root: dockerd, mounts";
+        if (Dockerd.DOCKERD == null) return "dockerd is not installed (Debian: apt-get install docker.io)";
+        if (Dockerd.DOCKER == null) return "the docker CLI is not installed (Debian: apt-get install docker.io)";
+        if (!Files.isExecutable(BusyboxImage.BUSYBOX)) return "/bin/busybox is missing (Debian: apt-get install busybox-static)";
         Optional<DriverProvider> p = DriverRegistry.load().find(driver);
-        assumeTrue(p.isPresent(), "no storage driver named " + driver + " on the class path");
+        if (p.isEmpty()) return "no storage driver named " + driver + " on the class path";
         Support s = p.get().probe(E2e.BASE);
-        assumeTrue(s.supported(), driver + " cannot run here: " + s.reason());
+        if (!s.supported()) return driver + " cannot run here: " + s.reason();
+        if (!archiveImplemented()) {
+            return "layer-archive is still a contract only (its bodies throw UnsupportedOperationException):"
+                    + " docker import needs ApplyDiff, docker diff and commit need Changes and Diff";
+        }
+        return null;
+    }
+
+    /** Whether layer-archive's diff code exists yet, tried on two empty directories. */
+    private static boolean archiveImplemented() {
+        try {
+            Path a = Files.createTempDirectory("strata-e2e-probe");
+            try {
+                TreeChanges.between(a, a);
+                return true;
+            } finally {
+                Files.delete(a);
+            }
+        } catch (UnsupportedOperationException contractOnly) {
+            return false;
+        } catch (Exception other) {
+            return true; // implemented, just unhappy with the probe: let the scenario show what fails
+        }
     }
 
     private Path home() {
@@ -78,13 +103,23 @@ abstract class DockerScenario {
 
     @BeforeAll
     void startPluginAndDockerd() throws Exception {
-        assumeRunnable();
+        skipReason = whyNotRunnable();
+        if (skipReason != null) {
+            System.err.println(getClass().getSimpleName() + " skipped: " + skipReason);
+            return;
+        }
         run = E2e.mountRun(driver);
         plugin = PluginProcess.start(pluginName, driver, run.resolve("plugin.log"), List.of());
         dockerd = new Dockerd(run, E2e.API_SOCKET, pluginName, pluginName);
         dockerd.launch();
         dockerd.awaitReady(60);
         BusyboxImage.importInto(dockerd, run, busybox);
+    }
+
+    /** Each step is reported as skipped, with the reason (surefire drops a reason given in @BeforeAll). */
+    @BeforeEach
+    void runnable() {
+        assumeTrue(skipReason == null, skipReason);
     }
 
     @AfterAll
