@@ -113,6 +113,7 @@ abstract class DockerScenario {
         dockerd = new Dockerd(run, E2e.API_SOCKET, pluginName, pluginName);
         dockerd.launch();
         dockerd.awaitReady(60);
+        dropConnectionsToTheOldDaemon(); // another scenario's dockerd may have served this socket before
         BusyboxImage.importInto(dockerd, run, busybox);
     }
 
@@ -215,8 +216,8 @@ abstract class DockerScenario {
     }
 
     /**
-     * Testcontainers' client pools its connections to the daemon; those to the daemon that stopped fail with
-     * "Broken pipe" when reused. A failed request discards its connection, so ping until the pool is clean.
+     * Testcontainers' client (one per JVM) pools its connections to the daemon; those to a daemon that stopped fail
+     * with "Broken pipe" when reused. A failed request discards its connection, so ping until the pool is clean.
      */
     private static void dropConnectionsToTheOldDaemon() {
         var client = DockerClientFactory.instance().client();
