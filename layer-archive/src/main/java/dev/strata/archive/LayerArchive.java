@@ -46,11 +46,29 @@ public final class LayerArchive {
     }
 
     /**
-     * Applies a tar (plain, gzip or zstd, detected by magic bytes) into {@code layerRoot}, resolving every path
-     * beneath it, writing whiteouts in {@code options.whiteouts()}. Hostile entries are refused with an
-     * {@link UnsafeEntryException} naming the entry. Returns the sum of the entries' sizes.
+     * Applies a tar (plain, gzip or zstd, detected by magic bytes) into {@code layerRoot}, writing whiteouts in
+     * {@code options.whiteouts()}.
+     *
+     * <p>Safety: every path is resolved beneath the layer root by the kernel (openat2 {@code RESOLVE_IN_ROOT} for
+     * parents, {@code RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS} for whiteouts); the final component is never followed.
+     * Refused, with an {@link UnsafeEntryException} naming the entry: empty and absolute names, {@code ..}
+     * components, components over 255 bytes, relative symlink targets that climb above the root (absolute ones
+     * are kept: they mean the container's root), hardlink targets that break the name rules or are missing,
+     * whiteouts whose parent is or passes a symlink, device nodes unless {@code options.allowDevices()},
+     * {@code trusted.overlay.*}/{@code user.overlay.*} xattrs, malformed headers. Nothing outside the layer changes;
+     * what was applied before a refusal stays (the driver marks the layer incomplete).
+     *
+     * <p>Metadata: owner (fchown), then mode (chown clears setuid), then xattrs byte-exact (chown clears
+     * security.capability), then mtime in ns; directory mtimes are restored after their contents. Sparse entries keep
+     * their holes. aufs metadata entries ({@code .wh..wh.plnk} etc.) are skipped, as moby does.
+     *
+     * @return the sum of the regular entries' sizes (for a sparse file its logical size), as moby's ApplyLayer
+     *         returns it
      */
     public static long apply(Path layerRoot, InputStream tar, ApplyOptions options) {
-        throw new UnsupportedOperationException("layer-archive: apply not implemented yet");
+        java.util.Objects.requireNonNull(options, "options");
+        try (Applier a = new Applier(layerRoot, options)) {
+            return a.apply(Decompress.detect(tar));
+        }
     }
 }
