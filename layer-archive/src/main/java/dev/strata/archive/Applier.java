@@ -323,6 +323,7 @@ final class Applier implements AutoCloseable {
                 int e = sys.mknodat(pfd, target, S_IFCHR, 0);
                 if (e < 0) throw failed("mknodat (whiteout)", target, e);
                 ownership(h, -1, pfd, target);
+                sys.utimens(pfd, target, h.mtimeNanos, h.mtimeNanos, AT_SYMLINK_NOFOLLOW);
             }
             case AUFS -> whiteoutFile(h, pfd, base);
         }

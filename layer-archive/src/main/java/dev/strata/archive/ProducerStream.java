@@ -23,7 +23,8 @@ final class ProducerStream extends InputStream {
     private final Thread producer;
     private byte[] head;
     private int headPos, headLen;
-    private boolean done, closed;
+    private boolean done;
+    private volatile boolean closed;
     private Throwable failure;
     private final Runnable onClose;
 
@@ -108,6 +109,7 @@ final class ProducerStream extends InputStream {
 
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
+        if (closed) throw new IOException("stream closed");
         if (len == 0) return 0;
         if (head == null || headPos == headLen) {
             if (!nextChunk()) return -1;
