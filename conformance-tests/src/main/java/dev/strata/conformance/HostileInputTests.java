@@ -1,0 +1,74 @@
+package dev.strata.conformance;
+
+import dev.strata.api.CreateOptions;
+import dev.strata.api.StorageDriver;
+import dev.strata.api.StorageException;
+import dev.strata.archive.hostile.HostileCase;
+import dev.strata.archive.hostile.HostileCorpus;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.TestFactory;
+
+import java.io.ByteArrayInputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.DynamicTest.dynamicTest;
+
+/**
+ * Every case of layer-archive's {@link HostileCorpus}, applied through the driver's own {@code applyDiff} into a
+ * new layer on a small parent. A {@link HostileCase.Expect#REFUSED} case must throw a {@link StorageException}
+ * and leave the layer not reported as complete; an {@link HostileCase.Expect#APPLIED_SAFELY} case may apply or
+ * be refused with a StorageException. Either way the outside directory the case aims at and the parent layer
+ * must be exactly as before.
+ */
+public interface HostileInputTests extends DriverUnderTest {
+    @TestFactory
+    @Order(601)
+    @DisplayName("hostile")
+    default Stream<DynamicTest> hostileInput() {
+        StorageDriver d = driver();
+        String base = "hostile-base";
+        d.create(base, null, CreateOptions.NONE);
+        Layers.apply(d, base, Applier.all(Applier.createDir("/base-dir", 0755), Applier.createFile("/base-dir/base-file", "base", 0644)));
+        Map<String, String> baseTree = Layers.describe(d, base, true);
+        List<HostileCase> cases = HostileCorpus.cases();
+        return IntStream.range(0, cases.size()).mapToObj(i -> {
+            HostileCase c = cases.get(i);
+            return dynamicTest(c.name(), () -> {
+                Path outside = Files.createDirectories(testRoot().resolve("outside-" + i));
+                HostileCorpus.populateOutside(outside);
+                Map<String, String> before = HostileCorpus.snapshot(outside);
+                byte[] tar = c.tar().apply(outside);
+                String id = "hostile-" + i;
+                d.create(id, base, CreateOptions.NONE);
+                String what = c.name() + " (" + c.mirrors() + ")";
+                if (c.expect() == HostileCase.Expect.REFUSED) {
+                    assertThrows(StorageException.class, () -> d.applyDiff(id, base, new ByteArrayInputStream(tar)),
+                            what + " was applied; it must be refused");
+                    assertFalse(d.exists(id), what + ": a refused apply left the layer reported as complete");
+                } else {
+                    try {
+                        d.applyDiff(id, base, new ByteArrayInputStream(tar));
+                    } catch (StorageException refused) {
+                        // refusing is allowed too; what matters is below
+                    } catch (RuntimeException e) {
+                        fail(what + ": failed with an untyped " + e, e);
+                    }
+                }
+                assertEquals(before, HostileCorpus.snapshot(outside), what + " changed the directory outside the layer");
+                Layers.assertSameTree(baseTree, Layers.describe(d, base, true), what + " changed the parent layer");
+                if (d.exists(id)) d.remove(id);
+            });
+        });
+    }
+}
