@@ -45,12 +45,28 @@ final class XfsQuotaDisk implements AutoCloseable {
             try {
                 Mounts.mount(loop.device().toString(), mnt, "xfs", 0, "pquota");
             } catch (SyscallException e) {
-                loop.detach();
-                assumeTrue(!e.is(Errno.ENODEV), "xfs is not available in this kernel: " + e.getMessage());
-                throw e;
+                try {
+                    assumeTrue(!e.is(Errno.ENODEV), "xfs is not available in this kernel: " + e.getMessage());
+                    assumeTrue(!(e.is(Errno.EINVAL) && mountsWithoutQuota(loop, mnt)),
+                            "this kernel's xfs mounts without quotas but refuses pquota (no CONFIG_XFS_QUOTA)");
+                    throw e;
+                } finally {
+                    loop.detach();
+                }
             }
         } // closing our descriptor leaves the device to the mount; autoclear detaches it after the unmount
         return new XfsQuotaDisk(image, mnt);
+    }
+
+    /** Whether the same filesystem mounts without {@code pquota}: then it is the quota support that is missing. */
+    private static boolean mountsWithoutQuota(LoopDevice loop, Path mnt) {
+        try {
+            Mounts.mount(loop.device().toString(), mnt, "xfs", 0, null);
+        } catch (SyscallException e) {
+            return false;
+        }
+        Mounts.unmount(mnt, 0);
+        return true;
     }
 
     Path mountPoint() {
