@@ -13,7 +13,7 @@ import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
 import org.junit.platform.launcher.core.LauncherFactory;
 
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,7 +32,7 @@ import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass
  *
  * <pre>
  * java --enable-native-access=ALL-UNNAMED -cp ... dev.strata.conformance.ConformanceRunner \
- *     [-s NAME]... [--storage-opt KEY=VALUE]... [--report FILE] [--json]
+ *     [-s NAME]... [--storage-opt KEY=VALUE]... [--scratch DIR] [--report FILE] [--json]
  * </pre>
  *
  * Without {@code -s}, every registered driver runs. A {@code --storage-opt} whose key starts with a driver's
@@ -44,7 +44,7 @@ public final class ConformanceRunner {
     }
 
     /** What to run and how to report it. */
-    public record Request(List<String> drivers, List<String> storageOptions, Path report, boolean json) {
+    public record Request(List<String> drivers, List<String> storageOptions, Path scratch, Path report, boolean json) {
         public Request {
             drivers = List.copyOf(drivers);
             storageOptions = List.copyOf(storageOptions);
@@ -52,14 +52,15 @@ public final class ConformanceRunner {
     }
 
     public static void main(String[] args) {
-        System.exit(execute(args, System.out, System.err));
+        System.exit(execute(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 
     /** Parses {@code args} as {@link ConformanceRunner} documents, runs, and returns the exit status. */
-    public static int execute(String[] args, PrintStream out, PrintStream err) {
+    public static int execute(String[] args, PrintWriter out, PrintWriter err) {
         List<String> drivers = new ArrayList<>();
         List<String> storageOptions = new ArrayList<>();
         Path report = null;
+        Path scratch = null;
         boolean json = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
@@ -76,6 +77,10 @@ public final class ConformanceRunner {
                     if (++i == args.length) return usage(err, a + " needs a file");
                     report = Path.of(args[i]);
                 }
+                case "--scratch" -> {
+                    if (++i == args.length) return usage(err, a + " needs a directory");
+                    scratch = Path.of(args[i]);
+                }
                 case "--json" -> json = true;
                 case "-h", "--help" -> {
                     usage(out, null);
@@ -86,12 +91,13 @@ public final class ConformanceRunner {
                 }
             }
         }
-        return execute(new Request(drivers, storageOptions, report, json), out, err);
+        return execute(new Request(drivers, storageOptions, scratch, report, json), out, err);
     }
 
     /** Runs the request, prints the matrix (or JSON) to {@code out} and progress to {@code err}. */
-    public static int execute(Request request, PrintStream out, PrintStream err) {
+    public static int execute(Request request, PrintWriter out, PrintWriter err) {
         RunReport result;
+        if (request.scratch() != null) System.setProperty(ConformanceSuite.SCRATCH_PROPERTY, request.scratch().toString());
         try {
             result = run(request.drivers(), request.storageOptions(), err);
         } catch (UnknownDriverException e) {
@@ -119,7 +125,7 @@ public final class ConformanceRunner {
      *
      * @param progress where to print one line per finished case, or null
      */
-    public static RunReport run(List<String> drivers, List<String> storageOptions, PrintStream progress) {
+    public static RunReport run(List<String> drivers, List<String> storageOptions, PrintWriter progress) {
         DriverRegistry registry = DriverRegistry.load();
         List<DriverProvider> selected = new ArrayList<>();
         if (drivers.isEmpty()) {
@@ -171,11 +177,12 @@ public final class ConformanceRunner {
         }
     }
 
-    private static int usage(PrintStream s, String problem) {
+    private static int usage(PrintWriter s, String problem) {
         if (problem != null) s.println("strata conformance: " + problem);
-        s.println("usage: ConformanceRunner [-s NAME]... [--storage-opt KEY=VALUE]... [--report FILE] [--json]");
+        s.println("usage: ConformanceRunner [-s NAME]... [--storage-opt KEY=VALUE]... [--scratch DIR] [--report FILE] [--json]");
         s.println("  -s, --storage-driver NAME  run the suite for this driver (repeatable; default: every registered driver)");
         s.println("  --storage-opt KEY=VALUE    a driver option; a key prefixed with a driver's name goes to that driver only");
+        s.println("  --scratch DIR              where the suite mounts its scratch tmpfs (default /tmp)");
         s.println("  --report FILE              also write the report to FILE (JSON with --json or a .json name, else the matrix)");
         s.println("  --json                     print the report as JSON instead of the matrix");
         return problem == null ? 0 : 2;

@@ -8,7 +8,7 @@ import org.junit.platform.launcher.TestExecutionListener;
 import org.junit.platform.launcher.TestIdentifier;
 import org.junit.platform.launcher.TestPlan;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -22,12 +22,12 @@ import java.util.concurrent.ConcurrentHashMap;
 final class ResultCollector implements TestExecutionListener {
     static final String SUITE = "(suite)";
     private final String driver;
-    private final PrintStream progress;
+    private final PrintWriter progress;
     private final Map<String, Long> started = new ConcurrentHashMap<>();
     private final List<CaseResult> results = new ArrayList<>();
     private TestPlan plan;
 
-    ResultCollector(String driver, PrintStream progress) {
+    ResultCollector(String driver, PrintWriter progress) {
         this.driver = driver;
         this.progress = progress;
     }
@@ -72,6 +72,7 @@ final class ResultCollector implements TestExecutionListener {
         if (progress != null) {
             progress.printf("  %-8s %-7s %s (%d ms)%s%n", driver, status.name().toLowerCase(), r.test(), ms,
                     status == Status.PASS || message == null ? "" : ": " + message.lines().findFirst().orElse(""));
+            progress.flush();
         }
     }
 

@@ -14,9 +14,8 @@ import org.junit.platform.launcher.LauncherDiscoveryRequest;
 import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
 import org.junit.platform.launcher.core.LauncherFactory;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -33,10 +32,10 @@ import static org.junit.platform.engine.discovery.DiscoverySelectors.selectMetho
 class RunnerTest {
     @Test
     void anUnsupportedDriverSkipsEveryCaseWithItsReason(@TempDir Path tmp) throws Exception {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        StringWriter out = new StringWriter();
         Path report = tmp.resolve("report.json");
         int status = ConformanceRunner.execute(new String[]{"-s", "never", "--storage-opt", "never.size=1G", "--report", report.toString()},
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(new ByteArrayOutputStream()));
+                new PrintWriter(out, true), new PrintWriter(new StringWriter()));
         assertEquals(0, status, "nothing failed, so the exit status is 0");
 
         JsonNode json = new ObjectMapper().readTree(Files.readString(report));
@@ -49,7 +48,7 @@ class RunnerTest {
             assertTrue(r.get("message").asText().contains(FakeProviders.Never.REASON), r.toString());
         }
 
-        String matrix = out.toString(StandardCharsets.UTF_8);
+        String matrix = out.toString();
         assertTrue(matrix.contains("moby: CreateEmpty"), matrix);
         assertTrue(matrix.contains("containerd: 128LayersMount"), matrix);
         assertTrue(matrix.contains("[1] never skipped: never cannot run here: " + FakeProviders.Never.REASON), matrix);
@@ -59,11 +58,10 @@ class RunnerTest {
 
     @Test
     void anUnknownDriverIsAUsageErrorThatListsTheKnownOnes() {
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status = ConformanceRunner.execute(new String[]{"-s", "nope"}, new PrintStream(new ByteArrayOutputStream()),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
+        StringWriter err = new StringWriter();
+        int status = ConformanceRunner.execute(new String[]{"-s", "nope"}, new PrintWriter(new StringWriter()), new PrintWriter(err, true));
         assertEquals(2, status);
-        String e = err.toString(StandardCharsets.UTF_8);
+        String e = err.toString();
         assertTrue(e.contains("nope") && e.contains("copydir") && e.contains("never"), e);
     }
 

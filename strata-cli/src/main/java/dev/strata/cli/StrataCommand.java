@@ -16,7 +16,7 @@ import java.util.List;
                 LayerCommands.Create.class, LayerCommands.CreateReadWrite.class, LayerCommands.Mount.class,
                 LayerCommands.Unmount.class, LayerCommands.Remove.class, LayerCommands.Exists.class,
                 LayerCommands.Metadata.class, DiffCommands.Changes.class, DiffCommands.DiffSize.class,
-                DiffCommands.Diff.class, DiffCommands.Apply.class, CleanupCommand.class, TrainCommand.class})
+                DiffCommands.Diff.class, DiffCommands.Apply.class, CleanupCommand.class, ConformanceCommand.class, TrainCommand.class})
 public final class StrataCommand {
     static final Path DEFAULT_ROOT = Path.of("/var/lib/strata");
 
