@@ -5,6 +5,7 @@ import dev.strata.api.DriverRegistry;
 import dev.strata.api.StorageDriver;
 import dev.strata.api.Support;
 import dev.strata.nativeio.Kernel;
+import dev.strata.nativeio.MountInfo;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -95,7 +96,9 @@ public abstract class ConformanceSuite implements MobyGraphTests, QuotaTests, Co
 
     @AfterAll
     final void unmountScratch() {
-        if (scratch != null) scratch.close();
+        if (scratch == null) return;
+        scratch.close();
+        if (MountInfo.isMountPoint(scratch.root())) fail("the scratch tmpfs is still mounted on " + scratch.root());
     }
 
     @BeforeEach
