@@ -18,7 +18,7 @@ import java.util.concurrent.Callable;
  * launcher ({@link ConformanceRunner}). Prints a matrix, tests down and drivers across; exit status 0 when
  * nothing failed.
  */
-@Command(name = "conformance",
+@Command(name = "conformance", mixinStandardHelpOptions = true,
         description = {"Run the conformance suite for each driver against this kernel and print a matrix: "
                 + "tests down, drivers across, each cell pass, FAIL or skip with its reason.",
                 "Drivers: -s NAME (comma-separated) and/or NAME arguments; none means every driver found."})
