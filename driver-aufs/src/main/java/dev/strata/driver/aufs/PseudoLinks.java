@@ -31,7 +31,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * rw branch's {@code .wh..wh.plnk}. Flushing makes the links real: enter pseudo-link maintenance by writing
  * {@code si=<id>} to {@code /proc/fs/aufs/plink_maint}, touch every union file whose inode is listed (a no-op
  * {@code chown(-1,-1)} makes aufs copy it up with its link), write {@code clean}, delete the list, close.
- * Nothing to do when the mount has {@code noplink}.
+ * Nothing to do when the mount has {@code noplink}. Only a module built without procfs lacks the maintenance
+ * file; then {@code auplink} runs if it is installed, as under moby.
  */
 final class PseudoLinks {
     static final Path PLINK_MAINT = Path.of("/proc/fs/aufs/plink_maint");
@@ -58,7 +59,7 @@ final class PseudoLinks {
             AtomicReference<RuntimeException> failure = new AtomicReference<>();
             Thread t = Thread.ofPlatform().name("aufs-plink-flush").start(() -> {
                 try {
-                    flushOnThisThread(mountPoint, rwBranch, si);
+                    flushOnThisThread(mountPoint, rwBranch, si, PLINK_MAINT);
                 } catch (RuntimeException e) {
                     failure.set(e);
                 }
@@ -71,12 +72,13 @@ final class PseudoLinks {
             }
             if (failure.get() != null) throw failure.get();
         } else {
-            flushOnThisThread(mountPoint, rwBranch, si);
+            flushOnThisThread(mountPoint, rwBranch, si, PLINK_MAINT);
         }
     }
 
-    private static void flushOnThisThread(Path mountPoint, Path rwBranch, String si) {
-        try (FileChannel maint = FileChannel.open(PLINK_MAINT, StandardOpenOption.WRITE)) {
+    /** The flush proper; {@code maintFile} is a parameter so the steps can be checked against a plain file. */
+    static void flushOnThisThread(Path mountPoint, Path rwBranch, String si, Path maintFile) {
+        try (FileChannel maint = FileChannel.open(maintFile, StandardOpenOption.WRITE)) {
             maint.write(ByteBuffer.wrap(si.getBytes(StandardCharsets.US_ASCII)));
             Path plinkDir = rwBranch.resolve(PLINK_DIR);
             List<Path> links = new ArrayList<>();
