@@ -21,21 +21,22 @@ public final class Main {
 
     /** Runs one command line; used by tests too. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
-        CommandLine cl = commandLine();
+        CommandLine cl = commandLine(args);
         cl.setOut(out);
         cl.setErr(err);
         return cl.execute(args);
     }
 
-    static CommandLine commandLine() {
+    static CommandLine commandLine(String[] args) {
         CommandLine cl = new CommandLine(new StrataCommand());
+        Subcommands.register(cl, args);
         cl.setExitCodeExceptionMapper(t -> FAILED);
         cl.setExecutionExceptionHandler((ex, line, parse) -> {
             line.getErr().println("strata: " + oneLine(ex));
             if (System.getenv("STRATA_DEBUG") != null) ex.printStackTrace(line.getErr());
             return FAILED;
         });
-        cl.setParameterExceptionHandler((ex, args) -> {
+        cl.setParameterExceptionHandler((ex, badArgs) -> {
             CommandLine c = ex.getCommandLine();
             c.getErr().println("strata: " + ex.getMessage());
             c.getErr().println("Try '" + c.getCommandSpec().qualifiedName() + " --help' for more information.");

@@ -8,15 +8,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The top command and its global options. Driver selection happens in {@link Session}. */
+/** The top command and its global options. Subcommands are in {@link Subcommands}; driver selection in {@link Session}. */
 @Command(name = "strata", mixinStandardHelpOptions = true, versionProvider = Version.class,
-        description = "Pluggable storage drivers for Linux container layers.",
-        subcommands = {
-                DriversCommand.class, StatusCommand.class, LayersCommand.class,
-                LayerCommands.Create.class, LayerCommands.CreateReadWrite.class, LayerCommands.Mount.class,
-                LayerCommands.Unmount.class, LayerCommands.Remove.class, LayerCommands.Exists.class,
-                LayerCommands.Metadata.class, DiffCommands.Changes.class, DiffCommands.DiffSize.class,
-                DiffCommands.Diff.class, DiffCommands.Apply.class, CleanupCommand.class, TrainCommand.class})
+        description = "Pluggable storage drivers for Linux container layers.")
 public final class StrataCommand {
     static final Path DEFAULT_ROOT = Path.of("/var/lib/strata");
 
