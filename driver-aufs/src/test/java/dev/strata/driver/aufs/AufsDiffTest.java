@@ -1,9 +1,13 @@
 package dev.strata.driver.aufs;
 
 import dev.strata.api.Change;
-import dev.strata.archive.TreeChanges;
+import dev.strata.archive.ApplyOptions;
+import dev.strata.archive.LayerArchive;
 import dev.strata.archive.UnsafeEntryException;
 import dev.strata.archive.WhiteoutFormat;
+import dev.strata.nativeio.PosixFiles;
+import dev.strata.nativeio.Stat;
+import dev.strata.nativeio.Xattrs;
 import dev.strata.driver.aufs.Tars.Entry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -11,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -28,7 +33,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.abort;
 
 /**
  * diff, changes and apply on the diff directories, where aufs keeps whiteouts as {@code .wh.} files: against the
@@ -46,7 +50,6 @@ class AufsDiffTest {
         fs = Tmpfs.at(tmp);
         home = tmp.resolve("aufs");
         d = new AufsDriver(home);
-        assumeLayerArchive();
         d.create("base", null, null);
         Path b = home.resolve("diff/base");
         Files.createDirectories(b.resolve("etc"));
@@ -62,16 +65,6 @@ class AufsDiffTest {
     void close() {
         d.cleanup();
         fs.close();
-    }
-
-    /** Until the layer-archive issue lands, its methods throw UnsupportedOperationException. */
-    private void assumeLayerArchive() throws Exception {
-        Path empty = Files.createDirectories(tmp.resolve("probe-empty"));
-        try {
-            TreeChanges.ofUpper(empty, WhiteoutFormat.AUFS, List.of());
-        } catch (UnsupportedOperationException e) {
-            abort("layer-archive not landed yet: " + e.getMessage());
-        }
     }
 
     /** What aufs itself leaves in a branch: whiteouts hardlinked to .wh..wh.aufs, pseudo-links, orphans. */
@@ -218,5 +211,43 @@ class AufsDiffTest {
         assertFalse(Files.exists(home.resolve("escaped")));
         assertFalse(d.exists("upper"), "a half-applied layer is not reported");
         d.remove("upper");
+    }
+
+    /**
+     * Across formats: an overlay upper (char 0/0 whiteout, opaque xattr) goes out as OCI, into an aufs diff dir as
+     * .wh. files, out again as OCI, and into a plain tree (vfs's format) as real deletions.
+     */
+    @Test
+    void overlayToOciToAufsToOciToAPlainTree() throws Exception {
+        Path ov = Files.createDirectories(tmp.resolve("overlay-upper"));
+        PosixFiles.mknod(ov.resolve("gone"), Stat.S_IFCHR, 0);
+        Files.createDirectories(ov.resolve("opaque"));
+        Xattrs.set(ov.resolve("opaque"), "trusted.overlay.opaque", "y".getBytes());
+        Files.writeString(ov.resolve("opaque/fresh"), "fresh\n");
+        Files.writeString(ov.resolve("new.txt"), "new\n");
+        ByteArrayOutputStream fromOverlay = new ByteArrayOutputStream();
+        LayerArchive.writeUpper(ov, WhiteoutFormat.OVERLAY, List.of(home.resolve("diff/base")), fromOverlay);
+
+        d.applyDiff("upper", "base", new ByteArrayInputStream(fromOverlay.toByteArray()));
+        Path u = home.resolve("diff/upper");
+        assertTrue(Files.isRegularFile(u.resolve(".wh.gone"), LinkOption.NOFOLLOW_LINKS));
+        assertTrue(Files.isRegularFile(u.resolve("opaque/.wh..wh..opq"), LinkOption.NOFOLLOW_LINKS));
+        assertFalse(Files.exists(u.resolve("gone"), LinkOption.NOFOLLOW_LINKS), "no char device in an aufs branch");
+
+        Path plain = Files.createDirectories(tmp.resolve("plain"));
+        try (InputStream base = LayerArchive.tree(home.resolve("diff/base"))) {
+            LayerArchive.apply(plain, base, ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE));
+        }
+        try (InputStream out = d.diff("upper", "base")) {
+            LayerArchive.apply(plain, out, ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE));
+        }
+        assertFalse(Files.exists(plain.resolve("gone")));
+        assertFalse(Files.exists(plain.resolve("opaque/stale")), "the opaque marker hid the parent's files");
+        assertEquals("fresh\n", Files.readString(plain.resolve("opaque/fresh")));
+        assertEquals("new\n", Files.readString(plain.resolve("new.txt")));
+        assertEquals("127.0.0.1 localhost\n", Files.readString(plain.resolve("etc/hosts")));
+        try (var s = Files.walk(plain)) {
+            assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith(".wh.")), "whiteouts left as files");
+        }
     }
 }
