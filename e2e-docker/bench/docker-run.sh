@@ -6,6 +6,7 @@
 #
 #   e2e-docker/bench/docker-run.sh            # RUNS=30 ROUNDS=2 DRIVER=overlay BACKING=tmpfs
 #   RUNS=50 BACKING=host DRIVER=vfs e2e-docker/bench/docker-run.sh
+#   PLUGIN_DEBUG=1 e2e-docker/bench/docker-run.sh   # also: the plugin's own time per endpoint (from --debug)
 #
 # Needs root, dockerd + docker (docker.io), hyperfine, busybox-static. Results: $OUT (default
 # target/bench-docker-run-<date>.json next to this script's module) and a summary on stdout.
@@ -45,7 +46,9 @@ cleanup() {
 trap cleanup EXIT
 
 # Strata's plugin, as an operator runs it (the launcher builds the CLI on first use).
-"$repo/strata" plugin serve --socket "$plugin_sock" -s "$DRIVER" >"$base/plugin.log" 2>&1 &
+debug=()
+[ -n "${PLUGIN_DEBUG:-}" ] && debug=(--debug)
+"$repo/strata" plugin serve "${debug[@]}" --socket "$plugin_sock" -s "$DRIVER" >"$base/plugin.log" 2>&1 &
 plugin_pid=$!
 pids+=("$plugin_pid")
 for _ in $(seq 300); do [ -S "$plugin_sock" ] && break; sleep 0.1; done
@@ -79,6 +82,7 @@ echo "docker info (b): $(docker -H "unix://$base/b.sock" info --format '{{.Drive
 rss() { awk '/VmRSS/ {print $2}' "/proc/$plugin_pid/status"; }
 for h in a b; do for _ in 1 2 3; do docker -H "unix://$base/$h.sock" run --rm --network none bench/busybox:1 true; done; done
 sleep 3
+loop_start=$(wc -l <"$base/plugin.log")
 idle_kb=$(rss)
 
 ( peak=0; while kill -0 "$plugin_pid" 2>/dev/null; do r=$(rss || echo 0); [ "${r:-0}" -gt "$peak" ] && peak=$r && echo "$peak" >"$base/peak"; sleep 0.1; done ) &
@@ -96,6 +100,12 @@ done
 kill "$sampler" 2>/dev/null || true
 peak_kb=$(cat "$base/peak" 2>/dev/null || echo 0)
 after_kb=$(rss)
+
+if [ -n "${PLUGIN_DEBUG:-}" ]; then
+  echo "plugin time per call during the run loop (request read to reply written):"
+  tail -n +"$loop_start" "$base/plugin.log" | sed -nE 's/.*FINE: (\S+) [0-9]+ in ([0-9.]+) ms.*/\1 \2/p' |
+    awk '{s[$1]+=$2; n[$1]++} END {for (k in s) printf "  %-30s %5d calls, mean %.2f ms\n", k, n[k], s[k]/n[k]}' | sort
+fi
 
 python3 - "$OUT" "$DRIVER" "$BACKING" "$RUNS" "$idle_kb" "$peak_kb" "$after_kb" "${results[@]}" <<'PY'
 import json, statistics, sys, platform, datetime
