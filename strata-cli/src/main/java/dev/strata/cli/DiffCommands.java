@@ -48,7 +48,7 @@ final class DiffCommands {
         }
     }
 
-    @Command(name = "changes", description = "List paths added (A), changed (C) or deleted (D) in a layer.")
+    @Command(mixinStandardHelpOptions = true, name = "changes", description = "List paths added (A), changed (C) or deleted (D) in a layer.")
     static final class Changes extends DiffCommand {
         @Override
         public Integer call() {
@@ -69,7 +69,7 @@ final class DiffCommands {
         }
     }
 
-    @Command(name = "diff-size", description = "Print the size in bytes of what a layer changed.")
+    @Command(mixinStandardHelpOptions = true, name = "diff-size", description = "Print the size in bytes of what a layer changed.")
     static final class DiffSize extends DiffCommand {
         @Override
         public Integer call() {
@@ -80,7 +80,7 @@ final class DiffCommands {
         }
     }
 
-    @Command(name = "diff", description = "Write a tar of what a layer changed, to stdout or a file.")
+    @Command(mixinStandardHelpOptions = true, name = "diff", description = "Write a tar of what a layer changed, to stdout or a file.")
     static final class Diff extends DiffCommand {
         @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write the tar here instead of stdout.")
         Path output;
@@ -102,7 +102,7 @@ final class DiffCommands {
         }
     }
 
-    @Command(name = "apply", description = "Apply a tar diff (plain, gzip or zstd) to a layer, from a file or stdin; print the size applied.")
+    @Command(mixinStandardHelpOptions = true, name = "apply", description = "Apply a tar diff (plain, gzip or zstd) to a layer, from a file or stdin; print the size applied.")
     static final class Apply extends DiffCommand {
         @Parameters(index = "1", arity = "0..1", paramLabel = "FILE", description = "The tar (default: stdin).")
         Path file;
