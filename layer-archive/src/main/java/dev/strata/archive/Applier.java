@@ -44,16 +44,25 @@ final class Applier implements AutoCloseable {
     private final boolean root;
     private final int euid, egid, umask;
     /** Resolved parent directories (O_PATH fds) by relative path; evicted and invalidated fds go to the graveyard. */
-    private final LinkedHashMap<String, Integer> dirs = new LinkedHashMap<>(128, 0.75f, true) {
+    private final LinkedHashMap<String, DirRef> dirs = new LinkedHashMap<>(128, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Integer> e) {
+        protected boolean removeEldestEntry(Map.Entry<String, DirRef> e) {
             if (size() > DIR_CACHE) {
-                graveyard.add(e.getValue());
+                graveyard.add(e.getValue().fd);
                 return true;
             }
             return false;
         }
     };
+    /**
+     * The group of the directory last returned by {@link #parentFd}. A new file gets our group, or its directory's
+     * when that is setgid (or the fs is mounted grpid); either way it gets ours when the directory's group is ours.
+     */
+    private int parentGid;
+    private final int rootGid;
+
+    private record DirRef(int fd, int gid) {
+    }
     /** Descriptors to close once the current entry is done (an entry may still be using one that was invalidated). */
     private final List<Integer> graveyard = new ArrayList<>();
     private final List<DirTime> dirTimes = new ArrayList<>();
@@ -77,11 +86,20 @@ final class Applier implements AutoCloseable {
         this.egid = Sys.egid();
         this.root = euid == 0;
         this.umask = Sys.umask();
-        this.unpacked = options.whiteouts() == WhiteoutFormat.DELETE_IN_PLACE ? new HashSet<>() : null;
+        this.unpacked = options.whiteouts() == WhiteoutFormat.DELETE_IN_PLACE ? new HashSet<>(1 << 12) : null;
+        this.rootGid = gid(fd);
+    }
+
+    /** The directory's group, or -1 when it cannot be known (then files are always chowned). */
+    private int gid(int dirFd) {
+        return sys.statx(dirFd, "", AT_EMPTY_PATH) == 0 ? sys.stat.gid : -1;
     }
 
     long apply(InputStream in) {
-        TarReader reader = new TarReader(in);
+        return apply(new TarReader(in));
+    }
+
+    long apply(TarReader reader) {
         long total = 0;
         while (true) {
             TarHeader h;
@@ -155,9 +173,32 @@ final class Applier implements AutoCloseable {
         if (fd < 0) throw failed("openat", base, fd);
         try {
             final int out = fd;
-            TarReader.Sink sink = (b, off, len) -> {
-                int e = sys.writeFully(out, b, off, len);
-                if (e < 0) throw new SyscallException("write", h.displayName(), -e);
+            TarReader.Sink sink = new TarReader.ChannelSink() {
+                @Override
+                public void write(byte[] b, int off, int len) {
+                    int e = sys.writeFully(out, b, off, len);
+                    if (e < 0) throw new SyscallException("write", h.displayName(), -e);
+                }
+
+                @Override
+                public void write(java.lang.foreign.MemorySegment b, long off, int len) {
+                    int e = sys.writeFully(out, b, off, len);
+                    if (e < 0) throw new SyscallException("write", h.displayName(), -e);
+                }
+
+                @Override
+                public void transferFrom(java.nio.channels.FileChannel src, long position, long count) throws IOException {
+                    // the archive is a file: copy_file_range from it, through our own descriptor's magic link
+                    try (var dst = java.nio.channels.FileChannel.open(Path.of(Sys.procPath(out, "")), java.nio.file.StandardOpenOption.WRITE)) {
+                        dst.position(dst.size()); // after what went through the buffer (a new file, written in order)
+                        long done = 0;
+                        while (done < count) {
+                            long k = src.transferTo(position + done, count - done, dst);
+                            if (k <= 0) throw new IOException("archive ends inside " + h.displayName());
+                            done += k;
+                        }
+                    }
+                }
             };
             if (h.sparse == null) {
                 r.transfer(r.remaining(), sink);
@@ -172,7 +213,8 @@ final class Applier implements AutoCloseable {
                 int e = sys.ftruncate(fd, h.size);
                 if (e < 0) throw failed("ftruncate", base, e);
             }
-            ownership(h, fd, -1, null);
+            // a file we just made is ours, and in our group when its directory's group is ours: chown only otherwise
+            if (h.uid != euid || h.gid != egid || parentGid != egid) ownership(h, fd, -1, null);
             mode(h, fd, -1, null);
             xattrs(h, fd, -1, null);
             int e = sys.utimens(fd, null, h.mtimeNanos, h.mtimeNanos, 0);
@@ -423,25 +465,32 @@ final class Applier implements AutoCloseable {
 
     /** The parent directory of an entry, resolved in the layer root and created (0755) where missing. */
     private int parentFd(String parent) {
-        if (parent.isEmpty()) return rootFd;
-        Integer cached = dirs.get(parent);
-        if (cached != null) return cached;
+        if (parent.isEmpty()) {
+            parentGid = rootGid;
+            return rootFd;
+        }
+        DirRef cached = dirs.get(parent);
+        if (cached != null) {
+            parentGid = cached.gid;
+            return cached.fd;
+        }
         int fd = sys.openat2(rootFd, parent, O_PATH | O_DIRECTORY, 0, IN_ROOT);
         if (fd == -ENOENT) fd = makeParents(parent);
         else if (fd < 0) throw resolveFailed(parent, fd);
-        dirs.put(parent, fd);
+        parentGid = gid(fd);
+        dirs.put(parent, new DirRef(fd, parentGid));
         return fd;
     }
 
     /** The parent of a hardlink target, which must exist; -errno otherwise. Not created. */
     private int existingParentFd(String parent) {
         if (parent.isEmpty()) return rootFd;
-        Integer cached = dirs.get(parent);
-        if (cached != null) return cached;
+        DirRef cached = dirs.get(parent);
+        if (cached != null) return cached.fd;
         int fd = sys.openat2(rootFd, parent, O_PATH | O_DIRECTORY, 0, IN_ROOT);
         if (fd == -ENOTDIR || fd == -ELOOP) return -ENOENT;
         if (fd < 0) return fd;
-        dirs.put(parent, fd);
+        dirs.put(parent, new DirRef(fd, gid(fd)));
         return fd;
     }
 
@@ -548,7 +597,7 @@ final class Applier implements AutoCloseable {
 
     /** Something was removed or replaced: cached resolutions may be stale. */
     private void invalidate() {
-        graveyard.addAll(dirs.values());
+        for (DirRef d : dirs.values()) graveyard.add(d.fd);
         dirs.clear();
     }
 

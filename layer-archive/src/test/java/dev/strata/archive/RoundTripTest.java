@@ -47,6 +47,23 @@ class RoundTripTest {
     }
 
     @Test
+    void aTarFileIsAppliedThroughItsChannelWithTheSameResult() throws Exception {
+        Path src = fs.dir("src"), dst = fs.dir("dst");
+        Trees.acceptanceTree(src);
+        byte[] big = new byte[(5 << 20) + 123]; // above the size that goes through copy_file_range
+        new java.util.Random(7).nextBytes(big);
+        Files.write(src.resolve("big"), big);
+        Path tar = fs.path().resolve("ours.tar");
+        try (var out = Files.newOutputStream(tar)) {
+            LayerArchive.writeTree(src, out);
+        }
+        try (InputStream in = new java.io.FileInputStream(tar.toFile())) {
+            LayerArchive.apply(dst, in, new ApplyOptions(WhiteoutFormat.DELETE_IN_PLACE, true));
+        }
+        Trees.assertSameTree(src, dst);
+    }
+
+    @Test
     void gnuTarReadsOurTar() throws Exception {
         Trees.assumeTool("tar");
         Path src = fs.dir("src"), dst = fs.dir("gnu");

@@ -192,6 +192,25 @@ public final class Sys implements AutoCloseable {
         }
     }
 
+    /** write(2) of all {@code len} bytes at {@code off} of a native segment; returns 0 or -errno. */
+    public int writeFully(int fd, MemorySegment src, long off, int len) {
+        try {
+            while (len > 0) {
+                long r = (long) H.WRITE.invokeExact(st, fd, src.asSlice(off, len), (long) len);
+                if (r < 0) {
+                    int e = errno();
+                    if (e == EINTR) continue;
+                    return -e;
+                }
+                off += r;
+                len -= (int) r;
+            }
+            return 0;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
     public long lseek(int fd, long off, int whence) {
         try {
             long r = (long) H.LSEEK.invokeExact(st, fd, off, whence);

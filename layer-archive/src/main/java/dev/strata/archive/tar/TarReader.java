@@ -3,6 +3,9 @@ package dev.strata.archive.tar;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -24,11 +27,28 @@ public final class TarReader {
         void write(byte[] buf, int off, int len) throws IOException;
     }
 
+    /**
+     * A sink that can also take data straight from a file channel (copy_file_range through
+     * {@link FileChannel#transferTo}), with no copy through user space.
+     */
+    public interface ChannelSink extends Sink {
+        void transferFrom(FileChannel in, long position, long count) throws IOException;
+
+        /** Data from the reader's native buffer (channel mode), with no copy into the Java heap. */
+        void write(MemorySegment buf, long off, int len) throws IOException;
+    }
+
+    /** Below this, entry data goes through the read buffer even when a channel could send it directly. */
+    private static final long DIRECT_MIN = 256 * 1024;
     private static final int MAX_LONG_NAME = 64 * 1024;
     private static final long MAX_UID = 0xffff_ffffL;
 
     private final InputStream in;
+    private final FileChannel channel;
+    /** Stream mode: the read buffer. Channel mode: null, and {@link #nbuf}/{@link #seg} hold the data natively. */
     private final byte[] buf;
+    private final java.nio.ByteBuffer nbuf;
+    private final MemorySegment seg;
     private int pos, lim;
     private long remaining; // stored data bytes left in the current entry
     private long padding; // bytes of padding after them
@@ -43,7 +63,28 @@ public final class TarReader {
 
     public TarReader(InputStream in, int bufferSize) {
         this.in = in;
+        this.channel = null;
         this.buf = new byte[Math.max(bufferSize, 4 * Ustar.BLOCK)];
+        this.nbuf = null;
+        this.seg = null;
+    }
+
+    /**
+     * Reads from a file channel, from its current position. Large entry data can then go from the archive file to
+     * a {@link ChannelSink} in the kernel (copy_file_range) instead of through this reader's buffer.
+     */
+    public TarReader(FileChannel channel) {
+        this.in = null;
+        this.channel = channel;
+        this.buf = null;
+        this.nbuf = java.nio.ByteBuffer.allocateDirect(1 << 20);
+        this.seg = MemorySegment.ofBuffer(nbuf);
+    }
+
+    /** Copies buffered bytes [pos, pos+len) into {@code dst}. */
+    private void copyOut(byte[] dst, int off, int len) {
+        if (buf != null) System.arraycopy(buf, pos, dst, off, len);
+        else MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, pos, dst, off, len);
     }
 
     /** The next entry (the same instance each time), or null at the end of the archive. */
@@ -277,7 +318,7 @@ public final class TarReader {
         if (remaining == 0) return -1;
         if (pos == lim && !fill()) throw eof();
         int n = (int) Math.min(Math.min(len, lim - pos), remaining);
-        System.arraycopy(buf, pos, b, off, n);
+        copyOut(b, off, n);
         pos += n;
         remaining -= n;
         return n;
@@ -288,9 +329,26 @@ public final class TarReader {
         if (n > remaining) throw new IllegalArgumentException("only " + remaining + " bytes left in " + h.name);
         long left = n;
         while (left > 0) {
+            if (pos == lim && channel != null && left >= DIRECT_MIN && sink instanceof ChannelSink cs) {
+                // the buffer is drained, so the channel's position is exactly where this data starts
+                long p = channel.position();
+                if (channel.size() - p < left) throw eof();
+                cs.transferFrom(channel, p, left);
+                channel.position(p + left);
+                remaining -= left;
+                return;
+            }
             if (pos == lim && !fill()) throw eof();
             int k = (int) Math.min(left, lim - pos);
-            sink.write(buf, pos, k);
+            if (buf != null) {
+                sink.write(buf, pos, k);
+            } else if (sink instanceof ChannelSink cs) {
+                cs.write(seg, pos, k);
+            } else {
+                byte[] tmp = new byte[k];
+                copyOut(tmp, 0, k);
+                sink.write(tmp, 0, k);
+            }
             pos += k;
             left -= k;
             remaining -= k;
@@ -308,7 +366,7 @@ public final class TarReader {
         if (remaining == 0) throw new TarFormatException(h.name, "sparse map overruns the entry");
         if (pos == lim && !fill()) throw eof();
         remaining--;
-        return buf[pos++] & 0xff;
+        return (buf != null ? buf[pos++] : seg.get(ValueLayout.JAVA_BYTE, pos++)) & 0xff;
     }
 
     private TarFormatException eof() {
@@ -323,7 +381,7 @@ public final class TarReader {
                 throw new TarFormatException("", "archive ends inside a header block");
             }
             int k = Math.min(Ustar.BLOCK - got, lim - pos);
-            System.arraycopy(buf, pos, block.bytes(), got, k);
+            copyOut(block.bytes(), got, k);
             pos += k;
             got += k;
         }
@@ -336,7 +394,7 @@ public final class TarReader {
         while (got < size) {
             if (pos == lim && !fill()) throw new TarFormatException(what, "archive ends inside an extended header");
             int k = Math.min(size - got, lim - pos);
-            System.arraycopy(buf, pos, out, got, k);
+            copyOut(out, got, k);
             pos += k;
             got += k;
         }
@@ -367,6 +425,7 @@ public final class TarReader {
     /** Reads the rest of the input so that a writer on the other end of a pipe is not cut off. */
     private void drain() {
         pos = lim = 0;
+        if (channel != null) return; // a file: nobody is waiting on the other end
         try {
             while (in.read(buf) >= 0) {
                 // discard
@@ -378,7 +437,13 @@ public final class TarReader {
 
     private boolean fill() {
         try {
-            int n = in.read(buf, 0, buf.length);
+            int n;
+            if (channel != null) {
+                nbuf.clear();
+                n = channel.read(nbuf);
+            } else {
+                n = in.read(buf, 0, buf.length);
+            }
             if (n < 0) return false;
             pos = 0;
             lim = n;

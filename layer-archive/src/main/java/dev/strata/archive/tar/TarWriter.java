@@ -23,9 +23,18 @@ public final class TarWriter implements AutoCloseable {
         int read(byte[] buf, int off, int len) throws IOException;
     }
 
-    private static final int BUFFER = 1 << 20;
+    /**
+     * An output that takes whole buffers instead of copying them: it keeps {@code full} (its first {@code len} bytes
+     * are data) and hands back an empty buffer of the same size to go on with.
+     */
+    public interface BufferSink {
+        byte[] take(byte[] full, int len) throws IOException;
+    }
+
+    public static final int BUFFER = 1 << 20;
     private final OutputStream out;
-    private final byte[] buf = new byte[BUFFER];
+    private final BufferSink sink;
+    private byte[] buf = new byte[BUFFER];
     private int pos;
     private long remaining;
     private long entryStored;
@@ -35,6 +44,7 @@ public final class TarWriter implements AutoCloseable {
 
     public TarWriter(OutputStream out) {
         this.out = out;
+        this.sink = out instanceof BufferSink b ? b : null;
     }
 
     /** Writes the header(s) of an entry; its data must follow ({@link TarHeader#storedSize()} bytes). */
@@ -183,6 +193,11 @@ public final class TarWriter implements AutoCloseable {
     private void flushBuffer() {
         if (pos == 0) return;
         try {
+            if (sink != null) {
+                buf = sink.take(buf, pos);
+                pos = 0;
+                return;
+            }
             out.write(buf, 0, pos);
         } catch (IOException e) {
             throw new UncheckedIOException(e);

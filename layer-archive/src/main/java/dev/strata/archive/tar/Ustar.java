@@ -130,9 +130,10 @@ public final class Ustar {
 
     // ---- reading ----
 
+    private static final byte[] ZERO = new byte[BLOCK];
+
     public boolean isZero() {
-        for (byte x : b) if (x != 0) return false;
-        return true;
+        return java.util.Arrays.mismatch(b, ZERO) < 0;
     }
 
     /** Whether the stored checksum matches (unsigned, or signed as some old tars computed it). */
@@ -143,13 +144,13 @@ public final class Ustar {
         } catch (IllegalArgumentException e) {
             return false;
         }
-        long unsigned = 0, signed = 0;
-        for (int i = 0; i < BLOCK; i++) {
-            int c = (i >= CHKSUM && i < CHKSUM + 8) ? ' ' : b[i];
-            unsigned += c & 0xff;
-            signed += (byte) c;
-        }
-        return stored == unsigned || stored == signed;
+        long unsigned = 8 * ' ';
+        for (int i = 0; i < CHKSUM; i++) unsigned += b[i] & 0xff;
+        for (int i = CHKSUM + 8; i < BLOCK; i++) unsigned += b[i] & 0xff;
+        if (stored == unsigned) return true;
+        long signed = 8 * ' '; // some old tars summed signed bytes
+        for (int i = 0; i < BLOCK; i++) if (i < CHKSUM || i >= CHKSUM + 8) signed += b[i];
+        return stored == signed;
     }
 
     public boolean isUstar() {
