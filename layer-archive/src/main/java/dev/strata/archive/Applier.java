@@ -100,6 +100,14 @@ final class Applier implements AutoCloseable {
     }
 
     long apply(TarReader reader) {
+        try {
+            return applyAll(reader);
+        } finally {
+            reader.release();
+        }
+    }
+
+    private long applyAll(TarReader reader) {
         long total = 0;
         while (true) {
             TarHeader h;

@@ -55,7 +55,7 @@ final class ProducerStream extends InputStream {
     }
 
     private final class Sink extends OutputStream implements dev.strata.archive.tar.TarWriter.BufferSink {
-        private byte[] buf = new byte[CHUNK];
+        private byte[] buf = dev.strata.archive.tar.Buffers.heap();
         private int pos;
 
         @Override
@@ -103,7 +103,7 @@ final class ProducerStream extends InputStream {
                 full.add(b);
                 lengths.add(len);
                 lock.notifyAll();
-                return free.isEmpty() ? new byte[CHUNK] : free.poll();
+                return free.isEmpty() ? dev.strata.archive.tar.Buffers.heap() : free.poll();
             }
         }
 
@@ -192,6 +192,12 @@ final class ProducerStream extends InputStream {
         }
         try {
             producer.join();
+            synchronized (lock) {
+                for (byte[] b : free) dev.strata.archive.tar.Buffers.release(b);
+                free.clear();
+                if (head != null) dev.strata.archive.tar.Buffers.release(head);
+                head = null;
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted while stopping the tar producer");

@@ -158,11 +158,24 @@ public final class Sys implements AutoCloseable {
         }
     }
 
+    private byte[] lastArray;
+    private MemorySegment lastSegment;
+
+    /** The heap segment of an array, kept for the array used last (the same 1 MiB buffer, call after call). */
+    private MemorySegment heap(byte[] b) {
+        if (b != lastArray) {
+            lastArray = b;
+            lastSegment = MemorySegment.ofArray(b);
+        }
+        return lastSegment;
+    }
+
     /** read(2) into a Java array; returns bytes read, 0 at end, or -errno. */
     public long read(int fd, byte[] b, int off, int len) {
         try {
+            MemorySegment seg = heap(b);
             while (true) {
-                long r = (long) H.READ.invokeExact(st, fd, MemorySegment.ofArray(b).asSlice(off, len), (long) len);
+                long r = (long) H.READ.invokeExact(st, fd, seg.asSlice(off, len), (long) len);
                 if (r >= 0) return r;
                 int e = errno();
                 if (e != EINTR) return -e;
@@ -175,7 +188,7 @@ public final class Sys implements AutoCloseable {
     /** write(2) of all {@code len} bytes from a Java array; returns 0 or -errno. */
     public int writeFully(int fd, byte[] b, int off, int len) {
         try {
-            MemorySegment seg = MemorySegment.ofArray(b);
+            MemorySegment seg = heap(b);
             while (len > 0) {
                 long r = (long) H.WRITE.invokeExact(st, fd, seg.asSlice(off, len), (long) len);
                 if (r < 0) {

@@ -58,7 +58,11 @@ public final class TarReader {
     private long entrySizeTotal;
 
     public TarReader(InputStream in) {
-        this(in, 1 << 20);
+        this.in = in;
+        this.channel = null;
+        this.buf = Buffers.heap();
+        this.nbuf = null;
+        this.seg = null;
     }
 
     public TarReader(InputStream in, int bufferSize) {
@@ -77,8 +81,14 @@ public final class TarReader {
         this.in = null;
         this.channel = channel;
         this.buf = null;
-        this.nbuf = java.nio.ByteBuffer.allocateDirect(1 << 20);
+        this.nbuf = Buffers.direct();
         this.seg = MemorySegment.ofBuffer(nbuf);
+    }
+
+    /** Gives the read buffer back to the pool; the reader must not be used afterwards. */
+    public void release() {
+        if (nbuf != null) Buffers.release(nbuf);
+        else if (buf != null && buf.length == Buffers.SIZE) Buffers.release(buf);
     }
 
     /** Copies buffered bytes [pos, pos+len) into {@code dst}. */

@@ -31,10 +31,10 @@ public final class TarWriter implements AutoCloseable {
         byte[] take(byte[] full, int len) throws IOException;
     }
 
-    public static final int BUFFER = 1 << 20;
+    public static final int BUFFER = Buffers.SIZE;
     private final OutputStream out;
     private final BufferSink sink;
-    private byte[] buf = new byte[BUFFER];
+    private byte[] buf = Buffers.heap();
     private int pos;
     private long remaining;
     private long entryStored;
@@ -87,14 +87,14 @@ public final class TarWriter implements AutoCloseable {
         }
         block.clear().magic();
         if (split != null) {
-            block.name(split[1]).prefix(split[0]);
+            block.putClear(Ustar.NAME, Ustar.NAME_LEN, split[1]).putClear(Ustar.PREFIX, Ustar.PREFIX_LEN, split[0]);
         } else {
-            block.name(name.substring(0, Math.min(name.length(), Ustar.NAME_LEN)));
+            block.putClear(Ustar.NAME, Ustar.NAME_LEN, name);
         }
         block.mode(h.mode & 07777).uid(Ustar.fitsOctal(h.uid, 8) ? h.uid : 0).gid(Ustar.fitsOctal(h.gid, 8) ? h.gid : 0)
                 .size(Ustar.fitsOctal(stored, 12) ? stored : 0).mtime(Ustar.fitsOctal(sec, 12) ? sec : 0)
                 .type(h.type == TarHeader.REGULAR_OLD || h.type == TarHeader.CONTIGUOUS ? TarHeader.REGULAR : h.type)
-                .linkName(h.linkName.length() > Ustar.LINK_LEN ? h.linkName.substring(0, Ustar.LINK_LEN) : h.linkName);
+                .putClear(Ustar.LINK, Ustar.LINK_LEN, h.linkName);
         if (h.type == TarHeader.CHAR || h.type == TarHeader.BLOCK) block.dev(h.devMajor, h.devMinor);
         block.checksum();
         put(block.bytes(), 0, Ustar.BLOCK);
@@ -152,6 +152,8 @@ public final class TarWriter implements AutoCloseable {
             throw new UncheckedIOException(e);
         }
         finished = true;
+        Buffers.release(buf);
+        buf = null;
     }
 
     @Override

@@ -55,6 +55,14 @@ public final class Ustar {
         return put(LINK, LINK_LEN, raw);
     }
 
+    /** Like {@link #put} into a field known to be zero (after {@link #clear}): no fill. */
+    @SuppressWarnings("deprecation")
+    public Ustar putClear(int off, int len, String raw) {
+        int n = Math.min(len, raw.length());
+        if (n > 0) raw.getBytes(0, n, b, off);
+        return this;
+    }
+
     public Ustar type(byte t) {
         b[TYPE] = t;
         return this;
@@ -86,10 +94,11 @@ public final class Ustar {
     }
 
     /** Copies raw bytes of {@code s} (ISO-8859-1) into a field, truncated to its length. */
+    @SuppressWarnings("deprecation")
     public Ustar put(int off, int len, String raw) {
-        Arrays.fill(b, off, off + len, (byte) 0);
         int n = Math.min(len, raw.length());
-        for (int i = 0; i < n; i++) b[off + i] = (byte) raw.charAt(i);
+        raw.getBytes(0, n, b, off); // the low byte of each char: exactly our raw ISO-8859-1 names, without a charset
+        Arrays.fill(b, off + n, off + len, (byte) 0);
         return this;
     }
 
