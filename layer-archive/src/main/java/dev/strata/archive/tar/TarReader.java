@@ -161,6 +161,11 @@ public final class TarReader {
     private void build(String what, long size, Map<String, byte[]> pax, String longName, String longLink) {
         h.reset();
         h.type = block.type();
+        // pre-POSIX tars mark a directory only by a trailing slash on a regular entry (Go's reader does the same)
+        if ((h.type == TarHeader.REGULAR || h.type == TarHeader.REGULAR_OLD) && block.string(Ustar.NAME, Ustar.NAME_LEN).endsWith("/")
+                && longName == null && pax == null) {
+            h.type = TarHeader.DIRECTORY;
+        }
         String name = block.string(Ustar.NAME, Ustar.NAME_LEN);
         if (block.isUstar() && !block.isOldGnu()) {
             String prefix = block.string(Ustar.PREFIX, Ustar.PREFIX_LEN);
