@@ -108,6 +108,12 @@ public final class ArchiveThroughput {
                 }
             }
             Files.deleteIfExists(work.resolve("backing.img"));
+            try {
+                for (Path m : mounts) Files.deleteIfExists(m);
+                Files.deleteIfExists(work);
+            } catch (IOException e) {
+                System.err.println("left behind: " + e.getMessage());
+            }
         }
         print();
     }
