@@ -128,7 +128,7 @@ public final class TarReader {
                         Pax.parse(data, data.length, (k, v) -> {
                             if (k.startsWith("GNU.sparse.offset") || k.startsWith("GNU.sparse.numbytes")) {
                                 // PAX sparse 0.0 repeats these keys: keep every one, in order
-                                records.merge(k, v, (a, b) -> concat(a, b));
+                                records.merge(k, v, (a, b) -> SparseMap.concat(a, b));
                             } else {
                                 records.put(k, v);
                             }
@@ -204,9 +204,9 @@ public final class TarReader {
                         case "GNU.sparse.minor" -> sparseMinor = (int) Pax.parseDecimal(k, s);
                         case "GNU.sparse.name" -> sparseName = s;
                         case "GNU.sparse.realsize", "GNU.sparse.size" -> realSize = Pax.parseDecimal(k, s);
-                        case "GNU.sparse.map" -> sparseMap = decimals(s.isEmpty() ? new String[0] : s.split(","));
-                        case "GNU.sparse.offset" -> sparseMap = interleave(sparseMap, s, true);
-                        case "GNU.sparse.numbytes" -> sparseMap = interleave(sparseMap, s, false);
+                        case "GNU.sparse.map" -> sparseMap = SparseMap.decimals(s.isEmpty() ? new String[0] : s.split(","));
+                        case "GNU.sparse.offset" -> sparseMap = SparseMap.interleave(sparseMap, s, true);
+                        case "GNU.sparse.numbytes" -> sparseMap = SparseMap.interleave(sparseMap, s, false);
                         default -> {
                             if (k.startsWith(Pax.XATTR)) {
                                 String xname = k.substring(Pax.XATTR.length());
@@ -249,26 +249,12 @@ public final class TarReader {
             if (sparseMap == null || realSize < 0 || sparseMap.size() % 2 != 0) {
                 throw new TarFormatException(h.name, "incomplete PAX sparse map");
             }
-            h.sparse = toArray(sparseMap);
+            h.sparse = SparseMap.toArray(sparseMap);
             h.size = realSize;
         }
-        if (h.sparse != null) checkSparse();
+        if (h.sparse != null) SparseMap.check(h, remaining);
     }
 
-    /** The data regions, after any map, must be in order, inside the file and add up to the stored data. */
-    private void checkSparse() {
-        long end = 0, total = 0;
-        for (int i = 0; i < h.sparse.length; i += 2) {
-            long off = h.sparse[i], len = h.sparse[i + 1];
-            if (off < end || len < 0 || off > h.size || len > h.size - off) {
-                throw new TarFormatException(h.name, "sparse map region " + off + "+" + len + " is out of order or beyond the size " + h.size);
-            }
-            end = off + len;
-            total += len;
-        }
-        if (total != remaining) throw new TarFormatException(h.name, "sparse map holds " + total + " bytes but the entry stores " + remaining);
-        if (!h.isRegular()) throw new TarFormatException(h.name, "sparse map on a non-regular entry");
-    }
 
     private long[] readSparse10Map() {
         // decimal lines: count, then offset/length pairs; the map is padded to a block and counts as entry data
@@ -298,7 +284,7 @@ public final class TarReader {
         long pad = (Ustar.BLOCK - consumed % Ustar.BLOCK) % Ustar.BLOCK;
         if (pad > remaining) throw new TarFormatException(h.name, "sparse map overruns the entry");
         skipData(pad);
-        return toArray(vals);
+        return SparseMap.toArray(vals);
     }
 
     private void oldGnuSparse(String what) {
@@ -313,7 +299,7 @@ public final class TarReader {
             for (int i = 0; i < 21; i++) addGnuSparse(vals, block, i * 24);
             extended = block.bytes()[504] != 0;
         }
-        h.sparse = toArray(vals);
+        h.sparse = SparseMap.toArray(vals);
         h.size = real;
     }
 
@@ -476,41 +462,7 @@ public final class TarReader {
         }
     }
 
-    private static byte[] concat(byte[] a, byte[] b) {
-        byte[] r = java.util.Arrays.copyOf(a, a.length + 1 + b.length);
-        r[a.length] = ',';
-        System.arraycopy(b, 0, r, a.length + 1, b.length);
-        return r;
-    }
 
-    private static List<Long> decimals(String[] parts) {
-        List<Long> out = new ArrayList<>(parts.length);
-        for (String p : parts) out.add(Pax.parseDecimal("GNU.sparse.map", p));
-        return out;
-    }
 
-    /** PAX 0.0: offsets and numbytes records were merged (comma-joined) in order; pair them up. */
-    private static List<Long> interleave(List<Long> map, String joined, boolean offsets) {
-        List<Long> vals = decimals(joined.split(","));
-        List<Long> out = map == null ? new ArrayList<>() : map;
-        if (offsets) {
-            List<Long> r = new ArrayList<>();
-            for (int i = 0; i < vals.size(); i++) {
-                r.add(vals.get(i));
-                r.add(i * 2 + 1 < out.size() ? out.get(i * 2 + 1) : -1L);
-            }
-            return r;
-        }
-        for (int i = 0; i < vals.size(); i++) {
-            while (out.size() < 2 * i + 2) out.add(-1L);
-            out.set(2 * i + 1, vals.get(i));
-        }
-        return out;
-    }
 
-    private static long[] toArray(List<Long> l) {
-        long[] a = new long[l.size()];
-        for (int i = 0; i < a.length; i++) a[i] = l.get(i);
-        return a;
-    }
 }
