@@ -307,10 +307,10 @@ final class TreeWriter implements AutoCloseable {
         }
         // xattrs byte-exact; overlayfs' own (trusted.overlay.*, user.overlay.*) never leave the layer
         String xname = name == null ? null : name.isEmpty() ? "" : name;
-        List<String> names = xname == null ? sys.listxattr(fd, null) : sys.listxattr(fd, xname);
+        List<String> names = xname == null ? sys.xattr.list(fd, null) : sys.xattr.list(fd, xname);
         for (String x : names) {
             if (x.startsWith("trusted.overlay.") || x.startsWith("user.overlay.")) continue;
-            byte[] v = xname == null ? sys.getxattr(fd, null, x) : sys.getxattr(fd, xname, x);
+            byte[] v = xname == null ? sys.xattr.get(fd, null, x) : sys.xattr.get(fd, xname, x);
             if (v != null) h.xattrs.put(x, v);
         }
     }
@@ -318,7 +318,7 @@ final class TreeWriter implements AutoCloseable {
     private boolean isOpaque(int dirFd, String name) {
         String key = upper == WhiteoutFormat.OVERLAY_USERXATTR ? "user.overlay.opaque" : "trusted.overlay.opaque";
         if (upper == WhiteoutFormat.AUFS) return false; // aufs keeps its .wh..wh..opq file, written as it is
-        byte[] v = sys.getxattr(dirFd, name, key);
+        byte[] v = sys.xattr.get(dirFd, name, key);
         return v != null && v.length == 1 && v[0] == 'y';
     }
 
