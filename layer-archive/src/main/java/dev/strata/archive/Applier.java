@@ -1,7 +1,7 @@
 package dev.strata.archive;
 
 import dev.strata.api.StorageException;
-import dev.strata.archive.fs.Sys;
+import dev.strata.nativeio.fast.Sys;
 import dev.strata.archive.tar.TarFormatException;
 import dev.strata.archive.tar.TarHeader;
 import dev.strata.archive.tar.TarReader;
@@ -19,7 +19,7 @@ import java.util.Set;
 import static dev.strata.archive.EntryNames.META;
 import static dev.strata.archive.EntryNames.OPAQUE;
 import static dev.strata.archive.EntryNames.WH;
-import static dev.strata.archive.fs.Sys.*;
+import static dev.strata.nativeio.fast.Sys.*;
 
 /**
  * Applies one tar into a layer directory ({@link LayerArchive#apply}). Every path is resolved by the kernel beneath

@@ -1,7 +1,7 @@
 package dev.strata.archive;
 
 import dev.strata.api.StorageException;
-import dev.strata.archive.fs.Sys;
+import dev.strata.nativeio.fast.Sys;
 import dev.strata.archive.tar.TarHeader;
 
 import java.util.ArrayList;
@@ -9,7 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import static dev.strata.archive.fs.Sys.*;
+import static dev.strata.nativeio.fast.Sys.*;
 
 /**
  * Paths of one apply, resolved beneath the layer root by the kernel, and removal that never follows a symlink.

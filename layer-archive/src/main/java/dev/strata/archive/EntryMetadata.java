@@ -1,11 +1,11 @@
 package dev.strata.archive;
 
-import dev.strata.archive.fs.Sys;
+import dev.strata.nativeio.fast.Sys;
 import dev.strata.archive.tar.TarHeader;
 
 import java.util.Map;
 
-import static dev.strata.archive.fs.Sys.*;
+import static dev.strata.nativeio.fast.Sys.*;
 
 /**
  * Owner, mode and xattrs of a file apply made, in that order: chown clears setuid/setgid and

@@ -1,7 +1,7 @@
 package dev.strata.archive;
 
 import dev.strata.api.Change;
-import dev.strata.archive.fs.Sys;
+import dev.strata.nativeio.fast.Sys;
 import dev.strata.archive.tar.TarHeader;
 import dev.strata.nativeio.SyscallException;
 
@@ -13,7 +13,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
-import static dev.strata.archive.fs.Sys.*;
+import static dev.strata.nativeio.fast.Sys.*;
 
 /**
  * Changes between trees, as moby's {@code archive.ChangesDirs} and containers/storage's {@code OverlayChanges}

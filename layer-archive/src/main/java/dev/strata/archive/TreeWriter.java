@@ -2,7 +2,7 @@ package dev.strata.archive;
 
 import dev.strata.api.Change;
 import dev.strata.api.StorageException;
-import dev.strata.archive.fs.Sys;
+import dev.strata.nativeio.fast.Sys;
 import dev.strata.archive.tar.TarHeader;
 import dev.strata.archive.tar.TarWriter;
 import dev.strata.nativeio.SyscallException;
@@ -18,7 +18,7 @@ import java.util.Map;
 import static dev.strata.archive.EntryNames.META;
 import static dev.strata.archive.EntryNames.OPAQUE;
 import static dev.strata.archive.EntryNames.WH;
-import static dev.strata.archive.fs.Sys.*;
+import static dev.strata.nativeio.fast.Sys.*;
 
 /**
  * Writes layer tars from a directory tree: the whole tree, a list of changes, or an overlay/aufs upper directory

@@ -1,6 +1,6 @@
 package dev.strata.archive;
 
-import dev.strata.archive.fs.Sys;
+import dev.strata.nativeio.fast.Sys;
 import dev.strata.archive.tar.TarHeader;
 
 import java.util.ArrayList;
@@ -10,7 +10,7 @@ import java.util.Set;
 import static dev.strata.archive.EntryNames.META;
 import static dev.strata.archive.EntryNames.OPAQUE;
 import static dev.strata.archive.EntryNames.WH;
-import static dev.strata.archive.fs.Sys.*;
+import static dev.strata.nativeio.fast.Sys.*;
 
 /**
  * OCI whiteouts of a tar ({@code .wh.<name>}, {@code .wh..wh..opq}) written in a layer's on-disk format: overlay's

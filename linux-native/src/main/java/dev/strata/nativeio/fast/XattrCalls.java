@@ -1,4 +1,4 @@
-package dev.strata.archive.fs;
+package dev.strata.nativeio.fast;
 
 import dev.strata.nativeio.Native;
 import dev.strata.nativeio.SyscallException;
@@ -9,9 +9,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.nio.charset.StandardCharsets;
 
-import static dev.strata.archive.fs.Sys.EOPNOTSUPP;
-import static dev.strata.archive.fs.Sys.ERANGE;
-import static dev.strata.archive.fs.Sys.ENODATA;
+import static dev.strata.nativeio.fast.Sys.EOPNOTSUPP;
+import static dev.strata.nativeio.fast.Sys.ERANGE;
+import static dev.strata.nativeio.fast.Sys.ENODATA;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;

@@ -1,4 +1,4 @@
-package dev.strata.archive.fs;
+package dev.strata.nativeio.fast;
 
 import dev.strata.nativeio.Native;
 import dev.strata.nativeio.SyscallException;
@@ -26,8 +26,11 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  */
 public final class Sys implements AutoCloseable {
     public static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0100, O_EXCL = 0200, O_TRUNC = 01000,
-            O_NONBLOCK = 04000, O_DIRECTORY = 0200000, O_NOFOLLOW = 0400000, O_CLOEXEC = 02000000, O_PATH = 010000000,
-            O_NOATIME = 01000000;
+            O_NONBLOCK = 04000, O_CLOEXEC = 02000000, O_PATH = 010000000;
+    // These differ between x86_64 and aarch64: one definition, in PosixFiles.
+    public static final int O_DIRECTORY = dev.strata.nativeio.PosixFiles.O_DIRECTORY,
+            O_NOFOLLOW = dev.strata.nativeio.PosixFiles.O_NOFOLLOW;
+    public static final int O_NOATIME = 01000000;
     public static final int AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EMPTY_PATH = 0x1000;
     public static final long RESOLVE_NO_XDEV = 0x01, RESOLVE_NO_MAGICLINKS = 0x02, RESOLVE_NO_SYMLINKS = 0x04,
             RESOLVE_BENEATH = 0x08, RESOLVE_IN_ROOT = 0x10;
