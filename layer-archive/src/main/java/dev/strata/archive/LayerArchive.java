@@ -64,6 +64,14 @@ public final class LayerArchive {
         return stream("strata-tar " + root, out -> writeTree(root, out), null);
     }
 
+    /**
+     * A tar stream of {@link #writeUpper}, produced by a thread as it is read, for a driver's native diff.
+     * {@code onClose} (may be null) runs once the producer has stopped, e.g. to release what the driver holds.
+     */
+    public static InputStream upper(Path upperDir, WhiteoutFormat onDisk, List<Path> lowers, Runnable onClose) {
+        return stream("strata-tar " + upperDir, out -> writeUpper(upperDir, onDisk, lowers, out), onClose);
+    }
+
     /** A tar produced by {@code body} on its own thread; {@code onClose} runs once the producer has stopped. */
     static InputStream stream(String name, java.util.function.Consumer<OutputStream> body, Runnable onClose) {
         return new ProducerStream(name, body, onClose);

@@ -276,7 +276,7 @@ public final class AufsDriver implements StorageDriver {
         if (!isDirectParent(parents, p)) return naive.diff(id, p);
         Path upper = layout.diff(id);
         List<Path> lowers = layout.parentDiffs(parents);
-        return TarPipe.start("aufs-diff-" + id, out -> LayerArchive.writeUpper(upper, WhiteoutFormat.AUFS, lowers, out));
+        return LayerArchive.upper(upper, WhiteoutFormat.AUFS, lowers, null);
     }
 
     @Override
