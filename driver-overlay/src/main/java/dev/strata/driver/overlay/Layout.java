@@ -89,8 +89,10 @@ final class Layout {
      * The entries of the layer's {@code lower} file ({@code l/<LID>}, uppermost first); empty for a base layer.
      */
     List<String> lowerEntries(String id) {
+        Path lower = dir(id).resolve(LOWER);
+        if (!Files.exists(lower)) return List.of(); // no exception on the common base-layer path
         try {
-            String s = Files.readString(dir(id).resolve(LOWER), StandardCharsets.US_ASCII).strip();
+            String s = Files.readString(lower, StandardCharsets.US_ASCII).strip();
             return s.isEmpty() ? List.of() : Arrays.asList(s.split(":"));
         } catch (NoSuchFileException e) {
             return List.of();

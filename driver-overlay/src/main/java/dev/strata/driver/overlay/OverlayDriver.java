@@ -64,7 +64,8 @@ public final class OverlayDriver implements StorageDriver {
         this.layout = layout;
         this.options = options;
         this.features = features;
-        this.mounter = new OverlayMounter(features.api(), features.indexOff(), options.userxattr(), options.mount(), features.selinux());
+        this.mounter = new OverlayMounter(features.policy(), features.lowerdirPlus(), features.indexOff(), options.userxattr(),
+                options.mount(), features.selinux());
         this.refs = new RefCounts(layout.home().resolve(REFS_DIR), this::isMountedOrBase);
         this.incomplete = new IncompleteLayers(layout.home().resolve(INCOMPLETE_DIR));
         this.quota = quota;
@@ -160,11 +161,13 @@ public final class OverlayDriver implements StorageDriver {
             if (parent != null) {
                 mkdir(staging.resolve(Layout.WORK), "rwx------");
                 Files.write(staging.resolve(Layout.LOWER), String.join(":", lowers).getBytes(StandardCharsets.US_ASCII));
-                try {
-                    Files.createFile(layout.dir(parent).resolve(Layout.COMMITTED),
-                            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-                } catch (FileAlreadyExistsException ignored) {
-                    // an earlier child committed it
+                Path committed = layout.dir(parent).resolve(Layout.COMMITTED);
+                if (!Files.exists(committed)) {
+                    try {
+                        Files.createFile(committed, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+                    } catch (FileAlreadyExistsException ignored) {
+                        // a concurrent child committed it
+                    }
                 }
             }
             try {
@@ -294,6 +297,7 @@ public final class OverlayDriver implements StorageDriver {
     }
 
     private boolean isMountPoint(Path merged) {
+        if (!Files.exists(merged, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return false;
         try {
             Stat m = PosixFiles.lstat(merged);
             Stat parent = PosixFiles.lstat(merged.getParent());
@@ -357,7 +361,7 @@ public final class OverlayDriver implements StorageDriver {
         s.add(new StatusEntry("Native Overlay Diff", Boolean.toString(features.nativeDiff())));
         if (!features.nativeDiff()) s.add(new StatusEntry("Naive Diff Reason", features.naiveReason()));
         s.add(new StatusEntry("userxattr", Boolean.toString(options.userxattr())));
-        s.add(new StatusEntry("Mount API", features.api().label));
+        s.add(new StatusEntry("Mount API", mounter.describe()));
         s.add(new StatusEntry("Max Stack Depth", maxDepthText()));
         String extra = options.mount().toString();
         if (!extra.isEmpty()) s.add(new StatusEntry("Mount Options", extra));
@@ -366,12 +370,11 @@ public final class OverlayDriver implements StorageDriver {
     }
 
     private String maxDepthText() {
-        if (features.api() == OverlayMounter.Api.FSOPEN) {
+        if (mounter.deepStacks()) {
             return OverlayMounter.KERNEL_MAX_LOWERS + " lower layers (the kernel's limit)";
         }
         int n = mounter.maxLowersClassic(layout.links(), true);
-        return n + " lower layers (one page of mount(2) options with this home"
-                + (features.lowerdirPlus() ? "" : "; this kernel has no fsconfig lowerdir+") + ")";
+        return n + " lower layers (one page of mount(2) options with this home)";
     }
 
     @Override

@@ -15,7 +15,7 @@ import java.util.List;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 /**
- * Mounts one overlay. Two ways:
+ * Mounts one overlay. Two ways, chosen per mount by the {@link Policy}:
  * <ul>
  *   <li>the new mount API: fsopen, one {@code fsconfig(lowerdir+)} per lower (each value may be 256 bytes, the
  *   number of lowers is limited only by the kernel's 500), fsmount, move_mount; a failure carries the kernel's own
@@ -24,20 +24,22 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  *   mount fails with a misleading ENOENT, so the length is checked first and a clear error names the limit.</li>
  * </ul>
  * Lowers are passed as {@code <home>/l/<LID>} short links, as moby does; Strata never chdirs (a JVM cannot do
- * that safely), so mount(2) cannot use moby's relative-path trick.
+ * that safely), so mount(2) cannot use moby's relative-path trick. By default ({@link Policy#AUTO}) a stack whose
+ * options fit in one page is mounted with mount(2), one system call where the new API takes five plus one per
+ * layer, and a deeper one with the new API where the kernel has {@code lowerdir+}.
  */
 final class OverlayMounter {
     /** The kernel's limit on lower layers of one overlay (OVL_MAX_STACK). */
     static final int KERNEL_MAX_LOWERS = 500;
 
-    enum Api {
-        FSOPEN("fsopen+fsconfig(lowerdir+)"), MOUNT("mount(2)");
-
-        final String label;
-
-        Api(String label) {
-            this.label = label;
-        }
+    /** Which call mounts a stack. */
+    enum Policy {
+        /** mount(2) while the options fit in one page, the new API past it (if the kernel has lowerdir+). */
+        AUTO,
+        /** Always the new mount API. */
+        FSOPEN,
+        /** Always mount(2): the fallback for kernels without lowerdir+ (and a way to test it). */
+        MOUNT
     }
 
     private static final class H {
@@ -46,22 +48,39 @@ final class OverlayMounter {
 
     static final int PAGE_SIZE = pageSize();
 
-    private final Api api;
+    private final Policy policy;
+    private final boolean lowerdirPlus;
     private final boolean indexOff;
     private final boolean userxattr;
     private final MountOptions extra;
     private final boolean selinux;
 
-    OverlayMounter(Api api, boolean indexOff, boolean userxattr, MountOptions extra, boolean selinux) {
-        this.api = api;
+    OverlayMounter(Policy policy, boolean lowerdirPlus, boolean indexOff, boolean userxattr, MountOptions extra, boolean selinux) {
+        if (policy == Policy.FSOPEN && !lowerdirPlus) throw new IllegalArgumentException("the new mount API needs lowerdir+");
+        this.policy = lowerdirPlus ? policy : Policy.MOUNT;
+        this.lowerdirPlus = lowerdirPlus;
         this.indexOff = indexOff;
         this.userxattr = userxattr;
         this.extra = extra;
         this.selinux = selinux;
     }
 
-    Api api() {
-        return api;
+    Policy policy() {
+        return policy;
+    }
+
+    /** Whether stacks deeper than one page of mount(2) options can be mounted. */
+    boolean deepStacks() {
+        return policy != Policy.MOUNT;
+    }
+
+    /** For status: the call(s) in use. */
+    String describe() {
+        return switch (policy) {
+            case AUTO -> "mount(2) up to one page of options, fsopen+fsconfig(lowerdir+) past it";
+            case FSOPEN -> "fsopen+fsconfig(lowerdir+)";
+            case MOUNT -> "mount(2)" + (lowerdirPlus ? "" : " (this kernel has no fsconfig lowerdir+)");
+        };
     }
 
     MountOptions extra() {
@@ -78,8 +97,13 @@ final class OverlayMounter {
                     + KERNEL_MAX_LOWERS + " in one overlay");
         }
         String label = selinux && mountLabel != null && !mountLabel.isEmpty() ? mountLabel : null;
-        if (api == Api.FSOPEN) mountNew(target, lowers, upper, work, label);
-        else mountClassic(target, lowers, upper, work, label);
+        if (policy == Policy.FSOPEN) {
+            mountNew(target, lowers, upper, work, label);
+            return;
+        }
+        String data = classicData(lowers, upper, work, label);
+        if (policy == Policy.AUTO && data.length() > PAGE_SIZE - 1) mountNew(target, lowers, upper, work, label);
+        else mountClassic(target, data, lowers, upper, work, label);
     }
 
     private void mountNew(Path target, List<Path> lowers, Path upper, Path work, String label) {
@@ -101,8 +125,7 @@ final class OverlayMounter {
         }
     }
 
-    private void mountClassic(Path target, List<Path> lowers, Path upper, Path work, String label) {
-        String data = classicData(lowers, upper, work, label);
+    private void mountClassic(Path target, String data, List<Path> lowers, Path upper, Path work, String label) {
         int bytes = data.getBytes(StandardCharsets.UTF_8).length;
         if (bytes > PAGE_SIZE - 1) {
             throw new StorageException("mount", target.toString(), "the overlay options for " + lowers.size()
@@ -110,7 +133,7 @@ final class OverlayMounter {
                     + " bytes; past it the kernel cuts the options and mount(2) fails with a misleading ENOENT). "
                     + "At most " + maxLowersClassic(lowers.isEmpty() ? null : lowers.getFirst().getParent(), upper != null)
                     + " lowers fit with this home; the new mount API (fsconfig lowerdir+, Linux 6.8+) has no such limit"
-                    + (api == Api.MOUNT ? " but is not in use here" : ""));
+                    + (lowerdirPlus ? " but overlay.mount_api=mount turned it off" : " but this kernel lacks it"));
         }
         try {
             Mounts.mount("overlay", target, "overlay", extra.msFlags(), data);
@@ -121,7 +144,7 @@ final class OverlayMounter {
 
     /** mount(2) gives only an errno; where the new API exists, replay the options there to get the kernel's reason. */
     private String explainWithNewApi(Path target, List<Path> lowers, Path upper, Path work, String label) {
-        if (!FsContext.available()) return "";
+        if (!lowerdirPlus) return "";
         try (FsContext fc = FsContext.open("overlay")) {
             if (indexOff) fc.set("index", "off");
             if (userxattr) fc.flag("userxattr");

@@ -82,20 +82,20 @@ final class OverlayProbe {
 
     private static Features runProbe(Path home, OverlayOptions options, String backing) {
         boolean lowerdirPlus = supportsLowerdirPlus(home);
-        OverlayMounter.Api api = switch (options.mountApi()) {
-            case AUTO -> lowerdirPlus ? OverlayMounter.Api.FSOPEN : OverlayMounter.Api.MOUNT;
-            case MOUNT -> OverlayMounter.Api.MOUNT;
+        OverlayMounter.Policy policy = switch (options.mountApi()) {
+            case AUTO -> OverlayMounter.Policy.AUTO;
+            case MOUNT -> OverlayMounter.Policy.MOUNT;
             case FSOPEN -> {
                 if (!lowerdirPlus) {
                     throw new NotSupportedException("open", home.toString(), OverlayOptions.MOUNT_API
                             + "=fsopen needs fsconfig(lowerdir+), which this kernel (" + Kernel.release() + ") lacks (Linux 6.8+)");
                 }
-                yield OverlayMounter.Api.FSOPEN;
+                yield OverlayMounter.Policy.FSOPEN;
             }
         };
         boolean indexOff = Files.exists(Path.of("/sys/module/overlay/parameters/index"));
         boolean selinux = Files.exists(Path.of("/sys/fs/selinux/enforce"));
-        OverlayMounter mounter = new OverlayMounter(api, indexOff, options.userxattr(), options.mount(), selinux);
+        OverlayMounter mounter = new OverlayMounter(policy, lowerdirPlus, indexOff, options.userxattr(), options.mount(), selinux);
         String prefix = options.userxattr() ? "user.overlay." : "trusted.overlay.";
 
         Path td = home.resolve(".probe-" + Layout.newLinkId());
@@ -104,7 +104,8 @@ final class OverlayProbe {
             boolean dType = dTypeByCreating(td);
             if (!dType) throw new NotSupportedException("open", home.toString(), noDType(backing));
             String naiveReason = nativeDiffProblem(td, mounter, prefix);
-            return new Features(backing, true, api, lowerdirPlus, indexOff, selinux, naiveReason == null, naiveReason);
+            return new Features(backing, true, lowerdirPlus ? policy : OverlayMounter.Policy.MOUNT, lowerdirPlus, indexOff, selinux,
+                    naiveReason == null, naiveReason);
         } catch (IOException e) {
             throw new StorageException("probe overlay", td.toString(), e.toString(), e);
         } finally {

@@ -1,6 +1,12 @@
 package dev.strata.driver.overlay;
 
 import dev.strata.api.StorageException;
+import dev.strata.nativeio.DirEntries;
+import dev.strata.nativeio.Errno;
+import dev.strata.nativeio.Fd;
+import dev.strata.nativeio.PosixFiles;
+import dev.strata.nativeio.Stat;
+import dev.strata.nativeio.SyscallException;
 
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
@@ -18,44 +24,49 @@ final class Trees {
     }
 
     /**
-     * Deletes {@code root} and everything below it without following symlinks and without crossing into another
-     * filesystem: a mount left below (which the driver unmounts before) is refused rather than emptied.
+     * Deletes {@code root} and everything below it, descriptor-relative (openat with O_NOFOLLOW, getdents64,
+     * unlinkat), so a symlink swapped in while it runs is removed, never followed. It does not cross into another
+     * filesystem: a mount left below (the driver unmounts before) is refused rather than emptied.
      */
     static void delete(Path root) {
-        if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return;
+        Path parent = root.toAbsolutePath().getParent();
+        String name = root.getFileName().toString();
+        try (Fd dir = PosixFiles.open(parent, PosixFiles.O_RDONLY | PosixFiles.O_DIRECTORY, 0)) {
+            Stat st;
+            try {
+                st = PosixFiles.statx(dir, name, PosixFiles.AT_SYMLINK_NOFOLLOW);
+            } catch (SyscallException e) {
+                if (e.is(Errno.ENOENT)) return;
+                throw e;
+            }
+            if (st.isDirectory()) removeDir(dir, name, st.dev());
+            else PosixFiles.unlinkat(dir, name, 0);
+        } catch (SyscallException e) {
+            throw new StorageException("remove", root.toString(), e.getMessage(), e);
+        }
+    }
+
+    private static void removeDir(Fd parent, String name, long dev) {
+        try (Fd dir = PosixFiles.openat(parent, name, PosixFiles.O_RDONLY | PosixFiles.O_DIRECTORY | PosixFiles.O_NOFOLLOW, 0)) {
+            long here = PosixFiles.statx(dir, "", PosixFiles.AT_EMPTY_PATH).dev();
+            if (here != dev) throw new StorageException("remove", dir.what(), "is a mount point; refusing to delete into it");
+            for (DirEntries.Entry e : DirEntries.list(dir)) {
+                int type = e.type();
+                if (type == DirEntries.DT_UNKNOWN) {
+                    type = PosixFiles.statx(dir, e.name(), PosixFiles.AT_SYMLINK_NOFOLLOW).isDirectory() ? DirEntries.DT_DIR : DirEntries.DT_REG;
+                }
+                if (type == DirEntries.DT_DIR) removeDir(dir, e.name(), dev);
+                else unlinkIfPresent(dir, e.name(), 0);
+            }
+        }
+        unlinkIfPresent(parent, name, PosixFiles.AT_REMOVEDIR);
+    }
+
+    private static void unlinkIfPresent(Fd dir, String name, int flags) {
         try {
-            Object rootDev = Files.getAttribute(root, "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS);
-            Files.walkFileTree(root, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
-                    Object dev = Files.getAttribute(dir, "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS);
-                    if (!dev.equals(rootDev)) throw new IOException(dir + " is a mount point; refusing to delete into it");
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    Files.delete(file);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult visitFileFailed(Path file, IOException exc) throws IOException {
-                    if (exc instanceof NoSuchFileException) return FileVisitResult.CONTINUE;
-                    throw exc;
-                }
-
-                @Override
-                public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
-                    if (exc != null) throw exc;
-                    Files.delete(dir);
-                    return FileVisitResult.CONTINUE;
-                }
-            });
-        } catch (NoSuchFileException e) {
-            // already gone
-        } catch (IOException e) {
-            throw new StorageException("remove", root.toString(), e.toString(), e);
+            PosixFiles.unlinkat(dir, name, flags);
+        } catch (SyscallException e) {
+            if (!e.is(Errno.ENOENT)) throw e;
         }
     }
 

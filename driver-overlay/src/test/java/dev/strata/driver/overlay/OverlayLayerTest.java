@@ -249,7 +249,7 @@ class OverlayLayerTest {
         assertEquals("true", status.get("Supports d_type"));
         assertEquals("true", status.get("Native Overlay Diff"));
         assertEquals("false", status.get("userxattr"));
-        assertEquals("fsopen+fsconfig(lowerdir+)", status.get("Mount API"));
+        assertEquals("mount(2) up to one page of options, fsopen+fsconfig(lowerdir+) past it", status.get("Mount API"));
         assertTrue(status.get("Max Stack Depth").startsWith("500"), status.get("Max Stack Depth"));
         assertEquals(List.of("Backing Filesystem", "Supports d_type", "Native Overlay Diff", "userxattr"),
                 d.status().subList(0, 4).stream().map(StatusEntry::key).toList());
