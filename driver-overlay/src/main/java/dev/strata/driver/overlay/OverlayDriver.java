@@ -75,17 +75,24 @@ public final class OverlayDriver implements StorageDriver {
     /** Opens (creating if needed) the driver on {@code home}: probes the kernel, then recovers from a crash. */
     static OverlayDriver open(Path home, OverlayOptions options) {
         Layout layout = new Layout(home);
+        // Probe before making anything: in the home if it exists, else in its parent (as moby's Init does).
+        Path testDir = layout.home();
         try {
-            if (!Files.isDirectory(layout.home())) {
+            if (!Files.isDirectory(testDir)) {
                 Files.createDirectories(layout.home().getParent());
-                mkdir(layout.home(), "rwx--x---");
+                testDir = layout.home().getParent();
             }
+        } catch (IOException e) {
+            throw new StorageException("open", home.toString(), e.toString(), e);
+        }
+        OverlayProbe.removeLeftoverProbes(testDir);
+        Features features = OverlayProbe.probe(testDir, options);
+        try {
+            if (!Files.isDirectory(layout.home())) mkdir(layout.home(), "rwx--x---");
             if (!Files.isDirectory(layout.links())) mkdir(layout.links(), "rwx------");
         } catch (IOException e) {
             throw new StorageException("open", home.toString(), e.toString(), e);
         }
-        OverlayProbe.removeLeftoverProbes(layout.home());
-        Features features = OverlayProbe.probe(layout.home(), options);
         LayerQuota quota = new LayerQuota(layout.home(), features.backingFs(), options.defaultSize(), options.defaultInodes());
         OverlayDriver d = new OverlayDriver(layout, options, features, quota);
         d.recover();

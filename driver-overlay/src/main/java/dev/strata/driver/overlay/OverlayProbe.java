@@ -36,6 +36,8 @@ final class OverlayProbe {
     private static final Set<String> BAD_BACKING = Set.of("overlayfs", "aufs", "ecryptfs");
     /** Results per (device, options): opening a driver again on the same filesystem need not mount again. */
     private static final Map<String, Features> CACHE = new ConcurrentHashMap<>();
+    /** Scratch dirs of the probe; named so they are recognisable in a parent directory too. */
+    static final String PROBE_PREFIX = ".strata-overlay-probe-";
 
     private OverlayProbe() {
     }
@@ -62,7 +64,10 @@ final class OverlayProbe {
         return Support.yes("overlay over " + fs.typeName() + (Kernel.atLeast(6, 8) ? ", new mount API with lowerdir+" : ", mount(2)"));
     }
 
-    /** The full check when opening: may make and remove a scratch directory under {@code home}. */
+    /**
+     * The full check when opening: makes, mounts and removes a scratch directory in {@code home} (the driver's home,
+     * or its parent while the home does not exist yet).
+     */
     static Features probe(Path home, OverlayOptions options) {
         if (!Kernel.hasFilesystem("overlay")) {
             throw new NotSupportedException("open", home.toString(), "overlay is not in /proc/filesystems");
@@ -98,7 +103,7 @@ final class OverlayProbe {
         OverlayMounter mounter = new OverlayMounter(policy, lowerdirPlus, indexOff, options.userxattr(), options.mount(), selinux);
         String prefix = options.userxattr() ? "user.overlay." : "trusted.overlay.";
 
-        Path td = home.resolve(".probe-" + Layout.newLinkId());
+        Path td = home.resolve(PROBE_PREFIX + Layout.newLinkId());
         try {
             Files.createDirectory(td);
             boolean dType = dTypeByCreating(td);
@@ -134,27 +139,27 @@ final class OverlayProbe {
                     + (mounter.extra().params().isEmpty() && mounter.extra().attrFlags() == 0 ? "" : " with options " + mounter.extra())
                     + ": " + e.getMessage());
         }
+        List<String> problems = new java.util.ArrayList<>();
         try {
             Files.writeString(merged.resolve("d/f"), "");
             byte[] opaque = Xattrs.get(td.resolve("l3/d"), prefix + "opaque");
             if (opaque != null && new String(opaque, StandardCharsets.US_ASCII).equals("y")) {
-                return "opaque flag erroneously copied up, consider update to kernel 4.8 or later to fix";
-            }
-            try {
-                PosixFiles.renameat2(null, merged.resolve("d1").toString(), null, merged.resolve("d2").toString(), 0);
-                byte[] redirect = Xattrs.get(td.resolve("l3/d2"), prefix + "redirect");
-                if (redirect != null) {
-                    return "redirect_dir is enabled (kernel CONFIG_OVERLAY_FS_REDIRECT_DIR or redirect_dir=on): "
-                            + "renamed directories are kept as redirects the upper dir alone cannot describe";
-                }
-            } catch (SyscallException e) {
-                if (!e.is(Errno.EXDEV)) return "rename of a directory in the merged dir failed: " + e.getMessage();
+                problems.add("opaque flag erroneously copied up, consider update to kernel 4.8 or later to fix");
             }
             Files.setPosixFilePermissions(merged.resolve("f"), PosixFilePermissions.fromString("rw-------"));
             if (Xattrs.get(td.resolve("l3/f"), prefix + "metacopy") != null) {
-                return "metacopy is on: a copied-up file may hold only metadata, its data stays in a lower layer";
+                problems.add("metacopy is on: a copied-up file may hold only metadata, its data stays in a lower layer");
             }
-            return null;
+            try {
+                PosixFiles.renameat2(null, merged.resolve("d1").toString(), null, merged.resolve("d2").toString(), 0);
+                if (Xattrs.get(td.resolve("l3/d2"), prefix + "redirect") != null) {
+                    problems.add("redirect_dir is enabled (kernel CONFIG_OVERLAY_FS_REDIRECT_DIR, redirect_dir=on or metacopy=on): "
+                            + "a renamed directory is kept as a redirect the upper dir alone cannot describe");
+                }
+            } catch (SyscallException e) {
+                if (!e.is(Errno.EXDEV)) problems.add("rename of a directory in the merged dir failed: " + e.getMessage());
+            }
+            return problems.isEmpty() ? null : String.join("; ", problems);
         } finally {
             Mounts.unmountIfMounted(merged, 0);
         }
@@ -204,7 +209,7 @@ final class OverlayProbe {
 
     /** Hidden scratch directories a crash may leave behind. */
     static void removeLeftoverProbes(Path home) {
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(home, ".probe-*")) {
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(home, PROBE_PREFIX + "*")) {
             for (Path p : ds) {
                 Mounts.unmountAllUnder(p);
                 Trees.deleteQuietly(p);
