@@ -79,9 +79,9 @@ final class BulkOps {
             if (i == 0) verify(id, ts);
             d.remove(id);
         }
-        Map<String, Object> s = Stats.of(td);
-        Stats.put(r, s);
-        Stats.putRate(r, ts.bytes, ts.files.size(), s);
+        Map<String, Object> s = PeerStats.of(td);
+        PeerStats.put(r, s);
+        PeerStats.putRate(r, ts.bytes, ts.files.size(), s);
         r.put("layer_size", size);
     }
 
@@ -123,10 +123,10 @@ final class BulkOps {
             }
             td.add(System.nanoTime() - t0);
         }
-        Map<String, Object> s = Stats.of(td);
-        Stats.put(r, s);
+        Map<String, Object> s = PeerStats.of(td);
+        PeerStats.put(r, s);
         r.put("diff_bytes", n);
-        Stats.putRate(r, n, ts.files.size(), s);
+        PeerStats.putRate(r, n, ts.files.size(), s);
     }
 
     void changes() throws IOException {
@@ -161,8 +161,8 @@ final class BulkOps {
             cc = d.changes("C", "P");
             td.add(System.nanoTime() - t0);
         }
-        Map<String, Object> s = Stats.of(td);
-        Stats.put(r, s);
+        Map<String, Object> s = PeerStats.of(td);
+        PeerStats.put(r, s);
         Map<String, Object> counts = new LinkedHashMap<>();
         counts.put("Total", cc.size());
         counts.put("Modify", cc.stream().filter(c -> c.kind() == Change.Kind.MODIFY).count());
@@ -170,7 +170,7 @@ final class BulkOps {
         counts.put("Delete", cc.stream().filter(c -> c.kind() == Change.Kind.DELETE).count());
         r.put("changes", counts);
         double med = ((Number) s.getOrDefault("median_us", 0.0)).doubleValue();
-        if (!cc.isEmpty() && med > 0) r.put("changes_s", Stats.round(cc.size() / (med / 1e6), 2));
+        if (!cc.isEmpty() && med > 0) r.put("changes_s", PeerStats.round(cc.size() / (med / 1e6), 2));
     }
 
     /** Discards bytes. */

@@ -67,13 +67,13 @@ final class ChainOp {
             prev = id;
         }
         r.put("depths", results);
-        r.put("chain_create_apply", Stats.of(createTimes));
+        r.put("chain_create_apply", PeerStats.of(createTimes));
         r.put("chain_built", createTimes.size());
         for (Map<String, Object> dr : results) {
             if (((Integer) dr.get("depth")) == depth) {
                 @SuppressWarnings("unchecked")
                 Map<String, Object> gp = (Map<String, Object>) dr.get("get_put");
-                if (gp != null) Stats.put(r, gp);
+                if (gp != null) PeerStats.put(r, gp);
                 if (dr.containsKey("error")) r.put("error", dr.get("error"));
             }
         }
@@ -83,7 +83,7 @@ final class ChainOp {
         Map<String, Object> dr = new LinkedHashMap<>();
         dr.put("depth", dep);
         dr.put("lowers", dep - 1);
-        dr.put("create_apply_us", Stats.us(createNanos));
+        dr.put("create_apply_us", PeerStats.us(createNanos));
         List<Long> tg = new ArrayList<>(), tp = new ArrayList<>(), tgp = new ArrayList<>();
         for (int i = 0; i < reps; i++) {
             long t1 = System.nanoTime();
@@ -107,9 +107,9 @@ final class ChainOp {
             tgp.add((t2 - t1) + (t4 - t3));
         }
         if (!tgp.isEmpty()) {
-            dr.put("get", Stats.of(tg));
-            dr.put("put", Stats.of(tp));
-            dr.put("get_put", Stats.of(tgp));
+            dr.put("get", PeerStats.of(tg));
+            dr.put("put", PeerStats.of(tp));
+            dr.put("get_put", PeerStats.of(tgp));
         }
         return dr;
     }

@@ -87,7 +87,7 @@ public final class PeerBench {
             System.exit(1);
             return;
         }
-        r.put("init_ms", Stats.round((System.nanoTime() - t0) / 1e6, 2));
+        r.put("init_ms", PeerStats.round((System.nanoTime() - t0) / 1e6, 2));
         Map<String, String> status = new LinkedHashMap<>();
         for (StatusEntry s : d.status()) status.put(s.key(), s.value());
         r.put("driver_status", status);
@@ -107,7 +107,7 @@ public final class PeerBench {
             r.put("error", String.valueOf(e.getMessage()));
             rc = 1;
         }
-        r.put("wall_s", Stats.round((System.nanoTime() - start) / 1e9, 6));
+        r.put("wall_s", PeerStats.round((System.nanoTime() - start) / 1e9, 6));
         try {
             d.cleanup();
         } catch (RuntimeException e) {
@@ -164,15 +164,15 @@ public final class PeerBench {
             tr.add(t4 - t3);
             tt.add(t4 - t0);
         }
-        Map<String, Object> total = Stats.of(tt);
-        Stats.put(r, total);
+        Map<String, Object> total = PeerStats.of(tt);
+        PeerStats.put(r, total);
         Map<String, Object> phases = new LinkedHashMap<>();
-        phases.put("create", Stats.of(tc));
-        phases.put("get", Stats.of(tg));
-        phases.put("put", Stats.of(tp));
-        phases.put("remove", Stats.of(tr));
+        phases.put("create", PeerStats.of(tc));
+        phases.put("get", PeerStats.of(tg));
+        phases.put("put", PeerStats.of(tp));
+        phases.put("remove", PeerStats.of(tr));
         r.put("phases", phases);
-        r.put("ops_s", Stats.round(tt.size() / ((Number) total.get("total_s")).doubleValue(), 2));
+        r.put("ops_s", PeerStats.round(tt.size() / ((Number) total.get("total_s")).doubleValue(), 2));
     }
 
     static void sync() {

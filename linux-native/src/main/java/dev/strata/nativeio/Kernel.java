@@ -13,6 +13,16 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 public final class Kernel {
     private static final class H {
         static final MethodHandle GETEUID = Native.plainCall("geteuid", FunctionDescriptor.of(JAVA_INT));
+        static final MethodHandle ISATTY = Native.plainCall("isatty", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    }
+
+    /** Whether file descriptor {@code fd} (2 for stderr) is a terminal. */
+    public static boolean isatty(int fd) {
+        try {
+            return (int) H.ISATTY.invokeExact(fd) == 1;
+        } catch (Throwable t) {
+            return false;
+        }
     }
 
     private Kernel() {

@@ -49,7 +49,7 @@ final class VfsDriver implements StorageDriver {
     private final LayerRecords records;
     private final RefCounts refs;
     private final IncompleteLayers incomplete;
-    private final NaiveDiff naive;
+    private NaiveDiff naive;
     private final Long defaultSize;
     private final TreeCopier.Method copyStart;
     private volatile TreeCopier.Method copyMethod;
@@ -72,7 +72,6 @@ final class VfsDriver implements StorageDriver {
             throw new StorageException("open", home.toString(), e.toString(), e);
         }
         if (defaultSize != null && defaultSize > 0) quota(); // refuse now, not at the first create
-        this.naive = new NaiveDiff(this, ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE));
         removeIncomplete();
     }
 
@@ -284,13 +283,13 @@ final class VfsDriver implements StorageDriver {
     @Override
     public InputStream diff(String id, String parent) {
         existing("diff", id);
-        return naive.diff(id, parent);
+        return naive().diff(id, parent);
     }
 
     @Override
     public List<Change> changes(String id, String parent) {
         existing("changes", id);
-        return naive.changes(id, parent);
+        return naive().changes(id, parent);
     }
 
     @Override
@@ -299,7 +298,7 @@ final class VfsDriver implements StorageDriver {
         incomplete.mark(id);
         long size;
         try {
-            size = naive.applyDiff(id, parent, diff);
+            size = naive().applyDiff(id, parent, diff);
         } catch (RuntimeException e) {
             // A layer half-applied is not the layer that was asked for: remove it, as the contract says.
             try {
@@ -322,7 +321,13 @@ final class VfsDriver implements StorageDriver {
     @Override
     public long diffSize(String id, String parent) {
         existing("diffSize", id);
-        return naive.diffSize(id, parent);
+        return naive().diffSize(id, parent);
+    }
+
+    /** Made on first use: short commands (exists, mount) should not pay for the archive code's set-up. */
+    private synchronized NaiveDiff naive() {
+        if (naive == null) naive = new NaiveDiff(this, ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE));
+        return naive;
     }
 
     private synchronized ProjectQuota quota() {
