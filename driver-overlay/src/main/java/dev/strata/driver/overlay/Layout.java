@@ -74,6 +74,11 @@ final class Layout {
         return new String(c);
     }
 
+    /** A short random suffix for staging and removal names (not a secret, so not from SecureRandom). */
+    static String suffix() {
+        return Long.toString(java.util.concurrent.ThreadLocalRandom.current().nextLong() >>> 24, 36);
+    }
+
     /** The layer's LID (its {@code link} file). */
     String linkId(String id) {
         try {

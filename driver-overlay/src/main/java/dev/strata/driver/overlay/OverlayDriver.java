@@ -15,9 +15,9 @@ import dev.strata.api.StorageDriver;
 import dev.strata.api.StorageException;
 import dev.strata.nativeio.Errno;
 import dev.strata.nativeio.MountInfo;
+import dev.strata.nativeio.MountRoots;
 import dev.strata.nativeio.Mounts;
 import dev.strata.nativeio.PosixFiles;
-import dev.strata.nativeio.Stat;
 import dev.strata.nativeio.SyscallException;
 
 import java.io.IOException;
@@ -147,7 +147,7 @@ public final class OverlayDriver implements StorageDriver {
             throw new StorageException(op, id, "max depth exceeded: the layer would have " + lowers.size()
                     + " lower layers, and overlay mounts at most " + OverlayMounter.KERNEL_MAX_LOWERS);
         }
-        Path staging = layout.home().resolve(Layout.STAGING_PREFIX + id + "-" + Layout.newLinkId().substring(0, 8));
+        Path staging = layout.home().resolve(Layout.STAGING_PREFIX + id + "-" + Layout.suffix());
         Path link = null;
         try {
             mkdir(staging, "rwx--x---");
@@ -209,7 +209,7 @@ public final class OverlayDriver implements StorageDriver {
             }
             unmount(id);
             String lid = readLinkIdQuietly(id);
-            Path grave = layout.home().resolve(Layout.REMOVING_PREFIX + id + "-" + Layout.newLinkId().substring(0, 8));
+            Path grave = layout.home().resolve(Layout.REMOVING_PREFIX + id + "-" + Layout.suffix());
             PosixFiles.renameat2(null, dir.toString(), null, grave.toString(), 0);
             if (lid != null) deleteQuietly(layout.links().resolve(lid));
             refs.forget(id);
@@ -291,27 +291,22 @@ public final class OverlayDriver implements StorageDriver {
     /** Unmounts the layer's merged dir if something is mounted there, and removes the mount point (as moby). */
     private void unmount(String id) {
         Path merged = layout.merged(id);
-        if (!Files.exists(merged, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return;
         Mounts.unmountIfMounted(merged, Mounts.MNT_DETACH);
         // Removing the mount point also drops copies of the mount in other mount namespaces (moby's reason).
-        deleteQuietly(merged);
-    }
-
-    /** The RefCounts predicate: a base layer is always "mounted" (its diff dir), others when merged is a mount. */
-    private boolean isMountedOrBase(String id) {
-        if (!Files.exists(layout.dir(id).resolve(Layout.LOWER))) return true;
-        return isMountPoint(layout.merged(id));
-    }
-
-    private boolean isMountPoint(Path merged) {
-        if (!Files.exists(merged, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return false;
         try {
-            Stat m = PosixFiles.lstat(merged);
-            Stat parent = PosixFiles.lstat(merged.getParent());
-            return m.dev() != parent.dev();
+            PosixFiles.unlinkat(null, merged.toString(), PosixFiles.AT_REMOVEDIR);
         } catch (SyscallException e) {
-            return false;
+            if (!e.is(Errno.ENOENT) && !e.is(Errno.ENOTEMPTY) && !e.is(Errno.EBUSY)) throw e;
         }
+    }
+
+    /**
+     * The RefCounts predicate: a layer counts as mounted when its merged dir is a mount root; a base layer (no
+     * lower file) is always "mounted", since its diff dir is what get returns. Two system calls, no exceptions.
+     */
+    private boolean isMountedOrBase(String id) {
+        if (MountRoots.isMountRoot(layout.merged(id))) return true;
+        return !Files.exists(layout.dir(id).resolve(Layout.LOWER));
     }
 
     @Override
