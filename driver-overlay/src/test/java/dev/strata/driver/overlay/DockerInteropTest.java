@@ -58,6 +58,10 @@ class DockerInteropTest {
                 try {
                     readsDockersLayers(strata, home, top, base, upper, lower);
                     dockerRunsStrataLayer(strata, dockerd, home);
+                    if (archiveReady()) {
+                        nativeDiffOfDockersLayer(strata, top, base);
+                        dockerRunsAStrataAppliedLayer(strata, dockerd, home);
+                    }
                 } finally {
                     strata.cleanup();
                 }
@@ -134,6 +138,39 @@ class DockerInteropTest {
                 "cat /strata.txt; ls /opt; ls /bin/cat 2>/dev/null || echo cat-gone");
         assertEquals(List.of("from strata", "strata", "cat-gone"), out3.lines().toList(),
                 "dockerd's native diff of Strata's upper dir keeps its whiteout and opaque dir: " + out3);
+    }
+
+    private static boolean archiveReady() {
+        try {
+            ArchiveReady.assume();
+            return true;
+        } catch (org.opentest4j.TestAbortedException e) {
+            return false;
+        }
+    }
+
+    /** Strata's native diff of dockerd's layer: the kernel-made whiteout and opaque dir come out as OCI entries. */
+    private void nativeDiffOfDockersLayer(OverlayDriver strata, String top, String base) throws Exception {
+        List<String> names = NativeDiffTest.entryNames(strata.diff(top, base));
+        assertTrue(names.containsAll(List.of("hello", "bin/.wh.ls", "opt/.wh..wh..opq", "opt/new")), names.toString());
+        List<dev.strata.api.Change> changes = strata.changes(top, base);
+        assertTrue(changes.contains(new dev.strata.api.Change("/bin/ls", dev.strata.api.Change.Kind.DELETE)), changes.toString());
+        assertTrue(changes.contains(new dev.strata.api.Change("/hello", dev.strata.api.Change.Kind.ADD)), changes.toString());
+    }
+
+    /** A container whose read-write layer Strata filled by native applyDiff (OCI whiteouts in, overlay ones on disk). */
+    private void dockerRunsAStrataAppliedLayer(OverlayDriver strata, Dockerd dockerd, Path home) throws Exception {
+        dockerd.docker("create", "--name", "c3", "--network", "none", "strata-busybox:2", "sh", "-c",
+                "cat /applied.txt; ls /opt; ls /bin/echo 2>/dev/null || echo echo-gone");
+        String rw = Path.of(dockerd.docker("inspect", "c3", "--format", "{{.GraphDriver.Data.UpperDir}}")).getParent().getFileName().toString();
+        strata.remove(rw);
+        strata.createReadWrite(rw, rw + "-init", CreateOptions.NONE);
+        strata.applyDiff(rw, rw + "-init", new NativeDiffTest.Tar().file("applied.txt", "applied by strata\n")
+                .dir("bin").file("bin/.wh.echo", "").dir("opt").file("opt/.wh..wh..opq", "").file("opt/applied", "").stream());
+        assertTrue(PosixFiles.lstat(home.resolve(rw).resolve("diff/bin/echo")).isWhiteout());
+        String out = dockerd.docker("start", "-a", "c3");
+        assertEquals(List.of("applied by strata", "applied", "echo-gone"), out.lines().toList(), out);
+        dockerd.docker("rm", "c3");
     }
 
     /** A rootfs tar of busybox-static: bin/busybox with a few applet links, /opt/a and /etc/motd. */
