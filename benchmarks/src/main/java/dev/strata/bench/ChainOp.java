@@ -67,6 +67,18 @@ final class ChainOp {
             prev = id;
         }
         r.put("depths", results);
+        // Layers below the top have a child, so they mount read-only (their own diff joins the lowers).
+        if (flags.containsKey("committed-depths") && chainError == null) {
+            List<Map<String, Object>> committed = new ArrayList<>();
+            for (int dep : ints(flags.get("committed-depths"))) {
+                if (dep >= maxD) continue;
+                Map<String, Object> dr = measure(String.format("ch-%04d", dep), dep, 0, reps);
+                dr.remove("create_apply_us");
+                dr.put("mount", "read-only (has a child)");
+                committed.add(dr);
+            }
+            r.put("committed_depths", committed);
+        }
         r.put("chain_create_apply", PeerStats.of(createTimes));
         r.put("chain_built", createTimes.size());
         for (Map<String, Object> dr : results) {

@@ -59,6 +59,7 @@ public final class OverlayDriver implements StorageDriver {
     private final IncompleteLayers incomplete;
     private final LayerQuota quota;
     private final OverlayDiff diffs;
+    private final boolean volatileMounts;
 
     private OverlayDriver(Layout layout, OverlayOptions options, Features features, LayerQuota quota) {
         this.layout = layout;
@@ -70,6 +71,7 @@ public final class OverlayDriver implements StorageDriver {
         this.incomplete = new IncompleteLayers(layout.home().resolve(INCOMPLETE_DIR));
         this.quota = quota;
         this.diffs = new OverlayDiff(this, layout, features.nativeDiff(), options.userxattr(), incomplete);
+        this.volatileMounts = options.mount().has("volatile");
     }
 
     /** Opens (creating if needed) the driver on {@code home}: probes the kernel, then recovers from a crash. */
@@ -263,7 +265,7 @@ public final class OverlayDriver implements StorageDriver {
         if (readOnly) lowers.add(layout.diff(id));
         for (String e : lowerEntries) lowers.add(layout.linkPath(e));
         try {
-            if (!readOnly && options.mount().has("volatile")) clearVolatileMark(id);
+            if (!readOnly && volatileMounts) clearVolatileMark(id);
             mounter.mount(merged, lowers, readOnly ? null : layout.diff(id), readOnly ? null : layout.work(id), mountLabel);
         } catch (RuntimeException e) {
             deleteQuietly(merged);
