@@ -74,7 +74,7 @@ final class DiffCommands {
         @Override
         public Integer call() {
             long size = driver().diffSize(id, parent);
-            if (top.session().json()) Output.json(out(), Map.of("id", id, "size", size));
+            if (top.session().json()) Output.json(out(), Output.fields("id", id, "size", size));
             else out().println(size);
             return Main.OK;
         }
@@ -96,7 +96,7 @@ final class DiffCommands {
                  Progress progress = Progress.start("diff " + id, 0)) {
                 long n = tar.transferTo(Progress.counting(sink, progress));
                 sink.flush();
-                if (top.session().json()) Output.json(out(), Map.of("id", id, "bytes", n, "output", output.toString()));
+                if (top.session().json()) Output.json(out(), Output.fields("id", id, "bytes", n, "output", output.toString()));
             }
             return Main.OK;
         }
@@ -117,7 +117,7 @@ final class DiffCommands {
                  Progress progress = Progress.start("apply " + id, total)) {
                 size = d.applyDiff(id, parent, new BufferedInputStream(Progress.counting(raw, progress), 1 << 16));
             }
-            if (top.session().json()) Output.json(out(), Map.of("id", id, "size", size));
+            if (top.session().json()) Output.json(out(), Output.fields("id", id, "size", size));
             else out().println(size);
             return Main.OK;
         }

@@ -84,7 +84,7 @@ final class LayerCommands {
         @Override
         public Integer call() {
             Path p = driver().get(id, mountLabel);
-            if (top.session().json()) Output.json(out(), Map.of("id", id, "dir", p.toString()));
+            if (top.session().json()) Output.json(out(), Output.fields("id", id, "dir", p.toString()));
             else out().println(p);
             return Main.OK;
         }
@@ -113,7 +113,7 @@ final class LayerCommands {
         @Override
         public Integer call() {
             boolean e = driver().exists(id);
-            if (top.session().json()) Output.json(out(), Map.of("id", id, "exists", e));
+            if (top.session().json()) Output.json(out(), Output.fields("id", id, "exists", e));
             return e ? Main.OK : Main.FAILED;
         }
     }

@@ -76,6 +76,38 @@ class CliTest {
     }
 
     @Test
+    void applyMountWriteAndDiffListsExactlyTheNewFile() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src/etc"));
+        Files.writeString(src.resolve("hostname"), "strata\n");
+        Path tar = tmp.resolve("base.tar.gz");
+        Process p = new ProcessBuilder("tar", "-C", tmp.resolve("src").toString(), "-czf", tar.toString(), ".").inheritIO().start();
+        assertEquals(0, p.waitFor());
+
+        assertEquals(0, strata("-s", "vfs", "create", "base").code());
+        Result applied = strata("-s", "vfs", "apply", "base", tar.toString());
+        assertEquals(0, applied.code(), applied.err());
+        assertEquals(0, strata("-s", "vfs", "create-rw", "c1", "--parent", "base").code());
+        Path mnt = Path.of(strata("-s", "vfs", "mount", "c1").out().strip());
+        assertEquals("strata\n", Files.readString(mnt.resolve("etc/hostname")));
+        Files.writeString(mnt.resolve("new-file"), "written inside the mount");
+
+        Path out = tmp.resolve("c1.tar");
+        Result diff = strata("-s", "vfs", "diff", "c1", "--parent", "base", "-o", out.toString());
+        assertEquals(0, diff.code(), diff.err());
+        Process list = new ProcessBuilder("tar", "-tf", out.toString()).redirectErrorStream(true).start();
+        String names = new String(list.getInputStream().readAllBytes()).strip();
+        assertEquals(0, list.waitFor());
+        assertEquals("new-file", names);
+        assertEquals("A /new-file", strata("-s", "vfs", "changes", "c1", "--parent", "base").out().strip());
+
+        assertEquals(0, strata("-s", "vfs", "unmount", "c1").code());
+        assertEquals(0, strata("-s", "vfs", "remove", "c1").code());
+        assertEquals(0, strata("-s", "vfs", "remove", "base").code());
+        assertEquals(0, strata("-s", "vfs", "cleanup").code());
+        assertTrue(MountInfo.under(root).size() == 1, "only the test's own tmpfs is mounted under the root");
+    }
+
+    @Test
     void errorsAreOneLineNamingTheLayerAndTheCause() {
         Result missing = strata("-s", "vfs", "create", "c2", "--parent", "nosuch");
         assertEquals(1, missing.code());

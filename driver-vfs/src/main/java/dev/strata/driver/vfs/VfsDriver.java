@@ -200,7 +200,8 @@ final class VfsDriver implements StorageDriver {
     @Override
     public Path get(String id, String mountLabel) {
         LayerIds.check("get", id);
-        if (!exists(id)) throw new LayerUnknownException("get", id);
+        // Not exists(): an apply in progress marks its layer incomplete and reads it back through get.
+        if (!records.has(id) || !Files.isDirectory(layersDir.resolve(id))) throw new LayerUnknownException("get", id);
         refs.acquire(id, () -> {
         });
         return layersDir.resolve(id);
