@@ -30,7 +30,8 @@ import java.util.List;
 final class Layout {
     static final String LINK_DIR = "l", DIFF = "diff", WORK = "work", MERGED = "merged", LINK = "link", LOWER = "lower",
             COMMITTED = "committed";
-    static final String STAGING_PREFIX = ".staging-", REMOVING_PREFIX = ".removing-";
+    static final String STAGING_PREFIX = ".staging-", REMOVING_PREFIX = ".removing-", REFS_DIR = ".refs",
+            INCOMPLETE_DIR = ".incomplete";
     static final int LINK_ID_LENGTH = 26;
     private static final char[] BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".toCharArray();
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -138,5 +139,20 @@ final class Layout {
 
     boolean isCommitted(String id) {
         return Files.exists(dir(id).resolve(COMMITTED));
+    }
+
+    /** Every directory under home that looks like a layer (has a diff dir), complete or not. */
+    List<String> layerDirs() {
+        List<String> out = new ArrayList<>();
+        try (java.nio.file.DirectoryStream<Path> ds = Files.newDirectoryStream(home)) {
+            for (Path p : ds) {
+                String name = p.getFileName().toString();
+                if (name.startsWith(".") || name.equals(LINK_DIR)) continue;
+                if (Files.isDirectory(p.resolve(DIFF), java.nio.file.LinkOption.NOFOLLOW_LINKS)) out.add(name);
+            }
+        } catch (IOException e) {
+            throw new StorageException("layers", home.toString(), e.toString(), e);
+        }
+        return out;
     }
 }
