@@ -13,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+/** The additive linux-native pieces the overlay driver uses: DirEntries, MountRoots, FsContext.setEach. */
 class DirEntriesAndMountRootsTest {
     @TempDir
     Path tmp;
@@ -40,5 +41,32 @@ class DirEntriesAndMountRootsTest {
             Mounts.unmount(mnt, 0);
         }
         assertFalse(MountRoots.isMountRoot(mnt));
+    }
+
+    @Test
+    void setEachAppendsEveryLowerAndNamesTheOneThatFails() throws Exception {
+        assumeTrue(Kernel.isRoot(), "needs root to mount");
+        assumeTrue(Kernel.atLeast(6, 8), "lowerdir+ needs Linux 6.8");
+        java.util.List<String> lowers = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            Path l = Files.createDirectory(tmp.resolve("l" + i));
+            Files.writeString(l.resolve("f" + i), "x");
+            lowers.add(l.toString());
+        }
+        Path mnt = Files.createDirectory(tmp.resolve("m"));
+        try (FsContext fc = FsContext.open("overlay")) {
+            fc.setEach("lowerdir+", lowers).mountAt(mnt, 0);
+        }
+        try {
+            for (int i = 0; i < 3; i++) assertTrue(Files.exists(mnt.resolve("f" + i)));
+        } finally {
+            Mounts.unmount(mnt, 0);
+        }
+        Files.writeString(tmp.resolve("file"), "");
+        try (FsContext fc = FsContext.open("overlay")) {
+            SyscallException e = org.junit.jupiter.api.Assertions.assertThrows(SyscallException.class,
+                    () -> fc.setEach("lowerdir+", java.util.List.of(lowers.get(0), tmp.resolve("file").toString())));
+            assertTrue(e.getMessage().contains(tmp.resolve("file").toString()) && e.getMessage().contains("not a directory"), e.getMessage());
+        }
     }
 }

@@ -101,6 +101,10 @@ final class OverlayMounter {
             mountNew(target, lowers, upper, work, label);
             return;
         }
+        if (policy == Policy.AUTO && estimatedLength(lowers, upper, work) > PAGE_SIZE - 1) {
+            mountNew(target, lowers, upper, work, label);
+            return;
+        }
         String data = classicData(lowers, upper, work, label);
         if (policy == Policy.AUTO && data.length() > PAGE_SIZE - 1) mountNew(target, lowers, upper, work, label);
         else mountClassic(target, data, lowers, upper, work, label);
@@ -115,7 +119,9 @@ final class OverlayMounter {
                 if (p.value() == null) fc.flag(p.key());
                 else fc.set(p.key(), p.value());
             }
-            for (Path l : lowers) fc.set("lowerdir+", l.toString());
+            List<String> paths = new java.util.ArrayList<>(lowers.size());
+            for (Path l : lowers) paths.add(l.toString());
+            fc.setEach("lowerdir+", paths);
             if (upper != null) {
                 fc.set("upperdir", upper.toString());
                 fc.set("workdir", work.toString());
@@ -164,6 +170,16 @@ final class OverlayMounter {
         } catch (RuntimeException e) {
             return "";
         }
+    }
+
+    /** A lower bound of the mount(2) option string's length, without building it (a deep stack skips it). */
+    private static int estimatedLength(List<Path> lowers, Path upper, Path work) {
+        int n = 0;
+        for (Path l : lowers) {
+            n += l.toString().length() + 1;
+            if (n > PAGE_SIZE) return n;
+        }
+        return n + (upper == null ? 0 : upper.toString().length() + work.toString().length());
     }
 
     String classicData(List<Path> lowers, Path upper, Path work, String label) {
