@@ -3,7 +3,6 @@ package dev.strata.driver.overlay;
 import dev.strata.api.RefCounts;
 import dev.strata.api.StorageException;
 import dev.strata.nativeio.Errno;
-import dev.strata.nativeio.MountInfo;
 import dev.strata.nativeio.MountRoots;
 import dev.strata.nativeio.Mounts;
 import dev.strata.nativeio.PosixFiles;
@@ -120,29 +119,25 @@ final class LayerMounts {
         return !Files.exists(layout.dir(id).resolve(Layout.LOWER));
     }
 
-    /** Unmounts every layer mounted under the home and resets every reference count. */
+    /**
+     * Unmounts every layer this driver mounted and resets every reference count. "This driver" means the counts in
+     * {@code .refs}: a layer mounted by someone else sharing the home (dockerd, when Strata opens its overlay2 dir)
+     * has none and is left alone.
+     */
     void cleanup() {
-        for (MountInfo mi : MountInfo.under(layout.home())) {
-            Path mp = Path.of(mi.mountPoint());
-            if (!mp.getFileName().toString().equals(Layout.MERGED)) continue;
-            String id = mp.getParent().getFileName().toString();
-            refs.withLock(id, () -> {
-                unmount(id);
-                return null;
-            });
-        }
         Path refsDir = layout.home().resolve(Layout.REFS_DIR);
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(refsDir)) {
             for (Path p : ds) {
                 String id = p.getFileName().toString();
                 if (id.startsWith(".")) continue;
                 refs.withLock(id, () -> {
+                    if (MountRoots.isMountRoot(layout.merged(id))) unmount(id);
                     refs.forget(id);
                     return null;
                 });
             }
         } catch (NoSuchFileException ignored) {
-            // no counts yet
+            // nothing was ever counted
         } catch (IOException e) {
             throw new StorageException("cleanup", refsDir.toString(), e.toString(), e);
         }

@@ -62,6 +62,7 @@ class DockerInteropTest {
                         nativeDiffOfDockersLayer(strata, top, base);
                         dockerRunsAStrataAppliedLayer(strata, dockerd, home);
                     }
+                    cleanupLeavesDockersMountsAlone(strata, dockerd, top);
                 } finally {
                     strata.cleanup();
                 }
@@ -171,6 +172,17 @@ class DockerInteropTest {
         String out = dockerd.docker("start", "-a", "c3");
         assertEquals(List.of("applied by strata", "applied", "echo-gone"), out.lines().toList(), out);
         dockerd.docker("rm", "c3");
+    }
+
+    /** Strata's cleanup unmounts what Strata mounted, not a running container's rootfs that dockerd mounted. */
+    private void cleanupLeavesDockersMountsAlone(OverlayDriver strata, Dockerd dockerd, String top) throws Exception {
+        dockerd.docker("run", "-d", "--name", "c4", "--network", "none", "strata-busybox:2", "busybox", "sleep", "60");
+        Path dockersMount = Path.of(dockerd.docker("inspect", "c4", "--format", "{{.GraphDriver.Data.MergedDir}}"));
+        Path ours = strata.get(top, "");
+        strata.cleanup();
+        assertFalse(dev.strata.nativeio.MountInfo.isMountPoint(ours), "Strata's own mount is gone");
+        assertTrue(dev.strata.nativeio.MountInfo.isMountPoint(dockersMount), "dockerd's container mount stays");
+        dockerd.docker("rm", "-f", "c4");
     }
 
     /** A rootfs tar of busybox-static: bin/busybox with a few applet links, /opt/a and /etc/motd. */
