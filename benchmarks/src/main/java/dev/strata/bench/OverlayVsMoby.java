@@ -25,7 +25,11 @@ import java.util.concurrent.TimeUnit;
  * {@code nobarrier} (peerbench's default backing), so every ratio compares numbers taken minutes apart. Results are
  * peerbench JSON lines appended to {@code OUT}; the summary is printed at the end ({@link OverlayVsMobySummary}).
  *
- * <pre>scripts/bench OverlayVsMoby [RUNS]   (env: PEERBENCH, DATA, OUT, WORK, OPS)</pre>
+ * <pre>scripts/bench OverlayVsMoby [RUNS]   (env: PEERBENCH, DATA, OUT, WORK, OPS, VARIANT_CP)</pre>
+ *
+ * <p>{@code VARIANT_CP}: class path entries put in front of Strata's for an extra, labelled run of lifecycle and
+ * create-chain ("variant"), to measure a candidate change of a dependency (say a patched driver-api class) in the
+ * same session as the code as it is.
  */
 public final class OverlayVsMoby {
     private static final String MOBY = "moby-overlay2", STRATA = "strata-overlay";
@@ -37,6 +41,7 @@ public final class OverlayVsMoby {
     private final Path roots;
     private final Path root;
     private final String session;
+    private final String variantCp = env("VARIANT_CP", "");
 
     private OverlayVsMoby(Path peerbench, Path data, Path out, Path work, String session) {
         this.peerbench = peerbench;
@@ -87,11 +92,16 @@ public final class OverlayVsMoby {
                 bench(run, MOBY, "lifecycle", "empty-base", "-n", "200");
                 bench(run, STRATA, "lifecycle", "warm", "-n", "200", "-warmup", "1000");
                 bench(run, STRATA, "lifecycle", "cold", "-n", "200", "-warmup", "0");
+                if (!variantCp.isEmpty()) bench(run, STRATA, "lifecycle", "warm-variant", "-n", "200", "-warmup", "1000");
             }
             case "create-chain" -> {
                 bench(run, MOBY, "create-chain", "tiny-layers", "-depth", "100", "-depths", "1,10,50,100,127,128,129,130", "-reps", "50");
                 bench(run, STRATA, "create-chain", "tiny-layers", "-depth", "100",
                         "-depths", "1,10,50,100,127,128,129,130,200,300,400,500,501", "-committed-depths", "500", "-reps", "50");
+                if (!variantCp.isEmpty()) {
+                    bench(run, STRATA, "create-chain", "tiny-layers-variant", "-depth", "100",
+                            "-depths", "1,10,50,100,127,128,129,130,200,300,400,500,501", "-committed-depths", "500", "-reps", "50");
+                }
             }
             case "apply", "diff" -> {
                 for (String t : List.of("small-files", "large-files")) {
@@ -110,8 +120,10 @@ public final class OverlayVsMoby {
         if (impl.equals(MOBY)) {
             cmd.add(peerbench.toString());
         } else {
+            String cp = System.getProperty("java.class.path");
+            if (label.endsWith("-variant")) cp = variantCp + ":" + cp;
             cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
-                    "-cp", System.getProperty("java.class.path"), PeerBench.class.getName()));
+                    "-cp", cp, PeerBench.class.getName()));
         }
         cmd.addAll(List.of("-impl", impl, "-root", root.toString(), "-op", op, "-label", label, "-run", Integer.toString(run),
                 "-session", session));

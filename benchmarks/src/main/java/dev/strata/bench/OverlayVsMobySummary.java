@@ -46,6 +46,10 @@ public final class OverlayVsMobySummary {
         }
         metrics.add(new Metric("lifecycle create+get+put+remove, µs (warm)", "lifecycle", "empty-base", "warm", n -> num(n.path("median_us")), false, "≤ 1.0"));
         for (String phase : List.of("create", "get", "put", "remove")) {
+            metrics.add(new Metric("lifecycle " + phase + ", µs (warm, VARIANT_CP)", "lifecycle", "empty-base", "warm-variant",
+                    n -> num(n.path("phases").path(phase).path("median_us")), false, ""));
+        }
+        for (String phase : List.of("create", "get", "put", "remove")) {
             metrics.add(new Metric("lifecycle " + phase + ", µs (Strata cold JVM)", "lifecycle", "empty-base", "cold",
                     n -> num(n.path("phases").path(phase).path("median_us")), false, ""));
         }
@@ -57,6 +61,10 @@ public final class OverlayVsMobySummary {
         }
         metrics.add(new Metric("create-chain: get+put of a read-only layer with 500 lowers (499 + its own diff), µs", "create-chain",
                 "tiny-layers", "tiny-layers", n -> depth(n, "committed_depths", 500), false, "≤ 10 ms"));
+        for (int d : List.of(1, 10, 50, 100, 129, 501)) {
+            metrics.add(new Metric("create-chain: get+put of the rw top, D=" + d + ", µs (VARIANT_CP)", "create-chain",
+                    "tiny-layers", "tiny-layers-variant", n -> depth(n, "depths", d), false, ""));
+        }
         for (String op : List.of("apply", "diff")) {
             for (String t : List.of("small-files", "large-files")) {
                 metrics.add(new Metric(op + " " + t + ", MB/s", op, t, t, n -> num(n.path("mb_s")), true, "≥ 1.0"));
