@@ -33,14 +33,12 @@ import java.util.function.Predicate;
  */
 final class LayerMaker {
     private final Layout layout;
-    private final RefCounts refs;
     private final LayerMounts mounts;
     private final IncompleteLayers incomplete;
     private final LayerQuota quota;
 
     LayerMaker(Layout layout, LayerMounts mounts, IncompleteLayers incomplete, LayerQuota quota) {
         this.layout = layout;
-        this.refs = mounts.refs();
         this.mounts = mounts;
         this.incomplete = incomplete;
         this.quota = quota;
@@ -52,7 +50,7 @@ final class LayerMaker {
         if (parent == null) {
             build(op, id, null, limits);
         } else {
-            refs.withLock(parent, () -> {
+            mounts.refs().withLock(parent, () -> {
                 if (!exists.test(parent)) throw new ParentUnknownException(op, id, parent);
                 build(op, id, parent, limits);
                 return null;
@@ -115,6 +113,7 @@ final class LayerMaker {
 
     /** Removes a layer (complete or not), unmounting it first; refuses one with children. */
     void remove(String id) {
+        RefCounts refs = mounts.refs();
         refs.withLock(id, () -> {
             Path dir = layout.dir(id);
             if (!Files.isDirectory(layout.diff(id), LinkOption.NOFOLLOW_LINKS)) throw new LayerUnknownException("remove", id);

@@ -20,7 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * get and put: reference counts ({@link RefCounts}, persisted under {@code <home>/.refs}) around the overlay mount
+ * get and put: reference counts ({@link RefCounts}, kept in {@code <home>/.refs}, see {@link RefsDir}) around the overlay mount
  * of a layer at its {@code merged} dir. The first get mounts, the last put unmounts and removes {@code merged} (as
  * moby does, so copies of the mount in other mount namespaces go too); a failed mount takes no reference. A base
  * layer is not mounted (get returns its diff dir, as in moby) but its references are counted all the same.
@@ -29,21 +29,30 @@ final class LayerMounts {
     private final Layout layout;
     private final OverlayMounter mounter;
     private final RefCounts refs;
+    private final RefsDir refsDir;
     private final boolean volatileMounts;
 
     LayerMounts(Layout layout, OverlayMounter mounter, boolean volatileMounts) {
         this.layout = layout;
         this.mounter = mounter;
         this.volatileMounts = volatileMounts;
-        this.refs = new RefCounts(layout.home().resolve(Layout.REFS_DIR), this::isMountedOrBase);
+        this.refsDir = new RefsDir(layout.home());
+        this.refs = new RefCounts(refsDir.path(), this::isMountedOrBase);
     }
 
+    /** The counts (and their per-id locks), on their tmpfs. */
     RefCounts refs() {
+        refsDir.ensure();
         return refs;
+    }
+
+    boolean countsOnTmpfs() {
+        return refsDir.onTmpfs();
     }
 
     /** Takes a reference; mounts on the first. The layer must exist. */
     Path get(String id, String mountLabel) {
+        RefCounts refs = refs();
         List<String> lowers = layout.lowerEntries(id);
         if (lowers.isEmpty()) {
             refs.acquire(id, () -> { });
@@ -55,11 +64,11 @@ final class LayerMounts {
 
     /** Drops a reference; unmounts on the last. */
     void put(String id) {
-        refs.release(id, () -> unmount(id));
+        refs().release(id, () -> unmount(id));
     }
 
     int references(String id) {
-        return refs.count(id);
+        return refs().count(id);
     }
 
     private void mount(String id, List<String> lowerEntries, String mountLabel) {
@@ -120,13 +129,13 @@ final class LayerMounts {
     }
 
     /**
-     * Unmounts every layer this driver mounted and resets every reference count. "This driver" means the counts in
-     * {@code .refs}: a layer mounted by someone else sharing the home (dockerd, when Strata opens its overlay2 dir)
-     * has none and is left alone.
+     * Unmounts every layer this driver mounted and resets every reference count, then unmounts the counts' tmpfs.
+     * "This driver" means the counts in {@code .refs}: a layer mounted by someone else sharing the home (dockerd,
+     * when Strata opens its overlay2 dir) has none and is left alone.
      */
     void cleanup() {
-        Path refsDir = layout.home().resolve(Layout.REFS_DIR);
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(refsDir)) {
+        Path dir = refsDir.path();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             for (Path p : ds) {
                 String id = p.getFileName().toString();
                 if (id.startsWith(".")) continue;
@@ -139,7 +148,8 @@ final class LayerMounts {
         } catch (NoSuchFileException ignored) {
             // nothing was ever counted
         } catch (IOException e) {
-            throw new StorageException("cleanup", refsDir.toString(), e.toString(), e);
+            throw new StorageException("cleanup", dir.toString(), e.toString(), e);
         }
+        refsDir.unmount();
     }
 }
