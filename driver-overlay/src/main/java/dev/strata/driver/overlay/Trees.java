@@ -8,13 +8,7 @@ import dev.strata.nativeio.PosixFiles;
 import dev.strata.nativeio.Stat;
 import dev.strata.nativeio.SyscallException;
 
-import java.io.IOException;
-import java.nio.file.FileVisitResult;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.HashSet;
 import java.util.Set;
 
@@ -80,31 +74,49 @@ final class Trees {
 
     /**
      * moby's directory.Size: the sizes of everything but directories, each inode once (hard links), symlinks
-     * counting their target's length.
+     * counting their target's length. Descriptor-relative (openat, getdents64, statx), without following symlinks.
      */
     static long size(Path root) {
-        Set<Object> seen = new HashSet<>();
-        long[] total = {0};
-        try {
-            Files.walkFileTree(root, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-                    long s = attrs.size();
-                    if (attrs.isDirectory() || s == 0) return FileVisitResult.CONTINUE;
-                    Object key = attrs.fileKey();
-                    if (key == null || seen.add(key)) total[0] += s;
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult visitFileFailed(Path file, IOException exc) throws IOException {
-                    if (exc instanceof NoSuchFileException && !file.equals(root)) return FileVisitResult.CONTINUE;
-                    throw exc;
-                }
-            });
-        } catch (IOException e) {
-            throw new StorageException("size", root.toString(), e.toString(), e);
+        try (Fd dir = PosixFiles.open(root, PosixFiles.O_RDONLY | PosixFiles.O_DIRECTORY, 0)) {
+            long[] total = {0};
+            sizeWalk(dir, total, new HashSet<>());
+            return total[0];
+        } catch (SyscallException e) {
+            throw new StorageException("size", root.toString(), e.getMessage(), e);
         }
-        return total[0];
+    }
+
+    private static void sizeWalk(Fd dir, long[] total, Set<Long> seen) {
+        for (DirEntries.Entry e : DirEntries.list(dir)) {
+            if (e.type() == DirEntries.DT_DIR) {
+                descend(dir, e.name(), total, seen);
+                continue;
+            }
+            Stat st;
+            try {
+                st = PosixFiles.statx(dir, e.name(), PosixFiles.AT_SYMLINK_NOFOLLOW);
+            } catch (SyscallException x) {
+                if (x.is(Errno.ENOENT)) continue; // removed while walking, as moby ignores it
+                throw x;
+            }
+            if (st.isDirectory()) {
+                descend(dir, e.name(), total, seen);
+            } else if (st.size() > 0 && (st.nlink() < 2 || seen.add(st.ino()))) {
+                total[0] += st.size();
+            }
+        }
+    }
+
+    private static void descend(Fd dir, String name, long[] total, Set<Long> seen) {
+        Fd sub;
+        try {
+            sub = PosixFiles.openat(dir, name, PosixFiles.O_RDONLY | PosixFiles.O_DIRECTORY | PosixFiles.O_NOFOLLOW, 0);
+        } catch (SyscallException x) {
+            if (x.is(Errno.ENOENT)) return;
+            throw x;
+        }
+        try (sub) {
+            sizeWalk(sub, total, seen);
+        }
     }
 }
