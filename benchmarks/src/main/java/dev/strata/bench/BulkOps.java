@@ -62,9 +62,23 @@ final class BulkOps {
         return ts;
     }
 
+    /** Untimed reps first (JIT warm-up); 0 unless -warmup says otherwise. */
+    private int warmup() {
+        int w = Integer.parseInt(flags.getOrDefault("warmup", "0"));
+        r.put("warmup", w);
+        return w;
+    }
+
     void apply() throws IOException {
         TarSummary ts = scan();
         int reps = PeerBench.reps(flags, "apply");
+        for (int i = warmup() - 1; i >= 0; i--) {
+            d.create("wu-" + i, null, CreateOptions.NONE);
+            try (InputStream in = PeerBench.stream(flags.get("tar"))) {
+                d.applyDiff("wu-" + i, null, in);
+            }
+            d.remove("wu-" + i);
+        }
         List<Long> td = new ArrayList<>();
         long size = 0;
         for (int i = 0; i < reps; i++) {
@@ -113,6 +127,13 @@ final class BulkOps {
         List<Long> td = new ArrayList<>();
         long n = 0;
         byte[] buf = new byte[32 * 1024];
+        for (int i = warmup() - 1; i >= 0; i--) {
+            try (InputStream in = d.diff("df", parent)) {
+                while (in.read(buf) >= 0) {
+                    // discard
+                }
+            }
+        }
         for (int i = 0; i < reps; i++) {
             PeerBench.sync();
             long t0 = System.nanoTime();

@@ -35,6 +35,9 @@ final class ChainOp {
         for (String s : flags.getOrDefault("depths", "1,10,50,100,127,128,129,130").split(",")) want.add(Integer.parseInt(s.trim()));
         want.add(depth);
         r.put("depth", depth);
+        int warmup = Integer.parseInt(flags.getOrDefault("warmup", "0"));
+        r.put("warmup", warmup);
+        if (warmup > 0) warmUp(warmup);
         int maxD = want.last();
         List<Map<String, Object>> results = new ArrayList<>();
         List<Long> createTimes = new ArrayList<>();
@@ -89,6 +92,23 @@ final class ChainOp {
                 if (dr.containsKey("error")) r.put("error", dr.get("error"));
             }
         }
+    }
+
+    /** Untimed: the same calls on a throwaway pair of layers, so the JIT has compiled them before the chain. */
+    private void warmUp(int n) throws Exception {
+        d.create("wu-base", null, CreateOptions.NONE);
+        d.applyDiff("wu-base", null, PeerBench.tinyTar("wu.txt", 1024, 0));
+        for (int i = 0; i < n; i++) {
+            String id = "wu-" + i;
+            d.create(id, "wu-base", CreateOptions.NONE);
+            d.applyDiff(id, "wu-base", PeerBench.tinyTar("wu-" + i + ".txt", 1024, i));
+            d.get(id, "");
+            d.put(id);
+            d.get("wu-base", "");
+            d.put("wu-base");
+            d.remove(id);
+        }
+        d.remove("wu-base");
     }
 
     private Map<String, Object> measure(String id, int dep, long createNanos, int reps) {

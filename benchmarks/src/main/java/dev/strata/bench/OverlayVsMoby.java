@@ -96,18 +96,17 @@ public final class OverlayVsMoby {
             }
             case "create-chain" -> {
                 bench(run, MOBY, "create-chain", "tiny-layers", "-depth", "100", "-depths", "1,10,50,100,127,128,129,130", "-reps", "50");
-                bench(run, STRATA, "create-chain", "tiny-layers", "-depth", "100",
+                bench(run, STRATA, "create-chain", "tiny-layers", "-depth", "100", "-warmup", "300",
                         "-depths", "1,10,50,100,127,128,129,130,200,300,400,500,501", "-committed-depths", "500", "-reps", "50");
                 if (!variantCp.isEmpty()) {
-                    bench(run, STRATA, "create-chain", "tiny-layers-variant", "-depth", "100",
+                    bench(run, STRATA, "create-chain", "tiny-layers-variant", "-depth", "100", "-warmup", "300",
                             "-depths", "1,10,50,100,127,128,129,130,200,300,400,500,501", "-committed-depths", "500", "-reps", "50");
                 }
             }
             case "apply", "diff" -> {
                 for (String t : List.of("small-files", "large-files")) {
-                    for (String impl : List.of(MOBY, STRATA)) {
-                        bench(run, impl, op, t, "-tar", data.resolve(t + ".tar").toString(), "-reps", "5");
-                    }
+                    bench(run, MOBY, op, t, "-tar", data.resolve(t + ".tar").toString(), "-reps", "5");
+                    bench(run, STRATA, op, t, "-tar", data.resolve(t + ".tar").toString(), "-reps", "5", "-warmup", "1");
                 }
             }
             default -> fail("unknown op " + op + " (lifecycle, create-chain, apply, diff)");

@@ -31,9 +31,11 @@ import java.util.TreeSet;
  * the same JSON lines, so a Strata driver can be run between peerbench's peer runs on the same backing and
  * compared in the same session ({@code -impl strata-<driver>}).
  *
- * <p>Differences, stated in each line: JIT warm-up iterations ({@code warmup}) run before the timed ones of
- * lifecycle, because Strata runs in a long-lived JVM the way dockerd is a long-lived process; create-chain accepts
- * depths past moby's 128 (up to 501 layers: 500 lowers under the top).
+ * <p>Differences, stated in each line: {@code -warmup N} runs N untimed iterations (lifecycle, create-chain) or
+ * reps (apply, diff) first, so the JIT has compiled the code, because Strata runs in a long-lived JVM the way
+ * dockerd is a long-lived process (default 0: a cold JVM, as peerbench's Go binary is never "cold");
+ * create-chain accepts depths past moby's 128 (up to 501 layers: 500 lowers under the top) and
+ * {@code -committed-depths} for layers that mount read-only.
  */
 public final class PeerBench {
     private static final MethodHandle SYNC = Native.plainCall("sync", FunctionDescriptor.ofVoid());
@@ -129,7 +131,7 @@ public final class PeerBench {
     /** peerbench's lifecycle: Create(lc-i, base) + Get + Put + Remove, each phase timed; warm-up rounds first. */
     private void lifecycle() throws IOException {
         int n = Integer.parseInt(flags.getOrDefault("n", "200"));
-        int warmup = Integer.parseInt(flags.getOrDefault("warmup", "50"));
+        int warmup = Integer.parseInt(flags.getOrDefault("warmup", "0"));
         r.put("n", n);
         r.put("warmup", warmup);
         d.create("base", null, CreateOptions.NONE);
