@@ -15,18 +15,36 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * check a driver runs on every get and put. statx reports {@code STATX_ATTR_MOUNT_ROOT} since Linux 5.8; on older
  * kernels the answer falls back to comparing the device with the parent directory's.
  *
- * <p>{@code struct statx}: stx_attributes u64 at 8, stx_attributes_mask u64 at 56, stx_dev_major u32 at 136,
- * stx_dev_minor u32 at 140.
+ * <p>{@code struct statx}: stx_mask u32 at 0, stx_attributes u64 at 8, stx_attributes_mask u64 at 56,
+ * stx_dev_major u32 at 136, stx_dev_minor u32 at 140, stx_mnt_id u64 at 144.
  */
 public final class MountRoots {
     private static final long STATX_ATTR_MOUNT_ROOT = 0x2000;
-    private static final int STATX_BASIC_STATS = 0x7ff;
+    private static final int STATX_BASIC_STATS = 0x7ff, STATX_MNT_ID_UNIQUE = 0x4000;
 
     private static final class H {
         static final MethodHandle STATX = Native.errnoCall("statx", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
     }
 
     private MountRoots() {
+    }
+
+    /**
+     * The never-reused 64-bit id of the mount {@code path} is on (statx {@code STATX_MNT_ID_UNIQUE}, Linux 6.8+), or
+     * -1 where the kernel does not report one. Unlike a device number or the old mount id, it is not handed to a
+     * later mount, so it can key facts learned about one filesystem instance.
+     */
+    public static long uniqueMountId(Path path) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = Native.captureState(a);
+            MemorySegment buf = a.allocate(256, 8);
+            int r = (int) H.STATX.invokeExact(st, PosixFiles.AT_FDCWD, a.allocateFrom(path.toString()), 0,
+                    STATX_MNT_ID_UNIQUE, buf);
+            if (r < 0) throw new SyscallException("statx", path.toString(), Native.errno(st));
+            return (buf.get(JAVA_INT, 0) & STATX_MNT_ID_UNIQUE) != 0 ? buf.get(JAVA_LONG, 144) : -1;
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
     }
 
     /** True if something is mounted at {@code path}; false if not, or if the path does not exist. */

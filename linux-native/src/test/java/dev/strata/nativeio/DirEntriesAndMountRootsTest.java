@@ -37,6 +37,12 @@ class DirEntriesAndMountRootsTest {
         try {
             assertTrue(MountRoots.isMountRoot(mnt));
             assertFalse(MountRoots.isMountRoot(Files.createDirectory(mnt.resolve("sub"))));
+            if (Kernel.atLeast(6, 8)) {
+                long id = MountRoots.uniqueMountId(mnt);
+                assertTrue(id > 0);
+                assertEquals(id, MountRoots.uniqueMountId(mnt.resolve("sub")));
+                assertTrue(id != MountRoots.uniqueMountId(tmp), "another mount, another id");
+            }
         } finally {
             Mounts.unmount(mnt, 0);
         }

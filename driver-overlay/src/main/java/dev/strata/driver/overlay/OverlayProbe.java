@@ -7,6 +7,7 @@ import dev.strata.nativeio.DirEntries;
 import dev.strata.nativeio.Errno;
 import dev.strata.nativeio.FsContext;
 import dev.strata.nativeio.Kernel;
+import dev.strata.nativeio.MountRoots;
 import dev.strata.nativeio.Mounts;
 import dev.strata.nativeio.PosixFiles;
 import dev.strata.nativeio.StatFs;
@@ -34,7 +35,11 @@ import java.util.concurrent.ConcurrentHashMap;
 final class OverlayProbe {
     /** Filesystems overlay cannot use as upper (moby and c/s refuse these). */
     private static final Set<String> BAD_BACKING = Set.of("overlayfs", "aufs", "ecryptfs");
-    /** Results per (device, options): opening a driver again on the same filesystem need not mount again. */
+    /**
+     * Results per (mount, options): opening a driver again on the same filesystem need not mount again. Keyed by the
+     * kernel's never-reused mount id, not the device number: a loop device's number is handed to the next
+     * filesystem attached to it. Without that id (before Linux 6.8) nothing is cached.
+     */
     private static final Map<String, Features> CACHE = new ConcurrentHashMap<>();
     /** Scratch dirs of the probe; named so they are recognisable in a parent directory too. */
     static final String PROBE_PREFIX = ".strata-overlay-probe-";
@@ -77,7 +82,9 @@ final class OverlayProbe {
         if (BAD_BACKING.contains(backing)) {
             throw new NotSupportedException("open", home.toString(), "'overlay' is not supported over " + backing);
         }
-        String key = PosixFiles.lstat(home).dev() + "|" + options.userxattr() + "|" + options.mount() + "|" + options.mountApi();
+        long mountId = MountRoots.uniqueMountId(home);
+        if (mountId < 0) return runProbe(home, options, backing);
+        String key = mountId + "|" + options.userxattr() + "|" + options.mount() + "|" + options.mountApi();
         Features cached = CACHE.get(key);
         if (cached != null) return cached;
         Features f = runProbe(home, options, backing);
