@@ -76,16 +76,22 @@ final class OverlayDiff implements DiffDriver {
 
     /**
      * Native: untars into the diff dir with overlay whiteouts (char 0/0, {@code <prefix>.overlay.opaque}), without
-     * mounting. The layer is marked incomplete until the tar is fully applied, so a crash or an error leaves a
-     * layer that {@code exists} does not report and the next open removes.
+     * mounting; otherwise through the mounted layer. Either way the layer is marked incomplete until the tar is fully
+     * applied, so a crash or an error leaves a layer that {@code exists} does not report and the next open removes.
      */
     @Override
     public long applyDiff(String id, String parent, InputStream diff) {
-        if (!useNative("applyDiff", id, parent)) return naive.applyDiff(id, parent, diff);
+        boolean nativePath = useNative("applyDiff", id, parent);
         incomplete.mark(id);
-        LayerArchive.apply(layout.diff(id), diff, new ApplyOptions(onDisk, Kernel.isRoot()));
+        long size;
+        if (nativePath) {
+            LayerArchive.apply(layout.diff(id), diff, new ApplyOptions(onDisk, Kernel.isRoot()));
+            size = Trees.size(layout.diff(id));
+        } else {
+            size = naive.applyDiff(id, parent, diff);
+        }
         incomplete.clear(id);
-        return Trees.size(layout.diff(id));
+        return size;
     }
 
     @Override

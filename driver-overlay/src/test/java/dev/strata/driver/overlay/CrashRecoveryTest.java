@@ -45,7 +45,8 @@ class CrashRecoveryTest {
             assertFalse(d.exists("half-applied"), "an incomplete layer is not reported");
             assertFalse(d.exists("ghost"));
             assertEquals(List.of("base", "mounted"), d.layers().stream().sorted().toList());
-            assertThrows(LayerUnknownException.class, () -> d.get("half-applied", ""));
+            assertThrows(LayerUnknownException.class, () -> d.metadata("half-applied"));
+            assertThrows(LayerUnknownException.class, () -> d.parent("half-applied"));
 
             OverlayDriver reopened = ScratchFs.open(home);
             assertFalse(Files.exists(staging.getParent()));

@@ -241,4 +241,31 @@ class NativeDiffTest {
         assertTrue(reopened.exists("base"));
         reopened.cleanup();
     }
+
+    @Test
+    void whenNativeDiffIsUnsafeTheNaivePathAppliesThroughTheMountAndIsMarkedToo() throws Exception {
+        OverlayDriver d = ScratchFs.open(home, "overlay.mountopt=metacopy=on");
+        try {
+            assertFalse(d.capabilities().nativeDiff());
+            d.create("base", null, CreateOptions.NONE);
+            d.applyDiff("base", null, baseTar());
+            d.create("child", "base", CreateOptions.NONE);
+            long size = d.applyDiff("child", "base", childTar());
+            assertEquals(size, d.diffSize("child", "base"));
+            assertEquals(0, d.references("child"), "the naive apply released its mount");
+            Path root = d.get("child", "");
+            try {
+                assertFalse(Files.exists(root.resolve("gone")), "the whiteout was applied through the mount");
+                assertEquals("A2", Files.readString(root.resolve("etc/a")));
+            } finally {
+                d.put("child");
+            }
+            d.create("bad", "base", CreateOptions.NONE);
+            InputStream hostile = new Tar().file("ok", "fine").file("../escape", "out").stream();
+            assertThrows(StorageException.class, () -> d.applyDiff("bad", "base", hostile));
+            assertFalse(d.exists("bad"), "a failed naive apply is not reported either");
+        } finally {
+            d.cleanup();
+        }
+    }
 }
