@@ -4,8 +4,8 @@ import dev.strata.api.Change;
 import dev.strata.api.CreateOptions;
 import dev.strata.api.StorageDriver;
 
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import dev.strata.archive.tar.TarHeader;
+import dev.strata.archive.tar.TarReader;
 
 import java.io.BufferedInputStream;
 import java.io.IOException;
@@ -38,13 +38,14 @@ final class BulkOps {
         List<String> files = new ArrayList<>();
         long payload = 0, max = 0;
         int dirs = 0;
-        try (TarArchiveInputStream in = new TarArchiveInputStream(new BufferedInputStream(Files.newInputStream(tar), 1 << 20))) {
-            TarArchiveEntry e;
-            while ((e = in.getNextEntry()) != null) {
-                if (e.isFile()) {
-                    files.add(e.getName());
-                    payload += e.getSize();
-                    max = Math.max(max, e.getSize());
+        try (InputStream raw = new BufferedInputStream(Files.newInputStream(tar), 1 << 20)) {
+            TarReader in = new TarReader(raw);
+            TarHeader e;
+            while ((e = in.next()) != null) {
+                if (e.isRegular()) {
+                    files.add(TarHeader.utf8(e.name));
+                    payload += e.size;
+                    max = Math.max(max, e.size);
                 } else if (e.isDirectory()) {
                     dirs++;
                 }

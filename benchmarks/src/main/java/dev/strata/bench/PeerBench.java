@@ -211,16 +211,16 @@ public final class PeerBench {
         byte[] data = new byte[size];
         new XorShift(seed).fill(data);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (var tw = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(out)) {
-            var e = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(name);
-            e.setMode(0100644);
-            e.setSize(size);
-            e.setModTime(1577836800000L);
-            e.setUserName("root");
-            e.setGroupName("root");
-            tw.putArchiveEntry(e);
-            tw.write(data);
-            tw.closeArchiveEntry();
+        try (var tw = new dev.strata.archive.tar.TarWriter(out)) {
+            var h = new dev.strata.archive.tar.TarHeader();
+            h.name = name;
+            h.type = dev.strata.archive.tar.TarHeader.REGULAR;
+            h.mode = 0644;
+            h.size = size;
+            h.mtimeNanos = 1577836800_000_000_000L;
+            tw.writeHeader(h);
+            tw.write(data, 0, size);
+            tw.finish();
         }
         return new ByteArrayInputStream(out.toByteArray());
     }

@@ -7,10 +7,9 @@ import dev.strata.nativeio.MountInfo;
 import dev.strata.nativeio.PosixFiles;
 import dev.strata.nativeio.Xattrs;
 
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
-import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
-import org.apache.commons.compress.archivers.tar.TarConstants;
+import dev.strata.archive.tar.TarHeader;
+import dev.strata.archive.tar.TarReader;
+import dev.strata.archive.tar.TarWriter;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -54,61 +53,51 @@ class NativeDiffTest {
         if (fs != null) fs.close();
     }
 
-    /** A tar built in memory: {@code file(name, text)}, {@code dir(name)}, {@code symlink}, {@code hardlink}. */
+    /** A tar built in memory with layer-archive's writer: {@code file(name, text)}, {@code dir}, links. */
     static final class Tar {
         private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        private final TarArchiveOutputStream out = new TarArchiveOutputStream(bytes);
+        private final TarWriter out = new TarWriter(bytes);
 
-        Tar() {
-            out.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
-        }
-
-        Tar dir(String name) throws IOException {
-            TarArchiveEntry e = new TarArchiveEntry(name.endsWith("/") ? name : name + "/");
-            e.setMode(040755);
-            out.putArchiveEntry(e);
-            out.closeArchiveEntry();
+        private Tar entry(String name, byte type, int mode, String link, byte[] data) {
+            TarHeader h = new TarHeader();
+            h.name = name;
+            h.type = type;
+            h.mode = mode;
+            h.linkName = link == null ? "" : link;
+            h.size = data.length;
+            out.writeHeader(h);
+            if (data.length > 0) out.write(data, 0, data.length);
             return this;
         }
 
-        Tar file(String name, String text) throws IOException {
-            byte[] b = text.getBytes(StandardCharsets.UTF_8);
-            TarArchiveEntry e = new TarArchiveEntry(name);
-            e.setMode(0100644);
-            e.setSize(b.length);
-            out.putArchiveEntry(e);
-            out.write(b);
-            out.closeArchiveEntry();
-            return this;
+        Tar dir(String name) {
+            return entry(name.endsWith("/") ? name : name + "/", TarHeader.DIRECTORY, 0755, null, new byte[0]);
         }
 
-        Tar symlink(String name, String target) throws IOException {
-            TarArchiveEntry e = new TarArchiveEntry(name, TarConstants.LF_SYMLINK);
-            e.setLinkName(target);
-            out.putArchiveEntry(e);
-            out.closeArchiveEntry();
-            return this;
+        Tar file(String name, String text) {
+            return entry(name, TarHeader.REGULAR, 0644, null, text.getBytes(StandardCharsets.UTF_8));
         }
 
-        Tar hardlink(String name, String target) throws IOException {
-            TarArchiveEntry e = new TarArchiveEntry(name, TarConstants.LF_LINK);
-            e.setLinkName(target);
-            out.putArchiveEntry(e);
-            out.closeArchiveEntry();
-            return this;
+        Tar symlink(String name, String target) {
+            return entry(name, TarHeader.SYMLINK, 0777, target, new byte[0]);
         }
 
-        InputStream stream() throws IOException {
-            out.close();
+        Tar hardlink(String name, String target) {
+            return entry(name, TarHeader.HARDLINK, 0644, target, new byte[0]);
+        }
+
+        InputStream stream() {
+            out.finish();
             return new ByteArrayInputStream(bytes.toByteArray());
         }
     }
 
     static List<String> entryNames(InputStream tar) throws IOException {
         List<String> names = new ArrayList<>();
-        try (TarArchiveInputStream in = new TarArchiveInputStream(tar)) {
-            TarArchiveEntry e;
-            while ((e = in.getNextEntry()) != null) names.add(e.getName().replaceFirst("^\\./", ""));
+        try (tar) {
+            TarReader in = new TarReader(tar);
+            TarHeader e;
+            while ((e = in.next()) != null) names.add(TarHeader.utf8(e.name).replaceFirst("^\\./", ""));
         }
         return names;
     }
