@@ -1,5 +1,6 @@
 package dev.strata.driver.overlay;
 
+import dev.strata.nativeio.Trees;
 import dev.strata.api.IncompleteLayers;
 import dev.strata.api.LayerBusyException;
 import dev.strata.api.LayerExistsException;

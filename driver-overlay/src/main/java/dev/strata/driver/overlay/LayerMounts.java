@@ -1,5 +1,6 @@
 package dev.strata.driver.overlay;
 
+import dev.strata.nativeio.Trees;
 import dev.strata.api.RefCounts;
 import dev.strata.api.RunDirectory;
 import dev.strata.api.StorageException;

@@ -23,6 +23,7 @@ import dev.strata.archive.NaiveDiff;
 import dev.strata.archive.WhiteoutFormat;
 import dev.strata.nativeio.ProjectQuota;
 import dev.strata.nativeio.StatFs;
+import dev.strata.nativeio.Trees;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -352,16 +353,8 @@ final class VfsDriver implements StorageDriver {
         }
     }
 
-    /** Removes a tree without following symlinks; missing is fine. */
+    /** Removes a tree descriptor-relative, without following symlinks; missing is fine. */
     static void deleteTree(Path dir) {
-        if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return;
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                // A directory made read-only inside a layer must not stop its removal.
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
-            throw new StorageException("remove", dir.toString(), e.toString(), e);
-        }
+        Trees.delete(dir);
     }
 }
