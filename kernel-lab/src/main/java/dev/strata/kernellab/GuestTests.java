@@ -31,7 +31,7 @@ public final class GuestTests {
         List<DiscoverySelector> selectors = new ArrayList<>();
         for (String a : args) {
             if (a.startsWith("package:")) selectors.add(DiscoverySelectors.selectPackage(a.substring(8)));
-            else if (a.contains("#")) selectors.add(DiscoverySelectors.selectMethod(a));
+            else if (a.contains("#")) selectors.addAll(methods(a));
             else selectors.add(DiscoverySelectors.selectClass(a));
         }
         if (selectors.isEmpty()) {
@@ -92,6 +92,23 @@ public final class GuestTests {
         out.flush();
         int total = passed.get() + failed.get() + skipped.get();
         System.exit(failed.get() > 0 ? 1 : total == 0 ? 2 : 0);
+    }
+
+    /** CLASS#METHOD selects every method of that name, parameterized ones included (JUnit wants their types). */
+    private static List<DiscoverySelector> methods(String spec) {
+        if (spec.contains("(")) return List.of(DiscoverySelectors.selectMethod(spec));
+        String cls = spec.substring(0, spec.indexOf('#')), name = spec.substring(spec.indexOf('#') + 1);
+        List<DiscoverySelector> out = new ArrayList<>();
+        try {
+            Class<?> c = Class.forName(cls);
+            for (Class<?> k = c; k != null; k = k.getSuperclass()) {
+                for (java.lang.reflect.Method m : k.getDeclaredMethods()) if (m.getName().equals(name)) out.add(DiscoverySelectors.selectMethod(c, m));
+            }
+        } catch (ClassNotFoundException e) {
+            throw new IllegalArgumentException("no test class " + cls);
+        }
+        if (out.isEmpty()) throw new IllegalArgumentException("no method " + name + " in " + cls);
+        return out;
     }
 
     private static String name(TestIdentifier id) {

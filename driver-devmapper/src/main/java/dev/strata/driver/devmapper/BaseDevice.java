@@ -35,7 +35,7 @@ final class BaseDevice {
 
     private static void create(DeviceSet ds) {
         DevInfo info = ds.createThin("", ds.opts.baseSize());
-        CrashPoints.reach("base-after-create");
+        CrashPoints.reach("base-after-create", "");
         Path dev = ds.activate("", info);
         try {
             Filesystems.make(ds.opts.fs(), dev, ds.opts.mkfsArgs());

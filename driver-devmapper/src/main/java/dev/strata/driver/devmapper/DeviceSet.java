@@ -138,7 +138,7 @@ final class DeviceSet {
             boolean suspend = origin.isPresent() && !origin.get().suspended();
             int id = allocateId();
             long tid = openTransaction(hash, id);
-            CrashPoints.reach("snapshot-after-open-transaction");
+            CrashPoints.reach("snapshot-after-open-transaction", hash);
             if (suspend) dm.suspend(originName);
             try {
                 while (true) {
@@ -156,7 +156,7 @@ final class DeviceSet {
                 if (suspend) dm.resume(originName);
                 if (cancelled) deactivate(parentHash);
             }
-            CrashPoints.reach("snapshot-after-create-snap");
+            CrashPoints.reach("snapshot-after-create-snap", hash);
             return register(hash, new DevInfo(id, size, tid + 1, false, false, parentHash.isEmpty() ? null : parentHash), tid);
         });
     }
@@ -164,12 +164,12 @@ final class DeviceSet {
     private DevInfo register(String hash, DevInfo info, long tid) {
         try {
             store.write(hash, info);
-            CrashPoints.reach("snapshot-after-register");
+            CrashPoints.reach("snapshot-after-register", hash);
             closeTransaction(tid);
         } catch (RuntimeException e) {
             throw failCreate(e, info.deviceId(), hash, true);
         }
-        CrashPoints.reach("snapshot-after-close-transaction");
+        CrashPoints.reach("snapshot-after-close-transaction", hash);
         return info;
     }
 
@@ -220,7 +220,7 @@ final class DeviceSet {
             if (opts.blkDiscard()) Discard.issue(this, hash, info);
             deactivate(hash, deferredRemove && deferredDelete);
             long tid = openTransaction(hash, info.deviceId());
-            CrashPoints.reach("delete-after-open-transaction");
+            CrashPoints.reach("delete-after-open-transaction", hash);
             try {
                 pool.delete(info.deviceId());
             } catch (SyscallException e) {
@@ -232,7 +232,7 @@ final class DeviceSet {
                 closeTransaction(tid);
                 return;
             }
-            CrashPoints.reach("delete-after-pool-delete");
+            CrashPoints.reach("delete-after-pool-delete", hash);
             store.delete(hash);
             ids.markFree(info.deviceId());
             closeTransaction(tid);

@@ -152,7 +152,7 @@ public final class DevmapperDriver implements StorageDriver {
             DevInfo stale = set.info(id);
             if (stale != null && stale.deleted()) set.delete(id, true); // deferred deletion still pending: finish it now
             incomplete.mark(id);
-            CrashPoints.reach("create-after-mark");
+            CrashPoints.reach("create-after-mark", id);
             try {
                 set.snapshot(id, p == null ? "" : p, parentInfo, s);
                 if (s > parentInfo.size()) DeviceMounts.growFs(set, id);
@@ -165,7 +165,7 @@ public final class DevmapperDriver implements StorageDriver {
                 }
                 throw e;
             }
-            CrashPoints.reach("create-before-clear");
+            CrashPoints.reach("create-before-clear", id);
             incomplete.clear(id);
         });
     }
@@ -226,7 +226,8 @@ public final class DevmapperDriver implements StorageDriver {
                     Path rootfs = mp.resolve("rootfs");
                     if (!Files.isDirectory(rootfs)) Files.createDirectory(rootfs);
                     Path idFile = mp.resolve("id");
-                    if (!Files.exists(idFile)) {
+                    // a snapshot starts with its parent's id file: moby keeps that; say which layer this is
+                    if (!Files.exists(idFile) || !Files.readString(idFile).equals(id)) {
                         Files.writeString(idFile, id);
                         Files.setPosixFilePermissions(idFile, PosixFilePermissions.fromString("rw-------"));
                     }

@@ -29,6 +29,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 final class PoolSetup {
     private static final Logger LOG = Logger.getLogger(PoolSetup.class.getName());
     private static final long BLKGETSIZE64 = 0x80081272L;
+    private static final java.util.concurrent.atomic.AtomicBoolean WARNED = new java.util.concurrent.atomic.AtomicBoolean();
 
     private PoolSetup() {
     }
@@ -57,7 +58,7 @@ final class PoolSetup {
                  LoopDevice meta = LoopDevice.attach(metaFile, false, true)) {
                 long dataSectors = sizeOf(dataFile) / o.blockSize() * blockSectors;
                 long dev = createPool(dm, name, ThinPool.table(dataSectors, meta.devNumber(), data.devNumber(), blockSectors));
-                LOG.warning("Usage of loopback devices is strongly discouraged for production use. Please use `--storage-opt dm.thinpooldev` or use `man dockerd` to refer to dm.thinpooldev section.");
+                if (WARNED.compareAndSet(false, true)) LOG.warning("Usage of loopback devices is strongly discouraged for production use. Please use `--storage-opt dm.thinpooldev` or use `man dockerd` to refer to dm.thinpooldev section.");
                 return new ThinPool(dm, name, dev, blockSectors, dataFile, metaFile, true);
             } // our descriptors close here; the pool holds the loop devices now
         }
