@@ -8,49 +8,91 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * The one place layer tar streams are written and read. CONTRACT ONLY until the layer-archive issue lands:
- * every method documents what it must do.
+ * The one place layer tar streams are written and read: diff out ({@link #writeTree}, {@link #writeChanges},
+ * {@link #writeUpper}, {@link #tree}) and apply in ({@link #apply}).
  */
 public final class LayerArchive {
     private LayerArchive() {
     }
 
     /**
-     * Writes a PAX tar of the whole tree under {@code root} (entries relative, directories with a trailing
-     * slash, deterministic order), keeping type, mode incl. setuid/setgid/sticky, uid/gid, mtime in ns, xattrs
-     * byte-exact, hardlinks as links, sparse holes.
+     * Writes a PAX tar of the whole tree under {@code root}: the root itself as {@code ./}, then every entry relative
+     * to it (directories with a trailing slash) in a deterministic order (each directory's names sorted by their
+     * bytes, parents first). Kept exactly: type; mode incl. setuid/setgid/sticky; uid/gid (any 32-bit value); mtime
+     * in ns; xattrs byte-exact (except overlayfs' own {@code trusted.overlay.*}/{@code user.overlay.*}); hardlinks as
+     * tar links to the first path seen; symlinks; char/block devices; fifos; sparse files as GNU PAX 1.0 sparse
+     * entries holding only their data. Sockets are skipped, as moby does. A PAX header is written only for an entry
+     * that needs one (a sub-second mtime, xattrs, long names, large ids or sizes, sparse data).
      */
     public static void writeTree(Path root, OutputStream out) {
-        throw new UnsupportedOperationException("layer-archive: writeTree not implemented yet");
+        try (TreeWriter w = new TreeWriter(out)) {
+            w.tree(root);
+        }
     }
 
     /**
      * Writes a tar of {@code changes} (as {@link TreeChanges#between} reports them) taken from {@code layerRoot}:
-     * added and modified paths as entries, deleted ones as {@code .wh.<name>} (moby's ExportChanges).
+     * added and modified paths as entries (a directory by itself, not its content), deleted ones as
+     * {@code .wh.<name>} (moby's ExportChanges), in path order. Change paths are text; they are taken as UTF-8 names.
      */
     public static void writeChanges(Path layerRoot, List<Change> changes, OutputStream out) {
-        throw new UnsupportedOperationException("layer-archive: writeChanges not implemented yet");
+        try (TreeWriter w = new TreeWriter(out)) {
+            w.changes(layerRoot, changes);
+        }
     }
 
     /**
-     * Writes a tar of an overlay or aufs upper directory as it is, turning its on-disk whiteouts
-     * ({@code onDisk}) into OCI ones; {@code lowers} (uppermost first) decide whether an opaque marker is needed.
+     * Writes a tar of an overlay or aufs upper directory as it is, turning its on-disk whiteouts ({@code onDisk})
+     * into OCI ones: overlay's char 0/0 becomes {@code .wh.<name>}, an opaque xattr ({@code trusted.overlay.opaque}
+     * or, for {@link WhiteoutFormat#OVERLAY_USERXATTR}, {@code user.overlay.opaque}) becomes
+     * {@code <dir>/.wh..wh..opq}; aufs's {@code .wh.} files are kept and its metadata ({@code .wh..wh.plnk},
+     * {@code .wh..wh.aufs}, {@code .wh..wh.orph}) is never written. {@code lowers} (uppermost first) decide whether
+     * an opaque marker is needed: it is written only when some lower has a directory at that path; {@code null}
+     * means unknown, and the marker is always written.
      */
     public static void writeUpper(Path upperDir, WhiteoutFormat onDisk, List<Path> lowers, OutputStream out) {
-        throw new UnsupportedOperationException("layer-archive: writeUpper not implemented yet");
-    }
-
-    /** A tar stream of {@link #writeTree}, produced as it is read; closing it stops the producer. */
-    public static InputStream tree(Path root) {
-        throw new UnsupportedOperationException("layer-archive: tree not implemented yet");
+        try (TreeWriter w = new TreeWriter(out)) {
+            w.upper(upperDir, onDisk, lowers);
+        }
     }
 
     /**
-     * Applies a tar (plain, gzip or zstd, detected by magic bytes) into {@code layerRoot}, resolving every path
-     * beneath it, writing whiteouts in {@code options.whiteouts()}. Hostile entries are refused with an
-     * {@link UnsafeEntryException} naming the entry. Returns the sum of the entries' sizes.
+     * A tar stream of {@link #writeTree}, produced by a thread as it is read. Closing the stream early stops the
+     * producer and waits for it, so the tree is no longer being read when close returns.
+     */
+    public static InputStream tree(Path root) {
+        return stream("strata-tar " + root, out -> writeTree(root, out), null);
+    }
+
+    /** A tar produced by {@code body} on its own thread; {@code onClose} runs once the producer has stopped. */
+    static InputStream stream(String name, java.util.function.Consumer<OutputStream> body, Runnable onClose) {
+        return new ProducerStream(name, body, onClose);
+    }
+
+    /**
+     * Applies a tar (plain, gzip or zstd, detected by magic bytes) into {@code layerRoot}, writing whiteouts in
+     * {@code options.whiteouts()}.
+     *
+     * <p>Safety: every path is resolved beneath the layer root by the kernel (openat2 {@code RESOLVE_IN_ROOT} for
+     * parents, {@code RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS} for whiteouts); the final component is never followed.
+     * Refused, with an {@link UnsafeEntryException} naming the entry: empty and absolute names, {@code ..}
+     * components, components over 255 bytes, relative symlink targets that climb above the root (absolute ones
+     * are kept: they mean the container's root), hardlink targets that break the name rules or are missing,
+     * whiteouts whose parent is or passes a symlink, device nodes unless {@code options.allowDevices()},
+     * {@code trusted.overlay.*}/{@code user.overlay.*} xattrs, malformed headers. Nothing outside the layer changes;
+     * what was applied before a refusal stays (the driver marks the layer incomplete).
+     *
+     * <p>Metadata: owner (fchown), then mode (chown clears setuid), then xattrs byte-exact (chown clears
+     * security.capability), then mtime in ns; directory mtimes are restored after their contents. Sparse entries keep
+     * their holes. aufs metadata entries ({@code .wh..wh.plnk} etc.) are skipped, as moby does.
+     *
+     * @return the sum of the regular entries' sizes (for a sparse file its logical size), as moby's ApplyLayer
+     *         returns it
      */
     public static long apply(Path layerRoot, InputStream tar, ApplyOptions options) {
-        throw new UnsupportedOperationException("layer-archive: apply not implemented yet");
+        java.util.Objects.requireNonNull(options, "options");
+        try (Applier a = new Applier(layerRoot, options)) {
+            return a.apply(Decompress.detect(tar));
+        }
     }
 }

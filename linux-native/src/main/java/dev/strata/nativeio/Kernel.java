@@ -13,6 +13,16 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 public final class Kernel {
     private static final class H {
         static final MethodHandle GETEUID = Native.plainCall("geteuid", FunctionDescriptor.of(JAVA_INT));
+        static final MethodHandle ISATTY = Native.plainCall("isatty", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    }
+
+    /** Whether file descriptor {@code fd} (2 for stderr) is a terminal. */
+    public static boolean isatty(int fd) {
+        try {
+            return (int) H.ISATTY.invokeExact(fd) == 1;
+        } catch (Throwable t) {
+            return false;
+        }
     }
 
     private Kernel() {
@@ -63,6 +73,26 @@ public final class Kernel {
             return false;
         } catch (IOException e) {
             return false;
+        }
+    }
+
+    /**
+     * A build option of the running kernel from {@code /proc/config.gz}: "y", "m", a value, "n" when it is listed
+     * as not set, or null when the kernel does not publish its config.
+     */
+    public static String config(String option) {
+        Path gz = Path.of("/proc/config.gz");
+        if (!Files.exists(gz)) return null;
+        try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(
+                new java.util.zip.GZIPInputStream(Files.newInputStream(gz)), java.nio.charset.StandardCharsets.US_ASCII))) {
+            String line;
+            while ((line = in.readLine()) != null) {
+                if (line.startsWith(option + "=")) return line.substring(option.length() + 1);
+                if (line.equals("# " + option + " is not set")) return "n";
+            }
+            return "n";
+        } catch (IOException e) {
+            return null;
         }
     }
 

@@ -298,6 +298,21 @@ public final class PosixFiles {
         }
     }
 
+    /** copy_file_range(2) between explicit offsets (the descriptors' own offsets are left alone). */
+    public static long copyFileRange(Fd in, long inOffset, Fd out, long outOffset, long len) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = Native.captureState(a);
+            MemorySegment offs = a.allocate(16, 8);
+            offs.set(JAVA_LONG, 0, inOffset);
+            offs.set(JAVA_LONG, 8, outOffset);
+            long r = (long) Copy.COPY_FILE_RANGE.invokeExact(st, in.fd(), offs, out.fd(), offs.asSlice(8), len, 0);
+            if (r < 0) throw new SyscallException("copy_file_range", in.what() + " -> " + out.what(), Native.errno(st));
+            return r;
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
     /** lseek(2); for SEEK_DATA/SEEK_HOLE past the last data it returns -1 (ENXIO) instead of throwing. */
     public static long lseek(Fd fd, long offset, int whence) {
         try (Arena a = Arena.ofConfined()) {

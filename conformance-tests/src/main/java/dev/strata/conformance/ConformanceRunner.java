@@ -1,0 +1,190 @@
+package dev.strata.conformance;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.strata.api.DriverProvider;
+import dev.strata.api.DriverRegistry;
+import dev.strata.api.UnknownDriverException;
+import dev.strata.conformance.RunReport.DriverReport;
+import dev.strata.nativeio.Kernel;
+import org.junit.platform.launcher.Launcher;
+import org.junit.platform.launcher.LauncherDiscoveryRequest;
+import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
+import org.junit.platform.launcher.core.LauncherFactory;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.OffsetDateTime;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
+
+/**
+ * Runs {@link RegistryConformanceTest} for each named driver through the JUnit Platform launcher and reports a
+ * {@link RunReport}: a matrix for people, JSON for machines. Used by {@code strata conformance} and runnable on
+ * its own:
+ *
+ * <pre>
+ * java --enable-native-access=ALL-UNNAMED -cp ... dev.strata.conformance.ConformanceRunner \
+ *     [-s NAME]... [--storage-opt KEY=VALUE]... [--scratch DIR] [--report FILE] [--json]
+ * </pre>
+ *
+ * Without {@code -s}, every registered driver runs. A {@code --storage-opt} whose key starts with a driver's
+ * name ({@code overlay.mountopt=...}) goes to that driver; one without such a prefix goes to every driver. The
+ * exit status is 0 when nothing failed, 1 when something did, 2 for a usage error.
+ */
+public final class ConformanceRunner {
+    private ConformanceRunner() {
+    }
+
+    /** What to run and how to report it. */
+    public record Request(List<String> drivers, List<String> storageOptions, Path scratch, Path report, boolean json) {
+        public Request {
+            drivers = List.copyOf(drivers);
+            storageOptions = List.copyOf(storageOptions);
+        }
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Parses {@code args} as {@link ConformanceRunner} documents, runs, and returns the exit status. */
+    public static int execute(String[] args, PrintWriter out, PrintWriter err) {
+        List<String> drivers = new ArrayList<>();
+        List<String> storageOptions = new ArrayList<>();
+        Path report = null;
+        Path scratch = null;
+        boolean json = false;
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            switch (a) {
+                case "-s", "--storage-driver" -> {
+                    if (++i == args.length) return usage(err, a + " needs a driver name");
+                    for (String n : args[i].split(",")) if (!n.isBlank()) drivers.add(n.strip());
+                }
+                case "--storage-opt" -> {
+                    if (++i == args.length) return usage(err, a + " needs KEY=VALUE");
+                    storageOptions.add(args[i]);
+                }
+                case "--report" -> {
+                    if (++i == args.length) return usage(err, a + " needs a file");
+                    report = Path.of(args[i]);
+                }
+                case "--scratch" -> {
+                    if (++i == args.length) return usage(err, a + " needs a directory");
+                    scratch = Path.of(args[i]);
+                }
+                case "--json" -> json = true;
+                case "-h", "--help" -> {
+                    usage(out, null);
+                    return 0;
+                }
+                default -> {
+                    return usage(err, "unknown argument " + a);
+                }
+            }
+        }
+        return execute(new Request(drivers, storageOptions, scratch, report, json), out, err);
+    }
+
+    /** Runs the request, prints the matrix (or JSON) to {@code out} and progress to {@code err}. */
+    public static int execute(Request request, PrintWriter out, PrintWriter err) {
+        RunReport result;
+        if (request.scratch() != null) System.setProperty(ConformanceSuite.SCRATCH_PROPERTY, request.scratch().toString());
+        try {
+            result = run(request.drivers(), request.storageOptions(), err);
+        } catch (UnknownDriverException e) {
+            err.println("strata conformance: " + e.getMessage());
+            return 2;
+        }
+        String text = Matrix.render(result);
+        String json = toJson(result);
+        out.print(request.json() ? json : text);
+        out.flush();
+        if (request.report() != null) {
+            boolean asJson = request.json() || request.report().toString().endsWith(".json");
+            try {
+                Files.writeString(request.report(), asJson ? json : text);
+            } catch (IOException e) {
+                err.println("strata conformance: cannot write the report to " + request.report() + ": " + e);
+                return 1;
+            }
+        }
+        return result.failed() ? 1 : 0;
+    }
+
+    /**
+     * Runs the suite for each driver (every registered one when {@code drivers} is empty), one after the other.
+     *
+     * @param progress where to print one line per finished case, or null
+     */
+    public static RunReport run(List<String> drivers, List<String> storageOptions, PrintWriter progress) {
+        DriverRegistry registry = DriverRegistry.load();
+        List<DriverProvider> selected = new ArrayList<>();
+        if (drivers.isEmpty()) {
+            selected.addAll(registry.providers());
+        } else {
+            for (String d : drivers) selected.add(registry.require(d)); // an unknown name lists the known ones
+        }
+        OffsetDateTime start = OffsetDateTime.now().truncatedTo(ChronoUnit.SECONDS);
+        long t0 = System.nanoTime();
+        Launcher launcher = LauncherFactory.create();
+        List<DriverReport> reports = new ArrayList<>();
+        for (DriverProvider p : selected) {
+            List<String> options = optionsFor(p, storageOptions);
+            if (progress != null) progress.println("strata conformance: " + p.name() + (options.isEmpty() ? "" : " " + options));
+            LauncherDiscoveryRequest discovery = LauncherDiscoveryRequestBuilder.request()
+                    .selectors(selectClass(RegistryConformanceTest.class))
+                    .configurationParameter(RegistryConformanceTest.DRIVER_PARAMETER, p.name())
+                    .configurationParameter(RegistryConformanceTest.OPTIONS_PARAMETER, String.join("\n", options))
+                    .build();
+            ResultCollector collector = new ResultCollector(p.name(), progress);
+            long d0 = System.nanoTime();
+            launcher.execute(discovery, collector);
+            reports.add(new DriverReport(p.name(), options, (System.nanoTime() - d0) / 1_000_000, collector.results()));
+        }
+        return new RunReport(Kernel.release(), start.toString(), (System.nanoTime() - t0) / 1_000_000, reports);
+    }
+
+    /** The options meant for {@code p}: those prefixed with its name or an alias, and those with no driver prefix. */
+    static List<String> optionsFor(DriverProvider p, List<String> storageOptions) {
+        List<String> names = new ArrayList<>();
+        names.add(p.name().toLowerCase(Locale.ROOT));
+        p.aliases().forEach(a -> names.add(a.toLowerCase(Locale.ROOT)));
+        List<String> all = DriverRegistry.load().names();
+        List<String> out = new ArrayList<>();
+        for (String o : storageOptions) {
+            String key = o.contains("=") ? o.substring(0, o.indexOf('=')) : o;
+            int dot = key.indexOf('.');
+            String prefix = dot < 0 ? "" : key.substring(0, dot).toLowerCase(Locale.ROOT);
+            if (names.contains(prefix) || !all.contains(prefix)) out.add(o);
+        }
+        return out;
+    }
+
+    static String toJson(RunReport report) {
+        try {
+            return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report) + "\n";
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static int usage(PrintWriter s, String problem) {
+        if (problem != null) s.println("strata conformance: " + problem);
+        s.println("usage: ConformanceRunner [-s NAME]... [--storage-opt KEY=VALUE]... [--scratch DIR] [--report FILE] [--json]");
+        s.println("  -s, --storage-driver NAME  run the suite for this driver (repeatable; default: every registered driver)");
+        s.println("  --storage-opt KEY=VALUE    a driver option; a key prefixed with a driver's name goes to that driver only");
+        s.println("  --scratch DIR              where the suite mounts its scratch tmpfs (default /tmp)");
+        s.println("  --report FILE              also write the report to FILE (JSON with --json or a .json name, else the matrix)");
+        s.println("  --json                     print the report as JSON instead of the matrix");
+        return problem == null ? 0 : 2;
+    }
+}

@@ -1,0 +1,113 @@
+package dev.strata.conformance;
+
+import dev.strata.api.CreateOptions;
+import dev.strata.api.StorageDriver;
+import dev.strata.api.StorageException;
+import dev.strata.archive.hostile.HostileCase;
+import dev.strata.archive.hostile.HostileCorpus;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.TestFactory;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.DynamicTest.dynamicTest;
+
+/**
+ * Every case of layer-archive's {@link HostileCorpus}, applied through the driver's own {@code applyDiff} into a
+ * new layer on a small parent. A {@link HostileCase.Expect#REFUSED} case must throw a {@link StorageException}
+ * and leave the layer not reported as complete; an {@link HostileCase.Expect#APPLIED_SAFELY} case must apply, as
+ * layer-archive's apply does. Either way the outside directory the case aims at and the parent layer must be
+ * exactly as before.
+ *
+ * <p>A driver whose applyDiff fails on everything would refuse every hostile tar, so each case first requires
+ * that the same driver applied a benign tar the same way; if it could not, every case fails with that reason.
+ */
+public interface HostileInputTests extends DriverUnderTest {
+    @TestFactory
+    @Order(601)
+    @DisplayName("hostile")
+    default Stream<DynamicTest> hostileInput() {
+        StorageDriver d = driver();
+        String base = "hostile-base";
+        d.create(base, null, CreateOptions.NONE);
+        Layers.apply(d, base, Applier.all(Applier.createDir("/base-dir", 0755), Applier.createFile("/base-dir/base-file", "base", 0644)));
+        Map<String, String> baseTree = Layers.describe(d, base, true);
+        String control = controlApply(d, base);
+        List<HostileCase> cases = HostileCorpus.cases();
+        return IntStream.range(0, cases.size()).mapToObj(i -> {
+            HostileCase c = cases.get(i);
+            return dynamicTest(c.name(), () -> {
+                if (control != null) fail(control);
+                Path outside = Files.createDirectories(testRoot().resolve("outside-" + i));
+                HostileCorpus.populateOutside(outside);
+                Map<String, String> before = HostileCorpus.snapshot(outside);
+                byte[] tar = c.tar().apply(outside);
+                String id = "hostile-" + i;
+                d.create(id, base, CreateOptions.NONE);
+                String what = c.name() + " (" + c.mirrors() + ")";
+                if (c.expect() == HostileCase.Expect.REFUSED) {
+                    try {
+                        d.applyDiff(id, base, new ByteArrayInputStream(tar));
+                        fail(what + " was applied; it must be refused");
+                    } catch (StorageException refused) {
+                        // as it must be
+                    } catch (RuntimeException e) {
+                        fail(what + " was refused with an untyped " + e + "; expected a StorageException", e);
+                    }
+                    assertFalse(d.exists(id), what + ": a refused apply left the layer reported as complete");
+                } else {
+                    try {
+                        d.applyDiff(id, base, new ByteArrayInputStream(tar));
+                    } catch (RuntimeException e) {
+                        fail(what + " is applied safely by layer-archive but this driver refused it: " + e, e);
+                    }
+                }
+                assertEquals(before, HostileCorpus.snapshot(outside), what + " changed the directory outside the layer");
+                Layers.assertSameTree(baseTree, Layers.describe(d, base, true), what + " changed the parent layer");
+                if (d.exists(id)) d.remove(id);
+            });
+        });
+    }
+
+    /** Applies a benign tar the way the cases are applied; returns why that failed, or null. */
+    private static String controlApply(StorageDriver d, String base) {
+        String id = "hostile-control";
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            try (TarArchiveOutputStream tar = new TarArchiveOutputStream(bytes)) {
+                TarArchiveEntry dir = new TarArchiveEntry("control/");
+                dir.setMode(040755);
+                tar.putArchiveEntry(dir);
+                tar.closeArchiveEntry();
+                byte[] content = "benign".getBytes();
+                TarArchiveEntry file = new TarArchiveEntry("control/file");
+                file.setMode(0100644);
+                file.setSize(content.length);
+                tar.putArchiveEntry(file);
+                tar.write(content);
+                tar.closeArchiveEntry();
+            }
+            d.create(id, base, CreateOptions.NONE);
+            d.applyDiff(id, base, new ByteArrayInputStream(bytes.toByteArray()));
+            if (!"benign".equals(new String(Layers.read(d, id, "/control/file")))) return "a benign tar applied wrongly";
+            d.remove(id);
+            return null;
+        } catch (Exception | AssertionError e) {
+            return "this driver's applyDiff failed on a benign tar too, so its refusals prove nothing: " + e;
+        }
+    }
+}

@@ -1,0 +1,92 @@
+package dev.strata.archive;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Issue 3's acceptance: diff then apply keeps a tree byte for byte, and GNU tar agrees both ways. */
+class RoundTripTest {
+    private Tmpfs fs;
+
+    @BeforeEach
+    void mount() {
+        fs = Tmpfs.mount("3g");
+    }
+
+    @AfterEach
+    void unmount() {
+        if (fs != null) fs.close();
+    }
+
+    @Test
+    void diffThenApplyKeepsEverythingByteForByte() throws Exception {
+        Path src = fs.dir("src"), dst = fs.dir("dst");
+        Trees.acceptanceTree(src);
+        long applied;
+        try (InputStream tar = LayerArchive.tree(src)) {
+            applied = LayerArchive.apply(dst, tar, new ApplyOptions(WhiteoutFormat.DELETE_IN_PLACE, true));
+        }
+        Trees.assertSameTree(src, dst);
+        assertTrue(Trees.run(dst, "getfattr", "-n", "security.capability", "-e", "hex", "bin/ping").contains("security.capability=0x"));
+        assertEquals("cap_net_raw=ep", Trees.run(null, "/usr/sbin/getcap", dst.resolve("bin/ping").toString()).trim().replaceAll("^\\S+\\s+", ""));
+        // a sparse 1 GiB file keeps its holes: only a few blocks allocated
+        long blocks = Long.parseLong(Trees.run(dst, "stat", "-c", "%b", "sparse").trim());
+        assertTrue(blocks < 64, "sparse file allocates " + blocks + " blocks");
+        long regular = 0; // the tar's regular entries; links/b is a hardlink entry of size 0
+        for (String f : new String[]{"bin/ping", "bin/suid", "big-ids", "links/a", Trees.LONG_PATH, "sparse"}) regular += Files.size(src.resolve(f));
+        assertEquals(regular, applied, "apply returns the sum of the regular entries' sizes");
+    }
+
+    @Test
+    void gnuTarReadsOurTar() throws Exception {
+        Trees.assumeTool("tar");
+        Path src = fs.dir("src"), dst = fs.dir("gnu");
+        Trees.acceptanceTree(src);
+        Path tar = fs.path().resolve("ours.tar");
+        try (var out = Files.newOutputStream(tar)) {
+            LayerArchive.writeTree(src, out);
+        }
+        Trees.run(dst, "tar", "--xattrs", "--xattrs-include=*", "--numeric-owner", "-xpf", tar.toString());
+        Trees.assertSameTree(src, dst);
+    }
+
+    @Test
+    void weReadGnuTarPosixWithXattrsAndSparse() throws Exception {
+        Trees.assumeTool("tar");
+        Path src = fs.dir("src"), dst = fs.dir("dst");
+        Trees.acceptanceTree(src);
+        Path tar = fs.path().resolve("gnu.tar");
+        Trees.run(src, "tar", "--format=posix", "--xattrs", "--xattrs-include=*", "--sparse", "--numeric-owner", "-cf", tar.toString(), ".");
+        try (InputStream in = Files.newInputStream(tar)) {
+            LayerArchive.apply(dst, in, new ApplyOptions(WhiteoutFormat.DELETE_IN_PLACE, true));
+        }
+        Trees.assertSameTree(src, dst);
+    }
+
+    @Test
+    void gzipAndZstdAreDetectedByTheirMagic() throws Exception {
+        Path src = fs.dir("src");
+        Files.writeString(src.resolve("f"), "compressed\n");
+        ByteArrayOutputStream plain = new ByteArrayOutputStream();
+        LayerArchive.writeTree(src, plain);
+        ByteArrayOutputStream gz = new ByteArrayOutputStream();
+        try (var z = new java.util.zip.GZIPOutputStream(gz)) {
+            z.write(plain.toByteArray());
+        }
+        byte[] zst = com.github.luben.zstd.Zstd.compress(plain.toByteArray());
+        for (byte[] b : new byte[][]{gz.toByteArray(), zst}) {
+            Path dst = fs.dir("dst" + b.length);
+            LayerArchive.apply(dst, new ByteArrayInputStream(b), ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE));
+            Trees.assertSameTree(src, dst);
+        }
+    }
+}

@@ -1,0 +1,58 @@
+package dev.strata.cli;
+
+import dev.strata.conformance.ConformanceRunner;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code strata conformance}: the shared conformance suite against this kernel, through the JUnit Platform
+ * launcher ({@link ConformanceRunner}). Prints a matrix, tests down and drivers across; exit status 0 when
+ * nothing failed.
+ */
+@Command(name = "conformance", mixinStandardHelpOptions = true,
+        description = {"Run the conformance suite for each driver against this kernel and print a matrix: "
+                + "tests down, drivers across, each cell pass, FAIL or skip with its reason.",
+                "Drivers: -s NAME (comma-separated) and/or NAME arguments; none means every driver found."})
+final class ConformanceCommand implements Callable<Integer> {
+    @ParentCommand
+    StrataCommand top;
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(paramLabel = "NAME", arity = "0..*", description = "More drivers to run (as with -s).")
+    List<String> names = new ArrayList<>();
+
+    @Option(names = {"-o", "--storage-opt"}, paramLabel = "KEY=VALUE",
+            description = "Driver option (repeatable); a key prefixed with a driver's name (overlay.mountopt=...) goes to that driver only.")
+    List<String> storageOpts = new ArrayList<>();
+
+    @Option(names = "--report", paramLabel = "FILE",
+            description = "Also write the report to FILE: JSON with --json or a .json name, else the matrix.")
+    Path report;
+
+    @Option(names = "--scratch", paramLabel = "DIR",
+            description = "Where the suite mounts its scratch tmpfs (default: /tmp).")
+    Path scratch;
+
+    @Override
+    public Integer call() {
+        List<String> drivers = new ArrayList<>();
+        if (top.driver != null) {
+            for (String n : top.driver.split(",")) if (!n.isBlank()) drivers.add(n.strip());
+        }
+        drivers.addAll(names);
+        List<String> options = new ArrayList<>(top.session().options());
+        options.addAll(storageOpts);
+        return ConformanceRunner.execute(new ConformanceRunner.Request(drivers, options, scratch, report, top.json),
+                spec.commandLine().getOut(), spec.commandLine().getErr());
+    }
+}

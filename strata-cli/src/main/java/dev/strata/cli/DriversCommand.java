@@ -1,0 +1,79 @@
+package dev.strata.cli;
+
+import dev.strata.api.DriverProvider;
+import dev.strata.api.DriverRegistry;
+import dev.strata.api.DriverSelection;
+import dev.strata.api.StorageException;
+import dev.strata.api.Support;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** Every driver discovered, whether this machine supports it and why not, and what would be chosen. */
+@Command(name = "drivers", description = "List the drivers found, whether this machine supports each (and why not), and which one would be chosen.")
+final class DriversCommand implements Callable<Integer> {
+    @ParentCommand
+    StrataCommand top;
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        Session s = top.session();
+        DriverRegistry registry = s.registry();
+        PrintWriter out = spec.commandLine().getOut();
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (DriverProvider p : registry.providers()) {
+            Support sup;
+            try {
+                sup = p.probe(DriverRegistry.home(s.root(), p));
+            } catch (RuntimeException e) {
+                sup = Support.no("probe failed: " + Main.oneLine(e));
+            }
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("name", p.name());
+            row.put("aliases", p.aliases());
+            row.put("priority", p.priority());
+            row.put("supported", sup.supported());
+            row.put("reason", sup.reason());
+            row.put("options", p.options().stream().map(o -> o.key()).toList());
+            rows.add(row);
+        }
+        String chosen;
+        String how;
+        try {
+            DriverSelection sel = s.selection();
+            chosen = sel.provider().name();
+            how = sel.source().label() + (sel.source() == DriverSelection.Source.AUTO || sel.source() == DriverSelection.Source.PRIOR_DATA ? "" : " (" + sel.detail() + ")");
+        } catch (StorageException e) {
+            // An unknown -s/$STRATA_STORAGE_DRIVER/config name is an error that lists the names that exist.
+            if (top.driver != null || System.getenv(DriverRegistry.ENV_VAR) != null) throw e;
+            chosen = null;
+            how = Main.oneLine(e);
+        }
+        if (s.json()) {
+            Map<String, Object> doc = new LinkedHashMap<>();
+            doc.put("root", s.root().toString());
+            doc.put("drivers", rows);
+            doc.put("selected", chosen);
+            doc.put("selectedBy", how);
+            Output.json(out, doc);
+            return Main.OK;
+        }
+        out.printf("%-10s %-9s %-10s %s%n", "DRIVER", "PRIORITY", "SUPPORTED", "DETAIL");
+        for (Map<String, Object> r : rows) {
+            out.printf("%-10s %-9s %-10s %s%n", r.get("name"), r.get("priority"), (boolean) r.get("supported") ? "yes" : "no", r.get("reason"));
+        }
+        out.println();
+        out.println(chosen == null ? "selected: none (" + how + ")" : "selected: " + chosen + " (by " + how + ", root " + s.root() + ")");
+        return Main.OK;
+    }
+}

@@ -1,0 +1,158 @@
+package dev.strata.cli;
+
+import dev.strata.nativeio.Kernel;
+import dev.strata.nativeio.MountInfo;
+import dev.strata.nativeio.Mounts;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** The CLI in-process: exit codes, one-line errors, selection, JSON. */
+class CliTest {
+    @TempDir
+    Path tmp;
+    Path root;
+
+    record Result(int code, String out, String err) {
+    }
+
+    @BeforeEach
+    void scratch() throws Exception {
+        assumeTrue(Kernel.isRoot(), "needs root to mount a scratch tmpfs");
+        root = Files.createDirectory(tmp.resolve("root"));
+        Mounts.mount("strata-test", root, "tmpfs", 0, "size=64m");
+    }
+
+    @AfterEach
+    void unmount() {
+        if (root != null) Mounts.unmountAllUnder(tmp);
+        assertTrue(MountInfo.under(tmp).isEmpty());
+    }
+
+    private Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    private Result strata(String... args) {
+        String[] all = new String[args.length + 2];
+        all[0] = "--root";
+        all[1] = root.toString();
+        System.arraycopy(args, 0, all, 2, args.length);
+        return run(all);
+    }
+
+    @Test
+    void layerLifecycleWithExitCodes() {
+        assertEquals(0, strata("-s", "vfs", "create", "base").code());
+        assertEquals(0, strata("-s", "vfs", "create-rw", "c1", "--parent", "base").code());
+        assertEquals(0, strata("-s", "vfs", "exists", "c1").code());
+        assertEquals(1, strata("-s", "vfs", "exists", "nosuch").code());
+        Result mount = strata("-s", "vfs", "mount", "c1");
+        assertEquals(0, mount.code());
+        assertEquals(root.resolve("vfs/dir/c1").toString(), mount.out().strip());
+        assertEquals("{\"id\":\"c1\",\"exists\":true}", strata("-s", "vfs", "--json", "exists", "c1").out().strip());
+        assertTrue(strata("-s", "vfs", "layers").out().contains("c1"));
+        assertEquals(0, strata("-s", "vfs", "unmount", "c1").code());
+        Result busy = strata("-s", "vfs", "remove", "base");
+        assertEquals(1, busy.code());
+        assertEquals("strata: remove base: layer has children: c1", busy.err().strip());
+        assertEquals(0, strata("-s", "vfs", "remove", "c1").code());
+        assertEquals(0, strata("-s", "vfs", "remove", "base").code());
+        assertEquals(0, strata("-s", "vfs", "cleanup").code());
+    }
+
+    @Test
+    void applyMountWriteAndDiffListsExactlyTheNewFile() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src/etc"));
+        Files.writeString(src.resolve("hostname"), "strata\n");
+        Path tar = tmp.resolve("base.tar.gz");
+        Process p = new ProcessBuilder("tar", "-C", tmp.resolve("src").toString(), "-czf", tar.toString(), ".").inheritIO().start();
+        assertEquals(0, p.waitFor());
+
+        assertEquals(0, strata("-s", "vfs", "create", "base").code());
+        Result applied = strata("-s", "vfs", "apply", "base", tar.toString());
+        assertEquals(0, applied.code(), applied.err());
+        assertEquals(0, strata("-s", "vfs", "create-rw", "c1", "--parent", "base").code());
+        Path mnt = Path.of(strata("-s", "vfs", "mount", "c1").out().strip());
+        assertEquals("strata\n", Files.readString(mnt.resolve("etc/hostname")));
+        Files.writeString(mnt.resolve("new-file"), "written inside the mount");
+
+        Path out = tmp.resolve("c1.tar");
+        Result diff = strata("-s", "vfs", "diff", "c1", "--parent", "base", "-o", out.toString());
+        assertEquals(0, diff.code(), diff.err());
+        Process list = new ProcessBuilder("tar", "-tf", out.toString()).redirectErrorStream(true).start();
+        String names = new String(list.getInputStream().readAllBytes()).strip();
+        assertEquals(0, list.waitFor());
+        assertEquals("new-file", names);
+        assertEquals("A /new-file", strata("-s", "vfs", "changes", "c1", "--parent", "base").out().strip());
+
+        assertEquals(0, strata("-s", "vfs", "unmount", "c1").code());
+        assertEquals(0, strata("-s", "vfs", "remove", "c1").code());
+        assertEquals(0, strata("-s", "vfs", "remove", "base").code());
+        assertEquals(0, strata("-s", "vfs", "cleanup").code());
+        assertTrue(MountInfo.under(root).size() == 1, "only the test's own tmpfs is mounted under the root");
+    }
+
+    @Test
+    void errorsAreOneLineNamingTheLayerAndTheCause() {
+        Result missing = strata("-s", "vfs", "create", "c2", "--parent", "nosuch");
+        assertEquals(1, missing.code());
+        assertEquals("strata: create c2: parent layer nosuch does not exist", missing.err().strip());
+        Result badId = strata("-s", "vfs", "create", "../x");
+        assertEquals(1, badId.code());
+        assertTrue(badId.err().startsWith("strata: create \"../x\": invalid layer id"), badId.err());
+        assertEquals(1, badId.err().strip().lines().count());
+    }
+
+    @Test
+    void unknownDriverAndOptionNameWhatExists() {
+        Result nosuch = strata("-s", "nosuch", "drivers");
+        assertEquals(1, nosuch.code());
+        assertTrue(nosuch.err().contains("unknown storage driver \"nosuch\" (drivers: ") && nosuch.err().contains("vfs"), nosuch.err());
+        Result bogus = strata("-s", "vfs", "--storage-opt", "vfs.bogus=1", "status");
+        assertEquals(1, bogus.code());
+        assertTrue(bogus.err().contains("unknown option vfs.bogus (valid keys: vfs.size, vfs.copy)"), bogus.err());
+        Result usage = strata("create");
+        assertEquals(2, usage.code());
+        assertTrue(usage.err().contains("Missing required parameter"), usage.err());
+    }
+
+    @Test
+    void driversListsEachWithSupportAndTheChoice() {
+        Result r = strata("drivers");
+        assertEquals(0, r.code());
+        assertTrue(r.out().contains("vfs") && r.out().contains("selected: "), r.out());
+        Result json = strata("--json", "drivers");
+        assertTrue(json.out().contains("\"name\":\"vfs\"") && json.out().contains("\"selected\""), json.out());
+    }
+
+    @Test
+    void theConfigFileSelectsTheDriverAndAFlagOverridesIt() throws Exception {
+        Path cfg = Files.writeString(tmp.resolve("config.json"), "{\"storage-driver\":\"vfs\",\"storage-opts\":[\"vfs.copy=copy\"]}");
+        Result status = strata("--config", cfg.toString(), "status");
+        assertEquals(0, status.code(), status.err());
+        assertTrue(status.out().contains("Storage Driver: vfs") && status.out().contains("read/write"), status.out());
+        Path bad = Files.writeString(tmp.resolve("bad.json"), "{\"storage-drvier\":\"vfs\"}");
+        Result typo = strata("--config", bad.toString(), "status");
+        assertEquals(1, typo.code());
+        assertTrue(typo.err().contains("storage-drvier"), typo.err());
+        Result missing = strata("--config", tmp.resolve("nope.json").toString(), "status");
+        assertEquals(1, missing.code());
+        assertTrue(missing.err().contains("nope.json: no such file"), missing.err());
+        assertFalse(Files.exists(root.resolve("overlay")));
+    }
+}
