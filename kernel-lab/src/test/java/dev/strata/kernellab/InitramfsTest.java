@@ -39,7 +39,7 @@ class InitramfsTest {
         Map<String, byte[]> data = new LinkedHashMap<>();
         try (InputStream in = Files.newInputStream(out); CpioArchiveInputStream cpio = new CpioArchiveInputStream(in)) {
             CpioArchiveEntry e;
-            while ((e = cpio.getNextCpioEntry()) != null) {
+            while ((e = (CpioArchiveEntry) cpio.getNextEntry()) != null) {
                 entries.put(e.getName(), e);
                 data.put(e.getName(), cpio.readAllBytes());
             }
