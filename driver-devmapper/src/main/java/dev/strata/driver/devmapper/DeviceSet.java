@@ -62,7 +62,8 @@ final class DeviceSet {
 
     /** The dm name of a device: prefix-id (prefix-base for the base); ids too long for dm's 127 bytes are hashed. */
     String devName(String hash) {
-        String n = prefix + "-" + (hash.isEmpty() ? "base" : hash);
+        // "base" and "pool" name the set's own devices: a layer so named gets a "_" in front
+        String n = prefix + "-" + (hash.isEmpty() ? "base" : hash.equals("base") || hash.equals("pool") ? "_" + hash : hash);
         if (n.length() < DmIoctl.NAME_LEN) return n;
         try {
             byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(hash.getBytes(java.nio.charset.StandardCharsets.UTF_8));

@@ -4,12 +4,12 @@ import dev.strata.api.Capabilities;
 import dev.strata.api.Change;
 import dev.strata.api.CreateOptions;
 import dev.strata.api.IncompleteLayers;
-import dev.strata.api.InvalidLayerIdException;
 import dev.strata.api.InvalidOptionException;
 import dev.strata.api.LayerBusyException;
 import dev.strata.api.LayerExistsException;
 import dev.strata.api.LayerIds;
 import dev.strata.api.LayerUnknownException;
+import dev.strata.api.NotSupportedException;
 import dev.strata.api.ParentUnknownException;
 import dev.strata.api.Sizes;
 import dev.strata.api.StatusEntry;
@@ -31,7 +31,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -43,7 +42,6 @@ import java.util.concurrent.TimeUnit;
  */
 public final class DevmapperDriver implements StorageDriver {
     static final String NAME = "devmapper";
-    private static final Set<String> RESERVED = Set.of(MetadataStore.BASE, MetadataStore.DEVICE_SET, MetadataStore.TRANSACTION);
 
     private final Path home;
     private final DevmapperOptions opts;
@@ -118,9 +116,7 @@ public final class DevmapperDriver implements StorageDriver {
     }
 
     private static String checkId(String op, String id) {
-        LayerIds.check(op, id);
-        if (RESERVED.contains(id)) throw new InvalidLayerIdException(op, id, "\"" + id + "\" names a metadata file of the devicemapper driver");
-        return id;
+        return LayerIds.check(op, id);
     }
 
     @Override
@@ -147,7 +143,8 @@ public final class DevmapperDriver implements StorageDriver {
             if (parentInfo == null) throw new StorageException(op, id, "devmapper: the base device is missing");
             long s = size == null ? parentInfo.size() : size;
             if (s < parentInfo.size()) {
-                throw new InvalidOptionException(NAME, "size", "devmapper: Container size cannot be smaller than " + Sizes.human(parentInfo.size()));
+                // a thin snapshot is at least its origin's size: a smaller quota is not something devmapper can do
+                throw new NotSupportedException(op, id, "devmapper: Container size cannot be smaller than " + Sizes.human(parentInfo.size()));
             }
             DevInfo stale = set.info(id);
             if (stale != null && stale.deleted()) set.delete(id, true); // deferred deletion still pending: finish it now
@@ -188,13 +185,19 @@ public final class DevmapperDriver implements StorageDriver {
     public void remove(String id) {
         checkId("remove", id);
         DeviceSet set = devices();
-        set.lock.locked(() -> refs.withLock(id, () -> {
+        // lock order everywhere: the layer's reference lock, then the pool lock (get and put take them so too)
+        refs.withLock(id, () -> set.lock.locked(() -> {
             if (!exists(id)) throw new LayerUnknownException("remove", id);
             List<String> children = children(set, id);
             if (!children.isEmpty()) throw new LayerBusyException("remove", id, "layer has children: " + String.join(", ", children));
             incomplete.mark(id); // a crash from here on must not leave a half-removed layer that exists()
-            DeviceMounts.unmount(set, id, mountPoint(id));
-            set.delete(id, false);
+            try {
+                DeviceMounts.unmount(set, id, mountPoint(id));
+                set.delete(id, false);
+            } catch (RuntimeException e) {
+                if (set.info(id) != null) incomplete.clear(id); // nothing was deleted: the layer is still whole
+                throw e;
+            }
             deleteMountPoint(id);
             refs.forget(id);
             incomplete.clear(id);

@@ -26,10 +26,13 @@ final class DevmapperStatus {
         out.add(new StatusEntry("Pool Blocksize", Sizes.human(block)));
         out.add(new StatusEntry("Base Device Size", Sizes.human(base == null ? ds.opts.baseSize() : base.size())));
         out.add(new StatusEntry("Backing Filesystem", ds.baseFilesystem()));
-        if (ds.pool.dataLoopFile() != null) out.add(new StatusEntry("Data file", ds.pool.dataLoopFile().toString()));
-        if (ds.pool.metadataLoopFile() != null) out.add(new StatusEntry("Metadata file", ds.pool.metadataLoopFile().toString()));
-        if (ds.opts.dataDevice() != null) out.add(new StatusEntry("Data device", ds.opts.dataDevice()));
-        if (ds.opts.metadataDevice() != null) out.add(new StatusEntry("Metadata device", ds.opts.metadataDevice()));
+        // moby: "Data file" is the device under the pool, "Data loop file" the file behind a loop device
+        String dataDev = ds.opts.dataDevice() != null ? ds.opts.dataDevice() : loopOf(ds.pool.dataLoopFile());
+        String metaDev = ds.opts.metadataDevice() != null ? ds.opts.metadataDevice() : loopOf(ds.pool.metadataLoopFile());
+        if (dataDev != null) out.add(new StatusEntry("Data file", dataDev));
+        if (metaDev != null) out.add(new StatusEntry("Metadata file", metaDev));
+        if (ds.pool.dataLoopFile() != null) out.add(new StatusEntry("Data loop file", ds.pool.dataLoopFile().toString()));
+        if (ds.pool.metadataLoopFile() != null) out.add(new StatusEntry("Metadata loop file", ds.pool.metadataLoopFile().toString()));
         out.add(new StatusEntry("Data Space Used", Sizes.human(dataUsed)));
         out.add(new StatusEntry("Data Space Total", Sizes.human(dataTotal)));
         out.add(new StatusEntry("Data Space Available", Sizes.human(dataAvail)));
@@ -43,6 +46,11 @@ final class DevmapperStatus {
         out.add(new StatusEntry("Deferred Deleted Device Count", Integer.toString(ds.deletedDeviceCount())));
         out.add(new StatusEntry("Kernel Driver Version", ds.dmVersion[0] + "." + ds.dmVersion[1] + "." + ds.dmVersion[2]));
         return out;
+    }
+
+    private static String loopOf(Path file) {
+        if (file == null) return null;
+        return dev.strata.nativeio.LoopDevice.findAttached(file).map(n -> "/dev/loop" + n).orElse(null);
     }
 
     /** moby: a loop file's free space is also bounded by the filesystem it lives on. */

@@ -43,9 +43,17 @@ final class MetadataStore {
         return dir;
     }
 
+    /**
+     * The file of a device: {@code base} for the base device, the layer id for a layer. moby lets a layer named
+     * "base" clobber the base; here a layer whose id is one of the set's own file names gets a "_" in front
+     * (no layer id starts with "_", so that cannot collide either).
+     */
     static String fileName(String hash) {
-        return hash.isEmpty() ? BASE : hash;
+        if (hash.isEmpty()) return BASE;
+        return RESERVED.contains(hash) ? "_" + hash : hash;
     }
+
+    static final java.util.Set<String> RESERVED = java.util.Set.of(BASE, DEVICE_SET, TRANSACTION);
 
     DevInfo read(String hash) {
         return read(dir.resolve(fileName(hash)), DevInfo.class);
@@ -71,7 +79,7 @@ final class MetadataStore {
                 String n = p.getFileName().toString();
                 if (n.startsWith(".") || n.endsWith(".migrated") || n.equals(DEVICE_SET) || n.equals(TRANSACTION)) continue;
                 if (!Files.isRegularFile(p)) continue;
-                out.add(n.equals(BASE) ? "" : n);
+                out.add(n.equals(BASE) ? "" : n.startsWith("_") ? n.substring(1) : n);
             }
         } catch (NoSuchFileException e) {
             return out;

@@ -114,9 +114,9 @@ class DevmapperDriverTest {
         assertTrue(total > 100L << 20, "the filesystem grew to the device: " + total);
         assertEquals(Long.toString(128L << 20), d.metadata("big").get("DeviceSize"));
         d.put("big");
-        var small = assertThrows(InvalidOptionException.class, () -> d.createReadWrite("small", null, CreateOptions.of(Map.of("size", "32M"))));
+        var small = assertThrows(dev.strata.api.NotSupportedException.class, () -> d.createReadWrite("small", null, CreateOptions.of(Map.of("size", "32M"))));
         assertTrue(small.getMessage().contains("devmapper: Container size cannot be smaller than 67.11MB"), small.getMessage());
-        var child = assertThrows(InvalidOptionException.class, () -> d.createReadWrite("child", "big", CreateOptions.of(Map.of("size", "64M"))));
+        var child = assertThrows(dev.strata.api.NotSupportedException.class, () -> d.createReadWrite("child", "big", CreateOptions.of(Map.of("size", "64M"))));
         assertTrue(child.getMessage().contains("cannot be smaller than 134.2MB"), child.getMessage());
         var unknown = assertThrows(InvalidOptionException.class, () -> d.createReadWrite("x", null, CreateOptions.of(Map.of("quota", "1G"))));
         assertTrue(unknown.getMessage().contains("devmapper: Unknown option quota"), unknown.getMessage());
@@ -125,8 +125,18 @@ class DevmapperDriverTest {
     }
 
     @Test
-    void badIdsAndParentsAreRefused() {
-        assertThrows(InvalidLayerIdException.class, () -> d.create("base", null, CreateOptions.NONE));
+    void badIdsAndParentsAreRefusedAndTheSetsOwnNamesWork() throws Exception {
+        for (String own : List.of("base", "pool", "deviceset-metadata", "transaction-metadata")) {
+            d.create(own, null, CreateOptions.NONE); // the set's own names are fine as layer ids
+            Files.writeString(d.get(own, "").resolve("f"), own);
+            d.put(own);
+        }
+        assertEquals(List.of("base", "deviceset-metadata", "pool", "transaction-metadata"), d.layers().stream().sorted().toList());
+        d.create("child", "base", CreateOptions.NONE);
+        assertEquals("base", Files.readString(d.get("child", "").resolve("f")));
+        d.put("child");
+        d.remove("child");
+        for (String own : List.of("base", "pool", "deviceset-metadata", "transaction-metadata")) d.remove(own);
         assertThrows(InvalidLayerIdException.class, () -> d.create("../x", null, CreateOptions.NONE));
         assertThrows(ParentUnknownException.class, () -> d.create("x", "nope", CreateOptions.NONE));
         d.create("x", null, CreateOptions.NONE);
@@ -141,7 +151,8 @@ class DevmapperDriverTest {
         assertEquals("65.54kB", s.get("Pool Blocksize"));
         assertEquals("67.11MB", s.get("Base Device Size"));
         assertEquals("ext4", s.get("Backing Filesystem"));
-        assertEquals(home.resolve("devicemapper/data").toString(), s.get("Data file"));
+        assertEquals(home.resolve("devicemapper/data").toString(), s.get("Data loop file"));
+        assertTrue(s.get("Data file").matches("/dev/loop\\d+"), s.toString());
         assertEquals("1.074GB", s.get("Data Space Total"));
         assertEquals("16.78MB", s.get("Metadata Space Total"));
         assertEquals("107.4MB", s.get("Thin Pool Minimum Free Space"));

@@ -23,7 +23,11 @@ class MetadataStoreTest {
         assertEquals("{\"device_id\":1,\"size\":10737418240,\"transaction_id\":1,\"initialized\":true,\"deleted\":false}",
                 Files.readString(dir.resolve("base")));
         assertEquals("def", s.read("abc").parent());
-        assertEquals(List.of("", "abc"), s.hashes().stream().sorted().toList());
+        s.write("base", new DevInfo(3, 1, 3, false, false, null));
+        s.write("transaction-metadata", new DevInfo(4, 1, 4, false, false, null));
+        assertEquals(1, s.read("").deviceId(), "a layer named base does not clobber the base device");
+        assertEquals(3, s.read("base").deviceId());
+        assertEquals(List.of("", "abc", "base", "transaction-metadata"), s.hashes().stream().sorted().toList());
     }
 
     @Test
