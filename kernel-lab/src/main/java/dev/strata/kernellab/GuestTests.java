@@ -113,8 +113,10 @@ public final class GuestTests {
 
     private static String name(TestIdentifier id) {
         String legacy = id.getLegacyReportingName();
+        String display = id.getDisplayName();
         return id.getSource().map(s -> s instanceof org.junit.platform.engine.support.descriptor.MethodSource m
                 ? m.getClassName().substring(m.getClassName().lastIndexOf('.') + 1) + "." + m.getMethodName()
+                        + (display.startsWith(m.getMethodName() + "(") ? "" : " [" + display + "]")
                 : legacy).orElse(legacy);
     }
 }

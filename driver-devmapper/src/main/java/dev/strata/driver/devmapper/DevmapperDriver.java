@@ -57,10 +57,12 @@ public final class DevmapperDriver implements StorageDriver {
         this.refs = new RefCounts(this.home.resolve(".refs"), id -> MountInfo.isMountPoint(mountPoint(id)));
         this.incomplete = new IncompleteLayers(this.home.resolve(".incomplete"));
         this.diffs = new NaiveDiff(this, ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE));
-        devices(); // open now: bad options or a missing pool fail here, not on the first layer
     }
 
-    /** The device set, opened (again, after {@link #cleanup}) on first use; half-made layers are removed then. */
+    /**
+     * The device set, opened on first use (and again after {@link #cleanup}): a driver that is only opened makes
+     * no loop or dm device. Half-made layers are removed then.
+     */
     synchronized DeviceSet devices() {
         if (ds == null) {
             ds = DeviceSets.open(home, opts);
@@ -219,7 +221,9 @@ public final class DevmapperDriver implements StorageDriver {
     public Path get(String id, String mountLabel) {
         checkId("get", id);
         DeviceSet set = devices();
-        if (!exists(id)) throw new LayerUnknownException("get", id);
+        DevInfo info = set.info(id);
+        // a layer being applied is incomplete but must mount: the apply itself writes through get
+        if (info == null || info.deleted()) throw new LayerUnknownException("get", id);
         Path mp = mountPoint(id);
         refs.acquire(id, () -> {
             try {
@@ -340,9 +344,37 @@ public final class DevmapperDriver implements StorageDriver {
         return diffs.changes(id, parent);
     }
 
+    /**
+     * Applies through the naive diff (get, untar, put). The layer is marked incomplete meanwhile: a crash leaves it
+     * to be removed at the next start, and a failed apply removes it now, since a half-applied layer is not the
+     * layer that was asked for.
+     */
     @Override
     public long applyDiff(String id, String parent, InputStream diff) {
-        return diffs.applyDiff(id, parent, diff);
+        checkId("applyDiff", id);
+        if (!exists(id)) throw new LayerUnknownException("applyDiff", id);
+        incomplete.mark(id);
+        long size;
+        try {
+            size = diffs.applyDiff(id, parent, diff);
+        } catch (RuntimeException e) {
+            try {
+                DeviceSet set = devices();
+                refs.withLock(id, () -> set.lock.locked(() -> {
+                    DeviceMounts.unmount(set, id, mountPoint(id));
+                    set.delete(id, true);
+                    deleteMountPoint(id);
+                    refs.forget(id);
+                    incomplete.clear(id);
+                    return null;
+                }));
+            } catch (RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
+        }
+        incomplete.clear(id);
+        return size;
     }
 
     @Override

@@ -40,6 +40,7 @@ class DevmapperDriverTest {
         DmAssumptions.assumeDeviceMapper();
         home = tmp.resolve("devicemapper");
         d = DmAssumptions.open(home);
+        assertEquals(List.of(), DmAssumptions.loopDevices(home), "opening makes no device yet");
         prefix = d.devices().prefix;
     }
 

@@ -83,7 +83,7 @@ class DevmapperPoolTest {
         } finally {
             d.cleanup();
         }
-        var e = assertThrows(StorageException.class, () -> DmAssumptions.open(home, "dm.basesize=32M"));
+        var e = assertThrows(StorageException.class, () -> DmAssumptions.open(home, "dm.basesize=32M").layers());
         assertTrue(e.getMessage().contains("devmapper: Base device size cannot be smaller than 100.7MB"), e.getMessage());
         DmAssumptions.assertNothingLeft(home, prefix);
     }
@@ -130,7 +130,7 @@ class DevmapperPoolTest {
                 d.cleanup();
                 assertTrue(dm.info(pool).isPresent(), "a given pool stays");
                 var e = assertThrows(StorageException.class, () -> DmAssumptions.open(tmp.resolve("other"),
-                        List.of("dm.thinpooldev=" + pool, "dm.basesize=64M")));
+                        List.of("dm.thinpooldev=" + pool, "dm.basesize=64M")).layers());
                 assertTrue(e.getMessage().contains("devmapper: Unable to take ownership of thin-pool (" + pool + ")"), e.getMessage());
             } finally {
                 dm.remove(pool, false);
@@ -142,7 +142,8 @@ class DevmapperPoolTest {
 
     @Test
     void aMissingGivenPoolIsNamed() {
-        var e = assertThrows(StorageException.class, () -> DmAssumptions.open(tmp.resolve("h"), List.of("dm.thinpooldev=no-such-pool")));
+        DevmapperDriver d = DmAssumptions.open(tmp.resolve("h"), List.of("dm.thinpooldev=no-such-pool"));
+        var e = assertThrows(StorageException.class, d::status);
         assertTrue(e.getMessage().contains("thin pool no-such-pool (dm.thinpooldev) does not exist"), e.getMessage());
     }
 }
