@@ -57,6 +57,13 @@ public final class DevmapperDriver implements StorageDriver {
         this.refs = new RefCounts(this.home.resolve(".refs"), id -> MountInfo.isMountPoint(mountPoint(id)));
         this.incomplete = new IncompleteLayers(this.home.resolve(".incomplete"));
         this.diffs = new NaiveDiff(this, ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE));
+        try {
+            // the home exists once the driver is open (DriverProvider.open); the pool waits for the first use
+            Files.createDirectories(this.home);
+            Files.setPosixFilePermissions(this.home, PosixFilePermissions.fromString("rwx------"));
+        } catch (IOException e) {
+            throw new StorageException("open", this.home.toString(), e.toString(), e);
+        }
     }
 
     /**
@@ -89,12 +96,18 @@ public final class DevmapperDriver implements StorageDriver {
     /** A layer marked incomplete was being created or removed when the process died: finish removing it. */
     private void removeIncompleteLayers() {
         for (String id : incomplete.list()) {
-            Path mp = mountPoint(id);
-            Mounts.unmountIfMounted(mp, Mounts.MNT_DETACH);
-            if (ds.info(id) != null) ds.delete(id, true);
-            deleteMountPoint(id);
-            refs.forget(id);
-            incomplete.clear(id);
+            try {
+                Path mp = mountPoint(id);
+                Mounts.unmountIfMounted(mp, Mounts.MNT_DETACH);
+                if (ds.info(id) != null) ds.delete(id, true);
+                deleteMountPoint(id);
+                refs.forget(id);
+                incomplete.clear(id);
+            } catch (RuntimeException e) {
+                // still invisible (the mark stays); tried again at the next start
+                java.util.logging.Logger.getLogger(DevmapperDriver.class.getName())
+                        .warning("cannot remove incomplete layer " + id + " yet: " + e.getMessage());
+            }
         }
     }
 
