@@ -101,9 +101,12 @@ public final class GuestTests {
         List<DiscoverySelector> out = new ArrayList<>();
         try {
             Class<?> c = Class.forName(cls);
+            java.util.Set<java.lang.reflect.Method> found = new java.util.LinkedHashSet<>();
+            for (java.lang.reflect.Method m : c.getMethods()) if (m.getName().equals(name)) found.add(m); // interface defaults too
             for (Class<?> k = c; k != null; k = k.getSuperclass()) {
-                for (java.lang.reflect.Method m : k.getDeclaredMethods()) if (m.getName().equals(name)) out.add(DiscoverySelectors.selectMethod(c, m));
+                for (java.lang.reflect.Method m : k.getDeclaredMethods()) if (m.getName().equals(name)) found.add(m);
             }
+            for (java.lang.reflect.Method m : found) out.add(DiscoverySelectors.selectMethod(c, m));
         } catch (ClassNotFoundException e) {
             throw new IllegalArgumentException("no test class " + cls);
         }
