@@ -79,6 +79,7 @@ class RunnerTest {
         LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
                 .selectors(selectMethod(LeakyDriverSuite.class, "removeWhileMounted"),
                         selectMethod(LeakyDriverSuite.class, "noLeftovers"))
+                .configurationParameter(LeakyDriverSuite.LAUNCHED_BY, "true")
                 .build();
         ResultCollector collector = new ResultCollector("leaky", null);
         LauncherFactory.create().execute(request, collector);

@@ -1,7 +1,7 @@
 package dev.strata.archive;
 
 import dev.strata.api.StorageException;
-import dev.strata.archive.fs.Sys;
+import dev.strata.nativeio.fast.Sys;
 import dev.strata.archive.tar.TarFormatException;
 import dev.strata.archive.tar.TarHeader;
 import dev.strata.archive.tar.TarReader;
@@ -13,15 +13,13 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 import static dev.strata.archive.EntryNames.META;
 import static dev.strata.archive.EntryNames.OPAQUE;
 import static dev.strata.archive.EntryNames.WH;
-import static dev.strata.archive.fs.Sys.*;
+import static dev.strata.nativeio.fast.Sys.*;
 
 /**
  * Applies one tar into a layer directory ({@link LayerArchive#apply}). Every path is resolved by the kernel beneath
@@ -34,8 +32,6 @@ import static dev.strata.archive.fs.Sys.*;
  */
 final class Applier implements AutoCloseable {
     private static final long IN_ROOT = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    private static final long STRICT = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    private static final int DIR_CACHE = 64;
 
     private final String layer;
     private final ApplyOptions options;
@@ -43,19 +39,9 @@ final class Applier implements AutoCloseable {
     private final int rootFd;
     private final boolean root;
     private final int euid, egid, umask;
-    /** Resolved parent directories (O_PATH fds) by relative path; evicted and invalidated fds go to the graveyard. */
-    private final LinkedHashMap<String, Integer> dirs = new LinkedHashMap<>(128, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Integer> e) {
-            if (size() > DIR_CACHE) {
-                graveyard.add(e.getValue());
-                return true;
-            }
-            return false;
-        }
-    };
-    /** Descriptors to close once the current entry is done (an entry may still be using one that was invalidated). */
-    private final List<Integer> graveyard = new ArrayList<>();
+    private final Beneath beneath;
+    private final EntryMetadata meta;
+    private final WhiteoutWriter whiteouts;
     private final List<DirTime> dirTimes = new ArrayList<>();
     /** DELETE_IN_PLACE: what this tar made, which an opaque marker must keep (moby's unpackedPaths). */
     private final Set<String> unpacked;
@@ -77,11 +63,36 @@ final class Applier implements AutoCloseable {
         this.egid = Sys.egid();
         this.root = euid == 0;
         this.umask = Sys.umask();
-        this.unpacked = options.whiteouts() == WhiteoutFormat.DELETE_IN_PLACE ? new HashSet<>() : null;
+        this.unpacked = options.whiteouts() == WhiteoutFormat.DELETE_IN_PLACE ? new HashSet<>(1 << 12) : null;
+        Beneath.Errors errors = new Beneath.Errors() {
+            @Override
+            public UnsafeEntryException refuse(String why) {
+                return Applier.this.refuse(why);
+            }
+
+            @Override
+            public StorageException failed(String call, String what, long negErrno) {
+                return Applier.this.failed(call, what, negErrno);
+            }
+        };
+        this.beneath = new Beneath(sys, fd, errors);
+        this.meta = new EntryMetadata(sys, errors, euid, egid, umask);
+        this.whiteouts = new WhiteoutWriter(sys, beneath, meta, errors, options.whiteouts(), unpacked);
     }
 
     long apply(InputStream in) {
-        TarReader reader = new TarReader(in);
+        return apply(new TarReader(in));
+    }
+
+    long apply(TarReader reader) {
+        try {
+            return applyAll(reader);
+        } finally {
+            reader.release();
+        }
+    }
+
+    private long applyAll(TarReader reader) {
         long total = 0;
         while (true) {
             TarHeader h;
@@ -102,7 +113,7 @@ final class Applier implements AutoCloseable {
             } catch (SyscallException e) {
                 throw new StorageException("applyDiff", layer, "tar entry \"" + h.displayName() + "\": " + e.getMessage(), e);
             } finally {
-                bury();
+                beneath.bury();
             }
         }
         restoreDirectories();
@@ -127,7 +138,7 @@ final class Applier implements AutoCloseable {
         }
         String parent = EntryNames.parent(rel), base = EntryNames.base(rel);
         if (!rel.isEmpty() && base.startsWith(WH)) {
-            whiteout(r, h, rel, parent, base);
+            whiteouts.apply(h, parent, base);
             return;
         }
         if (rel.isEmpty() && h.type != TarHeader.DIRECTORY) throw refuse("it would replace the layer root");
@@ -145,19 +156,42 @@ final class Applier implements AutoCloseable {
     // ---- entry kinds ----
 
     private void regular(TarReader r, TarHeader h, String parent, String base) {
-        int pfd = parentFd(parent);
+        int pfd = beneath.parentFd(parent);
         int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
         int fd = sys.openat(pfd, base, flags, h.mode & 0777);
         if (fd == -EEXIST) {
-            removeExisting(pfd, base);
+            beneath.removeExisting(pfd, base);
             fd = sys.openat(pfd, base, flags, h.mode & 0777);
         }
         if (fd < 0) throw failed("openat", base, fd);
         try {
             final int out = fd;
-            TarReader.Sink sink = (b, off, len) -> {
-                int e = sys.writeFully(out, b, off, len);
-                if (e < 0) throw new SyscallException("write", h.displayName(), -e);
+            TarReader.Sink sink = new TarReader.ChannelSink() {
+                @Override
+                public void write(byte[] b, int off, int len) {
+                    int e = sys.writeFully(out, b, off, len);
+                    if (e < 0) throw new SyscallException("write", h.displayName(), -e);
+                }
+
+                @Override
+                public void write(java.lang.foreign.MemorySegment b, long off, int len) {
+                    int e = sys.writeFully(out, b, off, len);
+                    if (e < 0) throw new SyscallException("write", h.displayName(), -e);
+                }
+
+                @Override
+                public void transferFrom(java.nio.channels.FileChannel src, long position, long count) throws IOException {
+                    // the archive is a file: copy_file_range from it, through our own descriptor's magic link
+                    try (var dst = java.nio.channels.FileChannel.open(Path.of(Sys.procPath(out, "")), java.nio.file.StandardOpenOption.WRITE)) {
+                        dst.position(dst.size()); // after what went through the buffer (a new file, written in order)
+                        long done = 0;
+                        while (done < count) {
+                            long k = src.transferTo(position + done, count - done, dst);
+                            if (k <= 0) throw new IOException("archive ends inside " + h.displayName());
+                            done += k;
+                        }
+                    }
+                }
             };
             if (h.sparse == null) {
                 r.transfer(r.remaining(), sink);
@@ -172,9 +206,10 @@ final class Applier implements AutoCloseable {
                 int e = sys.ftruncate(fd, h.size);
                 if (e < 0) throw failed("ftruncate", base, e);
             }
-            ownership(h, fd, -1, null);
-            mode(h, fd, -1, null);
-            xattrs(h, fd, -1, null);
+            // a file we just made is ours, and in our group when its directory's group is ours: chown only otherwise
+            if (h.uid != euid || h.gid != egid || beneath.parentGid() != egid) meta.ownership(h, fd, -1, null);
+            meta.mode(h, fd, -1, null);
+            meta.xattrs(h, fd, -1, null);
             int e = sys.utimens(fd, null, h.mtimeNanos, h.mtimeNanos, 0);
             if (e < 0) throw failed("futimens", base, e);
         } catch (IOException e) {
@@ -193,12 +228,12 @@ final class Applier implements AutoCloseable {
             fd = sys.openat(rootFd, ".", O_RDONLY | O_DIRECTORY, 0);
             if (fd < 0) throw failed("open", ".", fd);
         } else {
-            int pfd = parentFd(parent);
+            int pfd = beneath.parentFd(parent);
             int e = sys.mkdirat(pfd, base, (perm | (defer ? 0700 : 0)) & 0777);
             if (e == -EEXIST) {
                 int t = sys.typeOf(pfd, base);
                 if (t != S_IFDIR) {
-                    removeExisting(pfd, base);
+                    beneath.removeExisting(pfd, base);
                     e = sys.mkdirat(pfd, base, (perm | (defer ? 0700 : 0)) & 0777);
                 } else {
                     e = 0; // an existing directory is merged: only its metadata is applied
@@ -209,9 +244,9 @@ final class Applier implements AutoCloseable {
             if (fd < 0) throw failed("openat", base, fd);
         }
         try {
-            ownership(h, fd, -1, null);
-            if (!defer) mode(h, fd, -1, null);
-            xattrs(h, fd, -1, null);
+            meta.ownership(h, fd, -1, null);
+            if (!defer) meta.mode(h, fd, -1, null);
+            meta.xattrs(h, fd, -1, null);
         } finally {
             sys.close(fd);
         }
@@ -223,15 +258,15 @@ final class Applier implements AutoCloseable {
         if (EntryNames.climbsOut(parent, h.linkName)) {
             throw refuse("symlink target \"" + TarHeader.utf8(h.linkName) + "\" leads out of the layer");
         }
-        int pfd = parentFd(parent);
+        int pfd = beneath.parentFd(parent);
         int e = sys.symlinkat(h.linkName, pfd, base);
         if (e == -EEXIST) {
-            removeExisting(pfd, base);
+            beneath.removeExisting(pfd, base);
             e = sys.symlinkat(h.linkName, pfd, base);
         }
         if (e < 0) throw failed("symlinkat", base, e);
-        ownership(h, -1, pfd, base);
-        xattrs(h, -1, pfd, base);
+        meta.ownership(h, -1, pfd, base);
+        meta.xattrs(h, -1, pfd, base);
         e = sys.utimens(pfd, base, h.mtimeNanos, h.mtimeNanos, AT_SYMLINK_NOFOLLOW);
         if (e < 0) throw failed("utimensat", base, e);
     }
@@ -246,13 +281,13 @@ final class Applier implements AutoCloseable {
         if (target.isEmpty()) throw refuse("hardlink to the layer root");
         if (target.startsWith(META)) throw refuse("hardlink into aufs metadata (" + TarHeader.utf8(target) + ") is not supported");
         if (target.equals(rel)) return; // a link to itself: nothing to do
-        int tfd = existingParentFd(EntryNames.parent(target));
+        int tfd = beneath.existingParentFd(EntryNames.parent(target));
         if (tfd == -ENOENT) throw refuse("hardlink target \"" + TarHeader.utf8(target) + "\" does not exist in the layer");
         if (tfd < 0) throw failed("openat2", EntryNames.parent(target), tfd);
-        int pfd = parentFd(parent);
+        int pfd = beneath.parentFd(parent);
         int e = sys.linkat(tfd, EntryNames.base(target), pfd, base);
         if (e == -EEXIST) {
-            removeExisting(pfd, base);
+            beneath.removeExisting(pfd, base);
             e = sys.linkat(tfd, EntryNames.base(target), pfd, base);
         }
         if (e == -ENOENT) throw refuse("hardlink target \"" + TarHeader.utf8(target) + "\" does not exist in the layer");
@@ -269,138 +304,19 @@ final class Applier implements AutoCloseable {
         if (type != S_IFIFO && !options.allowDevices()) {
             throw refuse("device node " + h.devMajor + ":" + h.devMinor + " not permitted (ApplyOptions.allowDevices is false)");
         }
-        int pfd = parentFd(parent);
+        int pfd = beneath.parentFd(parent);
         long dev = type == S_IFIFO ? 0 : Sys.makedev(h.devMajor, h.devMinor);
         int e = sys.mknodat(pfd, base, type | (h.mode & 0777), dev);
         if (e == -EEXIST) {
-            removeExisting(pfd, base);
+            beneath.removeExisting(pfd, base);
             e = sys.mknodat(pfd, base, type | (h.mode & 0777), dev);
         }
         if (e < 0) throw failed("mknodat", base, e);
-        ownership(h, -1, pfd, base);
-        mode(h, -1, pfd, base);
-        xattrs(h, -1, pfd, base);
+        meta.ownership(h, -1, pfd, base);
+        meta.mode(h, -1, pfd, base);
+        meta.xattrs(h, -1, pfd, base);
         e = sys.utimens(pfd, base, h.mtimeNanos, h.mtimeNanos, AT_SYMLINK_NOFOLLOW);
         if (e < 0) throw failed("utimensat", base, e);
-    }
-
-    // ---- whiteouts ----
-
-    private void whiteout(TarReader r, TarHeader h, String rel, String parent, String base) {
-        if (base.startsWith(META) && !base.equals(OPAQUE)) return; // aufs metadata below the root: skipped
-        WhiteoutFormat f = options.whiteouts();
-        String target = base.substring(WH.length());
-        if (!base.equals(OPAQUE) && (target.isEmpty() || target.equals(".") || target.equals(".."))) {
-            throw refuse("whiteout of \"" + TarHeader.utf8(target) + "\" is not a name");
-        }
-        int pfd = strictParentFd(parent, f != WhiteoutFormat.DELETE_IN_PLACE);
-        if (pfd == -ENOENT) return; // DELETE_IN_PLACE: nothing there to delete
-        if (base.equals(OPAQUE)) {
-            switch (f) {
-                case OVERLAY, OVERLAY_USERXATTR -> {
-                    int fd = sys.openat(pfd, ".", O_RDONLY | O_DIRECTORY, 0);
-                    if (fd < 0) throw failed("openat", parent, fd);
-                    try {
-                        String x = f == WhiteoutFormat.OVERLAY ? "trusted.overlay.opaque" : "user.overlay.opaque";
-                        int e = sys.fsetxattr(fd, x, new byte[]{'y'});
-                        if (e < 0) throw failed("fsetxattr " + x, parent.isEmpty() ? "." : parent, e);
-                    } finally {
-                        sys.close(fd);
-                    }
-                }
-                case AUFS -> whiteoutFile(h, pfd, base);
-                case DELETE_IN_PLACE -> {
-                    removeNotUnpacked(pfd, parent);
-                    invalidate();
-                }
-            }
-            return;
-        }
-        switch (f) {
-            case DELETE_IN_PLACE -> removeTree(pfd, target);
-            case OVERLAY, OVERLAY_USERXATTR -> {
-                removeTree(pfd, target);
-                int e = sys.mknodat(pfd, target, S_IFCHR, 0);
-                if (e < 0) throw failed("mknodat (whiteout)", target, e);
-                ownership(h, -1, pfd, target);
-                sys.utimens(pfd, target, h.mtimeNanos, h.mtimeNanos, AT_SYMLINK_NOFOLLOW);
-            }
-            case AUFS -> whiteoutFile(h, pfd, base);
-        }
-        invalidate();
-    }
-
-    /** aufs keeps the marker itself: an empty regular file with the entry's owner, mode and time. */
-    private void whiteoutFile(TarHeader h, int pfd, String base) {
-        removeTree(pfd, base);
-        int fd = sys.openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, h.mode & 0777);
-        if (fd < 0) throw failed("openat", base, fd);
-        try {
-            ownership(h, fd, -1, null);
-            mode(h, fd, -1, null);
-            sys.utimens(fd, null, h.mtimeNanos, h.mtimeNanos, 0);
-        } finally {
-            sys.close(fd);
-        }
-    }
-
-    /** moby's opaque handling for a full tree: remove what is under the directory and was not made by this tar. */
-    private void removeNotUnpacked(int dirPathFd, String rel) {
-        int fd = sys.openat(dirPathFd, ".", O_RDONLY | O_DIRECTORY, 0);
-        if (fd < 0) throw failed("openat", rel, fd);
-        try {
-            List<String> names = new ArrayList<>();
-            List<Integer> types = new ArrayList<>();
-            int e = sys.readdir(fd, (n, t) -> {
-                names.add(n);
-                types.add(t);
-            });
-            if (e < 0) throw failed("getdents64", rel, e);
-            for (int i = 0; i < names.size(); i++) {
-                String child = rel.isEmpty() ? names.get(i) : rel + "/" + names.get(i);
-                if (!unpacked.contains(child)) {
-                    removeTree(fd, names.get(i));
-                } else if (sys.typeOf(fd, names.get(i)) == S_IFDIR) {
-                    int cfd = sys.openat(fd, names.get(i), O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
-                    if (cfd >= 0) {
-                        try {
-                            removeNotUnpacked(cfd, child);
-                        } finally {
-                            sys.close(cfd);
-                        }
-                    }
-                }
-            }
-        } finally {
-            sys.close(fd);
-        }
-    }
-
-    // ---- metadata ----
-
-    private void ownership(TarHeader h, int fd, int dirfd, String name) {
-        if (!root && h.uid == euid && h.gid == egid) return;
-        int e = fd >= 0 ? sys.fchown(fd, h.uid, h.gid) : sys.lchownat(dirfd, name, h.uid, h.gid);
-        if (e == -EPERM && !root) return; // without root, files stay ours (GNU tar without --same-owner does the same)
-        if (e < 0) throw failed(fd >= 0 ? "fchown" : "fchownat", name == null ? h.displayName() : name, e);
-    }
-
-    /** chmod after chown: chown clears setuid/setgid, and creation masked the mode with the umask. */
-    private void mode(TarHeader h, int fd, int dirfd, String name) {
-        int perm = h.mode & 07777;
-        if ((perm & 07000) == 0 && (perm & umask) == 0) return;
-        int e = fd >= 0 ? sys.fchmod(fd, perm) : sys.fchmodat(dirfd, name, perm);
-        if (e < 0) throw failed("fchmod", name == null ? h.displayName() : name, e);
-    }
-
-    /** xattrs last: chown clears security.capability. */
-    private void xattrs(TarHeader h, int fd, int dirfd, String name) {
-        for (Map.Entry<String, byte[]> x : h.xattrs.entrySet()) {
-            int e = fd >= 0 ? sys.fsetxattr(fd, x.getKey(), x.getValue()) : sys.lsetxattrAt(dirfd, name, x.getKey(), x.getValue());
-            if (e == -EOPNOTSUPP) continue; // the filesystem has no such namespace (moby ignores this too)
-            if (e == -EPERM && fd < 0 && x.getKey().startsWith("user.")) continue; // user.* is not allowed on symlinks/devices
-            if (e < 0) throw failed("setxattr " + x.getKey(), name == null ? h.displayName() : name, e);
-        }
     }
 
     private void restoreDirectories() {
@@ -419,156 +335,10 @@ final class Applier implements AutoCloseable {
         }
     }
 
-    // ---- resolution beneath the root ----
-
-    /** The parent directory of an entry, resolved in the layer root and created (0755) where missing. */
-    private int parentFd(String parent) {
-        if (parent.isEmpty()) return rootFd;
-        Integer cached = dirs.get(parent);
-        if (cached != null) return cached;
-        int fd = sys.openat2(rootFd, parent, O_PATH | O_DIRECTORY, 0, IN_ROOT);
-        if (fd == -ENOENT) fd = makeParents(parent);
-        else if (fd < 0) throw resolveFailed(parent, fd);
-        dirs.put(parent, fd);
-        return fd;
-    }
-
-    /** The parent of a hardlink target, which must exist; -errno otherwise. Not created. */
-    private int existingParentFd(String parent) {
-        if (parent.isEmpty()) return rootFd;
-        Integer cached = dirs.get(parent);
-        if (cached != null) return cached;
-        int fd = sys.openat2(rootFd, parent, O_PATH | O_DIRECTORY, 0, IN_ROOT);
-        if (fd == -ENOTDIR || fd == -ELOOP) return -ENOENT;
-        if (fd < 0) return fd;
-        dirs.put(parent, fd);
-        return fd;
-    }
-
-    private int makeParents(String parent) {
-        String[] comps = parent.split("/");
-        int cur = rootFd;
-        String prefix = "";
-        for (String c : comps) {
-            prefix = prefix.isEmpty() ? c : prefix + "/" + c;
-            int fd = sys.openat2(rootFd, prefix, O_PATH | O_DIRECTORY, 0, IN_ROOT);
-            if (fd == -ENOENT) {
-                int t = sys.typeOf(cur, c);
-                if (t == -ENOENT) {
-                    int e = sys.mkdirat(cur, c, 0755);
-                    if (e < 0 && e != -EEXIST) throw failed("mkdirat", prefix, e);
-                    fd = sys.openat(cur, c, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
-                    if (fd < 0) throw failed("openat", prefix, fd);
-                } else if (t == S_IFLNK) {
-                    throw refuse("its parent \"" + TarHeader.utf8(prefix) + "\" is a symlink that does not lead to a directory inside the layer");
-                } else {
-                    throw refuse("its parent \"" + TarHeader.utf8(prefix) + "\" is not a directory");
-                }
-            } else if (fd < 0) {
-                throw resolveFailed(prefix, fd);
-            }
-            if (cur != rootFd) sys.close(cur);
-            cur = fd;
-        }
-        return cur;
-    }
-
-    /** A whiteout's parent: no symlink anywhere on the way (RESOLVE_NO_SYMLINKS). Not cached. */
-    private int strictParentFd(String parent, boolean create) {
-        if (parent.isEmpty()) return rootFd;
-        int fd = sys.openat2(rootFd, parent, O_PATH | O_DIRECTORY, 0, STRICT);
-        if (fd >= 0) {
-            graveyard.add(fd);
-            return fd;
-        }
-        if (fd == -ELOOP || fd == -EXDEV) throw refuse("whiteout aimed through a symlink (\"" + TarHeader.utf8(parent) + "\" is or passes one)");
-        if (fd == -ENOTDIR) throw refuse("its parent \"" + TarHeader.utf8(parent) + "\" is not a directory");
-        if (fd != -ENOENT) throw failed("openat2", parent, fd);
-        if (!create) {
-            // a symlink on the way that dangles also gives ENOENT under NO_SYMLINKS only after it; look for one
-            checkNoSymlinkOnTheWay(parent);
-            return -ENOENT;
-        }
-        int cur = rootFd;
-        for (String c : parent.split("/")) {
-            int next = sys.openat(cur, c, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
-            if (next == -ENOENT) {
-                int e = sys.mkdirat(cur, c, 0755);
-                if (e < 0 && e != -EEXIST) throw failed("mkdirat", c, e);
-                next = sys.openat(cur, c, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
-            }
-            if (next == -ELOOP || next == -ENOTDIR) {
-                throw refuse("whiteout aimed through a symlink or a non-directory (\"" + TarHeader.utf8(c) + "\")");
-            }
-            if (next < 0) throw failed("openat", c, next);
-            graveyard.add(next);
-            cur = next;
-        }
-        return cur;
-    }
-
-    private void checkNoSymlinkOnTheWay(String parent) {
-        int cur = rootFd;
-        for (String c : parent.split("/")) {
-            int t = sys.typeOf(cur, c);
-            if (t == S_IFLNK) throw refuse("whiteout aimed through a symlink (\"" + TarHeader.utf8(c) + "\")");
-            if (t != S_IFDIR) return;
-            int next = sys.openat(cur, c, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
-            if (next < 0) return;
-            graveyard.add(next);
-            cur = next;
-        }
-    }
-
-    // ---- removal ----
-
-    private void removeExisting(int pfd, String base) {
-        removeTree(pfd, base);
-        invalidate();
-    }
-
-    /** Removes {@code name} under {@code dirfd}, a directory with everything in it, never following a symlink. */
-    private void removeTree(int dirfd, String name) {
-        int e = sys.unlinkat(dirfd, name, 0);
-        if (e == 0 || e == -ENOENT) return;
-        if (e != -EISDIR) throw failed("unlinkat", name, e);
-        int fd = sys.openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
-        if (fd < 0) throw failed("openat", name, fd);
-        try {
-            List<String> children = new ArrayList<>();
-            int r = sys.readdir(fd, (n, t) -> children.add(n));
-            if (r < 0) throw failed("getdents64", name, r);
-            for (String c : children) removeTree(fd, c);
-        } finally {
-            sys.close(fd);
-        }
-        e = sys.unlinkat(dirfd, name, AT_REMOVEDIR);
-        if (e < 0 && e != -ENOENT) throw failed("unlinkat", name, e);
-    }
-
-    /** Something was removed or replaced: cached resolutions may be stale. */
-    private void invalidate() {
-        graveyard.addAll(dirs.values());
-        dirs.clear();
-    }
-
-    private void bury() {
-        for (int fd : graveyard) sys.close(fd);
-        graveyard.clear();
-    }
-
     // ---- errors ----
 
     private UnsafeEntryException refuse(String why) {
         return new UnsafeEntryException(layer, current.displayName(), why);
-    }
-
-    private StorageException resolveFailed(String path, long negErrno) {
-        int e = (int) -negErrno;
-        if (e == ELOOP) return refuse("resolving \"" + TarHeader.utf8(path) + "\" met too many symlinks");
-        if (e == ENOTDIR) return refuse("its parent \"" + TarHeader.utf8(path) + "\" is not a directory");
-        if (e == ENAMETOOLONG) return refuse("its name is too long");
-        return failed("openat2", path, negErrno);
     }
 
     private StorageException failed(String call, String what, long negErrno) {
@@ -578,8 +348,8 @@ final class Applier implements AutoCloseable {
 
     @Override
     public void close() {
-        invalidate();
-        bury();
+        beneath.invalidate();
+        beneath.bury();
         sys.close(rootFd);
         sys.close();
     }

@@ -4,7 +4,7 @@ import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
 import dev.strata.api.NotSupportedException;
 import dev.strata.api.StorageException;
 
-import java.io.BufferedInputStream;
+import java.io.PushbackInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.zip.GZIPInputStream;
@@ -14,12 +14,31 @@ final class Decompress {
     private Decompress() {
     }
 
+    /** The channel of a file stream that holds a plain (uncompressed) tar, or null. */
+    static java.nio.channels.FileChannel plainFile(java.io.FileInputStream f) {
+        try {
+            java.nio.channels.FileChannel ch = f.getChannel();
+            java.nio.ByteBuffer m = java.nio.ByteBuffer.allocate(6);
+            ch.read(m, ch.position());
+            m.flip();
+            byte[] b = new byte[m.remaining()];
+            m.get(b);
+            boolean compressed = b.length >= 2 && (b[0] & 0xff) == 0x1f && (b[1] & 0xff) == 0x8b
+                    || b.length >= 4 && (b[0] & 0xff) == 0x28 && (b[1] & 0xff) == 0xb5
+                    || b.length >= 3 && b[0] == 'B' && b[1] == 'Z' && b[2] == 'h'
+                    || b.length >= 6 && (b[0] & 0xff) == 0xfd && b[1] == '7';
+            return compressed ? null : ch;
+        } catch (IOException e) {
+            return null; // not a seekable file after all: read it as a stream
+        }
+    }
+
     static InputStream detect(InputStream raw) {
         try {
-            InputStream in = raw.markSupported() ? raw : new BufferedInputStream(raw, 64 * 1024);
-            in.mark(8);
+            // pushback rather than a BufferedInputStream: large reads then go straight to the source, with no extra copy
+            PushbackInputStream in = new PushbackInputStream(raw, 8);
             byte[] m = in.readNBytes(6);
-            in.reset();
+            in.unread(m);
             if (m.length >= 2 && (m[0] & 0xff) == 0x1f && (m[1] & 0xff) == 0x8b) {
                 return new GZIPInputStream(in, 256 * 1024); // reads concatenated members too
             }

@@ -64,6 +64,14 @@ public final class LayerArchive {
         return stream("strata-tar " + root, out -> writeTree(root, out), null);
     }
 
+    /**
+     * A tar stream of {@link #writeUpper}, produced by a thread as it is read, for a driver's native diff.
+     * {@code onClose} (may be null) runs once the producer has stopped, e.g. to release what the driver holds.
+     */
+    public static InputStream upper(Path upperDir, WhiteoutFormat onDisk, List<Path> lowers, Runnable onClose) {
+        return stream("strata-tar " + upperDir, out -> writeUpper(upperDir, onDisk, lowers, out), onClose);
+    }
+
     /** A tar produced by {@code body} on its own thread; {@code onClose} runs once the producer has stopped. */
     static InputStream stream(String name, java.util.function.Consumer<OutputStream> body, Runnable onClose) {
         return new ProducerStream(name, body, onClose);
@@ -92,7 +100,9 @@ public final class LayerArchive {
     public static long apply(Path layerRoot, InputStream tar, ApplyOptions options) {
         java.util.Objects.requireNonNull(options, "options");
         try (Applier a = new Applier(layerRoot, options)) {
-            return a.apply(Decompress.detect(tar));
+            // a plain tar file: read it through its channel, so large file data can be copied in the kernel
+            java.nio.channels.FileChannel ch = tar instanceof java.io.FileInputStream f ? Decompress.plainFile(f) : null;
+            return ch != null ? a.apply(new dev.strata.archive.tar.TarReader(ch)) : a.apply(Decompress.detect(tar));
         }
     }
 }

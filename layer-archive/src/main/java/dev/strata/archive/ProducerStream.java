@@ -14,7 +14,7 @@ import java.util.function.Consumer;
  * A producer failure surfaces as an IOException from read, carrying the cause.
  */
 final class ProducerStream extends InputStream {
-    private static final int CHUNK = 1 << 20, MAX_QUEUED = 4;
+    private static final int CHUNK = dev.strata.archive.tar.TarWriter.BUFFER, MAX_QUEUED = 4;
 
     private final Object lock = new Object();
     private final ArrayDeque<byte[]> full = new ArrayDeque<>();
@@ -54,8 +54,8 @@ final class ProducerStream extends InputStream {
         }
     }
 
-    private final class Sink extends OutputStream {
-        private byte[] buf = new byte[CHUNK];
+    private final class Sink extends OutputStream implements dev.strata.archive.tar.TarWriter.BufferSink {
+        private byte[] buf = dev.strata.archive.tar.Buffers.heap();
         private int pos;
 
         @Override
@@ -75,9 +75,22 @@ final class ProducerStream extends InputStream {
             }
         }
 
+        /** Takes a full buffer from the tar writer as it is: no copy. */
+        @Override
+        public byte[] take(byte[] full, int len) throws IOException {
+            flush();
+            byte[] next = enqueue(full, len);
+            return next.length == full.length ? next : new byte[full.length];
+        }
+
         @Override
         public void flush() throws IOException {
             if (pos == 0) return;
+            buf = enqueue(buf, pos);
+            pos = 0;
+        }
+
+        private byte[] enqueue(byte[] b, int len) throws IOException {
             synchronized (lock) {
                 while (full.size() >= MAX_QUEUED && !closed) {
                     try {
@@ -87,12 +100,11 @@ final class ProducerStream extends InputStream {
                     }
                 }
                 if (closed) throw new Stopped();
-                full.add(buf);
-                lengths.add(pos);
+                full.add(b);
+                lengths.add(len);
                 lock.notifyAll();
-                buf = free.isEmpty() ? new byte[CHUNK] : free.poll();
+                return free.isEmpty() ? dev.strata.archive.tar.Buffers.heap() : free.poll();
             }
-            pos = 0;
         }
 
         @Override
@@ -144,6 +156,24 @@ final class ProducerStream extends InputStream {
         }
     }
 
+    /** Hands each buffer to {@code out} as it is, without copying it into a caller's array first. */
+    @Override
+    public long transferTo(OutputStream out) throws IOException {
+        long n = 0;
+        if (closed) throw new IOException("stream closed");
+        if (head != null && headPos < headLen) {
+            out.write(head, headPos, headLen - headPos);
+            n += headLen - headPos;
+            headPos = headLen;
+        }
+        while (nextChunk()) {
+            out.write(head, 0, headLen);
+            n += headLen;
+            headPos = headLen;
+        }
+        return n;
+    }
+
     @Override
     public int available() {
         synchronized (lock) {
@@ -162,6 +192,12 @@ final class ProducerStream extends InputStream {
         }
         try {
             producer.join();
+            synchronized (lock) {
+                for (byte[] b : free) dev.strata.archive.tar.Buffers.release(b);
+                free.clear();
+                if (head != null) dev.strata.archive.tar.Buffers.release(head);
+                head = null;
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted while stopping the tar producer");

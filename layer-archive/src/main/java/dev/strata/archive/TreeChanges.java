@@ -1,7 +1,7 @@
 package dev.strata.archive;
 
 import dev.strata.api.Change;
-import dev.strata.archive.fs.Sys;
+import dev.strata.nativeio.fast.Sys;
 import dev.strata.archive.tar.TarHeader;
 import dev.strata.nativeio.SyscallException;
 
@@ -13,7 +13,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
-import static dev.strata.archive.fs.Sys.*;
+import static dev.strata.nativeio.fast.Sys.*;
 
 /**
  * Changes between trees, as moby's {@code archive.ChangesDirs} and containers/storage's {@code OverlayChanges}
@@ -205,7 +205,7 @@ public final class TreeChanges {
         Sys.StatBuf s = sys.stat;
         int mode = s.mode, uid = s.uid, gid = s.gid, rmaj = s.rdevMajor, rmin = s.rdevMinor, dmaj = s.devMajor, dmin = s.devMinor;
         long size = s.size, mtime = s.mtimeNanos, ino = s.ino;
-        byte[] cap = (mode & S_IFMT) == S_IFREG ? sys.getxattr(dirFd, name, "security.capability") : null;
+        byte[] cap = (mode & S_IFMT) == S_IFREG ? sys.xattr.get(dirFd, name, "security.capability") : null;
         return new Info(mode, uid, gid, rmaj, rmin, size, mtime, ino, dmaj, dmin, cap);
     }
 
@@ -353,7 +353,7 @@ public final class TreeChanges {
 
         private boolean isOpaque(int fd, String name) {
             String key = onDisk == WhiteoutFormat.OVERLAY_USERXATTR ? "user.overlay.opaque" : "trusted.overlay.opaque";
-            byte[] v = sys.getxattr(fd, name, key);
+            byte[] v = sys.xattr.get(fd, name, key);
             return v != null && v.length == 1 && v[0] == 'y';
         }
 

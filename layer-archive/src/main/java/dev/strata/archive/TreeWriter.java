@@ -2,7 +2,7 @@ package dev.strata.archive;
 
 import dev.strata.api.Change;
 import dev.strata.api.StorageException;
-import dev.strata.archive.fs.Sys;
+import dev.strata.nativeio.fast.Sys;
 import dev.strata.archive.tar.TarHeader;
 import dev.strata.archive.tar.TarWriter;
 import dev.strata.nativeio.SyscallException;
@@ -18,7 +18,7 @@ import java.util.Map;
 import static dev.strata.archive.EntryNames.META;
 import static dev.strata.archive.EntryNames.OPAQUE;
 import static dev.strata.archive.EntryNames.WH;
-import static dev.strata.archive.fs.Sys.*;
+import static dev.strata.nativeio.fast.Sys.*;
 
 /**
  * Writes layer tars from a directory tree: the whole tree, a list of changes, or an overlay/aufs upper directory
@@ -307,10 +307,10 @@ final class TreeWriter implements AutoCloseable {
         }
         // xattrs byte-exact; overlayfs' own (trusted.overlay.*, user.overlay.*) never leave the layer
         String xname = name == null ? null : name.isEmpty() ? "" : name;
-        List<String> names = xname == null ? sys.listxattr(fd, null) : sys.listxattr(fd, xname);
+        List<String> names = xname == null ? sys.xattr.list(fd, null) : sys.xattr.list(fd, xname);
         for (String x : names) {
             if (x.startsWith("trusted.overlay.") || x.startsWith("user.overlay.")) continue;
-            byte[] v = xname == null ? sys.getxattr(fd, null, x) : sys.getxattr(fd, xname, x);
+            byte[] v = xname == null ? sys.xattr.get(fd, null, x) : sys.xattr.get(fd, xname, x);
             if (v != null) h.xattrs.put(x, v);
         }
     }
@@ -318,7 +318,7 @@ final class TreeWriter implements AutoCloseable {
     private boolean isOpaque(int dirFd, String name) {
         String key = upper == WhiteoutFormat.OVERLAY_USERXATTR ? "user.overlay.opaque" : "trusted.overlay.opaque";
         if (upper == WhiteoutFormat.AUFS) return false; // aufs keeps its .wh..wh..opq file, written as it is
-        byte[] v = sys.getxattr(dirFd, name, key);
+        byte[] v = sys.xattr.get(dirFd, name, key);
         return v != null && v.length == 1 && v[0] == 'y';
     }
 

@@ -9,6 +9,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -47,6 +48,23 @@ class RoundTripTest {
     }
 
     @Test
+    void aTarFileIsAppliedThroughItsChannelWithTheSameResult() throws Exception {
+        Path src = fs.dir("src"), dst = fs.dir("dst");
+        Trees.acceptanceTree(src);
+        byte[] big = new byte[(5 << 20) + 123]; // above the size that goes through copy_file_range
+        new java.util.Random(7).nextBytes(big);
+        Files.write(src.resolve("big"), big);
+        Path tar = fs.path().resolve("ours.tar");
+        try (var out = Files.newOutputStream(tar)) {
+            LayerArchive.writeTree(src, out);
+        }
+        try (InputStream in = new java.io.FileInputStream(tar.toFile())) {
+            LayerArchive.apply(dst, in, new ApplyOptions(WhiteoutFormat.DELETE_IN_PLACE, true));
+        }
+        Trees.assertSameTree(src, dst);
+    }
+
+    @Test
     void gnuTarReadsOurTar() throws Exception {
         Trees.assumeTool("tar");
         Path src = fs.dir("src"), dst = fs.dir("gnu");
@@ -70,6 +88,36 @@ class RoundTripTest {
             LayerArchive.apply(dst, in, new ApplyOptions(WhiteoutFormat.DELETE_IN_PLACE, true));
         }
         Trees.assertSameTree(src, dst);
+    }
+
+    /** GNU tar's other sparse encodings: old GNU ('S' headers) and PAX 0.0 / 0.1, each with holes kept. */
+    @Test
+    void weReadEveryGnuSparseFlavour() throws Exception {
+        Trees.assumeTool("tar");
+        Path src = fs.dir("src");
+        try (var ch = java.nio.channels.FileChannel.open(src.resolve("holes"), java.nio.file.StandardOpenOption.CREATE_NEW,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            for (int i = 0; i < 40; i++) ch.write(java.nio.ByteBuffer.wrap(("region " + i).getBytes()), (long) i << 22); // > 4 + 21 regions
+            ch.write(java.nio.ByteBuffer.wrap(new byte[]{0}), (200L << 20) - 1); // ends in data after a hole
+        }
+        // the old GNU format keeps whole seconds only
+        dev.strata.nativeio.PosixFiles.utimensat(null, src.resolve("holes").toString(), 0, 1_700_000_000_000_000_000L, 0);
+        dev.strata.nativeio.PosixFiles.utimensat(null, src.toString(), 0, 1_700_000_000_000_000_000L, 0);
+        String[][] flavours = {{"--format=gnu"}, {"--format=posix", "--sparse-version=0.0"}, {"--format=posix", "--sparse-version=0.1"},
+                {"--format=posix", "--sparse-version=1.0"}};
+        for (String[] f : flavours) {
+            Path tar = fs.path().resolve("sparse.tar");
+            List<String> cmd = new java.util.ArrayList<>(List.of("tar", "--sparse", "--numeric-owner", "-cf", tar.toString()));
+            cmd.addAll(1, List.of(f));
+            cmd.add(".");
+            Trees.run(src, cmd.toArray(new String[0]));
+            Path dst = fs.dir("dst-" + String.join("", f).replaceAll("[^a-z0-9.]", ""));
+            try (InputStream in = Files.newInputStream(tar)) {
+                LayerArchive.apply(dst, in, ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE));
+            }
+            Trees.assertSameTree(src, dst);
+            Files.delete(tar);
+        }
     }
 
     @Test

@@ -137,6 +137,15 @@ public final class ProjectQuota {
         }
     }
 
+    /**
+     * Notes that a limited directory was renamed (a layer made under a staging name and renamed into place), so
+     * that {@link #usage} and {@link #forget} find it under its new path. The project id moves with the inode.
+     */
+    public synchronized void moved(Path from, Path to) {
+        Integer id = ids.remove(from);
+        if (id != null) ids.put(to, id);
+    }
+
     /** Forgets a directory that was removed; its project id is not reused in this instance. */
     public synchronized void forget(Path dir) {
         ids.remove(dir);

@@ -5,7 +5,7 @@ import picocli.CommandLine.ParentCommand;
 
 import java.util.concurrent.Callable;
 
-@Command(name = "cleanup", description = "Unmount everything the driver mounted and release its devices; layers stay.")
+@Command(mixinStandardHelpOptions = true, name = "cleanup", description = "Unmount everything the driver mounted and release its devices; layers stay.")
 final class CleanupCommand implements Callable<Integer> {
     @ParentCommand
     StrataCommand top;

@@ -48,7 +48,7 @@ final class DiffCommands {
         }
     }
 
-    @Command(name = "changes", description = "List paths added (A), changed (C) or deleted (D) in a layer.")
+    @Command(mixinStandardHelpOptions = true, name = "changes", description = "List paths added (A), changed (C) or deleted (D) in a layer.")
     static final class Changes extends DiffCommand {
         @Override
         public Integer call() {
@@ -69,18 +69,18 @@ final class DiffCommands {
         }
     }
 
-    @Command(name = "diff-size", description = "Print the size in bytes of what a layer changed.")
+    @Command(mixinStandardHelpOptions = true, name = "diff-size", description = "Print the size in bytes of what a layer changed.")
     static final class DiffSize extends DiffCommand {
         @Override
         public Integer call() {
             long size = driver().diffSize(id, parent);
-            if (top.session().json()) Output.json(out(), Map.of("id", id, "size", size));
+            if (top.session().json()) Output.json(out(), Output.fields("id", id, "size", size));
             else out().println(size);
             return Main.OK;
         }
     }
 
-    @Command(name = "diff", description = "Write a tar of what a layer changed, to stdout or a file.")
+    @Command(mixinStandardHelpOptions = true, name = "diff", description = "Write a tar of what a layer changed, to stdout or a file.")
     static final class Diff extends DiffCommand {
         @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write the tar here instead of stdout.")
         Path output;
@@ -96,13 +96,13 @@ final class DiffCommands {
                  Progress progress = Progress.start("diff " + id, 0)) {
                 long n = tar.transferTo(Progress.counting(sink, progress));
                 sink.flush();
-                if (top.session().json()) Output.json(out(), Map.of("id", id, "bytes", n, "output", output.toString()));
+                if (top.session().json()) Output.json(out(), Output.fields("id", id, "bytes", n, "output", output.toString()));
             }
             return Main.OK;
         }
     }
 
-    @Command(name = "apply", description = "Apply a tar diff (plain, gzip or zstd) to a layer, from a file or stdin; print the size applied.")
+    @Command(mixinStandardHelpOptions = true, name = "apply", description = "Apply a tar diff (plain, gzip or zstd) to a layer, from a file or stdin; print the size applied.")
     static final class Apply extends DiffCommand {
         @Parameters(index = "1", arity = "0..1", paramLabel = "FILE", description = "The tar (default: stdin).")
         Path file;
@@ -117,7 +117,7 @@ final class DiffCommands {
                  Progress progress = Progress.start("apply " + id, total)) {
                 size = d.applyDiff(id, parent, new BufferedInputStream(Progress.counting(raw, progress), 1 << 16));
             }
-            if (top.session().json()) Output.json(out(), Map.of("id", id, "size", size));
+            if (top.session().json()) Output.json(out(), Output.fields("id", id, "size", size));
             else out().println(size);
             return Main.OK;
         }

@@ -18,7 +18,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** Every driver discovered, whether this machine supports it and why not, and what would be chosen. */
-@Command(name = "drivers", description = "List the drivers found, whether this machine supports each (and why not), and which one would be chosen.")
+@Command(mixinStandardHelpOptions = true, name = "drivers", description = "List the drivers found, whether this machine supports each (and why not), and which one would be chosen.")
 final class DriversCommand implements Callable<Integer> {
     @ParentCommand
     StrataCommand top;

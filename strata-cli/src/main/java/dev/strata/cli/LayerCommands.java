@@ -58,7 +58,7 @@ final class LayerCommands {
         }
     }
 
-    @Command(name = "create", description = "Create a read-only (image) layer.")
+    @Command(mixinStandardHelpOptions = true, name = "create", description = "Create a read-only (image) layer.")
     static final class Create extends CreateCommand {
         @Override
         public Integer call() {
@@ -67,7 +67,7 @@ final class LayerCommands {
         }
     }
 
-    @Command(name = "create-rw", description = "Create a read-write (container) layer.")
+    @Command(mixinStandardHelpOptions = true, name = "create-rw", description = "Create a read-write (container) layer.")
     static final class CreateReadWrite extends CreateCommand {
         @Override
         public Integer call() {
@@ -76,7 +76,7 @@ final class LayerCommands {
         }
     }
 
-    @Command(name = "mount", description = "Mount a layer (take a reference) and print its root directory.")
+    @Command(mixinStandardHelpOptions = true, name = "mount", description = "Mount a layer (take a reference) and print its root directory.")
     static final class Mount extends LayerCommand {
         @Option(names = "--mount-label", description = "SELinux mount label.")
         String mountLabel;
@@ -84,13 +84,13 @@ final class LayerCommands {
         @Override
         public Integer call() {
             Path p = driver().get(id, mountLabel);
-            if (top.session().json()) Output.json(out(), Map.of("id", id, "dir", p.toString()));
+            if (top.session().json()) Output.json(out(), Output.fields("id", id, "dir", p.toString()));
             else out().println(p);
             return Main.OK;
         }
     }
 
-    @Command(name = "unmount", aliases = "umount", description = "Release a reference taken by mount; the last one unmounts.")
+    @Command(mixinStandardHelpOptions = true, name = "unmount", aliases = "umount", description = "Release a reference taken by mount; the last one unmounts.")
     static final class Unmount extends LayerCommand {
         @Override
         public Integer call() {
@@ -99,7 +99,7 @@ final class LayerCommands {
         }
     }
 
-    @Command(name = "remove", aliases = "rm", description = "Remove a layer, unmounting it first.")
+    @Command(mixinStandardHelpOptions = true, name = "remove", aliases = "rm", description = "Remove a layer, unmounting it first.")
     static final class Remove extends LayerCommand {
         @Override
         public Integer call() {
@@ -108,17 +108,17 @@ final class LayerCommands {
         }
     }
 
-    @Command(name = "exists", description = "Answer by exit code: 0 if the layer exists, 1 if not.")
+    @Command(mixinStandardHelpOptions = true, name = "exists", description = "Answer by exit code: 0 if the layer exists, 1 if not.")
     static final class Exists extends LayerCommand {
         @Override
         public Integer call() {
             boolean e = driver().exists(id);
-            if (top.session().json()) Output.json(out(), Map.of("id", id, "exists", e));
+            if (top.session().json()) Output.json(out(), Output.fields("id", id, "exists", e));
             return e ? Main.OK : Main.FAILED;
         }
     }
 
-    @Command(name = "metadata", description = "Show driver-specific facts about a layer (UpperDir, DeviceName, ...).")
+    @Command(mixinStandardHelpOptions = true, name = "metadata", description = "Show driver-specific facts about a layer (UpperDir, DeviceName, ...).")
     static final class Metadata extends LayerCommand {
         @Override
         public Integer call() {

@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-@Command(name = "layers", aliases = "ls", description = "List the layers with their parents and reference counts.")
+@Command(mixinStandardHelpOptions = true, name = "layers", aliases = "ls", description = "List the layers with their parents and reference counts.")
 final class LayersCommand implements Callable<Integer> {
     @ParentCommand
     StrataCommand top;

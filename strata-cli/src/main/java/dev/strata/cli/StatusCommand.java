@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-@Command(name = "status", description = "Show the driver's status pairs, as docker info does.")
+@Command(mixinStandardHelpOptions = true, name = "status", description = "Show the driver's status pairs, as docker info does.")
 final class StatusCommand implements Callable<Integer> {
     @ParentCommand
     StrataCommand top;

@@ -3,121 +3,210 @@ package dev.strata.driver.vfs;
 import dev.strata.api.StorageException;
 import dev.strata.nativeio.Errno;
 import dev.strata.nativeio.Fd;
+import dev.strata.nativeio.Ioctl;
 import dev.strata.nativeio.PosixFiles;
-import dev.strata.nativeio.Stat;
 import dev.strata.nativeio.SyscallException;
-import dev.strata.nativeio.Xattrs;
+import dev.strata.nativeio.fast.Sys;
 
-import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.RecursiveAction;
 
-import static dev.strata.nativeio.PosixFiles.AT_SYMLINK_NOFOLLOW;
-import static dev.strata.nativeio.PosixFiles.O_DIRECTORY;
-import static dev.strata.nativeio.PosixFiles.O_NOFOLLOW;
-import static dev.strata.nativeio.PosixFiles.O_RDONLY;
+import static dev.strata.nativeio.fast.Sys.AT_EMPTY_PATH;
+import static dev.strata.nativeio.fast.Sys.AT_SYMLINK_NOFOLLOW;
+import static dev.strata.nativeio.fast.Sys.O_CREAT;
+import static dev.strata.nativeio.fast.Sys.O_DIRECTORY;
+import static dev.strata.nativeio.fast.Sys.O_EXCL;
+import static dev.strata.nativeio.fast.Sys.O_NOFOLLOW;
+import static dev.strata.nativeio.fast.Sys.O_RDONLY;
+import static dev.strata.nativeio.fast.Sys.O_WRONLY;
+import static dev.strata.nativeio.fast.Sys.RESOLVE_BENEATH;
+import static dev.strata.nativeio.fast.Sys.RESOLVE_NO_SYMLINKS;
 
 /**
- * Copies a tree exactly: modes (setuid, setgid, sticky), ownership, nanosecond times, xattrs, hardlinks,
+ * Copies a tree exactly: modes (setuid, setgid, sticky), ownership, nanosecond mtimes, xattrs, hardlinks,
  * symlinks, fifos, sockets and device nodes, sparse holes. File data goes by FICLONE (a reflink: btrfs, xfs) where
- * the filesystem allows it, else copy_file_range, else a read/write copy; the first failure of a method switches
- * it off for the rest of the copy, as moby's DirCopy does.
+ * the filesystem allows it, else copy_file_range, else read/write; the first failure of a method switches it off
+ * for the rest of the copy, as moby's DirCopy does.
  *
- * <p>Everything is resolved relative to open directory descriptors with O_NOFOLLOW, so a symlink in the source
- * is copied as a symlink and never followed.
+ * <p>Directories are copied in parallel (one task per directory), each worker with its own allocation-free
+ * {@link Sys}. Everything is resolved relative to the two roots with RESOLVE_BENEATH and RESOLVE_NO_SYMLINKS, so
+ * a symlink in the source is copied as a symlink and never followed. Two things wait for the parallel pass:
+ * hardlinks (every name of an inode must find its first copy made) and directory metadata (a directory's mtime
+ * must be set after everything inside it was created), both done in a fixed order.
  */
 final class TreeCopier {
     enum Method { REFLINK, COPY_FILE_RANGE, READ_WRITE }
 
-    private record Inode(long dev, long ino) {
+    private record Linked(String rel, long dev, long ino, Meta meta) {
     }
 
-    private Method method;
-    private final Map<Inode, String> firstLinks = new HashMap<>();
-    private long files;
-    private long bytes;
+    /** What is set on a copy after its content: taken from the source's statx. */
+    private record Meta(int mode, int uid, int gid, long mtimeNanos, long size, long blocks) {
+    }
+
+    private record DirMeta(String rel, int depth, Meta meta) {
+    }
+
+    private static final int OWN_UID = dev.strata.nativeio.Kernel.euid(), OWN_GID = Sys.egid();
+
+    private volatile Method method;
+    private final int threads;
+    private final ConcurrentLinkedQueue<Linked> linked = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<DirMeta> dirs = new ConcurrentLinkedQueue<>();
+    private int srcRoot = -1;
+    private int dstRoot = -1;
 
     TreeCopier(Method start) {
-        this.method = start;
+        this(start, Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())));
     }
 
-    /** The method the last file was copied with (what the filesystem turned out to allow). */
+    TreeCopier(Method start, int threads) {
+        this.method = start;
+        this.threads = threads;
+    }
+
+    /** The method the copy ended with (what the filesystem turned out to allow). */
     Method method() {
         return method;
     }
 
-    long files() {
-        return files;
-    }
-
-    long bytes() {
-        return bytes;
-    }
-
     /** Copies the contents and metadata of directory {@code src} into the existing, empty directory {@code dst}. */
     void copy(Path src, Path dst) {
-        try (Fd s = PosixFiles.open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
-             Fd d = PosixFiles.open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0)) {
-            copyChildren(s, d, d, "");
-            Stat root = PosixFiles.statx(s, "", PosixFiles.AT_EMPTY_PATH);
-            applyMetadata(d, "", root, true, s, "");
+        try (Fd s = PosixFiles.open(src, PosixFiles.O_RDONLY | PosixFiles.O_DIRECTORY | PosixFiles.O_NOFOLLOW, 0);
+             Fd d = PosixFiles.open(dst, PosixFiles.O_RDONLY | PosixFiles.O_DIRECTORY | PosixFiles.O_NOFOLLOW, 0)) {
+            srcRoot = s.fd();
+            dstRoot = d.fd();
+            try (ForkJoinPool pool = new ForkJoinPool(threads)) {
+                pool.invoke(new DirTask(""));
+            }
+            try (Sys sys = new Sys()) {
+                copyHardlinks(sys);
+                List<DirMeta> ordered = new ArrayList<>(dirs);
+                ordered.sort(Comparator.comparingInt(DirMeta::depth).reversed().thenComparing(DirMeta::rel));
+                for (DirMeta m : ordered) {
+                    int fd = open(sys, dstRoot, m.rel(), O_RDONLY | O_DIRECTORY);
+                    try {
+                        setMetadata(sys, fd, null, m.meta(), srcRoot, m.rel());
+                    } finally {
+                        sys.close(fd);
+                    }
+                }
+                Meta root = stat(sys, srcRoot, "", AT_EMPTY_PATH);
+                setMetadata(sys, dstRoot, null, root, srcRoot, "");
+            }
         }
     }
 
-    private void copyChildren(Fd srcDir, Fd dstDir, Fd dstRoot, String rel) {
-        for (String name : list(srcDir)) {
-            String childRel = rel.isEmpty() ? name : rel + "/" + name;
-            Stat st = PosixFiles.statx(srcDir, name, AT_SYMLINK_NOFOLLOW);
-            switch (st.type()) {
-                case Stat.S_IFDIR -> {
-                    PosixFiles.mkdirat(dstDir, name, 0700);
-                    try (Fd s = PosixFiles.openat(srcDir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
-                         Fd d = PosixFiles.openat(dstDir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0)) {
-                        copyChildren(s, d, dstRoot, childRel);
-                        applyMetadata(d, "", st, true, s, "");
-                    }
-                    continue;
-                }
-                case Stat.S_IFREG -> {
-                    if (st.nlink() > 1) {
-                        Inode key = new Inode(st.dev(), st.ino());
-                        String first = firstLinks.putIfAbsent(key, childRel);
-                        if (first != null) {
-                            PosixFiles.linkat(dstRoot, first, dstDir, name, 0);
-                            continue;
+    /** Copies one directory's entries; forks a task for each subdirectory. */
+    private final class DirTask extends RecursiveAction {
+        private final String rel;
+
+        DirTask(String rel) {
+            this.rel = rel;
+        }
+
+        @Override
+        protected void compute() {
+            List<DirTask> subdirs = new ArrayList<>();
+            try (Sys sys = new Sys()) {
+                int src = rel.isEmpty() ? -1 : open(sys, srcRoot, rel, O_RDONLY | O_DIRECTORY);
+                int dst = rel.isEmpty() ? -1 : open(sys, dstRoot, rel, O_RDONLY | O_DIRECTORY);
+                int s = rel.isEmpty() ? srcRoot : src;
+                int d = rel.isEmpty() ? dstRoot : dst;
+                try {
+                    List<String> names = new ArrayList<>();
+                    check(sys.readdir(s, (name, type) -> names.add(name)), "getdents64", rel);
+                    names.sort(null);
+                    for (String name : names) {
+                        String childRel = rel.isEmpty() ? name : rel + "/" + name;
+                        Meta m = stat(sys, s, name, AT_SYMLINK_NOFOLLOW);
+                        int type = m.mode() & Sys.S_IFMT;
+                        if (type == Sys.S_IFDIR) {
+                            check(sys.mkdirat(d, name, 0700), "mkdirat", childRel);
+                            dirs.add(new DirMeta(childRel, depth(childRel), m));
+                            subdirs.add(new DirTask(childRel));
+                        } else if (type == Sys.S_IFREG && sys.stat.nlink > 1) {
+                            linked.add(new Linked(childRel, PosixFiles.makedev(sys.stat.devMajor, sys.stat.devMinor), sys.stat.ino, m));
+                        } else {
+                            copyEntry(sys, s, d, name, childRel, m);
                         }
                     }
-                    copyFile(srcDir, dstDir, name, st);
+                } finally {
+                    if (src >= 0) sys.close(src);
+                    if (dst >= 0) sys.close(dst);
                 }
-                case Stat.S_IFLNK -> PosixFiles.symlinkat(PosixFiles.readlinkat(srcDir, name), dstDir, name);
-                case Stat.S_IFCHR, Stat.S_IFBLK, Stat.S_IFIFO, Stat.S_IFSOCK ->
-                        PosixFiles.mknodat(dstDir, name, st.type() | (st.permissions() & 0777), st.rdev());
-                default -> throw new StorageException("copy", srcDir.what() + "/" + name, "unknown file type " + Integer.toOctalString(st.type()));
             }
-            applyMetadata(dstDir, name, st, false, srcDir, name);
-            files++;
+            invokeAll(subdirs);
         }
     }
 
-    private void copyFile(Fd srcDir, Fd dstDir, String name, Stat st) {
-        try (Fd in = PosixFiles.openat(srcDir, name, O_RDONLY | O_NOFOLLOW, 0);
-             Fd out = PosixFiles.openat(dstDir, name, PosixFiles.O_WRONLY | PosixFiles.O_CREAT | PosixFiles.O_EXCL | O_NOFOLLOW, 0600)) {
-            if (st.size() > 0) copyData(in, out, st);
-            bytes += st.size();
+    private void copyEntry(Sys sys, int s, int d, String name, String rel, Meta m) {
+        switch (m.mode() & Sys.S_IFMT) {
+            case Sys.S_IFREG -> copyFile(sys, s, d, name, rel, m);
+            case Sys.S_IFLNK -> {
+                String target = sys.readlinkat(s, name);
+                if (target == null) throw new SyscallException("readlinkat", rel, sys.lastErrno());
+                check(sys.symlinkat(target, d, name), "symlinkat", rel);
+                setMetadata(sys, d, name, m, s, name);
+            }
+            case Sys.S_IFCHR, Sys.S_IFBLK, Sys.S_IFIFO, Sys.S_IFSOCK -> {
+                // sys.stat still holds this entry's statx: nothing ran statx since.
+                long rdev = PosixFiles.makedev(sys.stat.rdevMajor, sys.stat.rdevMinor);
+                check(sys.mknodat(d, name, (m.mode() & Sys.S_IFMT) | (m.mode() & 0777), rdev), "mknodat", rel);
+                setMetadata(sys, d, name, m, s, name);
+            }
+            default -> throw new StorageException("copy", rel, "unknown file type " + Integer.toOctalString(m.mode() & Sys.S_IFMT));
         }
     }
 
-    private void copyData(Fd in, Fd out, Stat st) {
+    private void copyFile(Sys sys, int s, int d, String name, String rel, Meta m) {
+        int in = check(sys.openat(s, name, O_RDONLY | O_NOFOLLOW, 0), "openat", rel);
+        try {
+            int out = check(sys.openat(d, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600), "openat", rel);
+            try {
+                if (m.size() > 0) copyData(sys, in, out, rel, m);
+                setMetadata(sys, out, null, m, in, null);
+            } finally {
+                sys.close(out);
+            }
+        } finally {
+            sys.close(in);
+        }
+    }
+
+    /** Hardlinked files, in path order: the first name of each inode is copied, the others are linked to it. */
+    private void copyHardlinks(Sys sys) {
+        List<Linked> all = new ArrayList<>(linked);
+        all.sort(Comparator.comparing(Linked::rel));
+        Map<List<Long>, String> first = new LinkedHashMap<>();
+        for (Linked l : all) {
+            String original = first.putIfAbsent(List.of(l.dev(), l.ino()), l.rel());
+            int slash = l.rel().lastIndexOf('/');
+            String parent = slash < 0 ? "" : l.rel().substring(0, slash);
+            String name = l.rel().substring(slash + 1);
+            int s = parent.isEmpty() ? srcRoot : open(sys, srcRoot, parent, O_RDONLY | O_DIRECTORY);
+            int d = parent.isEmpty() ? dstRoot : open(sys, dstRoot, parent, O_RDONLY | O_DIRECTORY);
+            try {
+                if (original == null) copyFile(sys, s, d, name, l.rel(), l.meta());
+                else check(sys.linkat(dstRoot, original, d, name), "linkat", l.rel() + " -> " + original);
+            } finally {
+                if (s != srcRoot) sys.close(s);
+                if (d != dstRoot) sys.close(d);
+            }
+        }
+    }
+
+    private void copyData(Sys sys, int in, int out, String rel, Meta m) {
         if (method == Method.REFLINK) {
             try {
-                PosixFiles.ficlone(out, in);
+                Ioctl.call(new Fd(out, rel), PosixFiles.FICLONE, in, "FICLONE");
                 return;
             } catch (SyscallException e) {
                 if (!unsupported(e)) throw e;
@@ -126,45 +215,48 @@ final class TreeCopier {
         }
         if (method == Method.COPY_FILE_RANGE) {
             try {
-                copyRanges(in, out, st);
+                copyRanges(sys, in, out, rel, m);
                 return;
             } catch (SyscallException e) {
                 if (!unsupported(e)) throw e;
                 method = Method.READ_WRITE;
-                PosixFiles.ftruncate(out, 0);
+                check(sys.ftruncate(out, 0), "ftruncate", rel);
             }
         }
-        try (FileChannel src = FileChannel.open(in.path(), StandardOpenOption.READ);
-             FileChannel dst = FileChannel.open(out.path(), StandardOpenOption.WRITE)) {
-            long pos = 0;
-            while (pos < st.size()) {
-                long n = src.transferTo(pos, st.size() - pos, dst);
-                if (n <= 0) break;
-                pos += n;
-            }
-        } catch (IOException e) {
-            throw new StorageException("copy", in.what(), e.toString(), e);
+        byte[] buf = new byte[1 << 17];
+        long done = 0;
+        while (done < m.size()) {
+            long n = sys.read(in, buf, 0, buf.length);
+            if (n < 0) throw new SyscallException("read", rel, (int) -n);
+            if (n == 0) break;
+            check(sys.writeFully(out, buf, 0, (int) n), "write", rel);
+            done += n;
         }
     }
 
     /** copy_file_range over the data extents only, so holes stay holes. */
-    private static void copyRanges(Fd in, Fd out, Stat st) {
-        long size = st.size();
-        boolean sparse = st.blocks() * 512 < size;
+    private static void copyRanges(Sys sys, int in, int out, String rel, Meta m) {
+        long size = m.size();
+        boolean sparse = m.blocks() * 512 < size;
+        Fd inFd = new Fd(in, rel);
+        Fd outFd = new Fd(out, rel);
         long pos = 0;
         while (pos < size) {
-            long data = sparse ? PosixFiles.lseek(in, pos, PosixFiles.SEEK_DATA) : pos;
-            if (data < 0) break; // only a hole remains
-            long hole = sparse ? PosixFiles.lseek(in, data, PosixFiles.SEEK_HOLE) : size;
+            long data = sparse ? sys.lseek(in, pos, Sys.SEEK_DATA) : pos;
+            if (data < 0) {
+                if (data == -Errno.ENXIO) break; // only a hole remains
+                throw new SyscallException("lseek", rel, (int) -data);
+            }
+            long hole = sparse ? check(sys.lseek(in, data, Sys.SEEK_HOLE), "lseek", rel) : size;
             long off = data;
             while (off < hole) {
-                long n = PosixFiles.copyFileRange(in, off, out, off, hole - off);
+                long n = PosixFiles.copyFileRange(inFd, off, outFd, off, hole - off);
                 if (n == 0) break;
                 off += n;
             }
             pos = hole;
         }
-        if (sparse) PosixFiles.ftruncate(out, size);
+        if (sparse) check(sys.ftruncate(out, size), "ftruncate", rel);
     }
 
     private static boolean unsupported(SyscallException e) {
@@ -174,40 +266,56 @@ final class TreeCopier {
     }
 
     /**
-     * Ownership first, then mode (chown clears setuid/setgid), then xattrs (chown clears security.capability),
-     * then times. An empty {@code name} means the directory {@code dir} itself.
+     * Ownership first, then mode (chown clears setuid/setgid), then xattrs (chown clears security.capability), then
+     * mtime. {@code name} null means the open file {@code fd} itself; otherwise a name under the directory {@code fd}
+     * (symlinks and nodes). The xattrs are read from {@code srcFd}/{@code srcName} the same way.
      */
-    private static void applyMetadata(Fd dir, String name, Stat st, boolean isDirFd, Fd srcDir, String srcName) {
-        if (name.isEmpty()) {
-            PosixFiles.fchownat(dir, "", st.uid(), st.gid(), PosixFiles.AT_EMPTY_PATH);
-            PosixFiles.fchmod(dir, st.permissions());
-            for (String x : Xattrs.list(srcDir)) {
-                byte[] v = Xattrs.get(srcDir, x);
-                if (v != null) Xattrs.set(dir, x, v);
-            }
-            // The /proc/self/fd link resolves to the directory itself.
-            PosixFiles.utimensat(null, dir.path().toString(), st.atimeNanos(), st.mtimeNanos(), 0);
-            return;
+    private static void setMetadata(Sys sys, int fd, String name, Meta m, int srcFd, String srcName) {
+        boolean symlink = (m.mode() & Sys.S_IFMT) == Sys.S_IFLNK;
+        String what = name == null ? "fd " + fd : name;
+        // What we just made is ours already: most layers are owned by root, so most chowns are skipped.
+        boolean chown = m.uid() != OWN_UID || m.gid() != OWN_GID;
+        if (name == null) {
+            if (chown) check(sys.fchown(fd, m.uid(), m.gid()), "fchown", what);
+            check(sys.fchmod(fd, m.mode() & 07777), "fchmod", what);
+        } else {
+            if (chown) check(sys.lchownat(fd, name, m.uid(), m.gid()), "fchownat", what);
+            if (!symlink) check(sys.fchmodat(fd, name, m.mode() & 07777), "fchmodat", what);
         }
-        PosixFiles.fchownat(dir, name, st.uid(), st.gid(), AT_SYMLINK_NOFOLLOW);
-        if (!st.isSymlink()) PosixFiles.fchmodat(dir, name, st.permissions(), 0);
-        Path src = srcDir.path().resolve(srcName);
-        Path dst = dir.path().resolve(name);
-        for (String x : Xattrs.list(src)) {
-            byte[] v = Xattrs.get(src, x);
-            if (v != null) Xattrs.set(dst, x, v);
+        String srcEntry = srcName == null || srcName.isEmpty() ? null : srcName;
+        for (String x : sys.xattr.list(srcFd, srcEntry)) {
+            byte[] v = sys.xattr.get(srcFd, srcEntry, x);
+            if (v == null) continue;
+            int r = name == null ? sys.xattr.fset(fd, x, v) : sys.xattr.lsetAt(fd, name, x, v);
+            check(r, "setxattr " + x, what);
         }
-        PosixFiles.utimensat(dir, name, st.atimeNanos(), st.mtimeNanos(), AT_SYMLINK_NOFOLLOW);
+        check(sys.utimens(fd, name, Long.MIN_VALUE, m.mtimeNanos(), name == null ? 0 : AT_SYMLINK_NOFOLLOW), "utimensat", what);
     }
 
-    private static List<String> list(Fd dir) {
-        List<String> names = new ArrayList<>();
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir.path())) {
-            for (Path p : ds) names.add(p.getFileName().toString());
-        } catch (IOException e) {
-            throw new StorageException("readdir", dir.what(), e.toString(), e);
-        }
-        names.sort(null);
-        return names;
+    private static Meta stat(Sys sys, int dirfd, String name, int flags) {
+        check(sys.statx(dirfd, name, flags), "statx", name);
+        Sys.StatBuf s = sys.stat;
+        return new Meta(s.mode, s.uid, s.gid, s.mtimeNanos, s.size, s.blocks);
+    }
+
+    /** Opens a directory below a root, never through a symlink. */
+    private static int open(Sys sys, int root, String rel, int flags) {
+        return check(sys.openat2(root, rel, flags | O_NOFOLLOW, 0, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS), "openat2", rel);
+    }
+
+    private static int depth(String rel) {
+        int n = 1;
+        for (int i = 0; i < rel.length(); i++) if (rel.charAt(i) == '/') n++;
+        return n;
+    }
+
+    private static int check(int r, String call, String what) {
+        if (r < 0) throw new SyscallException(call, what, -r);
+        return r;
+    }
+
+    private static long check(long r, String call, String what) {
+        if (r < 0) throw new SyscallException(call, what, (int) -r);
+        return r;
     }
 }

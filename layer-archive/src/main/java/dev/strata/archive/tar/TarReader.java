@@ -3,6 +3,9 @@ package dev.strata.archive.tar;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -24,11 +27,28 @@ public final class TarReader {
         void write(byte[] buf, int off, int len) throws IOException;
     }
 
+    /**
+     * A sink that can also take data straight from a file channel (copy_file_range through
+     * {@link FileChannel#transferTo}), with no copy through user space.
+     */
+    public interface ChannelSink extends Sink {
+        void transferFrom(FileChannel in, long position, long count) throws IOException;
+
+        /** Data from the reader's native buffer (channel mode), with no copy into the Java heap. */
+        void write(MemorySegment buf, long off, int len) throws IOException;
+    }
+
+    /** Below this, entry data goes through the read buffer even when a channel could send it directly. */
+    private static final long DIRECT_MIN = 256 * 1024;
     private static final int MAX_LONG_NAME = 64 * 1024;
     private static final long MAX_UID = 0xffff_ffffL;
 
     private final InputStream in;
+    private final FileChannel channel;
+    /** Stream mode: the read buffer. Channel mode: null, and {@link #nbuf}/{@link #seg} hold the data natively. */
     private final byte[] buf;
+    private final java.nio.ByteBuffer nbuf;
+    private final MemorySegment seg;
     private int pos, lim;
     private long remaining; // stored data bytes left in the current entry
     private long padding; // bytes of padding after them
@@ -38,12 +58,43 @@ public final class TarReader {
     private long entrySizeTotal;
 
     public TarReader(InputStream in) {
-        this(in, 1 << 20);
+        this.in = in;
+        this.channel = null;
+        this.buf = Buffers.heap();
+        this.nbuf = null;
+        this.seg = null;
     }
 
     public TarReader(InputStream in, int bufferSize) {
         this.in = in;
+        this.channel = null;
         this.buf = new byte[Math.max(bufferSize, 4 * Ustar.BLOCK)];
+        this.nbuf = null;
+        this.seg = null;
+    }
+
+    /**
+     * Reads from a file channel, from its current position. Large entry data can then go from the archive file to
+     * a {@link ChannelSink} in the kernel (copy_file_range) instead of through this reader's buffer.
+     */
+    public TarReader(FileChannel channel) {
+        this.in = null;
+        this.channel = channel;
+        this.buf = null;
+        this.nbuf = Buffers.direct();
+        this.seg = MemorySegment.ofBuffer(nbuf);
+    }
+
+    /** Gives the read buffer back to the pool; the reader must not be used afterwards. */
+    public void release() {
+        if (nbuf != null) Buffers.release(nbuf);
+        else if (buf != null && buf.length == Buffers.SIZE) Buffers.release(buf);
+    }
+
+    /** Copies buffered bytes [pos, pos+len) into {@code dst}. */
+    private void copyOut(byte[] dst, int off, int len) {
+        if (buf != null) System.arraycopy(buf, pos, dst, off, len);
+        else MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, pos, dst, off, len);
     }
 
     /** The next entry (the same instance each time), or null at the end of the archive. */
@@ -77,7 +128,7 @@ public final class TarReader {
                         Pax.parse(data, data.length, (k, v) -> {
                             if (k.startsWith("GNU.sparse.offset") || k.startsWith("GNU.sparse.numbytes")) {
                                 // PAX sparse 0.0 repeats these keys: keep every one, in order
-                                records.merge(k, v, (a, b) -> concat(a, b));
+                                records.merge(k, v, (a, b) -> SparseMap.concat(a, b));
                             } else {
                                 records.put(k, v);
                             }
@@ -110,6 +161,11 @@ public final class TarReader {
     private void build(String what, long size, Map<String, byte[]> pax, String longName, String longLink) {
         h.reset();
         h.type = block.type();
+        // pre-POSIX tars mark a directory only by a trailing slash on a regular entry (Go's reader does the same)
+        if ((h.type == TarHeader.REGULAR || h.type == TarHeader.REGULAR_OLD) && block.string(Ustar.NAME, Ustar.NAME_LEN).endsWith("/")
+                && longName == null && pax == null) {
+            h.type = TarHeader.DIRECTORY;
+        }
         String name = block.string(Ustar.NAME, Ustar.NAME_LEN);
         if (block.isUstar() && !block.isOldGnu()) {
             String prefix = block.string(Ustar.PREFIX, Ustar.PREFIX_LEN);
@@ -148,9 +204,9 @@ public final class TarReader {
                         case "GNU.sparse.minor" -> sparseMinor = (int) Pax.parseDecimal(k, s);
                         case "GNU.sparse.name" -> sparseName = s;
                         case "GNU.sparse.realsize", "GNU.sparse.size" -> realSize = Pax.parseDecimal(k, s);
-                        case "GNU.sparse.map" -> sparseMap = decimals(s.isEmpty() ? new String[0] : s.split(","));
-                        case "GNU.sparse.offset" -> sparseMap = interleave(sparseMap, s, true);
-                        case "GNU.sparse.numbytes" -> sparseMap = interleave(sparseMap, s, false);
+                        case "GNU.sparse.map" -> sparseMap = SparseMap.decimals(s.isEmpty() ? new String[0] : s.split(","));
+                        case "GNU.sparse.offset" -> sparseMap = SparseMap.interleave(sparseMap, s, true);
+                        case "GNU.sparse.numbytes" -> sparseMap = SparseMap.interleave(sparseMap, s, false);
                         default -> {
                             if (k.startsWith(Pax.XATTR)) {
                                 String xname = k.substring(Pax.XATTR.length());
@@ -193,26 +249,12 @@ public final class TarReader {
             if (sparseMap == null || realSize < 0 || sparseMap.size() % 2 != 0) {
                 throw new TarFormatException(h.name, "incomplete PAX sparse map");
             }
-            h.sparse = toArray(sparseMap);
+            h.sparse = SparseMap.toArray(sparseMap);
             h.size = realSize;
         }
-        if (h.sparse != null) checkSparse();
+        if (h.sparse != null) SparseMap.check(h, remaining);
     }
 
-    /** The data regions, after any map, must be in order, inside the file and add up to the stored data. */
-    private void checkSparse() {
-        long end = 0, total = 0;
-        for (int i = 0; i < h.sparse.length; i += 2) {
-            long off = h.sparse[i], len = h.sparse[i + 1];
-            if (off < end || len < 0 || off > h.size || len > h.size - off) {
-                throw new TarFormatException(h.name, "sparse map region " + off + "+" + len + " is out of order or beyond the size " + h.size);
-            }
-            end = off + len;
-            total += len;
-        }
-        if (total != remaining) throw new TarFormatException(h.name, "sparse map holds " + total + " bytes but the entry stores " + remaining);
-        if (!h.isRegular()) throw new TarFormatException(h.name, "sparse map on a non-regular entry");
-    }
 
     private long[] readSparse10Map() {
         // decimal lines: count, then offset/length pairs; the map is padded to a block and counts as entry data
@@ -242,7 +284,7 @@ public final class TarReader {
         long pad = (Ustar.BLOCK - consumed % Ustar.BLOCK) % Ustar.BLOCK;
         if (pad > remaining) throw new TarFormatException(h.name, "sparse map overruns the entry");
         skipData(pad);
-        return toArray(vals);
+        return SparseMap.toArray(vals);
     }
 
     private void oldGnuSparse(String what) {
@@ -257,7 +299,7 @@ public final class TarReader {
             for (int i = 0; i < 21; i++) addGnuSparse(vals, block, i * 24);
             extended = block.bytes()[504] != 0;
         }
-        h.sparse = toArray(vals);
+        h.sparse = SparseMap.toArray(vals);
         h.size = real;
     }
 
@@ -277,7 +319,7 @@ public final class TarReader {
         if (remaining == 0) return -1;
         if (pos == lim && !fill()) throw eof();
         int n = (int) Math.min(Math.min(len, lim - pos), remaining);
-        System.arraycopy(buf, pos, b, off, n);
+        copyOut(b, off, n);
         pos += n;
         remaining -= n;
         return n;
@@ -288,9 +330,26 @@ public final class TarReader {
         if (n > remaining) throw new IllegalArgumentException("only " + remaining + " bytes left in " + h.name);
         long left = n;
         while (left > 0) {
+            if (pos == lim && channel != null && left >= DIRECT_MIN && sink instanceof ChannelSink cs) {
+                // the buffer is drained, so the channel's position is exactly where this data starts
+                long p = channel.position();
+                if (channel.size() - p < left) throw eof();
+                cs.transferFrom(channel, p, left);
+                channel.position(p + left);
+                remaining -= left;
+                return;
+            }
             if (pos == lim && !fill()) throw eof();
             int k = (int) Math.min(left, lim - pos);
-            sink.write(buf, pos, k);
+            if (buf != null) {
+                sink.write(buf, pos, k);
+            } else if (sink instanceof ChannelSink cs) {
+                cs.write(seg, pos, k);
+            } else {
+                byte[] tmp = new byte[k];
+                copyOut(tmp, 0, k);
+                sink.write(tmp, 0, k);
+            }
             pos += k;
             left -= k;
             remaining -= k;
@@ -308,7 +367,7 @@ public final class TarReader {
         if (remaining == 0) throw new TarFormatException(h.name, "sparse map overruns the entry");
         if (pos == lim && !fill()) throw eof();
         remaining--;
-        return buf[pos++] & 0xff;
+        return (buf != null ? buf[pos++] : seg.get(ValueLayout.JAVA_BYTE, pos++)) & 0xff;
     }
 
     private TarFormatException eof() {
@@ -323,7 +382,7 @@ public final class TarReader {
                 throw new TarFormatException("", "archive ends inside a header block");
             }
             int k = Math.min(Ustar.BLOCK - got, lim - pos);
-            System.arraycopy(buf, pos, block.bytes(), got, k);
+            copyOut(block.bytes(), got, k);
             pos += k;
             got += k;
         }
@@ -336,7 +395,7 @@ public final class TarReader {
         while (got < size) {
             if (pos == lim && !fill()) throw new TarFormatException(what, "archive ends inside an extended header");
             int k = Math.min(size - got, lim - pos);
-            System.arraycopy(buf, pos, out, got, k);
+            copyOut(out, got, k);
             pos += k;
             got += k;
         }
@@ -367,6 +426,7 @@ public final class TarReader {
     /** Reads the rest of the input so that a writer on the other end of a pipe is not cut off. */
     private void drain() {
         pos = lim = 0;
+        if (channel != null) return; // a file: nobody is waiting on the other end
         try {
             while (in.read(buf) >= 0) {
                 // discard
@@ -378,7 +438,13 @@ public final class TarReader {
 
     private boolean fill() {
         try {
-            int n = in.read(buf, 0, buf.length);
+            int n;
+            if (channel != null) {
+                nbuf.clear();
+                n = channel.read(nbuf);
+            } else {
+                n = in.read(buf, 0, buf.length);
+            }
             if (n < 0) return false;
             pos = 0;
             lim = n;
@@ -396,41 +462,7 @@ public final class TarReader {
         }
     }
 
-    private static byte[] concat(byte[] a, byte[] b) {
-        byte[] r = java.util.Arrays.copyOf(a, a.length + 1 + b.length);
-        r[a.length] = ',';
-        System.arraycopy(b, 0, r, a.length + 1, b.length);
-        return r;
-    }
 
-    private static List<Long> decimals(String[] parts) {
-        List<Long> out = new ArrayList<>(parts.length);
-        for (String p : parts) out.add(Pax.parseDecimal("GNU.sparse.map", p));
-        return out;
-    }
 
-    /** PAX 0.0: offsets and numbytes records were merged (comma-joined) in order; pair them up. */
-    private static List<Long> interleave(List<Long> map, String joined, boolean offsets) {
-        List<Long> vals = decimals(joined.split(","));
-        List<Long> out = map == null ? new ArrayList<>() : map;
-        if (offsets) {
-            List<Long> r = new ArrayList<>();
-            for (int i = 0; i < vals.size(); i++) {
-                r.add(vals.get(i));
-                r.add(i * 2 + 1 < out.size() ? out.get(i * 2 + 1) : -1L);
-            }
-            return r;
-        }
-        for (int i = 0; i < vals.size(); i++) {
-            while (out.size() < 2 * i + 2) out.add(-1L);
-            out.set(2 * i + 1, vals.get(i));
-        }
-        return out;
-    }
 
-    private static long[] toArray(List<Long> l) {
-        long[] a = new long[l.size()];
-        for (int i = 0; i < a.length; i++) a[i] = l.get(i);
-        return a;
-    }
 }

@@ -23,9 +23,18 @@ public final class TarWriter implements AutoCloseable {
         int read(byte[] buf, int off, int len) throws IOException;
     }
 
-    private static final int BUFFER = 1 << 20;
+    /**
+     * An output that takes whole buffers instead of copying them: it keeps {@code full} (its first {@code len} bytes
+     * are data) and hands back an empty buffer of the same size to go on with.
+     */
+    public interface BufferSink {
+        byte[] take(byte[] full, int len) throws IOException;
+    }
+
+    public static final int BUFFER = Buffers.SIZE;
     private final OutputStream out;
-    private final byte[] buf = new byte[BUFFER];
+    private final BufferSink sink;
+    private byte[] buf = Buffers.heap();
     private int pos;
     private long remaining;
     private long entryStored;
@@ -35,6 +44,7 @@ public final class TarWriter implements AutoCloseable {
 
     public TarWriter(OutputStream out) {
         this.out = out;
+        this.sink = out instanceof BufferSink b ? b : null;
     }
 
     /** Writes the header(s) of an entry; its data must follow ({@link TarHeader#storedSize()} bytes). */
@@ -77,14 +87,14 @@ public final class TarWriter implements AutoCloseable {
         }
         block.clear().magic();
         if (split != null) {
-            block.name(split[1]).prefix(split[0]);
+            block.putClear(Ustar.NAME, Ustar.NAME_LEN, split[1]).putClear(Ustar.PREFIX, Ustar.PREFIX_LEN, split[0]);
         } else {
-            block.name(name.substring(0, Math.min(name.length(), Ustar.NAME_LEN)));
+            block.putClear(Ustar.NAME, Ustar.NAME_LEN, name);
         }
         block.mode(h.mode & 07777).uid(Ustar.fitsOctal(h.uid, 8) ? h.uid : 0).gid(Ustar.fitsOctal(h.gid, 8) ? h.gid : 0)
                 .size(Ustar.fitsOctal(stored, 12) ? stored : 0).mtime(Ustar.fitsOctal(sec, 12) ? sec : 0)
                 .type(h.type == TarHeader.REGULAR_OLD || h.type == TarHeader.CONTIGUOUS ? TarHeader.REGULAR : h.type)
-                .linkName(h.linkName.length() > Ustar.LINK_LEN ? h.linkName.substring(0, Ustar.LINK_LEN) : h.linkName);
+                .putClear(Ustar.LINK, Ustar.LINK_LEN, h.linkName);
         if (h.type == TarHeader.CHAR || h.type == TarHeader.BLOCK) block.dev(h.devMajor, h.devMinor);
         block.checksum();
         put(block.bytes(), 0, Ustar.BLOCK);
@@ -142,6 +152,8 @@ public final class TarWriter implements AutoCloseable {
             throw new UncheckedIOException(e);
         }
         finished = true;
+        Buffers.release(buf);
+        buf = null;
     }
 
     @Override
@@ -183,6 +195,11 @@ public final class TarWriter implements AutoCloseable {
     private void flushBuffer() {
         if (pos == 0) return;
         try {
+            if (sink != null) {
+                buf = sink.take(buf, pos);
+                pos = 0;
+                return;
+            }
             out.write(buf, 0, pos);
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -55,6 +55,14 @@ public final class Ustar {
         return put(LINK, LINK_LEN, raw);
     }
 
+    /** Like {@link #put} into a field known to be zero (after {@link #clear}): no fill. */
+    @SuppressWarnings("deprecation")
+    public Ustar putClear(int off, int len, String raw) {
+        int n = Math.min(len, raw.length());
+        if (n > 0) raw.getBytes(0, n, b, off);
+        return this;
+    }
+
     public Ustar type(byte t) {
         b[TYPE] = t;
         return this;
@@ -86,10 +94,11 @@ public final class Ustar {
     }
 
     /** Copies raw bytes of {@code s} (ISO-8859-1) into a field, truncated to its length. */
+    @SuppressWarnings("deprecation")
     public Ustar put(int off, int len, String raw) {
-        Arrays.fill(b, off, off + len, (byte) 0);
         int n = Math.min(len, raw.length());
-        for (int i = 0; i < n; i++) b[off + i] = (byte) raw.charAt(i);
+        raw.getBytes(0, n, b, off); // the low byte of each char: exactly our raw ISO-8859-1 names, without a charset
+        Arrays.fill(b, off + n, off + len, (byte) 0);
         return this;
     }
 
@@ -130,9 +139,10 @@ public final class Ustar {
 
     // ---- reading ----
 
+    private static final byte[] ZERO = new byte[BLOCK];
+
     public boolean isZero() {
-        for (byte x : b) if (x != 0) return false;
-        return true;
+        return java.util.Arrays.mismatch(b, ZERO) < 0;
     }
 
     /** Whether the stored checksum matches (unsigned, or signed as some old tars computed it). */
@@ -143,13 +153,13 @@ public final class Ustar {
         } catch (IllegalArgumentException e) {
             return false;
         }
-        long unsigned = 0, signed = 0;
-        for (int i = 0; i < BLOCK; i++) {
-            int c = (i >= CHKSUM && i < CHKSUM + 8) ? ' ' : b[i];
-            unsigned += c & 0xff;
-            signed += (byte) c;
-        }
-        return stored == unsigned || stored == signed;
+        long unsigned = 8 * ' ';
+        for (int i = 0; i < CHKSUM; i++) unsigned += b[i] & 0xff;
+        for (int i = CHKSUM + 8; i < BLOCK; i++) unsigned += b[i] & 0xff;
+        if (stored == unsigned) return true;
+        long signed = 8 * ' '; // some old tars summed signed bytes
+        for (int i = 0; i < BLOCK; i++) if (i < CHKSUM || i >= CHKSUM + 8) signed += b[i];
+        return stored == signed;
     }
 
     public boolean isUstar() {

@@ -1,4 +1,4 @@
-package dev.strata.archive.fs;
+package dev.strata.nativeio.fast;
 
 import dev.strata.nativeio.Native;
 import dev.strata.nativeio.SyscallException;
@@ -26,8 +26,11 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  */
 public final class Sys implements AutoCloseable {
     public static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0100, O_EXCL = 0200, O_TRUNC = 01000,
-            O_NONBLOCK = 04000, O_DIRECTORY = 0200000, O_NOFOLLOW = 0400000, O_CLOEXEC = 02000000, O_PATH = 010000000,
-            O_NOATIME = 01000000;
+            O_NONBLOCK = 04000, O_CLOEXEC = 02000000, O_PATH = 010000000;
+    // These differ between x86_64 and aarch64: one definition, in PosixFiles.
+    public static final int O_DIRECTORY = dev.strata.nativeio.PosixFiles.O_DIRECTORY,
+            O_NOFOLLOW = dev.strata.nativeio.PosixFiles.O_NOFOLLOW;
+    public static final int O_NOATIME = 01000000;
     public static final int AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EMPTY_PATH = 0x1000;
     public static final long RESOLVE_NO_XDEV = 0x01, RESOLVE_NO_MAGICLINKS = 0x02, RESOLVE_NO_SYMLINKS = 0x04,
             RESOLVE_BENEATH = 0x08, RESOLVE_IN_ROOT = 0x10;
@@ -76,24 +79,20 @@ public final class Sys implements AutoCloseable {
         static final MethodHandle UTIMENSAT = call("utimensat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
         static final MethodHandle STATX = call("statx", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
         static final MethodHandle GETDENTS64 = call("getdents64", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-        static final MethodHandle FSETXATTR = call("fsetxattr", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT));
-        static final MethodHandle LSETXATTR = call("lsetxattr", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT));
-        static final MethodHandle LLISTXATTR = call("llistxattr", FunctionDescriptor.of(JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG));
-        static final MethodHandle LGETXATTR = call("lgetxattr", FunctionDescriptor.of(JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
-        static final MethodHandle FLISTXATTR = call("flistxattr", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-        static final MethodHandle FGETXATTR = call("fgetxattr", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
-        static final MethodHandle FREMOVEXATTR = call("fremovexattr", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
         static final MethodHandle GETEGID = Native.plainCall("getegid", FunctionDescriptor.of(JAVA_INT));
     }
 
-    private final Arena arena = Arena.ofConfined();
-    private final MemorySegment st = Native.captureState(arena);
-    private final MemorySegment p1 = arena.allocate(PATH_MAX + 64);
-    private final MemorySegment p2 = arena.allocate(PATH_MAX + 64);
+    final Arena arena = Arena.ofConfined();
+    final MemorySegment st = Native.captureState(arena);
+    final MemorySegment p1 = arena.allocate(PATH_MAX + 64);
+    final MemorySegment p2 = arena.allocate(PATH_MAX + 64);
     private final MemorySegment how = arena.allocate(24, 8);
     private final MemorySegment ts = arena.allocate(32, 8);
     private final MemorySegment sx = arena.allocate(256, 8);
-    private MemorySegment big = arena.allocate(64 * 1024, 8);
+    MemorySegment big = arena.allocate(64 * 1024, 8);
+
+    /** Extended attributes, through the same scratch memory. */
+    public final XattrCalls xattr = new XattrCalls(this);
 
     /** The last {@link #statx} result. */
     public final StatBuf stat = new StatBuf();
@@ -107,11 +106,11 @@ public final class Sys implements AutoCloseable {
         }
     }
 
-    private int errno() {
+    int errno() {
         return Native.errno(st);
     }
 
-    private MemorySegment name(MemorySegment seg, String raw) {
+    MemorySegment name(MemorySegment seg, String raw) {
         int n = raw.length();
         if (n > PATH_MAX) n = PATH_MAX + 1; // too long: let the kernel say ENAMETOOLONG on a truncated copy
         for (int i = 0; i < n && i <= PATH_MAX; i++) seg.set(JAVA_BYTE, i, (byte) raw.charAt(i));
@@ -119,7 +118,7 @@ public final class Sys implements AutoCloseable {
         return seg;
     }
 
-    private static RuntimeException rethrow(Throwable t) {
+    static RuntimeException rethrow(Throwable t) {
         return Native.rethrow(t);
     }
 
@@ -158,11 +157,24 @@ public final class Sys implements AutoCloseable {
         }
     }
 
+    private byte[] lastArray;
+    private MemorySegment lastSegment;
+
+    /** The heap segment of an array, kept for the array used last (the same 1 MiB buffer, call after call). */
+    private MemorySegment heap(byte[] b) {
+        if (b != lastArray) {
+            lastArray = b;
+            lastSegment = MemorySegment.ofArray(b);
+        }
+        return lastSegment;
+    }
+
     /** read(2) into a Java array; returns bytes read, 0 at end, or -errno. */
     public long read(int fd, byte[] b, int off, int len) {
         try {
+            MemorySegment seg = heap(b);
             while (true) {
-                long r = (long) H.READ.invokeExact(st, fd, MemorySegment.ofArray(b).asSlice(off, len), (long) len);
+                long r = (long) H.READ.invokeExact(st, fd, seg.asSlice(off, len), (long) len);
                 if (r >= 0) return r;
                 int e = errno();
                 if (e != EINTR) return -e;
@@ -175,7 +187,7 @@ public final class Sys implements AutoCloseable {
     /** write(2) of all {@code len} bytes from a Java array; returns 0 or -errno. */
     public int writeFully(int fd, byte[] b, int off, int len) {
         try {
-            MemorySegment seg = MemorySegment.ofArray(b);
+            MemorySegment seg = heap(b);
             while (len > 0) {
                 long r = (long) H.WRITE.invokeExact(st, fd, seg.asSlice(off, len), (long) len);
                 if (r < 0) {
@@ -184,6 +196,25 @@ public final class Sys implements AutoCloseable {
                     return -e;
                 }
                 off += (int) r;
+                len -= (int) r;
+            }
+            return 0;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** write(2) of all {@code len} bytes at {@code off} of a native segment; returns 0 or -errno. */
+    public int writeFully(int fd, MemorySegment src, long off, int len) {
+        try {
+            while (len > 0) {
+                long r = (long) H.WRITE.invokeExact(st, fd, src.asSlice(off, len), (long) len);
+                if (r < 0) {
+                    int e = errno();
+                    if (e == EINTR) continue;
+                    return -e;
+                }
+                off += r;
                 len -= (int) r;
             }
             return 0;
@@ -394,102 +425,9 @@ public final class Sys implements AutoCloseable {
         }
     }
 
-    // ---- xattrs: f* on an open fd, l* on "/proc/self/fd/<dirfd>/<name>" (fd-relative, final name not followed) ----
-
-    public int fsetxattr(int fd, String xname, byte[] value) {
-        try {
-            MemorySegment v = valueSegment(value);
-            int r = (int) H.FSETXATTR.invokeExact(st, fd, name(p2, xname), v, (long) value.length, 0);
-            return r < 0 ? -errno() : 0;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    public int lsetxattrAt(int dirfd, String name, String xname, byte[] value) {
-        try {
-            MemorySegment v = valueSegment(value);
-            int r = (int) H.LSETXATTR.invokeExact(st, name(p1, procPath(dirfd, name)), name(p2, xname), v, (long) value.length, 0);
-            return r < 0 ? -errno() : 0;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    public int fremovexattr(int fd, String xname) {
-        try {
-            int r = (int) H.FREMOVEXATTR.invokeExact(st, fd, name(p2, xname));
-            return r < 0 ? -errno() : 0;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    private MemorySegment valueSegment(byte[] value) {
-        if (value.length > 0 && big.byteSize() < value.length) big = arena.allocate(value.length, 8);
-        MemorySegment.copy(value, 0, big, JAVA_BYTE, 0, value.length);
-        return big;
-    }
-
     /** The path of {@code name} under an open directory, through the fd's magic link. */
     public static String procPath(int dirfd, String name) {
         return name.isEmpty() ? "/proc/self/fd/" + dirfd : "/proc/self/fd/" + dirfd + "/" + name;
-    }
-
-    /** xattr names of an fd ({@code name} null) or of a name under a directory fd; empty when the fs has none. */
-    public java.util.List<String> listxattr(int fd, String name) {
-        try {
-            long r;
-            while (true) {
-                r = name == null ? (long) H.FLISTXATTR.invokeExact(st, fd, big, big.byteSize())
-                        : (long) H.LLISTXATTR.invokeExact(st, name(p1, procPath(fd, name)), big, big.byteSize());
-                if (r >= 0) break;
-                int e = errno();
-                if (e == ERANGE) {
-                    big = arena.allocate(big.byteSize() * 4, 8);
-                    continue;
-                }
-                if (e == EOPNOTSUPP) return java.util.List.of();
-                throw new SyscallException(name == null ? "flistxattr" : "llistxattr", name == null ? "fd " + fd : procPath(fd, name), e);
-            }
-            if (r == 0) return java.util.List.of();
-            byte[] b = big.asSlice(0, r).toArray(JAVA_BYTE);
-            java.util.List<String> out = new java.util.ArrayList<>();
-            int s = 0;
-            for (int i = 0; i < b.length; i++) {
-                if (b[i] == 0) {
-                    if (i > s) out.add(new String(b, s, i - s, StandardCharsets.ISO_8859_1));
-                    s = i + 1;
-                }
-            }
-            return out;
-        } catch (RuntimeException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    /** An xattr's value, or null when it is absent. */
-    public byte[] getxattr(int fd, String name, String xname) {
-        try {
-            while (true) {
-                long r = name == null ? (long) H.FGETXATTR.invokeExact(st, fd, name(p2, xname), big, big.byteSize())
-                        : (long) H.LGETXATTR.invokeExact(st, name(p1, procPath(fd, name)), name(p2, xname), big, big.byteSize());
-                if (r >= 0) return big.asSlice(0, r).toArray(JAVA_BYTE);
-                int e = errno();
-                if (e == ENODATA) return null;
-                if (e == ERANGE) {
-                    big = arena.allocate(big.byteSize() * 4, 8);
-                    continue;
-                }
-                throw new SyscallException(name == null ? "fgetxattr" : "lgetxattr", xname, e);
-            }
-        } catch (RuntimeException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
     }
 
     public static int egid() {

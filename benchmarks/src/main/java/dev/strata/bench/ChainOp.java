@@ -1,0 +1,152 @@
+package dev.strata.bench;
+
+import dev.strata.api.CreateOptions;
+import dev.strata.api.StorageDriver;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * peerbench's create-chain: builds ch-0001.. each as Create + ApplyDiff of a 1 KiB one-file tar, and right after
+ * each reported depth D (the top is then an uncommitted rw layer with D-1 lowers) times Get + Put, checking that the
+ * first and the last layer's files are visible. Depths may go to 501 (500 lowers, the kernel's limit).
+ */
+final class ChainOp {
+    private final Map<String, String> flags;
+    private final StorageDriver d;
+    private final Map<String, Object> r;
+
+    ChainOp(Map<String, String> flags, StorageDriver d, Map<String, Object> r) {
+        this.flags = flags;
+        this.d = d;
+        this.r = r;
+    }
+
+    void run() throws Exception {
+        int depth = Integer.parseInt(flags.getOrDefault("depth", "100"));
+        int reps = PeerBench.reps(flags, "create-chain");
+        TreeSet<Integer> want = new TreeSet<>();
+        for (String s : flags.getOrDefault("depths", "1,10,50,100,127,128,129,130").split(",")) want.add(Integer.parseInt(s.trim()));
+        want.add(depth);
+        r.put("depth", depth);
+        int warmup = Integer.parseInt(flags.getOrDefault("warmup", "0"));
+        r.put("warmup", warmup);
+        if (warmup > 0) warmUp(warmup);
+        int maxD = want.last();
+        List<Map<String, Object>> results = new ArrayList<>();
+        List<Long> createTimes = new ArrayList<>();
+        String prev = null;
+        String chainError = null;
+        for (int dep = 1; dep <= maxD; dep++) {
+            String id = String.format("ch-%04d", dep);
+            long t0 = System.nanoTime();
+            try {
+                d.create(id, prev, CreateOptions.NONE);
+                d.applyDiff(id, prev, PeerBench.tinyTar(String.format("layer-%04d.txt", dep), 1024, dep));
+            } catch (RuntimeException e) {
+                chainError = e.getMessage();
+                r.put("chain_error", chainError);
+                r.put("chain_error_depth", dep);
+                for (int x : want) {
+                    if (x >= dep) {
+                        Map<String, Object> dr = new LinkedHashMap<>();
+                        dr.put("depth", x);
+                        dr.put("lowers", x - 1);
+                        dr.put("error", "chain creation failed at depth " + dep + ": " + chainError);
+                        results.add(dr);
+                    }
+                }
+                break;
+            }
+            long ct = System.nanoTime() - t0;
+            createTimes.add(ct);
+            if (want.contains(dep)) results.add(measure(id, dep, ct, reps));
+            prev = id;
+        }
+        r.put("depths", results);
+        // Layers below the top have a child, so they mount read-only (their own diff joins the lowers).
+        if (flags.containsKey("committed-depths") && chainError == null) {
+            List<Map<String, Object>> committed = new ArrayList<>();
+            for (int dep : ints(flags.get("committed-depths"))) {
+                if (dep >= maxD) continue;
+                Map<String, Object> dr = measure(String.format("ch-%04d", dep), dep, 0, reps);
+                dr.remove("create_apply_us");
+                dr.put("mount", "read-only (has a child)");
+                committed.add(dr);
+            }
+            r.put("committed_depths", committed);
+        }
+        r.put("chain_create_apply", PeerStats.of(createTimes));
+        r.put("chain_built", createTimes.size());
+        for (Map<String, Object> dr : results) {
+            if (((Integer) dr.get("depth")) == depth) {
+                @SuppressWarnings("unchecked")
+                Map<String, Object> gp = (Map<String, Object>) dr.get("get_put");
+                if (gp != null) PeerStats.put(r, gp);
+                if (dr.containsKey("error")) r.put("error", dr.get("error"));
+            }
+        }
+    }
+
+    /** Untimed: the same calls on a throwaway pair of layers, so the JIT has compiled them before the chain. */
+    private void warmUp(int n) throws Exception {
+        d.create("wu-base", null, CreateOptions.NONE);
+        d.applyDiff("wu-base", null, PeerBench.tinyTar("wu.txt", 1024, 0));
+        for (int i = 0; i < n; i++) {
+            String id = "wu-" + i;
+            d.create(id, "wu-base", CreateOptions.NONE);
+            d.applyDiff(id, "wu-base", PeerBench.tinyTar("wu-" + i + ".txt", 1024, i));
+            d.get(id, "");
+            d.put(id);
+            d.get("wu-base", "");
+            d.put("wu-base");
+            d.remove(id);
+        }
+        d.remove("wu-base");
+    }
+
+    private Map<String, Object> measure(String id, int dep, long createNanos, int reps) {
+        Map<String, Object> dr = new LinkedHashMap<>();
+        dr.put("depth", dep);
+        dr.put("lowers", dep - 1);
+        dr.put("create_apply_us", PeerStats.us(createNanos));
+        List<Long> tg = new ArrayList<>(), tp = new ArrayList<>(), tgp = new ArrayList<>();
+        for (int i = 0; i < reps; i++) {
+            long t1 = System.nanoTime();
+            Path mp;
+            try {
+                mp = d.get(id, "");
+            } catch (RuntimeException e) {
+                dr.put("error", "get: " + e.getMessage());
+                break;
+            }
+            long t2 = System.nanoTime();
+            if (i == 0) {
+                if (!Files.exists(mp.resolve(String.format("layer-%04d.txt", dep)))) dr.put("error", "mounted view lacks top file");
+                if (dep > 1 && !Files.exists(mp.resolve("layer-0001.txt"))) dr.put("error", "mounted view lacks bottom file");
+            }
+            long t3 = System.nanoTime();
+            d.put(id);
+            long t4 = System.nanoTime();
+            tg.add(t2 - t1);
+            tp.add(t4 - t3);
+            tgp.add((t2 - t1) + (t4 - t3));
+        }
+        if (!tgp.isEmpty()) {
+            dr.put("get", PeerStats.of(tg));
+            dr.put("put", PeerStats.of(tp));
+            dr.put("get_put", PeerStats.of(tgp));
+        }
+        return dr;
+    }
+
+    static List<Integer> ints(String s) {
+        return Arrays.stream(s.split(",")).map(String::trim).map(Integer::parseInt).toList();
+    }
+}

@@ -1,0 +1,269 @@
+package dev.strata.bench;
+
+import dev.strata.api.CreateOptions;
+import dev.strata.api.DriverProvider;
+import dev.strata.api.DriverRegistry;
+import dev.strata.api.StatusEntry;
+import dev.strata.api.StorageDriver;
+import dev.strata.nativeio.Kernel;
+import dev.strata.nativeio.Native;
+import dev.strata.nativeio.StatFs;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * Strata's side of {@code ../shared/peerbench}: the same ops with the same flags, timed the same way, written as
+ * the same JSON lines, so a Strata driver can be run between peerbench's peer runs on the same backing and
+ * compared in the same session ({@code -impl strata-<driver>}).
+ *
+ * <p>Differences, stated in each line: {@code -warmup N} runs N untimed iterations (lifecycle, create-chain) or
+ * reps (apply, diff) first, so the JIT has compiled the code, because Strata runs in a long-lived JVM the way
+ * dockerd is a long-lived process (default 0: a cold JVM, as peerbench's Go binary is never "cold");
+ * create-chain accepts depths past moby's 128 (up to 501 layers: 500 lowers under the top) and
+ * {@code -committed-depths} for layers that mount read-only.
+ */
+public final class PeerBench {
+    private static final MethodHandle SYNC = Native.plainCall("sync", FunctionDescriptor.ofVoid());
+
+    private final Map<String, String> flags;
+    private final StorageDriver d;
+    private final Map<String, Object> r;
+
+    private PeerBench(Map<String, String> flags, StorageDriver d, Map<String, Object> r) {
+        this.flags = flags;
+        this.d = d;
+        this.r = r;
+    }
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> f = parseFlags(args);
+        String impl = f.get("impl"), op = f.get("op");
+        Path root = Path.of(f.getOrDefault("root", "")).toAbsolutePath();
+        if (impl == null || op == null || !impl.startsWith("strata-")) {
+            System.err.println("usage: PeerBench -impl strata-<driver> -root DIR -op lifecycle|create-chain|apply|diff|changes [-tar T] [-n N] [-reps R] ...");
+            System.exit(2);
+        }
+        Files.createDirectories(root);
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("impl", impl);
+        r.put("op", op);
+        r.put("run", Integer.parseInt(f.getOrDefault("run", "0")));
+        r.put("date", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
+        r.put("kernel", Kernel.release());
+        r.put("go", "java " + Runtime.version());
+        r.put("ncpu", Runtime.getRuntime().availableProcessors());
+        r.put("backing", StatFs.of(root).typeName());
+        if (!op.equals("lifecycle")) r.put("reps", reps(f, op));
+        if (f.containsKey("label")) r.put("label", f.get("label"));
+        if (f.containsKey("session")) r.put("session", f.get("session"));
+        if (f.containsKey("tar")) r.put("tar", Path.of(f.get("tar")).getFileName().toString());
+        long start = System.nanoTime();
+
+        DriverRegistry registry = DriverRegistry.load();
+        DriverProvider provider = registry.require(impl.substring("strata-".length()));
+        List<String> opts = f.containsKey("driver-opts") && !f.get("driver-opts").isBlank()
+                ? Arrays.asList(f.get("driver-opts").split(",")) : List.of();
+        if (!opts.isEmpty()) r.put("driver_opts", String.join(",", opts));
+        long t0 = System.nanoTime();
+        StorageDriver d;
+        try {
+            d = registry.open(provider, root, opts);
+        } catch (RuntimeException e) {
+            r.put("error", "init: " + e.getMessage());
+            System.out.println(Json.write(r));
+            System.exit(1);
+            return;
+        }
+        r.put("init_ms", PeerStats.round((System.nanoTime() - t0) / 1e6, 2));
+        Map<String, String> status = new LinkedHashMap<>();
+        for (StatusEntry s : d.status()) status.put(s.key(), s.value());
+        r.put("driver_status", status);
+
+        int rc = 0;
+        PeerBench b = new PeerBench(f, d, r);
+        try {
+            switch (op) {
+                case "lifecycle" -> b.lifecycle();
+                case "create-chain" -> new ChainOp(b.flags, d, r).run();
+                case "apply" -> new BulkOps(b.flags, d, r).apply();
+                case "diff" -> new BulkOps(b.flags, d, r).diff();
+                case "changes" -> new BulkOps(b.flags, d, r).changes();
+                default -> throw new IllegalArgumentException("unknown -op " + op);
+            }
+        } catch (Exception e) {
+            r.put("error", String.valueOf(e.getMessage()));
+            rc = 1;
+        }
+        r.put("wall_s", PeerStats.round((System.nanoTime() - start) / 1e9, 6));
+        try {
+            d.cleanup();
+        } catch (RuntimeException e) {
+            r.put("cleanup_error", e.getMessage());
+        }
+        System.out.println(Json.write(r));
+        System.exit(rc);
+    }
+
+    static int reps(Map<String, String> f, String op) {
+        if (f.containsKey("reps")) return Integer.parseInt(f.get("reps"));
+        return switch (op) {
+            case "create-chain" -> 50;
+            case "changes" -> 5;
+            default -> 3;
+        };
+    }
+
+    /** peerbench's lifecycle: Create(lc-i, base) + Get + Put + Remove, each phase timed; warm-up rounds first. */
+    private void lifecycle() throws IOException {
+        int n = Integer.parseInt(flags.getOrDefault("n", "200"));
+        int warmup = Integer.parseInt(flags.getOrDefault("warmup", "0"));
+        r.put("n", n);
+        r.put("warmup", warmup);
+        d.create("base", null, CreateOptions.NONE);
+        if (flags.containsKey("tar")) {
+            try (InputStream in = stream(flags.get("tar"))) {
+                d.applyDiff("base", null, in);
+            }
+        }
+        for (int i = 0; i < warmup; i++) {
+            String id = String.format("wu-%05d", i);
+            d.create(id, "base", CreateOptions.NONE);
+            d.get(id, "");
+            d.put(id);
+            d.remove(id);
+        }
+        sync();
+        List<Long> tc = new ArrayList<>(), tg = new ArrayList<>(), tp = new ArrayList<>(), tr = new ArrayList<>(), tt = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            String id = String.format("lc-%05d", i);
+            long t0 = System.nanoTime();
+            d.create(id, "base", CreateOptions.NONE);
+            long t1 = System.nanoTime();
+            d.get(id, "");
+            long t2 = System.nanoTime();
+            d.put(id);
+            long t3 = System.nanoTime();
+            d.remove(id);
+            long t4 = System.nanoTime();
+            tc.add(t1 - t0);
+            tg.add(t2 - t1);
+            tp.add(t3 - t2);
+            tr.add(t4 - t3);
+            tt.add(t4 - t0);
+        }
+        Map<String, Object> total = PeerStats.of(tt);
+        PeerStats.put(r, total);
+        Map<String, Object> phases = new LinkedHashMap<>();
+        phases.put("create", PeerStats.of(tc));
+        phases.put("get", PeerStats.of(tg));
+        phases.put("put", PeerStats.of(tp));
+        phases.put("remove", PeerStats.of(tr));
+        r.put("phases", phases);
+        r.put("ops_s", PeerStats.round(tt.size() / ((Number) total.get("total_s")).doubleValue(), 2));
+    }
+
+    static void sync() {
+        try {
+            SYNC.invokeExact();
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** The tar as a plain InputStream (not a FileInputStream), as peerbench hides *os.File from the drivers. */
+    static InputStream stream(String tar) throws IOException {
+        InputStream f = Files.newInputStream(Path.of(tar));
+        return new InputStream() {
+            @Override
+            public int read() throws IOException {
+                return f.read();
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                return f.read(b, off, len);
+            }
+
+            @Override
+            public void close() throws IOException {
+                f.close();
+            }
+        };
+    }
+
+    /** peerbench's tinyTar: one USTAR regular file of xorshift content, mode 0644, root-owned, mtime 2020-01-01. */
+    static InputStream tinyTar(String name, int size, long seed) throws IOException {
+        byte[] data = new byte[size];
+        new XorShift(seed).fill(data);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (var tw = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(out)) {
+            var e = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(name);
+            e.setMode(0100644);
+            e.setSize(size);
+            e.setModTime(1577836800000L);
+            e.setUserName("root");
+            e.setGroupName("root");
+            tw.putArchiveEntry(e);
+            tw.write(data);
+            tw.closeArchiveEntry();
+        }
+        return new ByteArrayInputStream(out.toByteArray());
+    }
+
+    static Map<String, String> parseFlags(String[] args) {
+        Map<String, String> f = new LinkedHashMap<>();
+        TreeSet<String> booleans = new TreeSet<>(List.of("diff-parent", "debug"));
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (!a.startsWith("-")) throw new IllegalArgumentException("unexpected argument " + a);
+            String k = a.replaceFirst("^--?", "");
+            int eq = k.indexOf('=');
+            if (eq > 0) f.put(k.substring(0, eq), k.substring(eq + 1));
+            else if (booleans.contains(k)) f.put(k, "true");
+            else f.put(k, args[++i]);
+        }
+        return f;
+    }
+
+    /** peerbench's splitmix64-seeded xorshift (13, 7, 17), little-endian, so layers hold the same bytes as the peers'. */
+    static final class XorShift {
+        private long s;
+
+        XorShift(long seed) {
+            long z = seed + 0x9E3779B97F4A7C15L;
+            z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+            z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+            z ^= z >>> 31;
+            s = z == 0 ? 1 : z;
+        }
+
+        long next() {
+            s ^= s << 13;
+            s ^= s >>> 7;
+            s ^= s << 17;
+            return s;
+        }
+
+        void fill(byte[] b) {
+            for (int i = 0; i < b.length; i += 8) {
+                long v = next();
+                for (int j = 0; j < 8 && i + j < b.length; j++) b[i + j] = (byte) (v >>> (8 * j));
+            }
+        }
+    }
+}

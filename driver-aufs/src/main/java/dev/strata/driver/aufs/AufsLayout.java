@@ -1,0 +1,254 @@
+package dev.strata.driver.aufs;
+
+import dev.strata.api.AtomicFiles;
+import dev.strata.api.InvalidLayerIdException;
+import dev.strata.api.LayerIds;
+import dev.strata.api.LayerUnknownException;
+import dev.strata.api.StorageException;
+import dev.strata.nativeio.Mounts;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Docker's aufs layout and its parents bookkeeping:
+ * <pre>
+ *   layers/&lt;id&gt;   the ancestors, one id a line, nearest first; empty for a base layer
+ *   diff/&lt;id&gt;/    the layer's own files, aufs whiteouts included (the rw branch when mounted)
+ *   mnt/&lt;id&gt;/     the union mount point of a layer that has parents
+ * </pre>
+ * The top directories are 0710 and the per-layer ones 0755, as moby makes them.
+ */
+final class AufsLayout {
+    static final String REMOVING = "-removing";
+    /** aufs's own bookkeeping in a branch: pseudo-links, the whiteout base, orphans. Never layer content. */
+    static final Set<String> AUFS_META = Set.of(".wh..wh.plnk", ".wh..wh.aufs", ".wh..wh.orph");
+
+    final Path home;
+    final Path diffRoot;
+    final Path mntRoot;
+    final Path layersRoot;
+
+    AufsLayout(Path home) {
+        this.home = home.toAbsolutePath().normalize();
+        this.diffRoot = this.home.resolve("diff");
+        this.mntRoot = this.home.resolve("mnt");
+        this.layersRoot = this.home.resolve("layers");
+    }
+
+    /** Makes home, mnt, diff and layers (0710) when missing. */
+    void createRoots() {
+        for (Path p : List.of(home, mntRoot, diffRoot, layersRoot)) mkdir(p, "rwx--x---");
+    }
+
+    Path diff(String id) {
+        return diffRoot.resolve(id);
+    }
+
+    Path mnt(String id) {
+        return mntRoot.resolve(id);
+    }
+
+    Path layersFile(String id) {
+        return layersRoot.resolve(id);
+    }
+
+    /** Whether {@code layers/<id>} exists: the layer is registered (it may still be incomplete). */
+    boolean registered(String id) {
+        return Files.exists(layersFile(id), LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /** Makes diff/&lt;id&gt; and mnt/&lt;id&gt; (0755). */
+    void createLayerDirs(String id) {
+        mkdir(diff(id), "rwxr-xr-x");
+        mkdir(mnt(id), "rwxr-xr-x");
+    }
+
+    /** Writes layers/&lt;id&gt;: the parent, then the parent's own ancestors (moby's Create). */
+    void writeParents(String id, List<String> ancestors) {
+        StringBuilder b = new StringBuilder();
+        for (String a : ancestors) b.append(a).append('\n');
+        AtomicFiles.write(layersFile(id), b.toString());
+    }
+
+    /** The ancestors of a layer, nearest first. Every line must be a layer id: the paths are built from them. */
+    List<String> parents(String id) {
+        Path f = layersFile(id);
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(f, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            throw new LayerUnknownException("read parents", id);
+        } catch (IOException e) {
+            throw new StorageException("read parents", f, e.toString(), e);
+        }
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i);
+            if (line.isEmpty()) continue;
+            try {
+                out.add(LayerIds.check("read parents", line));
+            } catch (InvalidLayerIdException e) {
+                throw new StorageException("read parents", f, "line " + (i + 1) + " is not a layer id: " + e.getMessage(), e);
+            }
+        }
+        return out;
+    }
+
+    /** The diff directories of a layer's ancestors, nearest first: its read-only branches. */
+    List<Path> parentDiffs(List<String> parents) {
+        return parents.stream().map(this::diff).toList();
+    }
+
+    /** Every registered id: the files of layers/ (moby's loadIds), without our temporary files. */
+    List<String> registeredIds() {
+        List<String> ids = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(layersRoot)) {
+            for (Path p : ds) {
+                String name = p.getFileName().toString();
+                if (!name.startsWith(".") && !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) ids.add(name);
+            }
+        } catch (NoSuchFileException e) {
+            return ids;
+        } catch (IOException e) {
+            throw new StorageException("list layers", layersRoot, e.toString(), e);
+        }
+        return ids;
+    }
+
+    /** The layers stacked on {@code id}: those that name it among their ancestors. */
+    List<String> dependents(String id) {
+        List<String> out = new ArrayList<>();
+        for (String other : registeredIds()) {
+            if (other.equals(id)) continue;
+            try {
+                if (parents(other).contains(id)) out.add(other);
+            } catch (LayerUnknownException gone) {
+                // removed meanwhile
+            }
+        }
+        out.sort(null);
+        return out;
+    }
+
+    /** Removes {@code *-removing} leftovers of an interrupted remove in mnt/ and diff/ (moby's Init). */
+    void removeLeftovers() {
+        for (Path root : List.of(mntRoot, diffRoot)) {
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(root, "*" + REMOVING)) {
+                for (Path p : ds) if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) removeAll(p);
+            } catch (IOException e) {
+                throw new StorageException("remove leftovers", root, e.toString(), e);
+            }
+        }
+    }
+
+    /**
+     * moby's atomicRemove: rename {@code dir} to {@code dir-removing} so that nothing finds it any more, then
+     * remove that tree. A leftover {@code -removing} from an earlier attempt is finished.
+     */
+    static void atomicRemove(Path dir) {
+        Path target = dir.resolveSibling(dir.getFileName() + REMOVING);
+        try {
+            Files.move(dir, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (NoSuchFileException e) {
+            // nothing to rename: maybe an earlier remove got this far
+        } catch (IOException e) {
+            // rename(2) says EEXIST or ENOTEMPTY when a non-empty dir-removing is in the way.
+            boolean targetThere = Files.exists(target, LinkOption.NOFOLLOW_LINKS);
+            if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+                throw new StorageException("remove", dir, targetThere
+                        ? target + " exists but should not (left by an earlier remove); it needs to be cleaned up by hand"
+                        : "cannot rename it out of the way: " + e, e);
+            }
+        }
+        removeAll(target);
+    }
+
+    /** Unmounts whatever is mounted at or below {@code dir}, then deletes it without following symlinks. */
+    static void removeAll(Path dir) {
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) return;
+        Mounts.unmountAllUnder(dir);
+        try {
+            Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                    Files.deleteIfExists(file);
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
+                    if (exc != null) throw exc;
+                    Files.deleteIfExists(d);
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+        } catch (NoSuchFileException gone) {
+            // removed concurrently
+        } catch (IOException e) {
+            throw new StorageException("remove", dir, e.toString(), e);
+        }
+    }
+
+    /**
+     * The size of a diff directory as moby's directory.Size counts it: every non-directory's size, each inode
+     * once. aufs's own {@code .wh..wh.*} bookkeeping is not layer content and is left out.
+     */
+    long size(String id) {
+        Path root = diff(id);
+        Set<Object> seen = new HashSet<>();
+        long[] total = {0};
+        try {
+            Files.walkFileTree(root, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) {
+                    return isMeta(root, d) ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+                    if (!isMeta(root, file) && attrs.size() > 0 && seen.add(attrs.fileKey())) total[0] += attrs.size();
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFileFailed(Path file, IOException exc) throws IOException {
+                    if (exc instanceof NoSuchFileException && !file.equals(root)) return FileVisitResult.CONTINUE;
+                    throw exc;
+                }
+            });
+        } catch (IOException e) {
+            throw new StorageException("diffSize", root, e.toString(), e);
+        }
+        return total[0];
+    }
+
+    /** aufs keeps its bookkeeping at the top of each branch. */
+    static boolean isMeta(Path branch, Path p) {
+        return p.getParent() != null && p.getParent().equals(branch) && AUFS_META.contains(p.getFileName().toString());
+    }
+
+    private static void mkdir(Path p, String perms) {
+        try {
+            if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) return;
+            Files.createDirectories(p);
+            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(perms));
+        } catch (IOException e) {
+            throw new StorageException("mkdir", p, e.toString(), e);
+        }
+    }
+}

@@ -1,0 +1,323 @@
+package dev.strata.driver.aufs;
+
+import dev.strata.api.CreateOptions;
+import dev.strata.api.IncompleteLayers;
+import dev.strata.api.InvalidLayerIdException;
+import dev.strata.api.InvalidOptionException;
+import dev.strata.api.LayerBusyException;
+import dev.strata.api.LayerExistsException;
+import dev.strata.api.LayerUnknownException;
+import dev.strata.api.ParentUnknownException;
+import dev.strata.api.StatusEntry;
+import dev.strata.api.StorageException;
+import dev.strata.nativeio.Errno;
+import dev.strata.nativeio.Kernel;
+import dev.strata.nativeio.MountInfo;
+import dev.strata.nativeio.SyscallException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
+/** Layers, parents bookkeeping, removal and crash recovery: everything that needs no aufs mount. */
+class AufsLayersTest {
+    @TempDir
+    Path tmp;
+    Tmpfs fs;
+    Path home;
+    AufsDriver d;
+
+    @BeforeEach
+    void open() {
+        fs = Tmpfs.at(tmp);
+        home = tmp.resolve("aufs");
+        d = new AufsDriver(home);
+    }
+
+    @AfterEach
+    void close() {
+        d.cleanup();
+        fs.close();
+    }
+
+    @Test
+    void openMakesDockersDirectories() throws Exception {
+        for (String dir : List.of("mnt", "diff", "layers")) {
+            assertTrue(Files.isDirectory(home.resolve(dir)), dir);
+            assertEquals("rwx--x---", PosixFilePermissions.toString(Files.getPosixFilePermissions(home.resolve(dir))));
+        }
+        new AufsDriver(home); // opening an existing home again is fine
+        assertEquals("aufs", d.name());
+        assertEquals(home, d.home());
+    }
+
+    @Test
+    void createMakesDiffMntAndAnEmptyLayersFile() throws Exception {
+        d.create("1", null, null);
+        assertTrue(Files.isDirectory(home.resolve("diff/1")));
+        assertTrue(Files.isDirectory(home.resolve("mnt/1")));
+        assertEquals("rwxr-xr-x", PosixFilePermissions.toString(Files.getPosixFilePermissions(home.resolve("diff/1"))));
+        assertEquals("", Files.readString(home.resolve("layers/1")));
+        assertTrue(d.exists("1"));
+        assertNull(d.parent("1"));
+    }
+
+    @Test
+    void layersFileListsAncestorsNearestFirst() throws Exception {
+        d.create("base", null, null);
+        d.create("mid", "base", null);
+        d.createReadWrite("top", "mid", CreateOptions.NONE);
+        assertEquals("base\n", Files.readString(home.resolve("layers/mid")));
+        assertEquals("mid\nbase\n", Files.readString(home.resolve("layers/top")));
+        assertEquals("mid", d.parent("top"));
+        assertEquals(List.of("mid", "base"), d.layout().parents("top"));
+        assertEquals(List.of(home.resolve("diff/mid"), home.resolve("diff/base")),
+                d.layout().parentDiffs(d.layout().parents("top")));
+        assertEquals(Set.of("base", "mid", "top"), Set.copyOf(d.layers()));
+        assertEquals(List.of("mid", "top"), d.layout().dependents("base"));
+    }
+
+    @Test
+    void aLayersFileWrittenByDockerIsRead() throws Exception {
+        // moby writes with Fprintln and skips empty lines when reading.
+        Files.createDirectories(home.resolve("diff/d"));
+        Files.createDirectories(home.resolve("diff/p"));
+        Files.writeString(home.resolve("layers/p"), "");
+        Files.writeString(home.resolve("layers/d"), "p\n\n");
+        assertEquals("p", d.parent("d"));
+        assertTrue(d.exists("d"));
+    }
+
+    @Test
+    void aCorruptLayersFileIsAClearErrorNotAPathOutside() throws Exception {
+        d.create("x", null, null);
+        Files.writeString(home.resolve("layers/x"), "../../etc\n");
+        StorageException e = assertThrows(StorageException.class, () -> d.get("x", null));
+        assertTrue(e.getMessage().contains("line 1 is not a layer id"), e.getMessage());
+    }
+
+    @Test
+    void badCreatesChangeNothing() throws Exception {
+        d.create("base", null, null);
+        assertThrows(ParentUnknownException.class, () -> d.create("child", "missing", null));
+        assertThrows(LayerExistsException.class, () -> d.create("base", null, null));
+        InvalidOptionException opt = assertThrows(InvalidOptionException.class,
+                () -> d.create("sized", "base", CreateOptions.of(Map.of("size", "10G"))));
+        assertTrue(opt.getMessage().contains("--storage-opt is not supported for aufs"), opt.getMessage());
+        assertThrows(InvalidLayerIdException.class, () -> d.create("../evil", null, null));
+        assertThrows(InvalidLayerIdException.class, () -> d.create("a/b", null, null));
+        assertThrows(InvalidLayerIdException.class, () -> d.create("ok", "../evil", null));
+        for (String dir : List.of("diff", "mnt", "layers")) {
+            try (var s = Files.list(home.resolve(dir))) {
+                assertEquals(List.of("base"), s.map(p -> p.getFileName().toString()).toList(), dir);
+            }
+        }
+    }
+
+    @Test
+    void removeTakesEveryTraceAndLeavesNoRemovingDir() throws Exception {
+        d.create("1", null, null);
+        Files.writeString(home.resolve("diff/1/file"), "x");
+        d.remove("1");
+        assertFalse(d.exists("1"));
+        for (String dir : List.of("diff", "mnt", "layers")) {
+            try (var s = Files.list(home.resolve(dir))) {
+                assertEquals(List.of(), s.toList(), dir);
+            }
+        }
+        assertThrows(LayerUnknownException.class, () -> d.remove("1"));
+        assertThrows(LayerUnknownException.class, () -> d.get("1", null));
+    }
+
+    @Test
+    void aLayerWithLayersOnItIsNotRemoved() {
+        d.create("base", null, null);
+        d.create("child", "base", null);
+        d.create("grandchild", "child", null);
+        LayerBusyException e = assertThrows(LayerBusyException.class, () -> d.remove("base"));
+        assertTrue(e.getMessage().contains("child") && e.getMessage().contains("grandchild"), e.getMessage());
+        assertTrue(d.exists("base"));
+        assertEquals("base", d.parent("child"));
+        d.remove("grandchild");
+        d.remove("child");
+        d.remove("base");
+        assertEquals(List.of(), d.layers());
+    }
+
+    @Test
+    void getOfABaseLayerIsItsDiffDirAndIsCounted() {
+        d.create("1", null, null);
+        assertEquals(home.resolve("diff/1"), d.get("1", null));
+        assertEquals(home.resolve("diff/1"), d.get("1", ""));
+        assertEquals(2, d.references("1"));
+        d.put("1");
+        d.put("1");
+        assertEquals(0, d.references("1"));
+    }
+
+    @Test
+    void removeWhileReferencedWins() {
+        d.create("1", null, null);
+        d.get("1", null);
+        d.remove("1");
+        assertFalse(d.exists("1"));
+        assertEquals(0, d.references("1"));
+    }
+
+    /** moby's aufs leaks a count when mount fails; RefCounts keeps it: the mount runs before the count is written. */
+    @Test
+    void aFailedMountLeaksNoReference() {
+        assumeFalse(Kernel.hasFilesystem("aufs"), "this kernel has aufs: the mount would succeed (AufsMountTest covers it)");
+        d.create("base", null, null);
+        d.create("child", "base", null);
+        for (int attempt = 0; attempt < 3; attempt++) {
+            SyscallException e = assertThrows(SyscallException.class, () -> d.get("child", null));
+            assertEquals(Errno.ENODEV, e.errno(), e.getMessage());
+            assertTrue(e.getMessage().contains("br:" + home.resolve("diff/child") + "=rw:" + home.resolve("diff/base") + "=ro+wh"),
+                    e.getMessage());
+            assertEquals(0, d.references("child"));
+        }
+        assertFalse(MountInfo.isMountPoint(home.resolve("mnt/child")));
+        assertEquals(0, new AufsDriver(home).references("child"), "nothing persisted either");
+        d.remove("child"); // and the layer is not held
+    }
+
+    @Test
+    void statusHasMobysPairs() {
+        d.create("a", null, null);
+        d.create("b", "a", null);
+        List<StatusEntry> s = d.status();
+        assertEquals(List.of("Root Dir", "Backing Filesystem", "Dirs", "Dirperm1 Supported"),
+                s.stream().map(StatusEntry::key).toList());
+        assertEquals(home.toString(), s.get(0).value());
+        assertEquals("tmpfs", s.get(1).value());
+        assertEquals("2", s.get(2).value());
+        if (!Kernel.hasFilesystem("aufs")) assertEquals("false", s.get(3).value());
+        assertEquals(Map.of(), d.metadata("a"));
+        assertThrows(LayerUnknownException.class, () -> d.metadata("nope"));
+    }
+
+    /** moby's TestInitStaleCleanup. */
+    @Test
+    void openRemovesRemovingLeftovers() throws Exception {
+        Files.createDirectories(home.resolve("diff/old-removing/deep/er"));
+        Files.writeString(home.resolve("diff/old-removing/deep/er/f"), "x");
+        Files.createDirectories(home.resolve("mnt/old-removing"));
+        new AufsDriver(home);
+        assertFalse(Files.exists(home.resolve("diff/old-removing")));
+        assertFalse(Files.exists(home.resolve("mnt/old-removing")));
+    }
+
+    @Test
+    void aLayerMarkedIncompleteIsNeverVisibleAndIsRemovedAtOpen() throws Exception {
+        d.create("base", null, null);
+        d.create("half", "base", null);
+        Files.writeString(home.resolve("diff/half/partial"), "x");
+        new IncompleteLayers(home.resolve(".incomplete")).mark("half"); // as a crash during create or apply leaves it
+        assertFalse(d.exists("half"));
+        assertEquals(List.of("base"), d.layers());
+        assertThrows(ParentUnknownException.class, () -> d.create("on-half", "half", null));
+
+        AufsDriver reopened = new AufsDriver(home);
+        assertFalse(Files.exists(home.resolve("diff/half")));
+        assertFalse(Files.exists(home.resolve("mnt/half")));
+        assertFalse(Files.exists(home.resolve("layers/half")));
+        assertEquals(List.of("base"), reopened.layers());
+        assertTrue(reopened.exists("base"));
+        reopened.create("half", "base", null); // the id is free again
+    }
+
+    @Test
+    void aRemoveInterruptedAfterTheLayersFileIsFinishedAtOpen() throws Exception {
+        d.create("gone", null, null);
+        new IncompleteLayers(home.resolve(".incomplete")).mark("gone");
+        Files.delete(home.resolve("layers/gone"));
+        Files.move(home.resolve("diff/gone"), home.resolve("diff/gone-removing"));
+        new AufsDriver(home);
+        assertFalse(Files.exists(home.resolve("diff/gone-removing")));
+        assertFalse(Files.exists(home.resolve("mnt/gone")));
+    }
+
+    @Test
+    void aRemovingDirInTheWayIsNamedNotOverwritten() throws Exception {
+        d.create("x", null, null);
+        Files.createDirectories(home.resolve("diff/x-removing/stuff"));
+        StorageException e = assertThrows(StorageException.class, () -> d.remove("x"));
+        assertTrue(e.getMessage().contains("x-removing"), e.getMessage());
+    }
+
+    @Test
+    void cleanupRestartsCounts() {
+        d.create("1", null, null);
+        d.get("1", null);
+        d.cleanup();
+        assertEquals(0, d.references("1"));
+        assertTrue(d.exists("1"));
+    }
+
+    /** Removing a parent races children being created on it: either the remove is refused or no child exists. */
+    @Test
+    void removeAndCreateOnTheSameParentDoNotRace() throws Exception {
+        for (int round = 0; round < 5; round++) {
+            String base = "base" + round;
+            d.create(base, null, null);
+            List<Future<?>> fs = new ArrayList<>();
+            try (ExecutorService pool = Executors.newFixedThreadPool(4)) {
+                for (int i = 0; i < 3; i++) {
+                    String child = base + "-c" + i;
+                    fs.add(pool.submit(() -> {
+                        try {
+                            d.create(child, base, null);
+                        } catch (ParentUnknownException expected) {
+                            // the remove came first
+                        }
+                    }));
+                }
+                fs.add(pool.submit(() -> {
+                    try {
+                        d.remove(base);
+                    } catch (LayerBusyException expected) {
+                        // a child came first
+                    }
+                }));
+                for (Future<?> f : fs) f.get();
+            }
+            for (String id : d.layers()) {
+                String p = d.parent(id);
+                if (p != null) assertTrue(d.exists(p), id + " sits on removed " + p);
+            }
+        }
+    }
+
+    @Test
+    void aDriverStackDeeperThanMobysLimitIsStillBookkept() throws Exception {
+        String parent = null;
+        for (int i = 0; i < 130; i++) {
+            d.create("l" + i, parent, null);
+            parent = "l" + i;
+        }
+        List<String> lines = Files.readAllLines(home.resolve("layers/l129"), StandardCharsets.UTF_8);
+        assertEquals(129, lines.size());
+        assertEquals("l128", lines.getFirst());
+        assertEquals("l0", lines.getLast());
+    }
+}

@@ -1,0 +1,158 @@
+package dev.strata.driver.overlay;
+
+import dev.strata.api.StorageException;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * moby's overlay2 on-disk layout, so that dockerd and Strata can read each other's layers:
+ * <pre>
+ * &lt;home&gt;/l/&lt;LID&gt;            symlink to ../&lt;id&gt;/diff (LID: 26 characters of base32, [A-Z2-7])
+ * &lt;home&gt;/&lt;id&gt;/             0710
+ *   diff/                   0755  the layer's content; the overlay upper dir
+ *   link                    0644  the LID, no newline
+ *   lower                   0644  "l/&lt;parent LID&gt;:l/&lt;grandparent LID&gt;:..." (only with a parent)
+ *   work/                   0700  overlay's work dir (only with a parent)
+ *   merged/                 0700  the mount point, made by get and removed by put
+ *   committed               0600  written when a child is made: the layer is then mounted read-only
+ * </pre>
+ * Modes are what moby asks for, under the process umask as with moby. Strata's own state lives in hidden entries
+ * that moby never looks at: {@code .refs/}, {@code .incomplete/}, {@code .staging-*}, {@code .removing-*}.
+ */
+final class Layout {
+    static final String LINK_DIR = "l", DIFF = "diff", WORK = "work", MERGED = "merged", LINK = "link", LOWER = "lower",
+            COMMITTED = "committed";
+    static final String STAGING_PREFIX = ".staging-", REMOVING_PREFIX = ".removing-", REFS_DIR = ".refs",
+            INCOMPLETE_DIR = ".incomplete";
+    static final int LINK_ID_LENGTH = 26;
+    private static final char[] BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".toCharArray();
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final Path home;
+    private final Path links;
+
+    Layout(Path home) {
+        this.home = home.toAbsolutePath().normalize();
+        this.links = this.home.resolve(LINK_DIR);
+    }
+
+    Path home() {
+        return home;
+    }
+
+    Path links() {
+        return links;
+    }
+
+    Path dir(String id) {
+        return home.resolve(id);
+    }
+
+    Path diff(String id) {
+        return home.resolve(id).resolve(DIFF);
+    }
+
+    Path work(String id) {
+        return home.resolve(id).resolve(WORK);
+    }
+
+    Path merged(String id) {
+        return home.resolve(id).resolve(MERGED);
+    }
+
+    /** A fresh short link id, as moby's overlayutils.GenerateID(26) makes them: base32 of random bytes. */
+    static String newLinkId() {
+        char[] c = new char[LINK_ID_LENGTH];
+        for (int i = 0; i < c.length; i++) c[i] = BASE32[RANDOM.nextInt(32)];
+        return new String(c);
+    }
+
+    /** A short random suffix for staging and removal names (not a secret, so not from SecureRandom). */
+    static String suffix() {
+        return Long.toString(java.util.concurrent.ThreadLocalRandom.current().nextLong() >>> 24, 36);
+    }
+
+    /** The layer's LID (its {@code link} file). */
+    String linkId(String id) {
+        try {
+            String lid = Files.readString(dir(id).resolve(LINK), StandardCharsets.US_ASCII).strip();
+            if (lid.isEmpty()) throw new StorageException("read link", dir(id).resolve(LINK).toString(), "empty link file");
+            return lid;
+        } catch (IOException e) {
+            throw new StorageException("read link", dir(id).resolve(LINK).toString(), e.toString(), e);
+        }
+    }
+
+    /**
+     * The entries of the layer's {@code lower} file ({@code l/<LID>}, uppermost first); empty for a base layer.
+     */
+    List<String> lowerEntries(String id) {
+        Path lower = dir(id).resolve(LOWER);
+        if (!Files.exists(lower)) return List.of(); // no exception on the common base-layer path
+        try {
+            String s = Files.readString(lower, StandardCharsets.US_ASCII).strip();
+            return s.isEmpty() ? List.of() : Arrays.asList(s.split(":"));
+        } catch (NoSuchFileException e) {
+            return List.of();
+        } catch (IOException e) {
+            throw new StorageException("read lower", dir(id).resolve(LOWER).toString(), e.toString(), e);
+        }
+    }
+
+    /** The lower entries a child of {@code parent} gets: the parent's link first, then the parent's lowers. */
+    List<String> lowerEntriesForChild(String parent) {
+        List<String> parentLowers = lowerEntries(parent);
+        List<String> out = new ArrayList<>(parentLowers.size() + 1);
+        out.add(LINK_DIR + "/" + linkId(parent));
+        out.addAll(parentLowers);
+        return out;
+    }
+
+    /** A lower entry as an absolute path through the short link: {@code <home>/l/<LID>}. */
+    Path linkPath(String lowerEntry) {
+        return home.resolve(lowerEntry);
+    }
+
+    /** A lower entry resolved to the diff directory it names, {@code <home>/<id>/diff}. */
+    Path resolveLower(String lowerEntry) {
+        Path link = home.resolve(lowerEntry);
+        try {
+            return link.getParent().resolve(Files.readSymbolicLink(link)).normalize();
+        } catch (IOException e) {
+            throw new StorageException("resolve lower", link.toString(), "broken short link: " + e, e);
+        }
+    }
+
+    /** The id whose diff dir a lower entry points at. */
+    String idOfLower(String lowerEntry) {
+        Path diff = resolveLower(lowerEntry);
+        return diff.getParent().getFileName().toString();
+    }
+
+    boolean isCommitted(String id) {
+        return Files.exists(dir(id).resolve(COMMITTED));
+    }
+
+    /** Every directory under home that looks like a layer (has a diff dir), complete or not. */
+    List<String> layerDirs() {
+        List<String> out = new ArrayList<>();
+        try (java.nio.file.DirectoryStream<Path> ds = Files.newDirectoryStream(home)) {
+            for (Path p : ds) {
+                String name = p.getFileName().toString();
+                if (name.startsWith(".") || name.equals(LINK_DIR)) continue;
+                if (Files.isDirectory(p.resolve(DIFF), java.nio.file.LinkOption.NOFOLLOW_LINKS)) out.add(name);
+            }
+        } catch (IOException e) {
+            throw new StorageException("layers", home.toString(), e.toString(), e);
+        }
+        return out;
+    }
+}

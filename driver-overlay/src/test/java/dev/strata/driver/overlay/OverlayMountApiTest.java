@@ -1,0 +1,150 @@
+package dev.strata.driver.overlay;
+
+import dev.strata.api.CreateOptions;
+import dev.strata.api.StatusEntry;
+import dev.strata.api.StorageException;
+import dev.strata.nativeio.MountInfo;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** Deep stacks through the new mount API, and the one-page limit of the mount(2) fallback. */
+class OverlayMountApiTest {
+    @TempDir
+    Path tmp;
+    ScratchFs fs;
+    Path home;
+
+    @BeforeEach
+    void mount() throws Exception {
+        fs = ScratchFs.mount(tmp);
+        home = fs.root.resolve("overlay");
+    }
+
+    @AfterEach
+    void unmount() {
+        if (fs != null) fs.close();
+    }
+
+    private static String id(int i) {
+        return String.format("L%03d", i);
+    }
+
+    /** Builds L000 (base) .. L{depth-1}, each with one file of its own. */
+    private void chain(OverlayDriver d, int depth) throws Exception {
+        for (int i = 0; i < depth; i++) {
+            d.create(id(i), i == 0 ? null : id(i - 1), CreateOptions.NONE);
+            Files.writeString(home.resolve(id(i)).resolve("diff/f" + i), id(i));
+        }
+    }
+
+    @Test
+    void fiveHundredLowersMountThroughFsconfigLowerdirPlus() throws Exception {
+        OverlayDriver d = ScratchFs.open(home);
+        assumeTrue(d.features().lowerdirPlus(), "kernel " + dev.strata.nativeio.Kernel.release() + " has no fsconfig lowerdir+");
+        try {
+            chain(d, 500);
+            d.createReadWrite("top", id(499), CreateOptions.NONE);
+            assertEquals(500, Files.readString(home.resolve("top/lower")).split(":").length);
+
+            Path root = d.get("top", "");
+            try {
+                assertEquals("L000", Files.readString(root.resolve("f0")), "the bottom of 500 lowers is visible");
+                assertEquals("L499", Files.readString(root.resolve("f499")));
+                assertEquals(500, Files.list(root).count());
+            } finally {
+                d.put("top");
+            }
+            assertFalse(MountInfo.isMountPoint(root));
+
+            // L499 has a child now, so it mounts read-only with its own diff as one more lower: 500 in all.
+            Path ro = d.get(id(499), "");
+            assertEquals("L000", Files.readString(ro.resolve("f0")));
+            d.put(id(499));
+
+            StorageException deep = assertThrows(StorageException.class, () -> d.create("too-deep", "top", CreateOptions.NONE));
+            assertTrue(deep.getMessage().contains("max depth exceeded") && deep.getMessage().contains("501"), deep.getMessage());
+            assertFalse(d.exists("too-deep"));
+        } finally {
+            d.cleanup();
+        }
+    }
+
+    @Test
+    void mount2FallbackStopsAtOnePageWithAClearError() throws Exception {
+        OverlayDriver d = ScratchFs.open(home, "overlay.mount_api=mount");
+        try {
+            Map<String, String> status = d.status().stream().collect(Collectors.toMap(StatusEntry::key, StatusEntry::value));
+            assertEquals("mount(2)", status.get("Mount API"));
+            int fit = Integer.parseInt(status.get("Max Stack Depth").split(" ")[0]);
+            assertTrue(fit > 10 && fit < 150, "one page holds tens of lowers with this home: " + status.get("Max Stack Depth"));
+            chain(d, fit + 2);
+
+            d.createReadWrite("fits", id(fit - 1), CreateOptions.NONE);
+            Path root = d.get("fits", "");
+            assertEquals("L000", Files.readString(root.resolve("f0")), fit + " lowers mount with mount(2)");
+            d.put("fits");
+
+            d.createReadWrite("over", id(fit + 1), CreateOptions.NONE);
+            StorageException e = assertThrows(StorageException.class, () -> d.get("over", ""));
+            assertTrue(e.getMessage().contains("one page") && e.getMessage().contains("ENOENT")
+                    && e.getMessage().contains((fit + 2) + " lower layers"), e.getMessage());
+            assertEquals(0, d.references("over"));
+            assertFalse(Files.exists(home.resolve("over/merged")));
+        } finally {
+            d.cleanup();
+        }
+        // The same layers mount with the new API, where the kernel has it.
+        OverlayDriver modern = ScratchFs.open(home);
+        if (modern.features().lowerdirPlus()) {
+            Path root = modern.get("over", "");
+            assertEquals("L000", Files.readString(root.resolve("f0")));
+            modern.put("over");
+        }
+        modern.cleanup();
+    }
+
+    @Test
+    void theKernelsOwnReasonIsInTheError() throws Exception {
+        OverlayDriver d = ScratchFs.open(home);
+        try {
+            d.create("base", null, CreateOptions.NONE);
+            d.createReadWrite("rw", "base", CreateOptions.NONE);
+            // Point the short link the lower entry goes through at a file.
+            String lid = Files.readString(home.resolve("base/link"));
+            Files.delete(home.resolve("l").resolve(lid));
+            Files.writeString(home.resolve("not-a-dir"), "");
+            Files.createSymbolicLink(home.resolve("l").resolve(lid), Path.of("../not-a-dir"));
+            StorageException e = assertThrows(StorageException.class, () -> d.get("rw", ""));
+            assertTrue(e.getMessage().contains(lid), e.getMessage());
+            if (d.features().lowerdirPlus()) {
+                assertTrue(e.getMessage().contains("is not a directory"), "the kernel's text from the fs context: " + e.getMessage());
+            }
+            assertEquals(0, d.references("rw"));
+        } finally {
+            d.cleanup();
+        }
+    }
+
+    @Test
+    void aBadMountOptionFailsAtOpenWithTheKernelsWords() {
+        StorageException e = assertThrows(StorageException.class, () -> ScratchFs.open(home, "overlay.mountopt=metacopy=bogus"));
+        assertTrue(e.getMessage().contains("metacopy"), e.getMessage());
+        if (OverlayProbe.supportsLowerdirPlus(fs.root)) {
+            assertTrue(e.getMessage().contains("Bad value for 'metacopy'"), e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,238 @@
+package dev.strata.plugin;
+
+import dev.strata.api.DriverRegistry;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerDomainSocketChannel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.ImmediateEventExecutor;
+
+import java.io.IOException;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Serves one storage driver to dockerd as a graphdriver plugin: HTTP/1.1 on a UNIX socket (Netty, pure JDK
+ * transport). One event-loop thread does the I/O; driver calls run on worker threads, so requests on different
+ * connections proceed concurrently.
+ */
+public final class PluginServer implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(PluginServer.class.getName());
+    /** Where dockerd looks for a legacy plugin named {@code strata}. */
+    public static final Path DEFAULT_SOCKET = Path.of("/run/docker/plugins/strata.sock");
+    private static final int MAX_WORKERS = 64;
+
+    /**
+     * @param socket        the socket path; dockerd finds {@code /run/docker/plugins/<name>.sock} as plugin {@code <name>}
+     * @param driverName    the driver to serve, or null to choose at Init (see {@link DriverRegistry#select})
+     * @param options       driver options ({@code key=value}), before dockerd's {@code --storage-opt}
+     * @param registry      where drivers are found
+     * @param environment   read for {@link DriverRegistry#ENV_VAR} when no driver is named
+     * @param shutdownGrace how long {@link #close} waits for requests in progress before cutting connections
+     */
+    public record Config(Path socket, String driverName, List<String> options, DriverRegistry registry,
+                         Map<String, String> environment, Duration shutdownGrace) {
+        public Config {
+            socket = socket.toAbsolutePath();
+            options = List.copyOf(options);
+            environment = Map.copyOf(environment);
+        }
+
+        public static Config of(Path socket, String driverName, List<String> options) {
+            return new Config(socket, driverName, options, DriverRegistry.load(), System.getenv(), Duration.ofSeconds(20));
+        }
+    }
+
+    private final Config config;
+    private final DriverHost host;
+    private final EventLoopGroup loop;
+    private final ThreadPoolExecutor workers;
+    private final ChannelGroup connections;
+    private final CountDownLatch closed = new CountDownLatch(1);
+    private Channel server;
+    private Object socketKey;
+    private boolean closing;
+
+    private PluginServer(Config config) {
+        this.config = config;
+        this.host = new DriverHost(config.registry(), config.driverName(), config.options(), config.environment());
+        this.loop = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("strata-plugin-io", true), NioIoHandler.newFactory());
+        AtomicInteger n = new AtomicInteger();
+        this.workers = new ThreadPoolExecutor(0, MAX_WORKERS, 30, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
+            Thread t = new Thread(r, "strata-plugin-worker-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        this.connections = new DefaultChannelGroup("strata-plugin", ImmediateEventExecutor.INSTANCE);
+    }
+
+    /**
+     * Validates the driver and its options, binds the socket (removing a stale one) and starts serving.
+     *
+     * @throws IOException if the socket cannot be made: a live server on it, a non-socket in the way, a path too long
+     */
+    public static PluginServer start(Config config) throws IOException {
+        PluginServer s = new PluginServer(config);
+        try {
+            s.bind();
+        } catch (IOException | RuntimeException e) {
+            s.shutdownResources();
+            throw e;
+        }
+        return s;
+    }
+
+    private void bind() throws IOException {
+        Path socket = config.socket();
+        SocketFile.prepare(socket);
+        Path bindPath = SocketFile.privateBindPath(socket);
+        Path at = bindPath != null ? bindPath : socket;
+        GraphDriverApi api = new GraphDriverApi(host);
+        ServerBootstrap b = new ServerBootstrap()
+                .group(loop)
+                .channel(NioServerDomainSocketChannel.class)
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        connections.add(ch);
+                        ch.pipeline().addLast(
+                                new HttpServerCodec(new HttpDecoderConfig().setMaxChunkSize(PluginHttpHandler.DIFF_CHUNK)),
+                                new HttpServerExpectContinueHandler(),
+                                new PluginHttpHandler(api, workers));
+                    }
+                });
+        try {
+            server = b.bind(UnixDomainSocketAddress.of(at)).sync().channel();
+            socketKey = SocketFile.publish(at, socket);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while binding " + socket, e);
+        } finally {
+            if (bindPath != null) SocketFile.deleteTree(bindPath.getParent());
+        }
+        LOG.log(System.Logger.Level.INFO, "serving the graphdriver plugin protocol on {0} ({1})", socket, host.describe());
+        workers.execute(Wire::warmUp);
+    }
+
+    public Path socket() {
+        return config.socket();
+    }
+
+    /**
+     * Starts a server and serves until the process is told to stop (SIGTERM, SIGINT): a shutdown hook closes it
+     * gracefully, which runs the driver's cleanup before the JVM exits. The hook is in place before the socket is
+     * bound, so a signal that arrives while the server starts still stops it cleanly (the hook waits for the start).
+     */
+    public static void serve(Config config) throws IOException, InterruptedException {
+        CompletableFuture<PluginServer> started = new CompletableFuture<>();
+        Thread hook = new Thread(() -> {
+            PluginServer server;
+            try {
+                server = started.get(60, TimeUnit.SECONDS);
+            } catch (Exception notStarted) {
+                return; // the start failed: nothing to stop
+            }
+            server.close();
+            // java.util.logging resets itself in its own shutdown hook, so say it on stderr directly.
+            System.err.println("strata plugin: stopped serving on " + config.socket() + " after the driver's cleanup");
+        }, "strata-plugin-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        PluginServer server;
+        try {
+            server = start(config);
+        } catch (IOException | RuntimeException e) {
+            started.completeExceptionally(e);
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook has seen the failure
+            }
+            throw e;
+        }
+        started.complete(server);
+        server.awaitClosed();
+    }
+
+    /** Blocks until {@link #close} has finished. */
+    public void awaitClosed() throws InterruptedException {
+        closed.await();
+    }
+
+    /**
+     * Stops gracefully: removes the socket and stops accepting, lets requests in progress finish (up to the grace
+     * period), closes the connections, then runs the driver's cleanup (unmounting what it mounted). Idempotent.
+     */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closing) {
+                awaitQuietly();
+                return;
+            }
+            closing = true;
+        }
+        try {
+            SocketFile.removeIfOurs(config.socket(), socketKey);
+            if (server != null) server.close().syncUninterruptibly();
+            workers.shutdown();
+            if (!awaitWorkers(config.shutdownGrace())) {
+                LOG.log(System.Logger.Level.WARNING, "requests still running after {0}; closing their connections", config.shutdownGrace());
+            }
+            connections.close().syncUninterruptibly();
+            if (!awaitWorkers(Duration.ofSeconds(5))) {
+                LOG.log(System.Logger.Level.WARNING, "driver calls still running; cleaning up regardless");
+            }
+            try {
+                host.close();
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "driver cleanup failed", e);
+            }
+        } finally {
+            shutdownResources();
+            closed.countDown();
+            LOG.log(System.Logger.Level.INFO, "stopped serving on {0}", config.socket());
+        }
+    }
+
+    private boolean awaitWorkers(Duration d) {
+        try {
+            return workers.awaitTermination(d.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private void awaitQuietly() {
+        try {
+            closed.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void shutdownResources() {
+        workers.shutdownNow();
+        loop.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+}

@@ -1,0 +1,91 @@
+package dev.strata.cli;
+
+import dev.strata.api.DriverRegistry;
+import dev.strata.plugin.PluginServer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.logging.ConsoleHandler;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/** {@code strata plugin serve}: Strata as a Docker graphdriver plugin. */
+@Command(name = "plugin", mixinStandardHelpOptions = true, description = "Serve a driver to dockerd as a graphdriver plugin.",
+        subcommands = PluginCommand.Serve.class)
+final class PluginCommand {
+    @ParentCommand
+    StrataCommand top;
+
+    @Command(name = "serve", mixinStandardHelpOptions = true, description = {
+            "Serve the graphdriver plugin protocol on a UNIX socket until SIGTERM, which stops it through the"
+                    + " driver's cleanup.",
+            "dockerd finds /run/docker/plugins/<name>.sock as plugin <name>; run it with --experimental -s <name>."
+                    + " The driver keeps its layers in <Home>/<driver>, where Home is <data-root>/<name>, sent by"
+                    + " dockerd at Init; --root does not apply. dockerd's --storage-opt values follow -o."})
+    static final class Serve implements Callable<Integer> {
+        /** Keeps the configured loggers from being collected (j.u.l holds them weakly). */
+        private static Logger pluginLogger;
+
+        @ParentCommand
+        PluginCommand plugin;
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--socket", paramLabel = "PATH", description = "Socket to serve on (default: ${DEFAULT-VALUE}).")
+        Path socket = PluginServer.DEFAULT_SOCKET;
+
+        @Option(names = {"-o", "--storage-opt"}, paramLabel = "KEY=VALUE",
+                description = "Driver option (repeatable), after the config file's and before dockerd's --storage-opt.")
+        List<String> storageOpts = new ArrayList<>();
+
+        @Option(names = "--debug", description = "Log every request with its status and time.")
+        boolean debug;
+
+        @Override
+        public Integer call() throws Exception {
+            configureLogging(debug);
+            StrataCommand top = plugin.top;
+            Session session = top.session();
+            if (top.root != null) {
+                spec.commandLine().getErr().println("strata plugin: --root is ignored: dockerd's Init decides where layers go");
+            }
+            List<String> options = new ArrayList<>(session.config().storageOpts());
+            options.addAll(top.storageOpts);
+            options.addAll(storageOpts);
+            PluginServer.serve(new PluginServer.Config(socket, driverName(top, session), options,
+                    session.registry(), System.getenv(), Duration.ofSeconds(20)));
+            return Main.OK;
+        }
+
+        /** -s, else $STRATA_STORAGE_DRIVER, else the config file; none: chosen at Init from the data under Home. */
+        private static String driverName(StrataCommand top, Session session) {
+            if (top.driver != null && !top.driver.isBlank()) return top.driver;
+            String env = System.getenv(DriverRegistry.ENV_VAR);
+            if (env != null && !env.isBlank()) return env;
+            return session.config().storageDriver();
+        }
+
+        /** One line a record, fit for journald, which adds its own time stamps. */
+        private static void configureLogging(boolean debug) {
+            if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
+                System.setProperty("java.util.logging.SimpleFormatter.format", "strata plugin: %4$s: %5$s%6$s%n");
+            }
+            pluginLogger = Logger.getLogger("dev.strata.plugin");
+            if (debug) {
+                pluginLogger.setLevel(Level.FINE);
+                ConsoleHandler handler = new ConsoleHandler();
+                handler.setLevel(Level.FINE);
+                pluginLogger.addHandler(handler);
+                pluginLogger.setUseParentHandlers(false);
+            }
+        }
+    }
+}
