@@ -46,13 +46,14 @@ public final class KernelLab {
      * @param memoryMiB     guest memory; the scratch tmpfs may use 80% of it
      * @param cpus          guest CPUs
      * @param accel         qemu accelerator: {@code tcg} (works everywhere), or {@code kvm}
+     * @param cpu           qemu CPU model ({@code -cpu}), or null for qemu's default (qemu64 under TCG)
      * @param output        receives the command's output lines as they arrive
      * @param console       receives the guest's boot and init lines (kernel messages before the command)
      * @param workRoot      where the per-run directory (virtiofs socket, initramfs, scratch mount point) is made
      * @param keepWorkDir   keep that directory after the run, for debugging
      */
     public record Config(KernelImage kernel, Path moduleTree, List<String> extraModules, Duration timeout,
-                        Duration bootTimeout, int memoryMiB, int cpus, String accel, Path qemu, Path virtiofsd,
+                        Duration bootTimeout, int memoryMiB, int cpus, String accel, String cpu, Path qemu, Path virtiofsd,
                         Path busybox, Consumer<String> output, Consumer<String> console, Path workRoot,
                         boolean keepWorkDir) {
         public Config {
@@ -103,6 +104,7 @@ public final class KernelLab {
         private int memoryMiB = 2048;
         private int cpus = 2;
         private String accel = "tcg";
+        private String cpu;
         private Path qemu = Path.of("qemu-system-x86_64");
         private Path virtiofsd = Path.of("/usr/lib/qemu/virtiofsd");
         private Path busybox = Path.of("/bin/busybox");
@@ -151,6 +153,12 @@ public final class KernelLab {
             return this;
         }
 
+        /** qemu's -cpu model, e.g. {@code max} (under TCG: SSE4.2, AVX2 as qemu 7.2 emulates them). */
+        public Builder cpu(String model) {
+            this.cpu = model;
+            return this;
+        }
+
         public Builder qemu(Path p) {
             this.qemu = p;
             return this;
@@ -188,7 +196,7 @@ public final class KernelLab {
 
         public KernelLab build() {
             return new KernelLab(new Config(kernel, moduleTree, extraModules, timeout, bootTimeout, memoryMiB, cpus,
-                    accel, qemu, virtiofsd, busybox, output, console, workRoot, keepWorkDir));
+                    accel, cpu, qemu, virtiofsd, busybox, output, console, workRoot, keepWorkDir));
         }
     }
 }

@@ -9,7 +9,7 @@ import java.util.List;
 /**
  * The lab from a shell (scripts/kernel-lab), for when the strata CLI is not at hand:
  * <pre>
- * KernelLabMain [--kernel VMLINUZ] [--modules DIR] [--module NAME]... [--timeout SECONDS] [--memory MIB] [--cpus N] [--keep] [--console]
+ * KernelLabMain [--kernel VMLINUZ] [--modules DIR] [--module NAME]... [--cpu MODEL] [--timeout SECONDS] [--memory MIB] [--cpus N] [--keep] [--console]
  *               (--tests CLASS|package:NAME ... | --java MAINCLASS ARG ... | -- COMMAND ARG ...)
  * </pre>
  * {@code --tests} and {@code --java} run on this JVM's class path. Without {@code --kernel} the newest
@@ -37,6 +37,7 @@ public final class KernelLabMain {
         GuestCommand command = null;
         List<String> jvm = List.of();
         List<String> extraModules = new ArrayList<>();
+        String cpu = null;
         for (int i = 0; i < args.length && command == null; i++) {
             String a = args[i];
             switch (a) {
@@ -47,6 +48,7 @@ public final class KernelLabMain {
                 case "--cpus" -> cpus = Integer.parseInt(value(args, ++i, a));
                 case "--jvm" -> jvm = Arrays.asList(value(args, ++i, a).split("\\s+"));
                 case "--module" -> extraModules.add(value(args, ++i, a));
+                case "--cpu" -> cpu = value(args, ++i, a);
                 case "--keep" -> keep = true;
                 case "--console" -> console = true;
                 case "--tests" -> command = GuestCommand.java(GuestTests.class.getName(), jvm, rest(args, i + 1));
@@ -62,6 +64,7 @@ public final class KernelLabMain {
         if (console) b.console(l -> System.err.println("[guest] " + l));
         if (modules != null) b.modules(modules);
         extraModules.forEach(b::extraModule);
+        if (cpu != null) b.cpu(cpu);
         LabResult r = b.build().run(command);
         System.out.flush();
         System.err.println(r.message());

@@ -97,7 +97,8 @@ final class LabRun {
                 "-device", "vhost-user-fs-pci,chardev=vfs,tag=" + GuestScripts.TAG,
                 "-object", "memory-backend-memfd,id=mem,size=" + memBytes + ",share=on",
                 "-numa", "node,memdev=mem"));
-        if (config.accel().equals("kvm")) q.addAll(List.of("-cpu", "host"));
+        if (config.cpu() != null) q.addAll(List.of("-cpu", config.cpu()));
+        else if (config.accel().equals("kvm")) q.addAll(List.of("-cpu", "host"));
         qemu = GuestProcess.start("qemu", q, workDir.resolve("qemu.log"), true);
         return readConsole();
     }
