@@ -69,7 +69,7 @@ public final class AufsDriver implements StorageDriver {
         naive = new NaiveDiff(this, ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE));
         lock.run(() -> {
             layout.removeLeftovers();
-            for (String id : incomplete.list()) destroy(id);
+            for (String id : incomplete.abandoned()) destroy(id);
         });
     }
 

@@ -95,7 +95,7 @@ public final class DevmapperDriver implements StorageDriver {
 
     /** A layer marked incomplete was being created or removed when the process died: finish removing it. */
     private void removeIncompleteLayers() {
-        for (String id : incomplete.list()) {
+        for (String id : incomplete.abandoned()) {
             try {
                 Path mp = mountPoint(id);
                 Mounts.unmountIfMounted(mp, Mounts.MNT_DETACH);

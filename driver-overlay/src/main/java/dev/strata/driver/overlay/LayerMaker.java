@@ -172,7 +172,7 @@ final class LayerMaker {
         } catch (IOException e) {
             throw new StorageException("open", layout.home().toString(), e.toString(), e);
         }
-        for (String id : incomplete.list()) {
+        for (String id : incomplete.abandoned()) {
             if (Files.isDirectory(layout.dir(id))) {
                 try {
                     remove(id);

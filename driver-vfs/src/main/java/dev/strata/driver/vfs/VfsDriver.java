@@ -88,7 +88,7 @@ final class VfsDriver implements StorageDriver {
 
     /** Layers whose create or apply was cut short are removed before anyone can see them. */
     private void removeIncomplete() {
-        for (String id : incomplete.list()) {
+        for (String id : incomplete.abandoned()) {
             refs.withLock(id, () -> {
                 records.delete(id);
                 deleteTree(layersDir.resolve(id));
