@@ -22,6 +22,12 @@ final class ChildJvm {
     }
 
     static void killDuringApply(String driver, List<String> options, Path root, String id, String parent) throws Exception {
+        killDuringApply(driver, options, root, id, parent, () -> { });
+    }
+
+    /** As above, running {@code whileApplying} in this JVM while the child is inside applyDiff, then checking it still is. */
+    static void killDuringApply(String driver, List<String> options, Path root, String id, String parent,
+                                Runnable whileApplying) throws Exception {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-Xshare:auto", "-XX:TieredStopAtLevel=1",
                 "-cp", System.getProperty("java.class.path"), ApplyUntilKilled.class.getName(),
@@ -50,6 +56,8 @@ final class ChildJvm {
                 }
             } while (!line.equals(ApplyUntilKilled.APPLYING));
             Thread.sleep(300); // let it write a few files
+            whileApplying.run();
+            Thread.sleep(300);
             assertTrue(child.isAlive(), "the child returned from applyDiff of an endless stream; stderr:\n" + stderr);
         } finally {
             child.destroyForcibly();

@@ -153,18 +153,23 @@ public final class ConformanceRunner {
         return new RunReport(Kernel.release(), start.toString(), (System.nanoTime() - t0) / 1_000_000, reports);
     }
 
-    /** The options meant for {@code p}: those prefixed with its name or an alias, and those with no driver prefix. */
+    /**
+     * The options meant for {@code p}: those whose key it declares ({@code dm.basesize} goes to devmapper, though
+     * its prefix is not the driver's name), and those no driver declares, so that the driver names a typo.
+     */
     static List<String> optionsFor(DriverProvider p, List<String> storageOptions) {
-        List<String> names = new ArrayList<>();
-        names.add(p.name().toLowerCase(Locale.ROOT));
-        p.aliases().forEach(a -> names.add(a.toLowerCase(Locale.ROOT)));
-        List<String> all = DriverRegistry.load().names();
+        return optionsFor(p, storageOptions, DriverRegistry.load().providers());
+    }
+
+    static List<String> optionsFor(DriverProvider p, List<String> storageOptions, List<DriverProvider> all) {
+        java.util.Set<String> mine = new java.util.HashSet<>();
+        p.options().forEach(o -> mine.add(o.key().toLowerCase(Locale.ROOT)));
+        java.util.Set<String> anyone = new java.util.HashSet<>();
+        all.forEach(q -> q.options().forEach(o -> anyone.add(o.key().toLowerCase(Locale.ROOT))));
         List<String> out = new ArrayList<>();
         for (String o : storageOptions) {
-            String key = o.contains("=") ? o.substring(0, o.indexOf('=')) : o;
-            int dot = key.indexOf('.');
-            String prefix = dot < 0 ? "" : key.substring(0, dot).toLowerCase(Locale.ROOT);
-            if (names.contains(prefix) || !all.contains(prefix)) out.add(o);
+            String key = (o.contains("=") ? o.substring(0, o.indexOf('=')) : o).trim().toLowerCase(Locale.ROOT);
+            if (mine.contains(key) || !anyone.contains(key)) out.add(o);
         }
         return out;
     }
@@ -181,7 +186,7 @@ public final class ConformanceRunner {
         if (problem != null) s.println("strata conformance: " + problem);
         s.println("usage: ConformanceRunner [-s NAME]... [--storage-opt KEY=VALUE]... [--scratch DIR] [--report FILE] [--json]");
         s.println("  -s, --storage-driver NAME  run the suite for this driver (repeatable; default: every registered driver)");
-        s.println("  --storage-opt KEY=VALUE    a driver option; a key prefixed with a driver's name goes to that driver only");
+        s.println("  --storage-opt KEY=VALUE    a driver option; it goes to the drivers that declare its key");
         s.println("  --scratch DIR              where the suite mounts its scratch tmpfs (default /tmp)");
         s.println("  --report FILE              also write the report to FILE (JSON with --json or a .json name, else the matrix)");
         s.println("  --json                     print the report as JSON instead of the matrix");

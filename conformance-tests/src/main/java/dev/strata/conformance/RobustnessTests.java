@@ -133,7 +133,13 @@ public interface RobustnessTests extends DriverUnderTest {
         Map<String, String> baseTree = Layers.describe(d, "base", false);
         String victim = Layers.id("killed-during-apply");
 
-        ChildJvm.killDuringApply(driverName(), driverOptions(), testRoot(), victim, "base");
+        // While the child applies, a second process opens the driver (as a concurrent CLI command would): its
+        // sweep of abandoned layers must leave a layer that a live process is still writing alone, or the child's
+        // apply fails and it exits before the kill.
+        ChildJvm.killDuringApply(driverName(), driverOptions(), testRoot(), victim, "base", () -> {
+            StorageDriver concurrent = reopen();
+            assertFalse(concurrent.exists(victim), "a layer being applied is reported as existing");
+        });
 
         StorageDriver after = reopen();
         assertFalse(after.exists(victim), "after kill -9 during applyDiff, a new instance reports the layer as existing");

@@ -106,6 +106,28 @@ final class TreeDescription {
         };
     }
 
+    /**
+     * The same descriptions without the xattrs whose names start with {@code prefix}: for a target filesystem that
+     * does not take that namespace (tmpfs has no {@code user.*} before Linux 6.6).
+     */
+    static Map<String, String> withoutXattrs(Map<String, String> tree, String prefix) {
+        Map<String, String> out = new java.util.LinkedHashMap<>();
+        tree.forEach((path, d) -> {
+            int i = d.indexOf(" xattrs={");
+            if (i < 0) {
+                out.put(path, d);
+                return;
+            }
+            int end = d.indexOf('}', i);
+            StringBuilder kept = new StringBuilder();
+            for (String x : d.substring(i + 9, end).split(";")) {
+                if (!x.isEmpty() && !x.startsWith(prefix)) kept.append(x).append(';');
+            }
+            out.put(path, d.substring(0, i) + (kept.isEmpty() ? "" : " xattrs={" + kept + "}") + d.substring(end + 1));
+        });
+        return out;
+    }
+
     private static boolean driverPrivate(String xattr) {
         return xattr.startsWith("trusted.overlay.") || xattr.startsWith("user.overlay.") || xattr.equals("security.selinux");
     }

@@ -66,11 +66,32 @@ class RunnerTest {
         assertTrue(e.contains("nope") && e.contains("copydir") && e.contains("never"), e);
     }
 
+    record Declares(String name, List<String> keys) implements dev.strata.api.DriverProvider {
+        public int priority() {
+            return 0;
+        }
+
+        public List<dev.strata.api.OptionSpec> options() {
+            return keys.stream().map(k -> dev.strata.api.OptionSpec.string(k, k)).toList();
+        }
+
+        public dev.strata.api.Support probe(java.nio.file.Path home) {
+            return dev.strata.api.Support.yes("test");
+        }
+
+        public dev.strata.api.StorageDriver open(dev.strata.api.DriverContext c) {
+            throw new UnsupportedOperationException();
+        }
+    }
+
     @Test
-    void storageOptionsGoToTheDriverTheyNameOrToAll() {
-        var never = DriverRegistry.load().require("never");
-        assertEquals(List.of("never.size=1G", "size=2G"),
-                ConformanceRunner.optionsFor(never, List.of("never.size=1G", "copydir.x=1", "size=2G")));
+    void storageOptionsGoToTheDriversThatDeclareTheirKeyAndUnknownOnesToAll() {
+        var devmapper = new Declares("devmapper", List.of("dm.basesize"));
+        var vfs = new Declares("vfs", List.of("vfs.size"));
+        List<String> opts = List.of("dm.basesize=48M", "vfs.size=1G", "bogus.key=1");
+        List<dev.strata.api.DriverProvider> all = List.of(devmapper, vfs);
+        assertEquals(List.of("dm.basesize=48M", "bogus.key=1"), ConformanceRunner.optionsFor(devmapper, opts, all));
+        assertEquals(List.of("vfs.size=1G", "bogus.key=1"), ConformanceRunner.optionsFor(vfs, opts, all));
     }
 
     @Test

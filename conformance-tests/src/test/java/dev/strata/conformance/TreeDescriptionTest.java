@@ -57,4 +57,16 @@ class TreeDescriptionTest {
     private static String uidGid(Path p) throws IOException {
         return Files.getAttribute(p, "unix:uid") + ":" + Files.getAttribute(p, "unix:gid");
     }
+
+    @Test
+    void userXattrsCanBeLeftOutOfADescription() {
+        java.util.Map<String, String> tree = java.util.Map.of(
+                "/x", "file 0644 0:0 size=1 xattrs={security.capability=01;user.strata=00ff;}",
+                "/y", "file 0644 0:0 size=1 xattrs={user.strata=00;}",
+                "/z", "dir 0755 0:0");
+        java.util.Map<String, String> out = TreeDescription.withoutXattrs(tree, "user.");
+        org.junit.jupiter.api.Assertions.assertEquals("file 0644 0:0 size=1 xattrs={security.capability=01;}", out.get("/x"));
+        org.junit.jupiter.api.Assertions.assertEquals("file 0644 0:0 size=1", out.get("/y"));
+        org.junit.jupiter.api.Assertions.assertEquals("dir 0755 0:0", out.get("/z"));
+    }
 }

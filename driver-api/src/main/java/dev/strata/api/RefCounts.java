@@ -80,6 +80,26 @@ public final class RefCounts {
         });
     }
 
+    /** The ids that have a count (possibly 0), for a cleanup that must visit every layer it counted. */
+    public java.util.List<String> ids() {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        if (!Files.isDirectory(dir)) return out;
+        try (java.nio.file.DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            for (Path p : ds) {
+                String n = p.getFileName().toString();
+                if (!n.startsWith(".")) out.add(n);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out;
+    }
+
+    /** Where the counts are kept. */
+    public Path directory() {
+        return dir;
+    }
+
     /** Forgets an id (after its layer is removed). Call under {@link #withLock}. */
     public void forget(String id) {
         try {

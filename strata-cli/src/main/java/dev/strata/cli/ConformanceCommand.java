@@ -1,6 +1,7 @@
 package dev.strata.cli;
 
 import dev.strata.conformance.ConformanceRunner;
+import dev.strata.kernellab.LabConformance;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -9,6 +10,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -43,6 +45,18 @@ final class ConformanceCommand implements Callable<Integer> {
             description = "Where the suite mounts its scratch tmpfs (default: /tmp).")
     Path scratch;
 
+    @Option(names = "--kernel", paramLabel = "VMLINUZ",
+            description = "Run the suite inside this kernel instead: booted in qemu (TCG), the host tree shared over virtiofs; the matrix is printed here.")
+    Path kernel;
+
+    @Option(names = "--modules", paramLabel = "DIR",
+            description = "With --kernel: the kernel's module tree (default: /lib/modules/<its release>).")
+    Path modules;
+
+    @Option(names = "--kernel-timeout", paramLabel = "SECONDS", defaultValue = "3600",
+            description = "With --kernel: kill the guest after this long (default: ${DEFAULT-VALUE}).")
+    long kernelTimeout;
+
     @Override
     public Integer call() {
         List<String> drivers = new ArrayList<>();
@@ -52,6 +66,16 @@ final class ConformanceCommand implements Callable<Integer> {
         drivers.addAll(names);
         List<String> options = new ArrayList<>(top.session().options());
         options.addAll(storageOpts);
+        if (kernel != null) {
+            List<String> args = new ArrayList<>();
+            if (!drivers.isEmpty()) args.addAll(List.of("-s", String.join(",", drivers)));
+            options.forEach(o -> args.addAll(List.of("--storage-opt", o)));
+            if (scratch != null) args.addAll(List.of("--scratch", scratch.toAbsolutePath().toString()));
+            if (report != null) args.addAll(List.of("--report", report.toAbsolutePath().toString()));
+            if (top.json) args.add("--json");
+            return LabConformance.run(kernel, modules, Duration.ofSeconds(kernelTimeout), args,
+                    spec.commandLine().getOut(), spec.commandLine().getErr());
+        }
         return ConformanceRunner.execute(new ConformanceRunner.Request(drivers, options, scratch, report, top.json),
                 spec.commandLine().getOut(), spec.commandLine().getErr());
     }

@@ -26,6 +26,13 @@ class ConformanceCommandTest {
     }
 
     @Test
+    void aMissingKernelForTheLabIsNamed() {
+        String[] r = run("conformance", "--kernel", "/nonexistent/vmlinuz-0", "-s", "devmapper");
+        assertEquals("2", r[0], r[2]);
+        assertTrue(r[2].contains("/nonexistent/vmlinuz-0 does not exist"), r[2]);
+    }
+
+    @Test
     void helpDescribesTheMatrixAndTheOptions() {
         String[] r = run("conformance", "--help");
         assertEquals("0", r[0]);

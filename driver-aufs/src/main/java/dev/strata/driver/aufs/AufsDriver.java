@@ -11,6 +11,7 @@ import dev.strata.api.LayerIds;
 import dev.strata.api.LayerUnknownException;
 import dev.strata.api.ParentUnknownException;
 import dev.strata.api.RefCounts;
+import dev.strata.api.RunDirectory;
 import dev.strata.api.StatusEntry;
 import dev.strata.api.StorageDriver;
 import dev.strata.api.StorageException;
@@ -61,14 +62,14 @@ public final class AufsDriver implements StorageDriver {
         layout = new AufsLayout(home);
         layout.createRoots();
         incomplete = new IncompleteLayers(layout.home.resolve(".incomplete"));
-        refs = new RefCounts(layout.home.resolve(".refs"), this::rootReady);
+        refs = new RefCounts(RunDirectory.forHome(layout.home).resolve("refs"), this::rootReady);
         lock = new MetadataLock(layout.home.resolve(".lock"));
         mounts = new AufsMounts(layout.home.resolve(".scratch"));
         // Through a mount, a deletion is made by aufs itself: the naive path deletes in place.
         naive = new NaiveDiff(this, ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE));
         lock.run(() -> {
             layout.removeLeftovers();
-            for (String id : incomplete.list()) destroy(id);
+            for (String id : incomplete.abandoned()) destroy(id);
         });
     }
 

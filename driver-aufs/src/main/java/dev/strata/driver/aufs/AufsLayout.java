@@ -6,21 +6,18 @@ import dev.strata.api.LayerIds;
 import dev.strata.api.LayerUnknownException;
 import dev.strata.api.StorageException;
 import dev.strata.nativeio.Mounts;
+import dev.strata.nativeio.Trees;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
@@ -182,26 +179,7 @@ final class AufsLayout {
     static void removeAll(Path dir) {
         if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) return;
         Mounts.unmountAllUnder(dir);
-        try {
-            Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    Files.deleteIfExists(file);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
-                    if (exc != null) throw exc;
-                    Files.deleteIfExists(d);
-                    return FileVisitResult.CONTINUE;
-                }
-            });
-        } catch (NoSuchFileException gone) {
-            // removed concurrently
-        } catch (IOException e) {
-            throw new StorageException("remove", dir, e.toString(), e);
-        }
+        Trees.delete(dir);
     }
 
     /**
@@ -209,37 +187,7 @@ final class AufsLayout {
      * once. aufs's own {@code .wh..wh.*} bookkeeping is not layer content and is left out.
      */
     long size(String id) {
-        Path root = diff(id);
-        Set<Object> seen = new HashSet<>();
-        long[] total = {0};
-        try {
-            Files.walkFileTree(root, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) {
-                    return isMeta(root, d) ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-                    if (!isMeta(root, file) && attrs.size() > 0 && seen.add(attrs.fileKey())) total[0] += attrs.size();
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult visitFileFailed(Path file, IOException exc) throws IOException {
-                    if (exc instanceof NoSuchFileException && !file.equals(root)) return FileVisitResult.CONTINUE;
-                    throw exc;
-                }
-            });
-        } catch (IOException e) {
-            throw new StorageException("diffSize", root, e.toString(), e);
-        }
-        return total[0];
-    }
-
-    /** aufs keeps its bookkeeping at the top of each branch. */
-    static boolean isMeta(Path branch, Path p) {
-        return p.getParent() != null && p.getParent().equals(branch) && AUFS_META.contains(p.getFileName().toString());
+        return Trees.size(diff(id), AUFS_META);
     }
 
     private static void mkdir(Path p, String perms) {

@@ -1,5 +1,6 @@
 package dev.strata.driver.overlay;
 
+import dev.strata.nativeio.Trees;
 import dev.strata.api.IncompleteLayers;
 import dev.strata.api.LayerBusyException;
 import dev.strata.api.LayerExistsException;
@@ -171,7 +172,7 @@ final class LayerMaker {
         } catch (IOException e) {
             throw new StorageException("open", layout.home().toString(), e.toString(), e);
         }
-        for (String id : incomplete.list()) {
+        for (String id : incomplete.abandoned()) {
             if (Files.isDirectory(layout.dir(id))) {
                 try {
                     remove(id);

@@ -1,6 +1,8 @@
 package dev.strata.driver.overlay;
 
+import dev.strata.nativeio.Trees;
 import dev.strata.api.RefCounts;
+import dev.strata.api.RunDirectory;
 import dev.strata.api.StorageException;
 import dev.strata.nativeio.Errno;
 import dev.strata.nativeio.MountRoots;
@@ -20,7 +22,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * get and put: reference counts ({@link RefCounts}, kept in {@code <home>/.refs}, see {@link RefsDir}) around the overlay mount
+ * get and put: reference counts ({@link RefCounts}, kept in the driver's {@link RunDirectory}) around the overlay mount
  * of a layer at its {@code merged} dir. The first get mounts, the last put unmounts and removes {@code merged} (as
  * moby does, so copies of the mount in other mount namespaces go too); a failed mount takes no reference. A base
  * layer is not mounted (get returns its diff dir, as in moby) but its references are counted all the same.
@@ -29,25 +31,18 @@ final class LayerMounts {
     private final Layout layout;
     private final OverlayMounter mounter;
     private final RefCounts refs;
-    private final RefsDir refsDir;
     private final boolean volatileMounts;
 
     LayerMounts(Layout layout, OverlayMounter mounter, boolean volatileMounts) {
         this.layout = layout;
         this.mounter = mounter;
         this.volatileMounts = volatileMounts;
-        this.refsDir = new RefsDir(layout.home());
-        this.refs = new RefCounts(refsDir.path(), this::isMountedOrBase);
+        this.refs = new RefCounts(RunDirectory.forHome(layout.home()).resolve("refs"), this::isMountedOrBase);
     }
 
-    /** The counts (and their per-id locks), on their tmpfs. */
+    /** The counts (and their per-id locks), in the driver's {@link RunDirectory}. */
     RefCounts refs() {
-        refsDir.ensure();
         return refs;
-    }
-
-    boolean countsOnTmpfs() {
-        return refsDir.onTmpfs();
     }
 
     /** Takes a reference; mounts on the first. The layer must exist. */
@@ -130,26 +125,16 @@ final class LayerMounts {
 
     /**
      * Unmounts every layer this driver mounted and resets every reference count, then unmounts the counts' tmpfs.
-     * "This driver" means the counts in {@code .refs}: a layer mounted by someone else sharing the home (dockerd,
+     * "This driver" means the counts in its run directory: a layer mounted by someone else sharing the home (dockerd,
      * when Strata opens its overlay2 dir) has none and is left alone.
      */
     void cleanup() {
-        Path dir = refsDir.path();
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
-            for (Path p : ds) {
-                String id = p.getFileName().toString();
-                if (id.startsWith(".")) continue;
-                refs.withLock(id, () -> {
-                    if (MountRoots.isMountRoot(layout.merged(id))) unmount(id);
-                    refs.forget(id);
-                    return null;
-                });
-            }
-        } catch (NoSuchFileException ignored) {
-            // nothing was ever counted
-        } catch (IOException e) {
-            throw new StorageException("cleanup", dir.toString(), e.toString(), e);
+        for (String id : refs.ids()) {
+            refs.withLock(id, () -> {
+                if (MountRoots.isMountRoot(layout.merged(id))) unmount(id);
+                refs.forget(id);
+                return null;
+            });
         }
-        refsDir.unmount();
     }
 }

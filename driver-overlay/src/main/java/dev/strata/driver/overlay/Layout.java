@@ -25,12 +25,12 @@ import java.util.List;
  *   committed               0600  written when a child is made: the layer is then mounted read-only
  * </pre>
  * Modes are what moby asks for, under the process umask as with moby. Strata's own state lives in hidden entries
- * that moby never looks at: {@code .refs/}, {@code .incomplete/}, {@code .staging-*}, {@code .removing-*}.
+ * that moby never looks at: {@code .incomplete/}, {@code .staging-*}, {@code .removing-*}.
  */
 final class Layout {
     static final String LINK_DIR = "l", DIFF = "diff", WORK = "work", MERGED = "merged", LINK = "link", LOWER = "lower",
             COMMITTED = "committed";
-    static final String STAGING_PREFIX = ".staging-", REMOVING_PREFIX = ".removing-", REFS_DIR = ".refs",
+    static final String STAGING_PREFIX = ".staging-", REMOVING_PREFIX = ".removing-",
             INCOMPLETE_DIR = ".incomplete";
     static final int LINK_ID_LENGTH = 26;
     private static final char[] BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".toCharArray();

@@ -1,5 +1,6 @@
 package dev.strata.driver.overlay;
 
+import dev.strata.nativeio.Trees;
 import dev.strata.api.Change;
 import dev.strata.api.DiffDriver;
 import dev.strata.api.IncompleteLayers;

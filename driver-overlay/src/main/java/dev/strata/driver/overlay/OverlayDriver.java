@@ -170,8 +170,7 @@ public final class OverlayDriver implements StorageDriver {
         String extra = options.mount().toString();
         if (!extra.isEmpty()) s.add(new StatusEntry("Mount Options", extra));
         s.add(new StatusEntry("Project Quota", quota.describe(options.defaultSize(), options.defaultInodes())));
-        s.add(new StatusEntry("Reference Counts", layout.home().resolve(Layout.REFS_DIR)
-                + (mounts.countsOnTmpfs() ? " (tmpfs: kept across processes, reset at reboot with the mounts)" : "")));
+        s.add(new StatusEntry("Reference Counts", mounts.refs().directory().toString()));
         return s;
     }
 

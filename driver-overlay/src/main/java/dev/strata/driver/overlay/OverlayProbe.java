@@ -1,5 +1,6 @@
 package dev.strata.driver.overlay;
 
+import dev.strata.nativeio.Trees;
 import dev.strata.api.NotSupportedException;
 import dev.strata.api.StorageException;
 import dev.strata.api.Support;

@@ -13,6 +13,7 @@ import dev.strata.api.LayerUnknownException;
 import dev.strata.api.NotSupportedException;
 import dev.strata.api.ParentUnknownException;
 import dev.strata.api.RefCounts;
+import dev.strata.api.RunDirectory;
 import dev.strata.api.Sizes;
 import dev.strata.api.StatusEntry;
 import dev.strata.api.StorageDriver;
@@ -22,6 +23,7 @@ import dev.strata.archive.NaiveDiff;
 import dev.strata.archive.WhiteoutFormat;
 import dev.strata.nativeio.ProjectQuota;
 import dev.strata.nativeio.StatFs;
+import dev.strata.nativeio.Trees;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -37,8 +39,8 @@ import java.util.stream.Stream;
  * The vfs driver: every layer is a full copy of its parent under {@code <home>/dir/<id>}, as in moby. Get hands
  * out that directory (nothing is mounted); diffs are naive (tree comparison).
  *
- * <p>Strata's own state lives under {@code <home>/.strata}: a record per complete layer (parent, read-write),
- * reference counts and crash marks. A layer exists only once its record is written, and a mark left by a crash
+ * <p>Strata's own state lives under {@code <home>/.strata}: a record per complete layer (parent, read-write) and
+ * crash marks; reference counts are in the {@link RunDirectory}. A layer exists only once its record is written, and a mark left by a crash
  * in the middle of a create or an apply makes the next open remove that layer.
  */
 final class VfsDriver implements StorageDriver {
@@ -60,7 +62,7 @@ final class VfsDriver implements StorageDriver {
         this.layersDir = home.resolve("dir");
         Path state = home.resolve(".strata");
         this.records = new LayerRecords(state.resolve("layers"));
-        this.refs = new RefCounts(state.resolve("refs"), null);
+        this.refs = new RefCounts(RunDirectory.forHome(home).resolve("refs"), null);
         this.incomplete = new IncompleteLayers(state.resolve("incomplete"));
         this.defaultSize = context.options().size("vfs.size").orElse(null);
         this.copyStart = context.options().string("vfs.copy").map(VfsDriver::method).orElse(TreeCopier.Method.REFLINK);
@@ -86,7 +88,7 @@ final class VfsDriver implements StorageDriver {
 
     /** Layers whose create or apply was cut short are removed before anyone can see them. */
     private void removeIncomplete() {
-        for (String id : incomplete.list()) {
+        for (String id : incomplete.abandoned()) {
             refs.withLock(id, () -> {
                 records.delete(id);
                 deleteTree(layersDir.resolve(id));
@@ -351,16 +353,8 @@ final class VfsDriver implements StorageDriver {
         }
     }
 
-    /** Removes a tree without following symlinks; missing is fine. */
+    /** Removes a tree descriptor-relative, without following symlinks; missing is fine. */
     static void deleteTree(Path dir) {
-        if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return;
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                // A directory made read-only inside a layer must not stop its removal.
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
-            throw new StorageException("remove", dir.toString(), e.toString(), e);
-        }
+        Trees.delete(dir);
     }
 }

@@ -1,19 +1,13 @@
-package dev.strata.driver.overlay;
+package dev.strata.nativeio;
 
 import dev.strata.api.StorageException;
-import dev.strata.nativeio.DirEntries;
-import dev.strata.nativeio.Errno;
-import dev.strata.nativeio.Fd;
-import dev.strata.nativeio.PosixFiles;
-import dev.strata.nativeio.Stat;
-import dev.strata.nativeio.SyscallException;
 
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.Set;
 
-/** Whole-tree operations on layer directories: removing one, and moby's directory.Size. */
-final class Trees {
+/** Whole-tree operations on layer directories, descriptor-relative: removing one, and moby's directory.Size. */
+public final class Trees {
     private Trees() {
     }
 
@@ -22,7 +16,7 @@ final class Trees {
      * unlinkat), so a symlink swapped in while it runs is removed, never followed. It does not cross into another
      * filesystem: a mount left below (the driver unmounts before) is refused rather than emptied.
      */
-    static void delete(Path root) {
+    public static void delete(Path root) {
         Path parent = root.toAbsolutePath().getParent();
         String name = root.getFileName().toString();
         try (Fd dir = PosixFiles.open(parent, PosixFiles.O_RDONLY | PosixFiles.O_DIRECTORY, 0)) {
@@ -64,7 +58,7 @@ final class Trees {
         }
     }
 
-    static void deleteQuietly(Path root) {
+    public static void deleteQuietly(Path root) {
         try {
             delete(root);
         } catch (RuntimeException ignored) {
@@ -76,18 +70,24 @@ final class Trees {
      * moby's directory.Size: the sizes of everything but directories, each inode once (hard links), symlinks
      * counting their target's length. Descriptor-relative (openat, getdents64, statx), without following symlinks.
      */
-    static long size(Path root) {
+    public static long size(Path root) {
+        return size(root, Set.of());
+    }
+
+    /** {@link #size(Path)}, leaving out the top-level entries named in {@code skipTop} (aufs's own bookkeeping). */
+    public static long size(Path root, Set<String> skipTop) {
         try (Fd dir = PosixFiles.open(root, PosixFiles.O_RDONLY | PosixFiles.O_DIRECTORY, 0)) {
             long[] total = {0};
-            sizeWalk(dir, total, new HashSet<>());
+            sizeWalk(dir, total, new HashSet<>(), skipTop);
             return total[0];
         } catch (SyscallException e) {
             throw new StorageException("size", root.toString(), e.getMessage(), e);
         }
     }
 
-    private static void sizeWalk(Fd dir, long[] total, Set<Long> seen) {
+    private static void sizeWalk(Fd dir, long[] total, Set<Long> seen, Set<String> skip) {
         for (DirEntries.Entry e : DirEntries.list(dir)) {
+            if (skip.contains(e.name())) continue;
             if (e.type() == DirEntries.DT_DIR) {
                 descend(dir, e.name(), total, seen);
                 continue;
@@ -116,7 +116,7 @@ final class Trees {
             throw x;
         }
         try (sub) {
-            sizeWalk(sub, total, seen);
+            sizeWalk(sub, total, seen, Set.of());
         }
     }
 }

@@ -1,0 +1,115 @@
+package dev.strata.api;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * Where a driver keeps state that lives exactly as long as its mounts: reference counts. They must outlive the
+ * process that took them (the CLI runs one process per command) and mean nothing after a reboot, so they belong on
+ * a tmpfs, as containers/storage keeps its mount counts under {@code /run}. A tmpfs also spares the layers'
+ * filesystem a small journaled write on every get and put.
+ *
+ * <p>The base is {@code $STRATA_RUN_DIR} when set, else {@code /run/strata} when {@code /run} is a tmpfs, else
+ * {@code $XDG_RUNTIME_DIR/strata} for a user that is not root, else {@code /dev/shm/strata-<uid>}, else
+ * {@code <home>/.strata-run}. Each home gets its own subdirectory there, named by a hash of its real path, with a
+ * {@code home} file that says which home it serves.
+ */
+public final class RunDirectory {
+    private RunDirectory() {
+    }
+
+    /** The run directory of the driver whose home is {@code home}, created (mode 0700) if missing. */
+    public static Path forHome(Path home) {
+        Path real;
+        try {
+            Files.createDirectories(home);
+            real = home.toRealPath();
+        } catch (IOException e) {
+            throw new StorageException("open", home.toString(), e.toString(), e);
+        }
+        Path base = base(real);
+        Path dir = base.equals(real.resolve(".strata-run")) ? base : base.resolve(hash(real.toString()));
+        try {
+            createPrivate(base);
+            if (!dir.equals(base)) {
+                createPrivate(dir);
+                Path note = dir.resolve("home");
+                if (!Files.exists(note)) AtomicFiles.write(note, real + "\n");
+            }
+            return dir;
+        } catch (IOException e) {
+            throw new StorageException("open", dir.toString(), e.toString(), e);
+        }
+    }
+
+    private static Path base(Path home) {
+        String env = System.getenv("STRATA_RUN_DIR");
+        if (env != null && !env.isBlank()) return Path.of(env);
+        List<String[]> mounts = mounts();
+        if (isTmpfs(mounts, "/run") && Files.isWritable(Path.of("/run"))) return Path.of("/run/strata");
+        String uid = uid();
+        String xdg = System.getenv("XDG_RUNTIME_DIR");
+        if (!"0".equals(uid) && xdg != null && !xdg.isBlank() && Files.isWritable(Path.of(xdg))) return Path.of(xdg, "strata");
+        if (isTmpfs(mounts, "/dev/shm") && Files.isWritable(Path.of("/dev/shm"))) return Path.of("/dev/shm/strata-" + uid);
+        return home.resolve(".strata-run");
+    }
+
+    private static void createPrivate(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            try {
+                Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            } catch (java.nio.file.FileAlreadyExistsException ignored) {
+                // made by a concurrent process
+            }
+        }
+        // In a world-writable place such as /dev/shm, only a directory of our own will do.
+        Object owner = Files.getAttribute(dir, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        if (!String.valueOf(owner).equals(uid()) || Files.isSymbolicLink(dir)) {
+            throw new IOException(dir + " is not a directory owned by uid " + uid());
+        }
+    }
+
+    private static String hash(String s) {
+        try {
+            byte[] d = MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(d, 0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** /proc/self/mountinfo as (mount point, fs type) pairs; the last mount at a point is the visible one. */
+    private static List<String[]> mounts() {
+        try {
+            return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream().map(l -> {
+                String[] f = l.split(" ");
+                int sep = 6;
+                while (sep < f.length && !f[sep].equals("-")) sep++;
+                return new String[]{f[4], sep + 1 < f.length ? f[sep + 1] : ""};
+            }).toList();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    private static boolean isTmpfs(List<String[]> mounts, String point) {
+        String type = null;
+        for (String[] m : mounts) if (m[0].equals(point)) type = m[1];
+        return "tmpfs".equals(type);
+    }
+
+    private static String uid() {
+        try {
+            return String.valueOf(Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
+        } catch (IOException | UnsupportedOperationException e) {
+            return "0";
+        }
+    }
+}

@@ -1,0 +1,149 @@
+package dev.strata.driver.devmapper;
+
+import dev.strata.api.CreateOptions;
+import dev.strata.api.StorageException;
+import dev.strata.nativeio.Kernel;
+import dev.strata.nativeio.LoopDevice;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** Pool-level behaviour: free space guard, base size changes, xfs, a given pool. Runs in the kernel lab. */
+class DevmapperPoolTest {
+    @TempDir
+    Path tmp;
+
+    @BeforeEach
+    void needsDm() {
+        DmAssumptions.assumeDeviceMapper();
+    }
+
+    @Test
+    void aNearlyFullPoolRefusesNewLayersBeforeItGoesReadOnly() throws Exception {
+        Path home = tmp.resolve("full");
+        DevmapperDriver d = DmAssumptions.open(home, List.of("dm.basesize=64M", "dm.loopdatasize=64M", "dm.loopmetadatasize=4M"));
+        String prefix = d.devices().prefix;
+        try {
+            // the layer may hold 128M, the pool only 64M: fill until less than 10% of the pool is free
+            d.createReadWrite("filler", null, CreateOptions.of(Map.of("size", "128M")));
+            Path root = d.get("filler", "");
+            byte[] mb = new byte[1 << 20];
+            new java.util.Random(1).nextBytes(mb);
+            ThinPool pool = d.devices().pool;
+            try (var out = java.nio.channels.FileChannel.open(root.resolve("blob"), java.nio.file.StandardOpenOption.CREATE,
+                    java.nio.file.StandardOpenOption.WRITE)) {
+                for (int i = 0; i < 64; i++) {
+                    out.write(java.nio.ByteBuffer.wrap(mb));
+                    if (i % 2 == 1) {
+                        out.force(true);
+                        PoolStatus s = pool.status();
+                        if ((s.dataTotal() - s.dataUsed()) * 100 < s.dataTotal() * 7) break;
+                    }
+                }
+            }
+            PoolStatus filled = pool.status();
+            assertTrue((filled.dataTotal() - filled.dataUsed()) * 100 < filled.dataTotal() * 10, "filled: " + filled);
+            d.put("filler"); // unmount flushes it to the pool
+            var e = assertThrows(StorageException.class, () -> d.create("one-more", null, CreateOptions.NONE));
+            assertTrue(e.getMessage().matches("(?s).*devmapper: Thin Pool has \\d+ free data blocks which is less than minimum required 102 free data blocks\\. "
+                    + "Create more free space in thin pool or use dm.min_free_space option to change behavior.*"), e.getMessage());
+            assertEquals("rw", DevmapperDriverTest.status(d).get("Pool Mode"), "the pool did not go read-only");
+            d.remove("filler"); // discard gives the blocks back
+            d.create("one-more", null, CreateOptions.NONE);
+            d.remove("one-more");
+        } finally {
+            d.cleanup();
+        }
+        DmAssumptions.assertNothingLeft(home, prefix);
+    }
+
+    @Test
+    void theBaseGrowsWithDmBasesizeAndNeverShrinks() throws Exception {
+        Path home = tmp.resolve("grow");
+        DevmapperDriver d = DmAssumptions.open(home);
+        String prefix = d.devices().prefix;
+        d.cleanup();
+        d = DmAssumptions.open(home, "dm.basesize=96M");
+        try {
+            assertEquals("100.7MB", DevmapperDriverTest.status(d).get("Base Device Size"));
+            d.create("l", null, CreateOptions.NONE);
+            var st = dev.strata.nativeio.StatFs.of(d.get("l", ""));
+            assertTrue(st.blocks() * st.blockSize() > 80L << 20, "layer filesystem grew with the base");
+            d.put("l");
+        } finally {
+            d.cleanup();
+        }
+        var e = assertThrows(StorageException.class, () -> DmAssumptions.open(home, "dm.basesize=32M").layers());
+        assertTrue(e.getMessage().contains("devmapper: Base device size cannot be smaller than 100.7MB"), e.getMessage());
+        DmAssumptions.assertNothingLeft(home, prefix);
+    }
+
+    @Test
+    void xfsBase() throws Exception {
+        assumeTrue(Kernel.hasFilesystem("xfs"), "xfs is not in this kernel (the lab loads it with extraModule(\"xfs\"))");
+        Path home = tmp.resolve("xfs");
+        DevmapperDriver d = DmAssumptions.open(home, List.of("dm.fs=xfs", "dm.basesize=320M", "dm.loopdatasize=1G", "dm.loopmetadatasize=16M",
+                "dm.xfs_nospace_max_retries=0"));
+        String prefix = d.devices().prefix;
+        try {
+            assertEquals("xfs", DevmapperDriverTest.status(d).get("Backing Filesystem"));
+            d.create("a", null, CreateOptions.NONE);
+            Files.writeString(d.get("a", "").resolve("f"), "x");
+            d.create("b", "a", CreateOptions.NONE);
+            assertEquals("x", Files.readString(d.get("b", "").resolve("f")), "nouuid lets a snapshot mount beside its origin");
+            d.put("b");
+            d.put("a");
+        } finally {
+            d.cleanup();
+        }
+        DmAssumptions.assertNothingLeft(home, prefix);
+    }
+
+    @Test
+    void aGivenPoolIsUsedAndLeftInPlace() throws Exception {
+        String pool = "strata-test-given-" + ProcessHandle.current().pid();
+        Path data = tmp.resolve("data"), meta = tmp.resolve("meta");
+        PoolSetup.ensureImage(data, 512L << 20);
+        PoolSetup.ensureImage(meta, 8L << 20);
+        try (DeviceMapper dm = DeviceMapper.open()) {
+            try (LoopDevice dl = LoopDevice.attach(data, false, true); LoopDevice ml = LoopDevice.attach(meta, false, true)) {
+                dm.create(pool, null);
+                dm.load(pool, List.of(ThinPool.table((512L << 20) / 512, ml.devNumber(), dl.devNumber(), 128)));
+                DeviceNodes.ensure(pool, dm.resume(pool));
+            }
+            try {
+                Path home = tmp.resolve("given");
+                DevmapperDriver d = DmAssumptions.open(home, List.of("dm.thinpooldev=/dev/mapper/" + pool, "dm.basesize=64M"));
+                assertEquals(pool, DevmapperDriverTest.status(d).get("Pool Name"));
+                d.create("a", null, CreateOptions.NONE);
+                d.remove("a");
+                d.cleanup();
+                assertTrue(dm.info(pool).isPresent(), "a given pool stays");
+                var e = assertThrows(StorageException.class, () -> DmAssumptions.open(tmp.resolve("other"),
+                        List.of("dm.thinpooldev=" + pool, "dm.basesize=64M")).layers());
+                assertTrue(e.getMessage().contains("devmapper: Unable to take ownership of thin-pool (" + pool + ")"), e.getMessage());
+            } finally {
+                dm.remove(pool, false);
+                DeviceNodes.remove(pool);
+            }
+        }
+        assertEquals(List.of(), DmAssumptions.loopDevices(tmp));
+    }
+
+    @Test
+    void aMissingGivenPoolIsNamed() {
+        DevmapperDriver d = DmAssumptions.open(tmp.resolve("h"), List.of("dm.thinpooldev=no-such-pool"));
+        var e = assertThrows(StorageException.class, d::status);
+        assertTrue(e.getMessage().contains("thin pool no-such-pool (dm.thinpooldev) does not exist"), e.getMessage());
+    }
+}

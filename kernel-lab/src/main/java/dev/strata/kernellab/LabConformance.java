@@ -1,0 +1,51 @@
+package dev.strata.kernellab;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * {@code strata conformance --kernel}: the conformance runner ({@value #RUNNER}, on this JVM's class path) run
+ * inside another kernel. Its output, the matrix included, streams back as it is printed. Exit status: the
+ * runner's (0 nothing failed, 1 something did, 2 usage), 1 when the guest hung or left devices behind, 2 when the
+ * lab cannot start (no kernel, no qemu).
+ */
+public final class LabConformance {
+    public static final String RUNNER = "dev.strata.conformance.ConformanceRunner";
+    /** C1 only and the serial collector: under TCG, compiling costs more than it gives back in a short run. */
+    static final List<String> GUEST_JVM = List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC");
+
+    private LabConformance() {
+    }
+
+    /**
+     * @param modules    the kernel's module tree, or null for /lib/modules/RELEASE
+     * @param runnerArgs the runner's own arguments ({@code -s NAME}, {@code --storage-opt KEY=VALUE}, ...)
+     */
+    public static int run(Path kernel, Path modules, Duration timeout, List<String> runnerArgs, PrintWriter out, PrintWriter err) {
+        try {
+            KernelLab.Builder b = KernelLab.forKernel(kernel).extraModule("xfs").timeout(timeout)
+                    .output(line -> {
+                        out.println(line);
+                        out.flush();
+                    });
+            if (modules != null) b.modules(modules);
+            KernelLab lab = b.build();
+            err.println("strata conformance: booting " + lab.config().kernel().path() + " (" + lab.config().kernel().release()
+                    + ") in qemu/" + lab.config().accel() + ", timeout " + timeout.toSeconds() + " s");
+            err.flush();
+            LabResult r = lab.run(GuestCommand.java(RUNNER, GUEST_JVM, runnerArgs));
+            r.warnings().forEach(w -> err.println("strata conformance: guest: " + w));
+            err.println(r.message().replaceFirst("^kernel lab: ", "strata conformance: "));
+            err.flush();
+            if (r.timedOut() || r.exitCode() < 0) return 1;
+            if (r.exitCode() == 0 && !r.leaks().isEmpty()) return 1;
+            return r.exitCode();
+        } catch (KernelLabException e) {
+            err.println("strata conformance: " + e.getMessage());
+            err.flush();
+            return 2;
+        }
+    }
+}

@@ -1,0 +1,84 @@
+package dev.strata.kernellab;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Boots the Debian cloud kernel under TCG. Each test checks that no qemu or virtiofsd outlives its run. */
+class KernelLabTest {
+    @Test
+    void runsACommandInTheGuestKernelAndStreamsItsOutput() {
+        Path kernel = LabAssumptions.kernel();
+        List<String> streamed = Collections.synchronizedList(new ArrayList<>());
+        LabResult r = KernelLab.forKernel(kernel).timeout(Duration.ofMinutes(5)).output(streamed::add).build()
+                .run(GuestCommand.of("/bin/sh", "-c", "uname -r; test -c /dev/mapper/control && echo has-dm; echo to-stderr >&2; "
+                        + "stat -f -c %T \"$TMPDIR\"; exit 7"));
+        assertEquals(7, r.exitCode(), r.message() + "\n" + r.output());
+        assertFalse(r.timedOut());
+        assertEquals(KernelImage.of(kernel).release(), r.output().getFirst(), "the command ran under the guest kernel");
+        assertTrue(r.output().contains("has-dm"), r.output().toString());
+        assertTrue(r.output().contains("to-stderr"), r.output().toString());
+        assertTrue(r.output().contains("tmpfs"), "the scratch space is the guest's own tmpfs: " + r.output());
+        assertEquals(r.output(), streamed, "every line went to the output consumer");
+        assertEquals(List.of(), r.leaks());
+        assertTrue(r.message().contains("command exited 7"), r.message());
+        assertEquals(List.of(), LabAssumptions.vmProcesses());
+    }
+
+    @Test
+    void aHungGuestIsKilledAtTheTimeoutWithAClearMessage() {
+        Path kernel = LabAssumptions.kernel();
+        LabResult r = KernelLab.forKernel(kernel).timeout(Duration.ofSeconds(45)).output(l -> { }).build()
+                .run(GuestCommand.of("/bin/sh", "-c", "echo going-to-hang; sleep 1000"));
+        assertTrue(r.timedOut(), r.message());
+        assertEquals(-1, r.exitCode());
+        assertTrue(r.message().matches("(?s)kernel lab: the guest did not (finish|reach the command) within 45 s .*killed qemu \\(pid \\d+\\) and virtiofsd \\(pid \\d+\\).*"), r.message());
+        assertEquals(List.of(), LabAssumptions.vmProcesses());
+    }
+
+    @Test
+    void devicesLeftInTheGuestAreReported() {
+        Path kernel = LabAssumptions.kernel();
+        LabResult r = KernelLab.forKernel(kernel).timeout(Duration.ofMinutes(5)).output(l -> { }).build()
+                .run(GuestCommand.java(LeaveALoopDevice.class.getName(), List.of("-XX:TieredStopAtLevel=1"), List.of()));
+        assertEquals(0, r.exitCode(), r.message() + "\n" + r.output());
+        assertFalse(r.passed(), "a command that leaves a device behind does not pass");
+        assertEquals(1, r.leaks().size(), r.leaks().toString());
+        assertTrue(r.leaks().getFirst().matches("loop /dev/loop\\d+ .*leaked.img"), r.leaks().toString());
+    }
+
+    @Test
+    void aKilledJvmTakesQemuAndVirtiofsdWithIt() throws Exception {
+        Path kernel = LabAssumptions.kernel();
+        Process jvm = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), KernelLabMain.class.getName(), "--kernel", kernel.toString(),
+                "--timeout", "600", "--", "/bin/sleep", "1000")
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        List<ProcessHandle> vm = List.of();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (System.nanoTime() < deadline) {
+                vm = jvm.toHandle().descendants().filter(LabAssumptions::isVm).toList();
+                if (vm.size() == 2) break;
+                Thread.sleep(200);
+            }
+            assertEquals(2, vm.size(), "qemu and virtiofsd started: " + vm);
+        } finally {
+            jvm.destroyForcibly(); // SIGKILL: no shutdown hook runs
+            jvm.waitFor(30, TimeUnit.SECONDS);
+        }
+        for (ProcessHandle p : vm) {
+            p.onExit().get(20, TimeUnit.SECONDS);
+            assertFalse(p.isAlive(), p.info().command().orElse("?") + " (pid " + p.pid() + ") outlived the killed JVM");
+        }
+    }
+}
