@@ -38,6 +38,8 @@ public final class RefCounts {
     // Static: two instances on the same directory in one JVM (a "restart" in a test) must share thread locks,
     // because flock does not exclude threads of one process.
     private static final ConcurrentHashMap<String, ReentrantLock> THREAD_LOCKS = new ConcurrentHashMap<>();
+    private static final ConcurrentHashMap<Path, FileChannel> LOCK_CHANNELS = new ConcurrentHashMap<>();
+    private volatile boolean dirReady;
 
     public RefCounts(Path dir, Predicate<String> isMounted) {
         this.dir = dir.toAbsolutePath().normalize();
@@ -112,19 +114,19 @@ public final class RefCounts {
     /**
      * Runs {@code body} holding the id's lock against other threads and other processes. Reentrant within a
      * thread, so a driver may hold it around remove and still call {@link #release}. Locks are striped over a
-     * fixed set of lock files that are never deleted, so a count file can be removed without racing a waiter.
+     * fixed set of lock files that are never deleted, so a count file can be removed without racing a waiter; each
+     * lock file stays open for the life of the JVM, so taking a lock is one fcntl.
      */
     public <T> T withLock(String id, Supplier<T> body) {
         int stripe = Math.floorMod(id.hashCode(), STRIPES);
-        ReentrantLock lock = THREAD_LOCKS.computeIfAbsent(dir + "#" + stripe, k -> new ReentrantLock());
+        Path lockFile = dir.resolve(".lock-" + stripe);
+        ReentrantLock lock = THREAD_LOCKS.computeIfAbsent(lockFile.toString(), k -> new ReentrantLock());
         lock.lock();
         try {
             if (lock.getHoldCount() > 1) return body.get();
-            Path lockFile = dir.resolve(".lock-" + stripe);
             try {
-                Files.createDirectories(dir);
-                try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-                     FileLock ignored = ch.lock()) {
+                FileChannel ch = lockChannel(lockFile);
+                try (FileLock ignored = ch.lock()) {
                     return body.get();
                 }
             } catch (IOException e) {
@@ -135,9 +137,34 @@ public final class RefCounts {
         }
     }
 
-    private int read(String id) {
+    private FileChannel lockChannel(Path lockFile) throws IOException {
+        FileChannel ch = LOCK_CHANNELS.get(lockFile);
+        if (ch != null && ch.isOpen()) return ch;
+        if (!dirReady) {
+            Files.createDirectories(dir);
+            dirReady = true;
+        }
         try {
-            String s = Files.readString(file(id), StandardCharsets.US_ASCII).trim();
+            ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        } catch (NoSuchFileException gone) { // the directory was removed since: make it again
+            Files.createDirectories(dir);
+            ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        }
+        FileChannel raced = LOCK_CHANNELS.putIfAbsent(lockFile, ch);
+        if (raced != null && raced.isOpen()) {
+            ch.close();
+            return raced;
+        }
+        if (raced != null) LOCK_CHANNELS.put(lockFile, ch);
+        return ch;
+    }
+
+    /** The count, read in place (a missing or unreadable file is 0). */
+    private int read(String id) {
+        try (FileChannel ch = FileChannel.open(file(id), StandardOpenOption.READ)) {
+            ByteBuffer b = ByteBuffer.allocate(16);
+            ch.read(b, 0);
+            String s = new String(b.array(), 0, b.position(), StandardCharsets.US_ASCII).trim();
             return s.isEmpty() ? 0 : Integer.parseInt(s);
         } catch (NoSuchFileException e) {
             return 0;
@@ -146,9 +173,10 @@ public final class RefCounts {
         }
     }
 
+    /** Rewrites the count in place at a fixed width: no truncate, so the file's size never changes after its first write. */
     private void write(String id, int n) {
-        try (FileChannel ch = FileChannel.open(file(id), StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-            ch.write(ByteBuffer.wrap(Integer.toString(n).getBytes(StandardCharsets.US_ASCII)));
+        try (FileChannel ch = FileChannel.open(file(id), StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(String.format(java.util.Locale.ROOT, "%010d\n", n).getBytes(StandardCharsets.US_ASCII)), 0);
         } catch (IOException e) {
             throw new StorageException("write reference count", file(id).toString(), e.toString(), e);
         }
