@@ -83,7 +83,7 @@ public interface WhiteoutRoundTripTests extends DriverUnderTest {
             StorageDriver into = openOther(target, intoRoot);
             // A target on a filesystem without user.* xattrs (tmpfs before Linux 6.6) cannot keep user.strata, as
             // GNU tar and moby cannot there: compare the rest.
-            boolean userXattrs = takesUserXattrs(intoRoot);
+            boolean userXattrs = takesUserXattrs(into);
             String below = null;
             for (int i = 0; i < ids.size(); i++) {
                 String id = ids.get(i);
@@ -100,18 +100,24 @@ public interface WhiteoutRoundTripTests extends DriverUnderTest {
         }));
     }
 
-    /** Whether the filesystem under {@code dir} takes {@code user.*} xattrs. */
-    private static boolean takesUserXattrs(Path dir) throws java.io.IOException {
-        java.nio.file.Files.createDirectories(dir);
-        Path probe = java.nio.file.Files.createTempFile(dir, ".xattr-probe", "");
+    /** Whether the layers of {@code into} take {@code user.*} xattrs, tried on a throwaway layer of its own. */
+    private static boolean takesUserXattrs(StorageDriver into) throws java.io.IOException {
+        String probe = Layers.id("xattr-probe");
+        into.create(probe, null, CreateOptions.NONE);
         try {
-            Xattrs.set(probe, "user.strata-probe", new byte[]{1});
-            return true;
-        } catch (SyscallException e) {
-            if (e.is(Errno.EOPNOTSUPP)) return false;
-            throw e;
+            Path root = into.get(probe, null);
+            try {
+                Path f = java.nio.file.Files.writeString(root.resolve("probe"), "x");
+                Xattrs.set(f, "user.strata-probe", new byte[]{1});
+                return true;
+            } catch (SyscallException e) {
+                if (e.is(Errno.EOPNOTSUPP)) return false;
+                throw e;
+            } finally {
+                into.put(probe);
+            }
         } finally {
-            java.nio.file.Files.deleteIfExists(probe);
+            into.remove(probe);
         }
     }
 

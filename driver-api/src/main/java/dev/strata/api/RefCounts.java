@@ -38,7 +38,6 @@ public final class RefCounts {
     // Static: two instances on the same directory in one JVM (a "restart" in a test) must share thread locks,
     // because flock does not exclude threads of one process.
     private static final ConcurrentHashMap<String, ReentrantLock> THREAD_LOCKS = new ConcurrentHashMap<>();
-    private static final ConcurrentHashMap<Path, FileChannel> LOCK_CHANNELS = new ConcurrentHashMap<>();
     private volatile boolean dirReady;
 
     public RefCounts(Path dir, Predicate<String> isMounted) {
@@ -114,8 +113,7 @@ public final class RefCounts {
     /**
      * Runs {@code body} holding the id's lock against other threads and other processes. Reentrant within a
      * thread, so a driver may hold it around remove and still call {@link #release}. Locks are striped over a
-     * fixed set of lock files that are never deleted, so a count file can be removed without racing a waiter; each
-     * lock file stays open for the life of the JVM, so taking a lock is one fcntl.
+     * fixed set of lock files that are never deleted, so a count file can be removed without racing a waiter.
      */
     public <T> T withLock(String id, Supplier<T> body) {
         int stripe = Math.floorMod(id.hashCode(), STRIPES);
@@ -124,11 +122,9 @@ public final class RefCounts {
         lock.lock();
         try {
             if (lock.getHoldCount() > 1) return body.get();
-            try {
-                FileChannel ch = lockChannel(lockFile);
-                try (FileLock ignored = ch.lock()) {
-                    return body.get();
-                }
+            // Opened per use, not kept: an open file would pin the filesystem the counts are on.
+            try (FileChannel ch = openLockFile(lockFile); FileLock ignored = ch.lock()) {
+                return body.get();
             } catch (IOException e) {
                 throw new StorageException("lock", lockFile.toString(), e.toString(), e);
             }
@@ -137,26 +133,17 @@ public final class RefCounts {
         }
     }
 
-    private FileChannel lockChannel(Path lockFile) throws IOException {
-        FileChannel ch = LOCK_CHANNELS.get(lockFile);
-        if (ch != null && ch.isOpen()) return ch;
+    private FileChannel openLockFile(Path lockFile) throws IOException {
         if (!dirReady) {
             Files.createDirectories(dir);
             dirReady = true;
         }
         try {
-            ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            return FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         } catch (NoSuchFileException gone) { // the directory was removed since: make it again
             Files.createDirectories(dir);
-            ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            return FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         }
-        FileChannel raced = LOCK_CHANNELS.putIfAbsent(lockFile, ch);
-        if (raced != null && raced.isOpen()) {
-            ch.close();
-            return raced;
-        }
-        if (raced != null) LOCK_CHANNELS.put(lockFile, ch);
-        return ch;
     }
 
     /** The count, read in place (a missing or unreadable file is 0). */

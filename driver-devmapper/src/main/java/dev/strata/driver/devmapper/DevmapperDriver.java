@@ -16,6 +16,7 @@ import dev.strata.api.StatusEntry;
 import dev.strata.api.StorageDriver;
 import dev.strata.api.StorageException;
 import dev.strata.api.RefCounts;
+import dev.strata.api.RunDirectory;
 import dev.strata.archive.ApplyOptions;
 import dev.strata.archive.NaiveDiff;
 import dev.strata.archive.WhiteoutFormat;
@@ -54,7 +55,7 @@ public final class DevmapperDriver implements StorageDriver {
     DevmapperDriver(Path home, DevmapperOptions opts) {
         this.home = home.toAbsolutePath().normalize();
         this.opts = opts;
-        this.refs = new RefCounts(this.home.resolve(".refs"), id -> MountInfo.isMountPoint(mountPoint(id)));
+        this.refs = new RefCounts(RunDirectory.forHome(this.home).resolve("refs"), id -> MountInfo.isMountPoint(mountPoint(id)));
         this.incomplete = new IncompleteLayers(this.home.resolve(".incomplete"));
         this.diffs = new NaiveDiff(this, ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE));
         try {
