@@ -44,10 +44,16 @@ public final class ConformanceRunner {
     }
 
     /** What to run and how to report it. */
-    public record Request(List<String> drivers, List<String> storageOptions, Path scratch, Path report, boolean json) {
+    public record Request(List<String> drivers, List<String> storageOptions, Path scratch, Path report, boolean json,
+                          List<String> only) {
+        public Request(List<String> drivers, List<String> storageOptions, Path scratch, Path report, boolean json) {
+            this(drivers, storageOptions, scratch, report, json, List.of());
+        }
+
         public Request {
             drivers = List.copyOf(drivers);
             storageOptions = List.copyOf(storageOptions);
+            only = only == null ? List.of() : List.copyOf(only);
         }
     }
 
@@ -62,6 +68,7 @@ public final class ConformanceRunner {
         Path report = null;
         Path scratch = null;
         boolean json = false;
+        List<String> only = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
@@ -81,6 +88,10 @@ public final class ConformanceRunner {
                     if (++i == args.length) return usage(err, a + " needs a directory");
                     scratch = Path.of(args[i]);
                 }
+                case "--only" -> {
+                    if (++i == args.length) return usage(err, a + " needs a part of a test's name");
+                    only.add(args[i]);
+                }
                 case "--json" -> json = true;
                 case "-h", "--help" -> {
                     usage(out, null);
@@ -91,7 +102,7 @@ public final class ConformanceRunner {
                 }
             }
         }
-        return execute(new Request(drivers, storageOptions, scratch, report, json), out, err);
+        return execute(new Request(drivers, storageOptions, scratch, report, json, only), out, err);
     }
 
     /** Runs the request, prints the matrix (or JSON) to {@code out} and progress to {@code err}. */
@@ -99,7 +110,7 @@ public final class ConformanceRunner {
         RunReport result;
         if (request.scratch() != null) System.setProperty(ConformanceSuite.SCRATCH_PROPERTY, request.scratch().toString());
         try {
-            result = run(request.drivers(), request.storageOptions(), err);
+            result = run(request.drivers(), request.storageOptions(), request.only(), err);
         } catch (UnknownDriverException e) {
             err.println("strata conformance: " + e.getMessage());
             return 2;
@@ -126,6 +137,11 @@ public final class ConformanceRunner {
      * @param progress where to print one line per finished case, or null
      */
     public static RunReport run(List<String> drivers, List<String> storageOptions, PrintWriter progress) {
+        return run(drivers, storageOptions, List.of(), progress);
+    }
+
+    /** As {@link #run(List, List, PrintWriter)}, keeping only the tests whose name contains one of {@code only}. */
+    public static RunReport run(List<String> drivers, List<String> storageOptions, List<String> only, PrintWriter progress) {
         DriverRegistry registry = DriverRegistry.load();
         List<DriverProvider> selected = new ArrayList<>();
         if (drivers.isEmpty()) {
@@ -144,6 +160,7 @@ public final class ConformanceRunner {
                     .selectors(selectClass(RegistryConformanceTest.class))
                     .configurationParameter(RegistryConformanceTest.DRIVER_PARAMETER, p.name())
                     .configurationParameter(RegistryConformanceTest.OPTIONS_PARAMETER, String.join("\n", options))
+                    .filters(onlyFilter(only))
                     .build();
             ResultCollector collector = new ResultCollector(p.name(), progress);
             long d0 = System.nanoTime();
@@ -151,6 +168,24 @@ public final class ConformanceRunner {
             reports.add(new DriverReport(p.name(), options, (System.nanoTime() - d0) / 1_000_000, collector.results()));
         }
         return new RunReport(Kernel.release(), start.toString(), (System.nanoTime() - t0) / 1_000_000, reports);
+    }
+
+    /**
+     * Keeps the tests whose display name, or an enclosing one, contains one of {@code only} (all when empty). Classes
+     * and the engine stay, so that JUnit prunes the containers left empty.
+     */
+    static org.junit.platform.launcher.PostDiscoveryFilter onlyFilter(List<String> only) {
+        return descriptor -> {
+            if (only.isEmpty()) return org.junit.platform.engine.FilterResult.included("all tests");
+            boolean methodLevel = descriptor.getSource().map(src -> src instanceof org.junit.platform.engine.support.descriptor.MethodSource).orElse(false);
+            if (!methodLevel) return org.junit.platform.engine.FilterResult.included("container");
+            for (org.junit.platform.engine.TestDescriptor d = descriptor; d != null; d = d.getParent().orElse(null)) {
+                for (String o : only) {
+                    if (d.getDisplayName().contains(o)) return org.junit.platform.engine.FilterResult.included("matches " + o);
+                }
+            }
+            return org.junit.platform.engine.FilterResult.excluded("not one of " + only);
+        };
     }
 
     /**
@@ -188,6 +223,7 @@ public final class ConformanceRunner {
         s.println("  -s, --storage-driver NAME  run the suite for this driver (repeatable; default: every registered driver)");
         s.println("  --storage-opt KEY=VALUE    a driver option; it goes to the drivers that declare its key");
         s.println("  --scratch DIR              where the suite mounts its scratch tmpfs (default /tmp)");
+        s.println("  --only TEXT                run only the tests whose name contains TEXT (repeatable)");
         s.println("  --report FILE              also write the report to FILE (JSON with --json or a .json name, else the matrix)");
         s.println("  --json                     print the report as JSON instead of the matrix");
         return problem == null ? 0 : 2;

@@ -34,7 +34,7 @@ final class ConformanceCommand implements Callable<Integer> {
     List<String> names = new ArrayList<>();
 
     @Option(names = {"-o", "--storage-opt"}, paramLabel = "KEY=VALUE",
-            description = "Driver option (repeatable); a key prefixed with a driver's name (overlay.mountopt=...) goes to that driver only.")
+            description = "Driver option (repeatable); it goes to the drivers that declare its key.")
     List<String> storageOpts = new ArrayList<>();
 
     @Option(names = "--report", paramLabel = "FILE",
@@ -44,6 +44,10 @@ final class ConformanceCommand implements Callable<Integer> {
     @Option(names = "--scratch", paramLabel = "DIR",
             description = "Where the suite mounts its scratch tmpfs (default: /tmp).")
     Path scratch;
+
+    @Option(names = "--only", paramLabel = "TEXT",
+            description = "Run only the tests whose name contains TEXT (repeatable), e.g. --only SetQuota.")
+    List<String> only = new ArrayList<>();
 
     @Option(names = "--kernel", paramLabel = "VMLINUZ",
             description = "Run the suite inside this kernel instead: booted in qemu (TCG), the host tree shared over virtiofs; the matrix is printed here.")
@@ -73,10 +77,11 @@ final class ConformanceCommand implements Callable<Integer> {
             if (scratch != null) args.addAll(List.of("--scratch", scratch.toAbsolutePath().toString()));
             if (report != null) args.addAll(List.of("--report", report.toAbsolutePath().toString()));
             if (top.json) args.add("--json");
+            only.forEach(o -> args.addAll(List.of("--only", o)));
             return LabConformance.run(kernel, modules, Duration.ofSeconds(kernelTimeout), args,
                     spec.commandLine().getOut(), spec.commandLine().getErr());
         }
-        return ConformanceRunner.execute(new ConformanceRunner.Request(drivers, options, scratch, report, top.json),
+        return ConformanceRunner.execute(new ConformanceRunner.Request(drivers, options, scratch, report, top.json, only),
                 spec.commandLine().getOut(), spec.commandLine().getErr());
     }
 }
