@@ -142,6 +142,7 @@ public final class ConformanceRunner {
 
     /** As {@link #run(List, List, PrintWriter)}, keeping only the tests whose name contains one of {@code only}. */
     public static RunReport run(List<String> drivers, List<String> storageOptions, List<String> only, PrintWriter progress) {
+        dev.strata.nativeio.Native.linkInBackground(); // while JUnit discovers the suite: ~3 s of a kernel lab run under TCG
         DriverRegistry registry = DriverRegistry.load();
         List<DriverProvider> selected = new ArrayList<>();
         if (drivers.isEmpty()) {
