@@ -15,7 +15,20 @@ final class GuestScripts {
     private GuestScripts() {
     }
 
+    /** The usermode helper the kernel calls for a module it lacks (/proc/sys/kernel/modprobe). */
+    static final String MODPROBE_HELPER = "/bin/lab-modprobe";
+    private static final String PENDING = "/run/lab-modules-pending";
+
     static String init(String marker, List<String> moduleFiles, Path runScript, Path scratch) {
+        return init(marker, moduleFiles, List.of(), runScript, scratch);
+    }
+
+    /**
+     * @param deferredFiles modules loaded in the background while the command starts (xfs alone costs 2 s of TCG
+     *                      boot). Until they are in, the kernel's on-demand loading ({@code mount -t xfs} asking for
+     *                      fs-xfs) runs {@link #MODPROBE_HELPER}, which waits for them: a mount never misses one.
+     */
+    static String init(String marker, List<String> moduleFiles, List<String> deferredFiles, Path runScript, Path scratch) {
         StringBuilder s = new StringBuilder();
         s.append("#!/bin/busybox sh\n");
         s.append("/bin/busybox --install -s /bin\n");
@@ -28,6 +41,17 @@ final class GuestScripts {
         s.append("; do\n");
         s.append("  out=$(insmod /lib/modules/$m 2>&1) || echo \"$M WARN insmod ${m#*-}: $out\"\n");
         s.append("done\n");
+        if (!deferredFiles.isEmpty()) {
+            s.append("mkdir -p /run; : > ").append(PENDING).append('\n');
+            s.append("printf '#!/bin/busybox sh\\ni=0; while [ -e ").append(PENDING)
+                    .append(" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done\\n' > ").append(MODPROBE_HELPER).append('\n');
+            s.append("chmod 0755 ").append(MODPROBE_HELPER).append("; echo ").append(MODPROBE_HELPER).append(" > /proc/sys/kernel/modprobe\n");
+            s.append("(for m in");
+            for (String m : deferredFiles) s.append(' ').append(m);
+            s.append("; do\n");
+            s.append("  out=$(insmod /lib/modules/$m 2>&1) || echo \"$M WARN insmod ${m#*-}: $out\"\n");
+            s.append("done; rm -f ").append(PENDING).append(") &\n");
+        }
         s.append("mount -t virtiofs ").append(TAG).append(" /host || fail \"cannot mount the host tree over virtiofs (tag ").append(TAG).append(")\"\n");
         s.append("mount -t proc proc /host/proc && mount -t sysfs sysfs /host/sys && mount -t devtmpfs devtmpfs /host/dev"
                 + " || fail \"cannot mount proc, sys and dev inside the host tree\"\n");
@@ -38,6 +62,7 @@ final class GuestScripts {
         s.append("echo \"$M READY $(cut -d' ' -f1 /proc/uptime)\"\n");
         s.append("chroot /host /bin/sh ").append(quote(runScript.toString())).append('\n');
         s.append("rc=$?\n");
+        s.append("wait\n");
         s.append("echo \"$M EXIT $rc\"\n");
         s.append("for d in /sys/block/dm-*; do [ -e \"$d/dm/name\" ] && echo \"$M LEAK dm $(cat $d/dm/name) (${d##*/})\"; done\n");
         s.append("for d in /sys/block/loop*; do [ -e \"$d/loop/backing_file\" ] && echo \"$M LEAK loop /dev/${d##*/} $(cat $d/loop/backing_file)\"; done\n");

@@ -40,7 +40,9 @@ public final class KernelLab {
      *
      * @param kernel        the image to boot
      * @param moduleTree    its module tree; default {@code /lib/modules/<release>}
-     * @param extraModules  modules to load besides {@link GuestModules#DEFAULT_OPTIONAL} (missing ones are skipped)
+     * @param extraModules  modules to load besides {@link GuestModules#DEFAULT_OPTIONAL} (missing ones are skipped),
+     *                      in the background while the command starts: a mount of a filesystem among them waits for
+     *                      them through the kernel's on-demand loading, but /proc/filesystems may not list them yet
      * @param timeout       for the whole run, boot included; the guest is killed when it passes
      * @param bootTimeout   for the guest to reach the command
      * @param memoryMiB     guest memory; the scratch tmpfs may use 80% of it

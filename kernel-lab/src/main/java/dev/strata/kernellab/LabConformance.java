@@ -3,6 +3,7 @@ package dev.strata.kernellab;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -15,8 +16,21 @@ public final class LabConformance {
     public static final String RUNNER = "dev.strata.conformance.ConformanceRunner";
     /** C1 only and the serial collector: under TCG, compiling costs more than it gives back in a short run. */
     static final List<String> GUEST_JVM = List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC");
+    /** The training run: discovery of the whole suite and one vfs case load nearly every class a guest run loads. */
+    private static final List<String> TRAINING = List.of("-s", "vfs", "--only", "CreateEmpty", "--scratch", GuestJvmCache.SCRATCH);
 
     private LabConformance() {
+    }
+
+    /** {@link #GUEST_JVM}, plus an AOT cache trained on a one-case vfs run here when the class path allows one. */
+    private static List<String> guestJvm(PrintWriter err) {
+        List<String> jvm = new ArrayList<>(GUEST_JVM);
+        String cp = GuestCommand.absoluteClassPath(System.getProperty("java.class.path"));
+        GuestJvmCache.standard().options(cp, GUEST_JVM, RUNNER, TRAINING, note -> {
+            err.println("strata conformance: " + note);
+            err.flush();
+        }).ifPresent(jvm::addAll);
+        return jvm;
     }
 
     /**
@@ -35,7 +49,7 @@ public final class LabConformance {
             err.println("strata conformance: booting " + lab.config().kernel().path() + " (" + lab.config().kernel().release()
                     + ") in qemu/" + lab.config().accel() + ", timeout " + timeout.toSeconds() + " s");
             err.flush();
-            LabResult r = lab.run(GuestCommand.java(RUNNER, GUEST_JVM, runnerArgs));
+            LabResult r = lab.run(GuestCommand.java(RUNNER, guestJvm(err), runnerArgs));
             r.warnings().forEach(w -> err.println("strata conformance: guest: " + w));
             err.println(r.message().replaceFirst("^kernel lab: ", "strata conformance: "));
             err.flush();

@@ -64,17 +64,22 @@ final class LabRun {
         } catch (IOException e) {
             throw new KernelLabException("cannot make a work directory under " + config.workRoot() + ": " + e);
         }
-        List<String> optional = new ArrayList<>(GuestModules.DEFAULT_OPTIONAL);
-        optional.addAll(config.extraModules());
         GuestModules mods = GuestModules.resolve(config.effectiveModuleTree(), config.kernel().release(),
-                GuestModules.REQUIRED, optional, workDir);
-        if (!mods.missing().isEmpty()) {
-            moduleWarnings = List.of("modules not in " + config.effectiveModuleTree() + ": " + String.join(", ", mods.missing()));
+                GuestModules.REQUIRED, GuestModules.DEFAULT_OPTIONAL, workDir);
+        GuestModules extra = GuestModules.resolve(config.effectiveModuleTree(), config.kernel().release(),
+                List.of(), config.extraModules(), workDir).without(mods.files());
+        List<String> missing = new ArrayList<>(mods.missing());
+        missing.addAll(extra.missing());
+        if (!missing.isEmpty()) {
+            moduleWarnings = List.of("modules not in " + config.effectiveModuleTree() + ": " + String.join(", ", missing));
         }
+        List<Path> files = new ArrayList<>(mods.files());
+        files.addAll(extra.files());
+        List<String> names = Initramfs.archiveNames(files);
         Path runScript = workDir.resolve("run.sh");
         initramfs = workDir.resolve("initramfs.cpio");
-        Initramfs.write(initramfs, config.busybox(), mods.files(),
-                GuestScripts.init(marker, Initramfs.archiveNames(mods.files()), runScript, scratch));
+        Initramfs.write(initramfs, config.busybox(), files, GuestScripts.init(marker, names.subList(0, mods.files().size()),
+                names.subList(mods.files().size(), names.size()), runScript, scratch));
         try {
             Files.writeString(runScript, GuestScripts.run(command, scratch));
         } catch (IOException e) {
@@ -85,14 +90,14 @@ final class LabRun {
     private LabResult boot() {
         Path sock = workDir.resolve("virtiofsd.sock");
         virtiofsd = GuestProcess.start("virtiofsd", List.of(config.virtiofsd().toString(), "--socket-path=" + sock,
-                "-o", "source=/", "-o", "sandbox=chroot", "-o", "cache=auto"), workDir.resolve("virtiofsd.log"), false);
+                "-o", "source=/", "-o", "sandbox=chroot", "-o", "cache=always"), workDir.resolve("virtiofsd.log"), false);
         waitForSocket(sock);
         long memBytes = (long) config.memoryMiB() << 20;
         List<String> q = new ArrayList<>(List.of(config.qemu().toString(),
                 "-accel", config.accel(), "-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio",
                 "-no-reboot", "-m", config.memoryMiB() + "M", "-smp", Integer.toString(config.cpus()),
                 "-kernel", config.kernel().path().toString(), "-initrd", initramfs.toString(),
-                "-append", "console=ttyS0 quiet panic=-1",
+                "-append", "console=ttyS0 quiet panic=-1 mitigations=off tsc=reliable audit=0 apparmor=0 security=none",
                 "-chardev", "socket,id=vfs,path=" + sock,
                 "-device", "vhost-user-fs-pci,chardev=vfs,tag=" + GuestScripts.TAG,
                 "-object", "memory-backend-memfd,id=mem,size=" + memBytes + ",share=on",

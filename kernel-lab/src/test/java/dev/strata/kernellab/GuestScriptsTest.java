@@ -36,4 +36,25 @@ class GuestScriptsTest {
         assertTrue(s.contains("LEAK dm") && s.contains("LEAK loop") && s.contains("LEAK mount"), s);
         assertTrue(s.trim().endsWith("poweroff -f"), s);
     }
+
+    @Test
+    void deferredModulesLoadInTheBackgroundAndTheKernelsModprobeWaitsForThem() {
+        String s = GuestScripts.init("STRATA-LAB-x", List.of("00-a.ko"), List.of("01-xfs.ko"), Path.of("/tmp/l/run.sh"), Path.of("/tmp/l/scratch"));
+        assertTrue(s.contains("for m in 00-a.ko; do"), s);
+        assertTrue(s.contains("(for m in 01-xfs.ko; do"), s);
+        assertTrue(s.contains("done; rm -f /run/lab-modules-pending) &"), s);
+        assertTrue(s.contains("echo /bin/lab-modprobe > /proc/sys/kernel/modprobe"), s);
+        // the helper waits while the marker exists, and no longer than a minute
+        assertTrue(s.contains("while [ -e /run/lab-modules-pending ] && [ $i -lt 1200 ]; do sleep 0.05"), s);
+        // the background loads start before the command, and init waits for them before it powers off
+        assertTrue(s.indexOf(") &") < s.indexOf("chroot /host"), s);
+        assertTrue(s.indexOf("\nwait\n") > s.indexOf("chroot /host"), s);
+        assertTrue(s.indexOf("\nwait\n") < s.indexOf("poweroff -f\n", s.indexOf("chroot /host")), s);
+    }
+
+    @Test
+    void withoutDeferredModulesThereIsNoHelper() {
+        String s = GuestScripts.init("STRATA-LAB-x", List.of("00-a.ko"), Path.of("/tmp/l/run.sh"), Path.of("/tmp/l/scratch"));
+        assertTrue(!s.contains("lab-modprobe") && !s.contains(") &"), s);
+    }
 }
