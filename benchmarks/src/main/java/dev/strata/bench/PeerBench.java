@@ -31,7 +31,8 @@ import java.util.TreeSet;
  * the same JSON lines, so a Strata driver can be run between peerbench's peer runs on the same backing and
  * compared in the same session ({@code -impl strata-<driver>}).
  *
- * <p>Differences, stated in each line: {@code -warmup N} runs N untimed iterations (lifecycle, create-chain) or
+ * <p>Differences, stated in each line: {@code -warmup N} runs N untimed iterations (lifecycle: on a second driver
+ * in ROOT/warmup, so that the measured one starts on fresh directories as peerbench's does; create-chain) or
  * reps (apply, diff) first, so the JIT has compiled the code, because Strata runs in a long-lived JVM the way
  * dockerd is a long-lived process (default 0: a cold JVM, as peerbench's Go binary is never "cold");
  * create-chain accepts depths past moby's 128 (up to 501 layers: 500 lowers under the top) and
@@ -44,10 +45,13 @@ public final class PeerBench {
     private final StorageDriver d;
     private final Map<String, Object> r;
 
-    private PeerBench(Map<String, String> flags, StorageDriver d, Map<String, Object> r) {
+    private final java.util.function.Supplier<StorageDriver> warmupDriver;
+
+    private PeerBench(Map<String, String> flags, StorageDriver d, Map<String, Object> r, java.util.function.Supplier<StorageDriver> warmupDriver) {
         this.flags = flags;
         this.d = d;
         this.r = r;
+        this.warmupDriver = warmupDriver;
     }
 
     public static void main(String[] args) throws Exception {
@@ -95,7 +99,7 @@ public final class PeerBench {
         r.put("driver_status", status);
 
         int rc = 0;
-        PeerBench b = new PeerBench(f, d, r);
+        PeerBench b = new PeerBench(f, d, r, () -> registry.open(provider, root.resolve("warmup"), opts));
         try {
             switch (op) {
                 case "lifecycle" -> b.lifecycle();
@@ -140,13 +144,7 @@ public final class PeerBench {
                 d.applyDiff("base", null, in);
             }
         }
-        for (int i = 0; i < warmup; i++) {
-            String id = String.format("wu-%05d", i);
-            d.create(id, "base", CreateOptions.NONE);
-            d.get(id, "");
-            d.put(id);
-            d.remove(id);
-        }
+        if (warmup > 0) warmUpLifecycle(warmup);
         sync();
         List<Long> tc = new ArrayList<>(), tg = new ArrayList<>(), tp = new ArrayList<>(), tr = new ArrayList<>(), tt = new ArrayList<>();
         for (int i = 0; i < n; i++) {
@@ -175,6 +173,28 @@ public final class PeerBench {
         phases.put("remove", PeerStats.of(tr));
         r.put("phases", phases);
         r.put("ops_s", PeerStats.round(tt.size() / ((Number) total.get("total_s")).doubleValue(), 2));
+    }
+
+    /**
+     * The warm-up rounds run on a second driver in ROOT/warmup, removed afterwards: thousands of entries made and
+     * deleted in the measured driver's own directories would leave them larger than peerbench's fresh ones.
+     */
+    private void warmUpLifecycle(int rounds) throws IOException {
+        StorageDriver w = warmupDriver.get();
+        try {
+            w.create("base", null, CreateOptions.NONE);
+            for (int i = 0; i < rounds; i++) {
+                String id = String.format("wu-%05d", i);
+                w.create(id, "base", CreateOptions.NONE);
+                w.get(id, "");
+                w.put(id);
+                w.remove(id);
+            }
+            w.remove("base");
+        } finally {
+            w.cleanup();
+        }
+        dev.strata.nativeio.Trees.delete(Path.of(flags.getOrDefault("root", "")).toAbsolutePath().resolve("warmup"));
     }
 
     static void sync() {
