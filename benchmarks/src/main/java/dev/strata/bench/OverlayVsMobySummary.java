@@ -41,7 +41,7 @@ public final class OverlayVsMobySummary {
         }
         List<Metric> metrics = new ArrayList<>();
         for (String phase : List.of("create", "get", "put", "remove")) {
-            metrics.add(new Metric("lifecycle " + phase + ", µs (Strata JIT-warm: 10,000 rounds first)", "lifecycle", "empty-base", "warm",
+            metrics.add(new Metric("lifecycle " + phase + ", µs (2,000 rounds; Strata JIT-warm: 10,000 rounds first)", "lifecycle", "empty-base", "warm",
                     n -> num(n.path("phases").path(phase).path("median_us")), false, "≤ 1.0"));
         }
         metrics.add(new Metric("lifecycle create+get+put+remove, µs (warm)", "lifecycle", "empty-base", "warm", n -> num(n.path("median_us")), false, "≤ 1.0"));
@@ -50,7 +50,7 @@ public final class OverlayVsMobySummary {
                     n -> num(n.path("phases").path(phase).path("median_us")), false, ""));
         }
         for (String phase : List.of("create", "get", "put", "remove")) {
-            metrics.add(new Metric("lifecycle " + phase + ", µs (Strata cold JVM)", "lifecycle", "empty-base", "cold",
+            metrics.add(new Metric("lifecycle " + phase + ", µs (Strata cold JVM, first 200 rounds)", "lifecycle", "empty-base", "cold",
                     n -> num(n.path("phases").path(phase).path("median_us")), false, ""));
         }
         metrics.add(new Metric("create-chain: create+applyDiff(1 KiB) per layer, µs", "create-chain", "tiny-layers", "tiny-layers",
