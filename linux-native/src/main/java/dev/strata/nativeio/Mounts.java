@@ -47,23 +47,29 @@ public final class Mounts {
 
     /** umount2(2). */
     public static void unmount(Path target, int flags) {
+        int e = umount2(target, flags);
+        if (e != 0) throw new SyscallException("umount2", target.toString(), e);
+    }
+
+    /**
+     * Unmounts {@code target} if something is mounted there; EINVAL (not a mount point) and ENOENT are not errors,
+     * and cost no exception (put and remove call this on every layer).
+     */
+    public static boolean unmountIfMounted(Path target, int flags) {
+        int e = umount2(target, flags);
+        if (e == 0) return true;
+        if (e == Errno.EINVAL || e == Errno.ENOENT) return false;
+        throw new SyscallException("umount2", target.toString(), e);
+    }
+
+    /** 0, or the errno. */
+    private static int umount2(Path target, int flags) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(a);
             int r = (int) H.UMOUNT2.invokeExact(st, a.allocateFrom(target.toString()), flags);
-            if (r < 0) throw new SyscallException("umount2", target.toString(), Native.errno(st));
+            return r < 0 ? Native.errno(st) : 0;
         } catch (Throwable t) {
             throw Native.rethrow(t);
-        }
-    }
-
-    /** Unmounts {@code target} if something is mounted there; EINVAL (not a mount point) is not an error. */
-    public static boolean unmountIfMounted(Path target, int flags) {
-        try {
-            unmount(target, flags);
-            return true;
-        } catch (SyscallException e) {
-            if (e.is(Errno.EINVAL) || e.is(Errno.ENOENT)) return false;
-            throw e;
         }
     }
 

@@ -176,10 +176,19 @@ public final class PosixFiles {
     }
 
     public static void unlinkat(Fd dir, String path, int flags) {
+        int e = tryUnlinkat(dir, path, flags);
+        if (e != 0) throw new SyscallException("unlinkat", where(dir, path), e);
+    }
+
+    /**
+     * unlinkat(2), returning 0 or the errno instead of throwing: for callers to whom a missing entry is a normal
+     * outcome on a hot path (an exception's stack trace costs more than the system call).
+     */
+    public static int tryUnlinkat(Fd dir, String path, int flags) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(a);
             int r = (int) Make.UNLINKAT.invokeExact(st, dirfd(dir), a.allocateFrom(path), flags);
-            if (r < 0) throw new SyscallException("unlinkat", where(dir, path), Native.errno(st));
+            return r < 0 ? Native.errno(st) : 0;
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -267,6 +276,24 @@ public final class PosixFiles {
                     b.get(JAVA_LONG, 32), b.get(JAVA_LONG, 40), b.get(JAVA_LONG, 48),
                     b.get(JAVA_INT, 136), b.get(JAVA_INT, 140), b.get(JAVA_INT, 128), b.get(JAVA_INT, 132),
                     nanos(b, 64), nanos(b, 112), nanos(b, 96));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /**
+     * Whether anything, a dangling symlink included, is at {@code path} (a final symlink is not followed). Unlike
+     * {@code Files.exists(path, NOFOLLOW_LINKS)}, which builds and drops an exception when there is nothing, this
+     * answers a missing path with no exception; errors other than ENOENT and ENOTDIR are thrown.
+     */
+    public static boolean lexists(Path path) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = Native.captureState(a);
+            int r = (int) Meta.STATX.invokeExact(st, AT_FDCWD, a.allocateFrom(path.toString()), AT_SYMLINK_NOFOLLOW, 0, a.allocate(256, 8));
+            if (r == 0) return true;
+            int e = Native.errno(st);
+            if (e == Errno.ENOENT || e == Errno.ENOTDIR) return false;
+            throw new SyscallException("statx", path.toString(), e);
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }

@@ -47,7 +47,7 @@ final class LayerMaker {
 
     /** Makes the layer; {@code exists} decides whether a parent is a complete layer. */
     void make(String op, String id, String parent, StorageOpts limits, Predicate<String> exists) {
-        if (Files.exists(layout.dir(id), LinkOption.NOFOLLOW_LINKS)) throw new LayerExistsException(op, id);
+        if (PosixFiles.lexists(layout.dir(id))) throw new LayerExistsException(op, id);
         if (parent == null) {
             build(op, id, null, limits);
         } else {

@@ -107,10 +107,9 @@ final class LayerMounts {
     }
 
     private static void removeMountPoint(Path merged) {
-        try {
-            PosixFiles.unlinkat(null, merged.toString(), PosixFiles.AT_REMOVEDIR);
-        } catch (SyscallException e) {
-            if (!e.is(Errno.ENOENT) && !e.is(Errno.ENOTEMPTY) && !e.is(Errno.EBUSY)) throw e;
+        int e = PosixFiles.tryUnlinkat(null, merged.toString(), PosixFiles.AT_REMOVEDIR);
+        if (e != 0 && e != Errno.ENOENT && e != Errno.ENOTEMPTY && e != Errno.EBUSY) {
+            throw new SyscallException("unlinkat", merged.toString(), e);
         }
     }
 
