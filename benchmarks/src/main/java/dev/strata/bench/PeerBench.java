@@ -31,8 +31,8 @@ import java.util.TreeSet;
  * the same JSON lines, so a Strata driver can be run between peerbench's peer runs on the same backing and
  * compared in the same session ({@code -impl strata-<driver>}).
  *
- * <p>Differences, stated in each line: {@code -warmup N} runs N untimed iterations (lifecycle: on a second driver
- * in ROOT/warmup, so that the measured one starts on fresh directories as peerbench's does; create-chain) or
+ * <p>Differences, stated in each line: {@code -warmup N} runs N untimed iterations (lifecycle: at least N, until the
+ * JIT is idle; create-chain) or
  * reps (apply, diff) first, so the JIT has compiled the code, because Strata runs in a long-lived JVM the way
  * dockerd is a long-lived process (default 0: a cold JVM, as peerbench's Go binary is never "cold");
  * create-chain accepts depths past moby's 128 (up to 501 layers: 500 lowers under the top) and
@@ -45,13 +45,10 @@ public final class PeerBench {
     private final StorageDriver d;
     private final Map<String, Object> r;
 
-    private final java.util.function.Supplier<StorageDriver> warmupDriver;
-
-    private PeerBench(Map<String, String> flags, StorageDriver d, Map<String, Object> r, java.util.function.Supplier<StorageDriver> warmupDriver) {
+    private PeerBench(Map<String, String> flags, StorageDriver d, Map<String, Object> r) {
         this.flags = flags;
         this.d = d;
         this.r = r;
-        this.warmupDriver = warmupDriver;
     }
 
     public static void main(String[] args) throws Exception {
@@ -99,7 +96,7 @@ public final class PeerBench {
         r.put("driver_status", status);
 
         int rc = 0;
-        PeerBench b = new PeerBench(f, d, r, () -> registry.open(provider, root.resolve("warmup"), opts));
+        PeerBench b = new PeerBench(f, d, r);
         try {
             switch (op) {
                 case "lifecycle" -> b.lifecycle();
@@ -176,25 +173,28 @@ public final class PeerBench {
     }
 
     /**
-     * The warm-up rounds run on a second driver in ROOT/warmup, removed afterwards: thousands of entries made and
-     * deleted in the measured driver's own directories would leave them larger than peerbench's fresh ones.
+     * At least {@code rounds} untimed rounds on the measured driver, then on until a chunk of rounds leaves the JIT
+     * idle (at most five times as many), so that no C2 compilation (hundreds of ms each for the FFM-heavy methods)
+     * competes with the measured rounds for this machine's two cores. The rounds leave the driver's directories as
+     * they were: each round's entries are gone before the next (an ext4 directory stays one block).
      */
-    private void warmUpLifecycle(int rounds) throws IOException {
-        StorageDriver w = warmupDriver.get();
-        try {
-            w.create("base", null, CreateOptions.NONE);
-            for (int i = 0; i < rounds; i++) {
-                String id = String.format("wu-%05d", i);
-                w.create(id, "base", CreateOptions.NONE);
-                w.get(id, "");
-                w.put(id);
-                w.remove(id);
+    private void warmUpLifecycle(int rounds) {
+        var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        long compileMs = jit.getTotalCompilationTime();
+        int done = 0, chunk = Math.max(1, rounds / 20);
+        while (done < 5 * rounds) {
+            String id = String.format("wu-%05d", done);
+            d.create(id, "base", CreateOptions.NONE);
+            d.get(id, "");
+            d.put(id);
+            d.remove(id);
+            if (++done % chunk == 0) {
+                long now = jit.getTotalCompilationTime();
+                if (done >= rounds && now - compileMs < 20) break;
+                compileMs = now;
             }
-            w.remove("base");
-        } finally {
-            w.cleanup();
         }
-        dev.strata.nativeio.Trees.delete(Path.of(flags.getOrDefault("root", "")).toAbsolutePath().resolve("warmup"));
+        r.put("warmup_rounds", done);
     }
 
     static void sync() {
