@@ -27,6 +27,7 @@ final class GuestJvmCache {
     static final List<String> PORTABLE = List.of("-XX:+UnlockDiagnosticVMOptions", "-XX:-AOTAdapterCaching", "-XX:-AOTStubCaching");
     /** In a training argument: the training run's own temporary directory. */
     static final String SCRATCH = "{training-scratch}";
+    private static final Path UNSHARE = Path.of("/usr/bin/unshare");
     private static final Duration TRAINING_TIMEOUT = Duration.ofMinutes(3);
 
     private final Path directory;
@@ -66,7 +67,10 @@ final class GuestJvmCache {
             Files.createDirectories(directory);
             scratch = Files.createTempDirectory("strata-lab-aot-training-");
             note.accept("recording an AOT cache for the guest's JVM (once per build)");
-            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            List<String> cmd = new ArrayList<>();
+            // As root, in a mount namespace of its own: whatever the training run mounts cannot outlive it, even killed.
+            if (isRoot() && Files.isExecutable(UNSHARE)) cmd.addAll(List.of(UNSHARE.toString(), "--mount", "--propagation", "private"));
+            cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "--enable-native-access=ALL-UNNAMED", "-XX:-UsePerfData", "-Djava.io.tmpdir=" + scratch));
             cmd.addAll(jvmOptions);
             cmd.addAll(PORTABLE);
@@ -121,6 +125,14 @@ final class GuestJvmCache {
             return "unreadable-" + Integer.toHexString(classPath.hashCode());
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    private static boolean isRoot() {
+        try {
+            return ((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0;
+        } catch (IOException | RuntimeException e) {
+            return false;
         }
     }
 
