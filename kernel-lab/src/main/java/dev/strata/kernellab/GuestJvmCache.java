@@ -36,9 +36,14 @@ final class GuestJvmCache {
         this.directory = directory;
     }
 
-    /** One directory per user under the temporary directory: caches are large (~30 MB) and only the newest is kept. */
+    /**
+     * Under the user's cache directory ($XDG_CACHE_HOME, else ~/.cache), not a shared /tmp where another user
+     * could plant a cache for root's JVM to map. Caches are large (~30 MB): only the newest is kept.
+     */
     static GuestJvmCache standard() {
-        return new GuestJvmCache(Path.of(System.getProperty("java.io.tmpdir"), "strata-lab-aot-" + ProcessHandle.current().info().user().orElse("user")));
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
+        return new GuestJvmCache(base.resolve("strata").resolve("lab-aot"));
     }
 
     /**
