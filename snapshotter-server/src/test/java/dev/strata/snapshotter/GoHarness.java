@@ -32,6 +32,28 @@ final class GoHarness {
         return out;
     }
 
+    /**
+     * Runs one of the harness's test binaries with {@code -test.v} against snapshotters from a factory serving
+     * {@code driver}; its output goes to {@code log}. Returns the exit status; asserts that every snapshotter it
+     * asked for was stopped.
+     */
+    static int run(String binary, String driver, Path log, java.util.Map<String, String> env) throws Exception {
+        Path target = Path.of("target").toAbsolutePath();
+        try (SnapshotterFactory factory = new SnapshotterFactory(driver, target.resolve("factory-" + binary + "-" + driver + ".sock"))) {
+            ProcessBuilder pb = new ProcessBuilder(build().resolve(binary).toString(), "-test.v", "-test.timeout", "12m")
+                    .redirectErrorStream(true).redirectOutput(log.toFile());
+            pb.environment().put("STRATA_SNAPSHOTTER_FACTORY", factory.socket().toString());
+            pb.environment().putAll(env);
+            Process p = pb.start();
+            if (!p.waitFor(14, TimeUnit.MINUTES)) {
+                p.destroyForcibly().waitFor();
+                throw new AssertionError(binary + " did not finish in 14 minutes; see " + log);
+            }
+            assertEquals(0, factory.running(), "every test stops the snapshotters it started; see " + log);
+            return p.exitValue();
+        }
+    }
+
     private static String readQuietly(Path p) {
         try {
             return Files.readString(p);
