@@ -96,6 +96,22 @@ final class Client implements AutoCloseable {
         return out;
     }
 
+    /** After the server restarted: reconnect now, not after the channel's back-off, and wait until it answers. */
+    void awaitServing() throws InterruptedException {
+        channel.resetConnectBackoff();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            try {
+                list();
+                return;
+            } catch (StatusRuntimeException e) {
+                if (System.nanoTime() > deadline) throw e;
+                Thread.sleep(50);
+                channel.resetConnectBackoff();
+            }
+        }
+    }
+
     /** The status code a call fails with. */
     static Status.Code code(Runnable call) {
         return assertThrows(StatusRuntimeException.class, call::run).getStatus().getCode();
