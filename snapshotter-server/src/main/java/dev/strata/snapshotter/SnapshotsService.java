@@ -132,12 +132,16 @@ final class SnapshotsService extends SnapshotsGrpc.SnapshotsImplBase {
 
     private static <T> void reply(String op, String key, StreamObserver<T> out, Supplier<T> call) {
         T result;
+        long start = System.nanoTime();
         try {
             result = call.get();
         } catch (RuntimeException e) {
-            out.onError(status(op, key, e));
+            StatusRuntimeException s = status(op, key, e);
+            LOG.log(System.Logger.Level.DEBUG, "{0} {1}: {2} in {3} µs", op, key, s.getStatus(), (System.nanoTime() - start) / 1000);
+            out.onError(s);
             return;
         }
+        LOG.log(System.Logger.Level.DEBUG, "{0} {1}: OK in {2} µs", op, key, (System.nanoTime() - start) / 1000);
         out.onNext(result);
         out.onCompleted();
     }

@@ -43,7 +43,7 @@ final class SnapshotterCommand {
         @Option(names = {"-o", "--storage-opt"}, paramLabel = "KEY=VALUE", description = "Driver option (repeatable).")
         List<String> storageOpts = new ArrayList<>();
 
-        @Option(names = "--debug", description = "Log every call that fails, with its cause.")
+        @Option(names = "--debug", description = "Log every call with its outcome and time.")
         boolean debug;
 
         @Override
