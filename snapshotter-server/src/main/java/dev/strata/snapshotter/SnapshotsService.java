@@ -137,11 +137,11 @@ final class SnapshotsService extends SnapshotsGrpc.SnapshotsImplBase {
             result = call.get();
         } catch (RuntimeException e) {
             StatusRuntimeException s = status(op, key, e);
-            LOG.log(System.Logger.Level.DEBUG, "{0} {1}: {2} in {3} µs", op, key, s.getStatus(), (System.nanoTime() - start) / 1000);
+            LOG.log(System.Logger.Level.DEBUG, "{0} {1}: {2} in {3} µs", op, key, s.getStatus(), Long.toString((System.nanoTime() - start) / 1000));
             out.onError(s);
             return;
         }
-        LOG.log(System.Logger.Level.DEBUG, "{0} {1}: OK in {2} µs", op, key, (System.nanoTime() - start) / 1000);
+        LOG.log(System.Logger.Level.DEBUG, "{0} {1}: OK in {2} µs", op, key, Long.toString((System.nanoTime() - start) / 1000));
         out.onNext(result);
         out.onCompleted();
     }
