@@ -23,7 +23,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -66,10 +65,9 @@ public final class PluginServer implements SocketServer {
     private final EventLoopGroup loop;
     private final ThreadPoolExecutor workers;
     private final ChannelGroup connections;
-    private final CountDownLatch closed = new CountDownLatch(1);
+    private final CloseOnce closed = new CloseOnce();
     private Channel server;
     private Object socketKey;
-    private boolean closing;
 
     private PluginServer(Config config) {
         this.config = config;
@@ -155,13 +153,7 @@ public final class PluginServer implements SocketServer {
      */
     @Override
     public void close() {
-        synchronized (this) {
-            if (closing) {
-                awaitQuietly();
-                return;
-            }
-            closing = true;
-        }
+        if (!closed.begin()) return;
         try {
             SocketFile.removeIfOurs(config.socket(), socketKey);
             if (server != null) server.close().syncUninterruptibly();
@@ -180,7 +172,7 @@ public final class PluginServer implements SocketServer {
             }
         } finally {
             shutdownResources();
-            closed.countDown();
+            closed.finished();
             LOG.log(System.Logger.Level.INFO, "stopped serving on {0}", config.socket());
         }
     }
@@ -191,14 +183,6 @@ public final class PluginServer implements SocketServer {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;
-        }
-    }
-
-    private void awaitQuietly() {
-        try {
-            closed.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.strata.snapshotter;
 
+import dev.strata.plugin.CloseOnce;
 import dev.strata.plugin.SocketFile;
 import dev.strata.plugin.SocketServer;
 import io.grpc.Server;
@@ -14,7 +15,6 @@ import java.io.IOException;
 import java.net.UnixDomainSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -37,10 +37,9 @@ public final class SnapshotterServer implements SocketServer {
     private final Duration grace;
     private final EventLoopGroup loop;
     private final ThreadPoolExecutor workers;
-    private final CountDownLatch closed = new CountDownLatch(1);
+    private final CloseOnce closed = new CloseOnce();
     private Server server;
     private Object socketKey;
-    private boolean closing;
 
     private SnapshotterServer(Path socket, Snapshotter snapshotter, Duration grace) {
         this.socket = socket.toAbsolutePath();
@@ -117,17 +116,7 @@ public final class SnapshotterServer implements SocketServer {
      */
     @Override
     public void close() {
-        synchronized (this) {
-            if (closing) {
-                try {
-                    closed.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                return;
-            }
-            closing = true;
-        }
+        if (!closed.begin()) return;
         try {
             SocketFile.removeIfOurs(socket, socketKey);
             if (server != null) {
@@ -149,7 +138,7 @@ public final class SnapshotterServer implements SocketServer {
             }
             workers.shutdownNow();
             loop.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
-            closed.countDown();
+            closed.finished();
             LOG.log(System.Logger.Level.INFO, "stopped serving on {0}", socket);
         }
     }
