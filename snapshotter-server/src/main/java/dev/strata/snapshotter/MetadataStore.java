@@ -19,7 +19,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The snapshots: key/name → record, in memory, each record persisted by {@link RecordFiles}. The checks containerd's
+ * The snapshots: key/name → record, in memory, every change persisted by {@link RecordLog} before it is seen. The checks containerd's
  * metadata store makes (names unique, parents committed, no removal under a child) are made here, under one lock;
  * the slow work in between (layers, mounts, usage) runs outside it, protected by reservations: a name being created
  * or committed is taken, a pending child keeps its parent, a snapshot being committed is busy.
@@ -33,7 +33,7 @@ final class MetadataStore implements AutoCloseable {
 
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    private final RecordFiles files;
+    private final RecordLog files;
     private final FileChannel lockFile;
     private final FileLock lock;
     private final Map<String, SnapshotRecord> byName = new HashMap<>();
@@ -43,10 +43,10 @@ final class MetadataStore implements AutoCloseable {
     private final Set<String> busy = new HashSet<>();
 
     private MetadataStore(Path dir, FileChannel lockFile, FileLock lock) {
-        this.files = new RecordFiles(dir.resolve("records"));
+        this.files = new RecordLog(dir.resolve("records"));
         this.lockFile = lockFile;
         this.lock = lock;
-        for (SnapshotRecord r : files.loadAll()) insert(r);
+        for (SnapshotRecord r : files.records()) insert(r);
     }
 
     static MetadataStore open(Path dir) {
@@ -115,7 +115,7 @@ final class MetadataStore implements AutoCloseable {
 
     /** Writes the new record and makes it visible. */
     void publish(Pending p, SnapshotRecord r) {
-        files.write(r);
+        files.put(r);
         synchronized (this) {
             release(p);
             insert(r);
@@ -149,9 +149,9 @@ final class MetadataStore implements AutoCloseable {
         return new Pending(r.id(), name, null, r);
     }
 
-    /** Replaces the active record by the committed one (same id, same file): one atomic rename. */
+    /** Replaces the active record by the committed one (same id): one journal line. */
     void finishCommit(Pending p, SnapshotRecord committed) {
-        files.write(committed);
+        files.put(committed);
         synchronized (this) {
             release(p);
             remove(p.source());
@@ -164,7 +164,7 @@ final class MetadataStore implements AutoCloseable {
     synchronized SnapshotRecord update(String name, java.util.function.UnaryOperator<SnapshotRecord> change) {
         SnapshotRecord r = get("update", name);
         SnapshotRecord u = change.apply(r);
-        files.write(u);
+        files.put(u);
         remove(r);
         insert(u);
         return u;
@@ -218,6 +218,7 @@ final class MetadataStore implements AutoCloseable {
 
     @Override
     public void close() {
+        files.close();
         try {
             lock.release();
             lockFile.close();

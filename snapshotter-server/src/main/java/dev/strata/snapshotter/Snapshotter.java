@@ -1,6 +1,7 @@
 package dev.strata.snapshotter;
 
 import dev.strata.api.CreateOptions;
+import dev.strata.api.LayerUnknownException;
 import dev.strata.api.MountSpecs.MountSpec;
 import dev.strata.api.StorageDriver;
 import dev.strata.snapshotter.SnapshotException.Reason;
@@ -36,6 +37,11 @@ public final class Snapshotter implements AutoCloseable {
     private final StorageDriver driver;
     private final MetadataStore store;
     private final SnapshotMounts mounts;
+    static final int DEFERRED_REMOVAL_SECONDS = 30;
+    /** Layers of removed snapshots, waiting for {@link #cleanup} or the sweeper. */
+    private final java.util.Queue<String> removed = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.ScheduledExecutorService sweeper = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+            r -> Thread.ofPlatform().daemon().name("strata-snapshotter-sweep").unstarted(r));
     /** Ids of snapshots being created: their layers and mounts exist before their records. */
     private final Set<String> creating = ConcurrentHashMap.newKeySet();
 
@@ -43,6 +49,8 @@ public final class Snapshotter implements AutoCloseable {
         this.driver = driver;
         this.store = store;
         this.mounts = mounts;
+        sweeper.scheduleWithFixedDelay(this::deleteRemovedLayers, DEFERRED_REMOVAL_SECONDS, DEFERRED_REMOVAL_SECONDS,
+                java.util.concurrent.TimeUnit.SECONDS);
     }
 
     /**
@@ -132,16 +140,31 @@ public final class Snapshotter implements AutoCloseable {
     }
 
     /**
-     * Removes the snapshot. Its layer goes right after the record; if that fails, the snapshot is gone all the same
-     * (as with containerd's asynchronous remove) and {@link #cleanup} removes the layer later.
+     * Removes the snapshot: its record at once, what Strata mounted for it before returning. Its layer is deleted
+     * by the next {@link #cleanup} (containerd's garbage collector calls it after removals), or by the background
+     * sweep within {@value #DEFERRED_REMOVAL_SECONDS} s: containerd's overlayfs defers its directories to Cleanup in
+     * the same way, which keeps deletions off the calls' path.
      */
     public void remove(String key) {
         SnapshotRecord r = store.remove(key);
         try {
             mounts.release(r.id(), r.layer());
-            if (r.layer() != null) driver.remove(r.layer());
         } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "removed snapshot {0}; its layer {1} stays until the next cleanup: {2}", key, r.layer(), e.getMessage());
+            LOG.log(System.Logger.Level.WARNING, "removed snapshot {0}; what Strata mounted for it stays until the next cleanup: {1}", key, e.getMessage());
+        }
+        if (r.layer() != null) removed.add(r.layer());
+    }
+
+    /** Deletes the layers of removed snapshots, in the order they were removed (a child's before its parent's). */
+    private synchronized void deleteRemovedLayers() {
+        for (String layer; (layer = removed.poll()) != null; ) {
+            try {
+                driver.remove(layer);
+            } catch (LayerUnknownException gone) {
+                // removed by a cleanup meanwhile
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "layer {0} of a removed snapshot stays until the next cleanup: {1}", layer, e.getMessage());
+            }
         }
     }
 
@@ -193,6 +216,7 @@ public final class Snapshotter implements AutoCloseable {
      * like the snapshotter's that no record names (a create or a remove that was cut short).
      */
     public synchronized void cleanup() {
+        deleteRemovedLayers();
         mounts.sweep(id -> {
             SnapshotRecord r = store.byId(id);
             return creating.contains(id) || r != null && r.kind() != Kind.COMMITTED;
@@ -207,6 +231,8 @@ public final class Snapshotter implements AutoCloseable {
                 mounts.release(id, layer);
                 driver.remove(layer);
                 LOG.log(System.Logger.Level.INFO, "removed layer {0}, which no snapshot holds", layer);
+            } catch (LayerUnknownException gone) {
+                // removed meanwhile
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.WARNING, "cannot remove layer {0} yet: {1}", layer, e.getMessage());
             }
@@ -244,6 +270,8 @@ public final class Snapshotter implements AutoCloseable {
      */
     @Override
     public void close() {
+        sweeper.shutdownNow();
+        deleteRemovedLayers();
         try {
             if (!holdsMounts()) driver.close();
             else LOG.log(System.Logger.Level.INFO, "leaving the mounts of active snapshots in place for containerd");

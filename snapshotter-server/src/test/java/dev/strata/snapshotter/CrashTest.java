@@ -100,6 +100,7 @@ class CrashTest {
                 }
             }
             assertTrue(c.list().isEmpty());
+            c.cleanup();
             Files.write(Path.of("target", "crash-test.txt"), report);
             assertEquals(143, server.terminate(), "a clean stop on SIGTERM: " + ServerProcess.tail(log));
         } finally {

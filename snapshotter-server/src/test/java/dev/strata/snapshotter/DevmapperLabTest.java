@@ -27,7 +27,8 @@ class DevmapperLabTest {
         assumeTrue(!kernels.isEmpty(), "no /boot/vmlinuz-*-cloud-amd64 (scripts/setup installs linux-image-cloud-amd64)");
         List<String> out = new ArrayList<>();
         LabResult r = KernelLab.forKernel(kernels.getLast()).timeout(Duration.ofMinutes(5)).output(out::add).build()
-                .run(GuestCommand.java(GuestTests.class.getName(), List.of(), List.of(DevmapperSnapshotterTest.class.getName())));
+                .run(GuestCommand.java(GuestTests.class.getName(), List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"),
+                        List.of(DevmapperSnapshotterTest.class.getName())));
         String log = String.join("\n", out);
         assertEquals(0, r.exitCode(), r.message() + "\n" + log);
         assertTrue(log.contains("1 passed, 0 failed"), log);

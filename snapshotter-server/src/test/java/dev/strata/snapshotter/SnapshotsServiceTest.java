@@ -169,6 +169,7 @@ class SnapshotsServiceTest {
             assertEquals(List.of("base"), c.list().stream().map(Info::getName).toList());
             assertEquals(Code.NOT_FOUND, code(() -> c.commit("x", "nosuch")));
             c.remove("base");
+            c.cleanup(); // layers of removed snapshots go in the background; Cleanup waits for them
             try (var layers = Files.list(tmp.resolve("overlay"))) {
                 assertEquals(List.of(), layers.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("sn-")).toList());
             }
