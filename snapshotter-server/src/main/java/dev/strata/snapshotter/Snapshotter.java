@@ -73,6 +73,11 @@ public final class Snapshotter implements AutoCloseable {
         return driver;
     }
 
+    /** Whether Mounts only describes (the driver has mount specs) rather than mounting with the driver. */
+    boolean describesMounts() {
+        return mounts.describesMounts();
+    }
+
     public List<MountSpec> prepare(String key, String parent, Map<String, String> labels) {
         return create("prepare", Kind.ACTIVE, key, parent, labels);
     }

@@ -3,7 +3,10 @@ package dev.strata.snapshotter;
 import dev.strata.plugin.CloseOnce;
 import dev.strata.plugin.SocketFile;
 import dev.strata.plugin.SocketServer;
+import io.grpc.Metadata;
 import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallExecutorSupplier;
 import io.grpc.netty.NettyServerBuilder;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -15,6 +18,7 @@ import java.io.IOException;
 import java.net.UnixDomainSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.Executor;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -89,6 +93,7 @@ public final class SnapshotterServer implements SocketServer {
                     .bossEventLoopGroup(loop)
                     .workerEventLoopGroup(loop)
                     .executor(workers)
+                    .callExecutor(new InlineReads(snapshotter.describesMounts()))
                     .addService(new SnapshotsService(snapshotter))
                     .build()
                     .start();
@@ -98,6 +103,24 @@ public final class SnapshotterServer implements SocketServer {
         }
         LOG.log(System.Logger.Level.INFO, "serving containerd snapshots on {0} ({1} in {2})", socket,
                 snapshotter.driver().name(), snapshotter.driver().home());
+    }
+
+    /**
+     * Stat, List and (where the driver describes its mounts) Mounts read memory and a file or two: they run on the
+     * I/O thread itself, saving two thread hand-offs (~150 µs a call here). Calls that sync or walk the disk run on
+     * the workers, so one of them never holds up the others on the same connection.
+     */
+    private record InlineReads(boolean mountsAreReads) implements ServerCallExecutorSupplier {
+        private static final Executor INLINE = Runnable::run;
+
+        @Override
+        public <Q, R> Executor getExecutor(ServerCall<Q, R> call, Metadata headers) {
+            return switch (call.getMethodDescriptor().getBareMethodName()) {
+                case "Stat", "List" -> INLINE;
+                case "Mounts" -> mountsAreReads ? INLINE : null;
+                default -> null; // the workers
+            };
+        }
     }
 
     @Override
