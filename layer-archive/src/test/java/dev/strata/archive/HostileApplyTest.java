@@ -21,7 +21,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-/** The whole hostile corpus, applied with every whiteout format, with and without device nodes permitted. */
+/**
+ * The whole hostile corpus (engine-compat cases included), applied with every whiteout format, with and without device
+ * nodes permitted: refusals name the entry, nothing outside the layer changes, and applied cases hold what they expect.
+ */
 class HostileApplyTest {
     private static Tmpfs fs;
     private static int seq;
@@ -84,6 +87,11 @@ class HostileApplyTest {
                 LayerArchive.apply(layer, in, options);
             } catch (StorageException e) {
                 fail(c.name() + " should apply safely but failed: " + e.getMessage(), e);
+            }
+            // what the layer holds, where a whiteout is a deletion (elsewhere it is a marker the mounted view hides)
+            if (options.whiteouts() == WhiteoutFormat.DELETE_IN_PLACE) {
+                List<String> wrong = c.insideProblems(layer, outside);
+                assertTrue(wrong.isEmpty(), c.name() + ": " + wrong);
             }
         }
         assertEquals(before, HostileCorpus.snapshot(outside), c.name() + " changed the outside directory");
