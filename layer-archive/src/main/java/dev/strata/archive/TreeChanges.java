@@ -125,7 +125,13 @@ public final class TreeChanges {
         if (r < 0) throw new SyscallException("getdents64", what, -r);
         for (int i = 0; i < names.size(); i++) {
             String n = names.get(i);
-            if (types.get(i) == DT_DIR) {
+            // d_type is only a hint: DT_UNKNOWN (ext4 -O ^filetype, xfs ftype=0) is settled by the stat
+            boolean dir = types.get(i) == DT_DIR;
+            if (!dir) {
+                if (sys.statx(dirFd, n, AT_SYMLINK_NOFOLLOW) < 0) continue;
+                dir = sys.stat.type() == S_IFDIR;
+            }
+            if (dir) {
                 int fd = sys.openat(dirFd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
                 if (fd < 0) continue;
                 try {
@@ -135,8 +141,6 @@ public final class TreeChanges {
                 }
                 continue;
             }
-            if (sys.statx(dirFd, n, AT_SYMLINK_NOFOLLOW) < 0) continue;
-            if (sys.stat.type() == S_IFDIR) continue;
             if (sys.stat.nlink > 1 && !seen.add(sys.stat.ino)) continue;
             total[0] += sys.stat.size;
         }
