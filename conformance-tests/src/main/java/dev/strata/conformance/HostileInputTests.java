@@ -3,8 +3,8 @@ package dev.strata.conformance;
 import dev.strata.api.CreateOptions;
 import dev.strata.api.StorageDriver;
 import dev.strata.api.StorageException;
-import dev.strata.archive.hostile.HostileCase;
-import dev.strata.archive.hostile.HostileCorpus;
+import dev.strata.conformance.hostile.HostileCase;
+import dev.strata.conformance.hostile.HostileCorpus;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.junit.jupiter.api.DisplayName;
@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 
 /**
- * Every case of layer-archive's {@link HostileCorpus}, applied through the driver's own {@code applyDiff} into a
+ * Every case of the {@link HostileCorpus}, applied through the driver's own {@code applyDiff} into a
  * new layer on a small parent: the breakout attempts, and the engine-compat cases that hold each driver to the tar
  * semantics of containerd and moby (symlink targets verbatim, names cleaned lexically, paths through symlinks resolved
  * in the layer, exact directory modes and times, Go's stream errors). A {@link HostileCase.Expect#REFUSED} case must

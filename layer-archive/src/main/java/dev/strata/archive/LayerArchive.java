@@ -102,7 +102,7 @@ public final class LayerArchive {
      */
     public static long apply(Path layerRoot, InputStream tar, ApplyOptions options) {
         java.util.Objects.requireNonNull(options, "options");
-        try (Applier a = new Applier(layerRoot, options)) {
+        try (TarApplier a = new TarApplier(layerRoot, options)) {
             // a plain tar file: read it through its channel, so large file data can be copied in the kernel
             java.nio.channels.FileChannel ch = tar instanceof java.io.FileInputStream f ? Decompress.plainFile(f) : null;
             return ch != null ? a.apply(new dev.strata.archive.tar.TarReader(ch)) : a.apply(Decompress.detect(tar));

@@ -30,7 +30,7 @@ import static dev.strata.nativeio.fast.Sys.*;
  *
  * <p>Single-threaded; one instance per apply.
  */
-final class Applier implements AutoCloseable {
+final class TarApplier implements AutoCloseable {
     private static final long IN_ROOT = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
 
     private final String layer;
@@ -51,7 +51,7 @@ final class Applier implements AutoCloseable {
     private record DirTime(String rel, long mtimeNanos, int deferredMode) {
     }
 
-    Applier(Path layerRoot, ApplyOptions options) {
+    TarApplier(Path layerRoot, ApplyOptions options) {
         this.layer = layerRoot.toString();
         this.options = options;
         int fd = sys.openat(-100, layer, O_PATH | O_DIRECTORY, 0);
@@ -68,12 +68,12 @@ final class Applier implements AutoCloseable {
         Beneath.Errors errors = new Beneath.Errors() {
             @Override
             public UnsafeEntryException refuse(String why) {
-                return Applier.this.refuse(why);
+                return TarApplier.this.refuse(why);
             }
 
             @Override
             public StorageException failed(String call, String what, long negErrno) {
-                return Applier.this.failed(call, what, negErrno);
+                return TarApplier.this.failed(call, what, negErrno);
             }
         };
         this.beneath = new Beneath(sys, fd, errors);

@@ -1,8 +1,10 @@
-package dev.strata.archive;
+package dev.strata.conformance.hostile;
 
+import dev.strata.testsupport.Tmpfs;
 import dev.strata.api.StorageException;
-import dev.strata.archive.hostile.HostileCase;
-import dev.strata.archive.hostile.HostileCorpus;
+import dev.strata.archive.ApplyOptions;
+import dev.strata.archive.LayerArchive;
+import dev.strata.archive.WhiteoutFormat;
 import dev.strata.nativeio.Kernel;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

@@ -1,4 +1,4 @@
-package dev.strata.archive.hostile;
+package dev.strata.conformance.hostile;
 
 import dev.strata.archive.tar.Pax;
 import dev.strata.archive.tar.TarHeader;

@@ -1,6 +1,6 @@
-package dev.strata.archive.hostile;
+package dev.strata.conformance.hostile;
 
-import dev.strata.archive.hostile.HostileCase.Expect;
+import dev.strata.conformance.hostile.HostileCase.Expect;
 import dev.strata.archive.tar.TarHeader;
 import dev.strata.nativeio.Kernel;
 
@@ -13,9 +13,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 
-import static dev.strata.archive.hostile.HostileCase.Expect.APPLIED_SAFELY;
-import static dev.strata.archive.hostile.HostileCase.Expect.REFUSED;
-import static dev.strata.archive.hostile.Tars.tar;
+import static dev.strata.conformance.hostile.HostileCase.Expect.APPLIED_SAFELY;
+import static dev.strata.conformance.hostile.HostileCase.Expect.REFUSED;
+import static dev.strata.conformance.hostile.Tars.tar;
 
 /**
  * Hostile tar archives, generated in memory: the breakout tests of moby's {@code pkg/archive}

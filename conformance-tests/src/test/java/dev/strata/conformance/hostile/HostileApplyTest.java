@@ -1,14 +1,20 @@
-package dev.strata.archive;
+package dev.strata.conformance.hostile;
 
+import dev.strata.testsupport.Tmpfs;
 import dev.strata.api.StorageException;
-import dev.strata.archive.hostile.HostileCase;
-import dev.strata.archive.hostile.HostileCorpus;
+import dev.strata.archive.ApplyOptions;
+import dev.strata.archive.LayerArchive;
+import dev.strata.archive.UnsafeEntryException;
+import dev.strata.archive.WhiteoutFormat;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
 import java.io.ByteArrayInputStream;
+import java.util.Arrays;
+import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -57,6 +63,23 @@ class HostileApplyTest {
             }
         }
         return tests;
+    }
+
+    @Test
+    void aFailedApplyChangesNothingOutsideAndNamesTheEntry() throws Exception {
+        Path layer = fs.dir("layer"), outside = fs.dir("outside");
+        HostileCorpus.populateOutside(outside);
+        Map<String, String> before = HostileCorpus.snapshot(outside);
+        Path src = fs.dir("src");
+        Files.writeString(src.resolve("a"), "a".repeat(10000));
+        Files.writeString(src.resolve("b"), "b".repeat(10000));
+        ByteArrayOutputStream tar = new ByteArrayOutputStream();
+        LayerArchive.writeTree(src, tar);
+        byte[] cut = Arrays.copyOf(tar.toByteArray(), 512 + 512 + 10240 + 512 + 4000); // "./", a, then inside b's data
+        StorageException e = assertThrows(StorageException.class,
+                () -> LayerArchive.apply(layer, new ByteArrayInputStream(cut), ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE)));
+        assertTrue(e.getMessage().contains("\"b\""), e.getMessage());
+        assertEquals(before, HostileCorpus.snapshot(outside));
     }
 
     private static java.io.InputStream open(byte[] tar, boolean viaFile, Path box) throws Exception {

@@ -1,4 +1,4 @@
-package dev.strata.archive.hostile;
+package dev.strata.conformance.hostile;
 
 import java.nio.file.Path;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package dev.strata.archive.hostile;
+package dev.strata.conformance.hostile;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
