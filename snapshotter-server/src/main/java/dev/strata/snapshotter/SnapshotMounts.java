@@ -38,6 +38,7 @@ final class SnapshotMounts {
     private final StorageDriver driver;
     private final Optional<MountSpecs> specs;
     private final Path dir;
+    private final java.util.Map<String, List<MountSpec>> described = new java.util.concurrent.ConcurrentHashMap<>();
 
     SnapshotMounts(StorageDriver driver, Path dir) {
         this.driver = driver;
@@ -56,11 +57,20 @@ final class SnapshotMounts {
         return specs.isPresent();
     }
 
-    /** The mounts for snapshot {@code id} whose content is {@code layer}: read-write for an active one. */
+    /**
+     * The mounts for snapshot {@code id} whose content is {@code layer}: read-write for an active one. A driver's
+     * description of an active snapshot or a view never changes (an active one has no child to make it read-only),
+     * so it is kept until {@link #release}: containerd asks again for every container start.
+     */
     List<MountSpec> mounts(String id, String layer, boolean readOnly) {
+        List<MountSpec> known = described.get(id);
+        if (known != null) return known;
         if (specs.isPresent()) {
             List<MountSpec> s = specs.get().mountSpecs(layer, readOnly);
-            if (s.size() != 1 || optionBytes(s.getFirst()) < SPEC_LIMIT) return s;
+            if (s.size() != 1 || optionBytes(s.getFirst()) < SPEC_LIMIT) {
+                described.put(id, s);
+                return s;
+            }
             Path target = dir.resolve(id);
             synchronized (this) {
                 if (!MountRoots.isMountRoot(target)) {
@@ -89,6 +99,7 @@ final class SnapshotMounts {
 
     /** Undoes what Strata mounted for the snapshot: its own overlay, or the driver's reference. */
     synchronized void release(String id, String layer) {
+        described.remove(id);
         unmountOwn(dir.resolve(id));
         if (specs.isEmpty() && layer != null && driver.exists(layer)) {
             while (driver.references(layer) > 0) driver.put(layer);
