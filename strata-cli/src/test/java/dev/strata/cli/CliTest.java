@@ -92,7 +92,7 @@ class CliTest {
         Files.writeString(mnt.resolve("new-file"), "written inside the mount");
 
         Path out = tmp.resolve("c1.tar");
-        Result diff = strata("-s", "vfs", "diff", "c1", "--parent", "base", "-o", out.toString());
+        Result diff = strata("-s", "vfs", "diff", "c1", "--parent", "base", "--output", out.toString());
         assertEquals(0, diff.code(), diff.err());
         Process list = new ProcessBuilder("tar", "-tf", out.toString()).redirectErrorStream(true).start();
         String names = new String(list.getInputStream().readAllBytes()).strip();
@@ -113,7 +113,7 @@ class CliTest {
         assertEquals(1, missing.code());
         assertEquals("strata: create c2: parent layer nosuch does not exist", missing.err().strip());
         Result badId = strata("-s", "vfs", "create", "../x");
-        assertEquals(1, badId.code());
+        assertEquals(2, badId.code());
         assertTrue(badId.err().startsWith("strata: create \"../x\": invalid layer id"), badId.err());
         assertEquals(1, badId.err().strip().lines().count());
     }
@@ -121,11 +121,11 @@ class CliTest {
     @Test
     void unknownDriverAndOptionNameWhatExists() {
         Result nosuch = strata("-s", "nosuch", "drivers");
-        assertEquals(1, nosuch.code());
-        assertTrue(nosuch.err().contains("unknown storage driver \"nosuch\" (drivers: ") && nosuch.err().contains("vfs"), nosuch.err());
+        assertEquals(2, nosuch.code());
+        assertTrue(nosuch.err().startsWith("strata: drivers: unknown storage driver \"nosuch\" (drivers: ") && nosuch.err().contains("vfs"), nosuch.err());
         Result bogus = strata("-s", "vfs", "--storage-opt", "vfs.bogus=1", "status");
-        assertEquals(1, bogus.code());
-        assertTrue(bogus.err().contains("unknown option vfs.bogus (valid keys: vfs.size, vfs.copy)"), bogus.err());
+        assertEquals(2, bogus.code());
+        assertEquals("strata: status: unknown option vfs.bogus (valid keys: vfs.size, vfs.copy)", bogus.err().strip());
         Result usage = strata("create");
         assertEquals(2, usage.code());
         assertTrue(usage.err().contains("Missing required parameter"), usage.err());
@@ -148,10 +148,18 @@ class CliTest {
         assertTrue(status.out().contains("Storage Driver: vfs") && status.out().contains("read/write"), status.out());
         Path bad = Files.writeString(tmp.resolve("bad.json"), "{\"storage-drvier\":\"vfs\"}");
         Result typo = strata("--config", bad.toString(), "status");
-        assertEquals(1, typo.code());
-        assertTrue(typo.err().contains("storage-drvier"), typo.err());
+        assertEquals(2, typo.code());
+        assertEquals("strata: config " + bad + ": unknown key \"storage-drvier\" (keys: storage-driver, storage-opts, root)", typo.err().strip());
+        Path notList = Files.writeString(tmp.resolve("string.json"), "{\"storage-opts\": \"vfs.copy=copy\"}");
+        Result wrongType = strata("--config", notList.toString(), "status");
+        assertEquals(2, wrongType.code());
+        assertEquals("strata: config " + notList + ": key \"storage-opts\": expected a list of \"key=value\" strings such as"
+                + " [\"overlay.size=10G\"], got the string \"vfs.copy=copy\"", wrongType.err().strip());
+        Result dir = strata("--config", tmp.toString(), "status");
+        assertEquals(2, dir.code());
+        assertEquals("strata: config " + tmp + ": is a directory, not a JSON file", dir.err().strip());
         Result missing = strata("--config", tmp.resolve("nope.json").toString(), "status");
-        assertEquals(1, missing.code());
+        assertEquals(2, missing.code());
         assertTrue(missing.err().contains("nope.json: no such file"), missing.err());
         assertFalse(Files.exists(root.resolve("overlay")));
     }
