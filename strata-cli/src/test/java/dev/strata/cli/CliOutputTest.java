@@ -69,6 +69,19 @@ class CliOutputTest {
     }
 
     @Test
+    void jsonStringsSurviveAParserWhateverTheyHold() throws Exception {
+        String tricky = "quote\" backslash\\ newline\n tab\t nul\u0000 bell\u0007 sep\u2028 é 🙂";
+        java.io.StringWriter w = new java.io.StringWriter();
+        Output.json(new java.io.PrintWriter(w, true), Output.fields("s", tricky, "n", 42L, "b", false, "none", null,
+                "list", List.of(1, "two", List.of())));
+        JsonNode n = JSON.readTree(w.toString());
+        assertEquals(tricky, n.get("s").asText());
+        assertEquals(42, n.get("n").asLong());
+        assertEquals("[1,\"two\",[]]", n.get("list").toString());
+        assertTrue(n.get("none").isNull() && !n.get("b").asBoolean());
+    }
+
+    @Test
     void everyCommandAnswersInJson() throws Exception {
         assertEquals("{\"id\":\"base\",\"parent\":null,\"readWrite\":false}", json("create", "base").toString());
         assertEquals("{\"id\":\"c1\",\"parent\":\"base\",\"readWrite\":true}", json("create-rw", "c1", "--parent", "base").toString());
