@@ -34,6 +34,9 @@ final class ErrorText {
     /** A Java class name as toString() puts it in front of a message, e.g. {@code java.io.EOFException: }. */
     private static final Pattern CLASS_NAME = Pattern.compile("\\b(?:[a-z][a-z0-9_]*\\.)+[A-Z][A-Za-z0-9_$]*(?:Exception|Error)\\b:?\\s*");
 
+    private static final Pattern TRUNCATED = Pattern.compile("(?i)truncated|unexpected end|premature end");
+    private static final String ENDS_EARLY = "the input ends early: truncated or not what it claims to be";
+
     /** The line to print, and whether the error is the user's input (exit 2) rather than a failure. */
     record Report(String line, boolean usage) {
     }
@@ -62,15 +65,22 @@ final class ErrorText {
 
     /** The cause, without the parts the head already says. */
     static String cause(Throwable t, String subject, Paths where) {
+        String c = describe(t, subject, where);
+        // A stream that ends early says so in the words of whichever decoder noticed (zstd: "Truncated source").
+        if (!c.startsWith(ENDS_EARLY) && TRUNCATED.matcher(c).find()) c = ENDS_EARLY + " (" + lowerFirst(c) + ")";
+        return c;
+    }
+
+    private static String describe(Throwable t, String subject, Paths where) {
         if (t instanceof UsageException) return t.getMessage();
         FileSystemException fs = find(t, FileSystemException.class);
         if (fs != null) return fileSystem(fs, where);
-        if (t instanceof UncheckedIOException u && u.getCause() != null) return cause(u.getCause(), subject, where);
+        if (t instanceof UncheckedIOException u && u.getCause() != null) return describe(u.getCause(), subject, where);
         if (t instanceof StorageException s) return storage(s, subject, where);
         if (t instanceof EOFException || find(t, EOFException.class) != null) {
-            return "the input ends early: truncated or not what it claims to be"
-                    + detail(find(t, EOFException.class));
+            return ENDS_EARLY + detail(find(t, EOFException.class));
         }
+
         String simple = t.getClass().getSimpleName();
         if (simple.equals("TarFormatException")) return "not a valid tar stream: " + scrub(t.getMessage());
         if (t instanceof IOException) return scrub(messageOf(t));

@@ -120,7 +120,7 @@ class CliErrorsTest {
         assertEquals(0, strata("-s", "vfs", "create", "t2").code());
         Result rz = strata("-s", "vfs", "apply", "t2", zst.toString());
         assertEquals(1, rz.code(), rz.err());
-        assertTrue(rz.err().startsWith("strata: apply t2: "), rz.err());
+        assertTrue(rz.err().startsWith("strata: apply t2: the input ends early"), rz.err());
         rz.assertOneCleanLine();
         assertFalse(rz.err().contains(root.toString()), rz.err());
 
