@@ -1,16 +1,9 @@
 package dev.strata.cli;
 
-import dev.strata.nativeio.Kernel;
-import dev.strata.nativeio.MountInfo;
 import dev.strata.nativeio.Mounts;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -20,51 +13,9 @@ import java.util.zip.GZIPOutputStream;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Issue 13's "what was seen": every error is {@code strata: VERB ID: cause}, with the exit codes of the README. */
-class CliErrorsTest {
-    @TempDir
-    Path tmp;
-    Path root;
-
-    record Result(int code, String out, String err) {
-        /** One line, no Java class name, no stack. */
-        void assertOneCleanLine() {
-            assertEquals(1, err.strip().lines().count(), err);
-            assertFalse(err.matches("(?s).*\\b(java|javax|com|dev)\\.[a-z]+\\.[A-Za-z.]*(Exception|Error).*"), err);
-            assertFalse(err.contains("Exception"), err);
-        }
-    }
-
-    @BeforeEach
-    void scratch() throws Exception {
-        assumeTrue(Kernel.isRoot(), "needs root to mount a scratch tmpfs");
-        root = Files.createDirectory(tmp.resolve("root"));
-        Mounts.mount("strata-test", root, "tmpfs", 0, "size=64m");
-    }
-
-    @AfterEach
-    void unmount() {
-        if (root != null) Mounts.unmountAllUnder(tmp);
-        assertTrue(MountInfo.under(tmp).isEmpty());
-    }
-
-    static Result run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Result(code, out.toString(), err.toString());
-    }
-
-    private Result strata(String... args) {
-        String[] all = new String[args.length + 2];
-        all[0] = "--root";
-        all[1] = root.toString();
-        System.arraycopy(args, 0, all, 2, args.length);
-        return run(all);
-    }
-
+class CliErrorsTest extends ScratchRootTest {
     private void expect(int code, String line, Result r) {
         assertEquals(line, r.err().strip());
         assertEquals(code, r.code(), r.err());

@@ -2,13 +2,7 @@ package dev.strata.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.strata.nativeio.Kernel;
-import dev.strata.nativeio.MountInfo;
-import dev.strata.nativeio.Mounts;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,33 +12,17 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** --json on every command with one key style; layers at any id width; layers --tree; du. */
-class CliOutputTest {
+class CliOutputTest extends ScratchRootTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String LONG = "a".repeat(64);
-    @TempDir
-    Path tmp;
-    Path root;
 
-    @BeforeEach
-    void scratch() throws Exception {
-        assumeTrue(Kernel.isRoot(), "needs root to mount a scratch tmpfs");
-        root = Files.createDirectory(tmp.resolve("root"));
-        Mounts.mount("strata-test", root, "tmpfs", 0, "size=64m");
-    }
-
-    @AfterEach
-    void unmount() {
-        if (root != null) Mounts.unmountAllUnder(tmp);
-        assertTrue(MountInfo.under(tmp).isEmpty());
-    }
-
-    private CliErrorsTest.Result strata(String... args) {
-        List<String> all = new ArrayList<>(List.of("--root", root.toString(), "-s", "vfs"));
+    /** strata --root ROOT -s vfs ARGS..., which must succeed. */
+    private Result vfs(String... args) {
+        List<String> all = new ArrayList<>(List.of("-s", "vfs"));
         all.addAll(List.of(args));
-        CliErrorsTest.Result r = CliErrorsTest.run(all.toArray(String[]::new));
+        Result r = strata(all.toArray(String[]::new));
         assertEquals(0, r.code(), r.err());
         return r;
     }
@@ -52,7 +30,7 @@ class CliOutputTest {
     private JsonNode json(String... args) throws Exception {
         List<String> all = new ArrayList<>(List.of("--json"));
         all.addAll(List.of(args));
-        JsonNode n = JSON.readTree(strata(all.toArray(String[]::new)).out());
+        JsonNode n = JSON.readTree(vfs(all.toArray(String[]::new)).out());
         assertCamelCase(n);
         return n;
     }
@@ -107,29 +85,29 @@ class CliOutputTest {
 
     @Test
     void layersFitAnyIdWidthAndDrawTheTreeAndDiskUse() throws Exception {
-        strata("create", "base");
-        strata("create", LONG, "--parent", "base");
-        strata("create-rw", "c", "--parent", LONG);
-        strata("create-rw", "other", "--parent", "base");
-        Path dir = Path.of(strata("mount", "c").out().strip());
+        vfs("create", "base");
+        vfs("create", LONG, "--parent", "base");
+        vfs("create-rw", "c", "--parent", LONG);
+        vfs("create-rw", "other", "--parent", "base");
+        Path dir = Path.of(vfs("mount", "c").out().strip());
         Files.write(dir.resolve("blob"), new byte[100_000]);
 
-        List<String> lines = strata("layers").out().lines().toList();
+        List<String> lines = vfs("layers").out().lines().toList();
         assertEquals(5, lines.size(), String.join("\n", lines));
         int col = lines.get(0).indexOf("PARENT");
         for (String l : lines.subList(1, lines.size())) assertEquals(' ', l.charAt(col - 1), "aligned: " + l);
         assertTrue(lines.stream().anyMatch(l -> l.startsWith(LONG + "  base")), String.join("\n", lines));
 
-        String tree = strata("layers", "--tree").out();
+        String tree = vfs("layers", "--tree").out();
         assertTrue(tree.contains("base") && tree.contains("├── " + LONG) && tree.contains("│   └── c ") && tree.contains("└── other"), tree);
         assertTrue(tree.lines().anyMatch(l -> l.startsWith("│   └── c ") && l.matches(".*100 kB +1$")), tree);
 
-        String du = strata("du").out();
+        String du = vfs("du").out();
         assertTrue(du.lines().anyMatch(l -> l.startsWith("c ") && l.contains("100 kB")), du);
         assertTrue(du.contains("Total: 4 layers, 1 mounted, size 100 kB"), du);
         JsonNode total = json("du").get("total");
         assertEquals(100_000, total.get("size").asLong());
         assertTrue(total.get("disk").asLong() >= 100_000, total.toString());
-        strata("unmount", "c");
+        vfs("unmount", "c");
     }
 }
