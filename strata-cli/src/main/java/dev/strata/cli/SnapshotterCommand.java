@@ -6,13 +6,11 @@ import dev.strata.snapshotter.Snapshotter;
 import dev.strata.snapshotter.SnapshotterServer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParentCommand;
 
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 import java.util.logging.ConsoleHandler;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -22,37 +20,28 @@ import java.util.logging.Logger;
         description = "Serve a driver to containerd as a snapshotter (proxy_plugins).",
         subcommands = SnapshotterCommand.Serve.class)
 final class SnapshotterCommand {
-    @ParentCommand
-    StrataCommand top;
 
     @Command(name = "serve", mixinStandardHelpOptions = true, description = {
             "Serve containerd's snapshots API (gRPC) on a UNIX socket until SIGTERM.",
             "Layers live in <root>/<driver>, as for every strata command; the snapshots (keys, kinds, parents, labels)"
                     + " in <root>/snapshots/<driver>. Register the socket in containerd's config.toml as"
                     + " [proxy_plugins.strata] type = \"snapshot\", address = <socket>."})
-    static final class Serve implements Callable<Integer> {
+    static final class Serve extends CliCommand {
         /** Keeps the configured loggers from being collected (j.u.l holds them weakly). */
         private static final List<Logger> LOGGERS = new ArrayList<>();
 
-        @ParentCommand
-        SnapshotterCommand parent;
-
         @Option(names = "--socket", paramLabel = "PATH", description = "Socket to serve on (default: ${DEFAULT-VALUE}).")
         Path socket = SnapshotterServer.DEFAULT_SOCKET;
-
-        @Option(names = {"-o", "--storage-opt"}, paramLabel = "KEY=VALUE", description = "Driver option (repeatable).")
-        List<String> storageOpts = new ArrayList<>();
 
         @Option(names = "--debug", description = "Log every call with its outcome and time.")
         boolean debug;
 
         @Override
-        public Integer call() throws Exception {
+        protected int run() throws Exception {
             configureLogging(debug);
-            Session session = parent.top.session();
+            Session session = session();
             DriverProvider provider = session.selection().provider();
-            List<String> options = new ArrayList<>(session.options());
-            options.addAll(storageOpts);
+            List<String> options = session.options(); // the config file's storage-opts, then -o
             Path root = session.root();
             StorageDriver driver = session.registry().open(provider, root, options);
             Snapshotter snapshotter;

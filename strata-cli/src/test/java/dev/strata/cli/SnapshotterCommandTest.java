@@ -28,7 +28,7 @@ class SnapshotterCommandTest {
     void anUnknownDriverIsRefusedWithTheKnownOnesAndNoSocketIsMade() {
         Path socket = tmp.resolve("s.sock");
         String[] r = run("--root", tmp.toString(), "-s", "nosuch", "snapshotter", "serve", "--socket", socket.toString());
-        assertEquals("1", r[0]);
+        assertEquals("2", r[0], "a config error");
         assertTrue(r[2].startsWith("strata: ") && r[2].contains("unknown storage driver \"nosuch\"") && r[2].contains("vfs"), r[2]);
         assertFalse(Files.exists(socket));
     }
@@ -37,7 +37,7 @@ class SnapshotterCommandTest {
     void anUnknownOptionIsRefusedNamingTheValidKeys() {
         Path socket = tmp.resolve("s.sock");
         String[] r = run("--root", tmp.toString(), "-s", "vfs", "snapshotter", "serve", "--socket", socket.toString(), "-o", "vfs.colour=blue");
-        assertEquals("1", r[0]);
+        assertEquals("2", r[0], "a config error");
         assertTrue(r[2].contains("unknown option vfs.colour"), r[2]);
         assertFalse(Files.exists(socket));
         assertFalse(Files.exists(tmp.resolve("snapshots")), "nothing made");
