@@ -28,7 +28,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Serves a {@link Snapshotter} as containerd's {@code containerd.services.snapshots.v1.Snapshots} on a UNIX socket:
  * grpc-java over Netty's pure-JDK domain-socket channel (no native epoll). One event-loop thread does the I/O;
  * calls run on a pool of worker threads, so RPCs on different streams proceed concurrently. The socket is made as
- * the graphdriver plugin's is ({@link SocketFile}: mode 0600, stale sockets replaced, live ones refused).
+ * the graphdriver plugin's is ({@link SocketFile}: mode 0600, stale sockets replaced, live ones refused), and it
+ * appears only after the server has answered calls of its own ({@link Warmup}).
  */
 public final class SnapshotterServer implements SocketServer {
     private static final System.Logger LOG = System.getLogger(SnapshotterServer.class.getName());
@@ -70,6 +71,7 @@ public final class SnapshotterServer implements SocketServer {
         try {
             s.bind();
         } catch (IOException | RuntimeException e) {
+            if (s.server != null) s.server.shutdownNow();
             snapshotter.close();
             s.workers.shutdownNow();
             s.loop.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
@@ -97,6 +99,7 @@ public final class SnapshotterServer implements SocketServer {
                     .addService(new SnapshotsService(snapshotter))
                     .build()
                     .start();
+            Warmup.run(at, loop); // before the socket appears: containerd's first dial gets a warm server
             socketKey = SocketFile.publish(at, socket);
         } finally {
             if (bindPath != null) SocketFile.deleteTree(bindPath.getParent());
