@@ -26,8 +26,8 @@ import java.util.Set;
  * and the failure policy, locks and reference counts. See {@link DriverKit} for what it promises.
  *
  * <p>Locks, always taken in this order: the id's reference-count stripe ({@link RefCounts#withLock}), then the
- * home lock ({@code <home>/.strata/lock}: creates, removes, the start and the commit of applies), then whatever the
- * storage locks inside (devmapper's pool). get and put take only the first.
+ * home lock (creates, removes, the start and the commit of applies), then whatever the storage locks inside
+ * (devmapper's pool). get and put take only the first.
  */
 final class KitDriver implements StorageDriver {
     final LayerStorage storage;
@@ -41,14 +41,15 @@ final class KitDriver implements StorageDriver {
 
     KitDriver(LayerStorage storage) {
         this.storage = storage;
-        Path state = storage.home().resolve(DriverKit.STATE_DIR);
-        this.homeLock = new Flock(state.resolve("lock"));
-        this.incomplete = new Marks(state.resolve("incomplete"));
-        Marks applying = new Marks(state.resolve("applying"));
-        this.index = new ChildIndex(state.resolve("children"));
-        this.refs = new RefCounts(RunDirectory.forHome(storage.home()).resolve("refs"), storage::isMounted);
-        this.recovery = new KitRecovery(storage, incomplete, applying, index, refs,
-                new Marks(storage.home().resolve(".incomplete")));
+        Path run = RunDirectory.forHome(storage.home());
+        this.homeLock = new Flock(run.resolve(DriverKit.HOME_LOCK));
+        this.incomplete = new Marks(run.resolve(DriverKit.INCOMPLETE));
+        Marks applying = new Marks(run.resolve(DriverKit.APPLYING));
+        this.index = new ChildIndex(storage.home().resolve(DriverKit.STATE_DIR).resolve("children"));
+        this.refs = new RefCounts(run.resolve("refs"), storage::isMounted);
+        this.recovery = new KitRecovery(storage, incomplete, applying, index, refs, List.of(
+                new Marks(storage.home().resolve(".incomplete")), // the drivers' own, before the kit
+                new Marks(storage.home().resolve(DriverKit.STATE_DIR).resolve("incomplete"))));
         this.apply = new KitApply(this, applying, recovery);
         this.diffs = storage.diffs(this);
         recovery.atOpen(homeLock);
@@ -74,21 +75,18 @@ final class KitDriver implements StorageDriver {
     private void make(NewLayer layer) {
         String op = layer.operation(), id = layer.id(), p = layer.parent();
         homeLock.locked(() -> {
-            recovery.settle(op, id);
-            if (storage.exists(id)) throw new LayerExistsException(op, id);
-            if (p != null) {
-                if (incomplete.isMarked(p) || !storage.exists(p)) throw new ParentUnknownException(op, id, p);
-                apply.requireNotApplying(op, id, p);
-            }
-            incomplete.mark(id, KitRecovery.createNote(p));
-            if (p != null) {
-                try {
+            mark(op, id, KitRecovery.createNote(p));
+            try {
+                if (storage.exists(id)) throw new LayerExistsException(op, id);
+                if (p != null) {
+                    if (incomplete.isMarked(p) || !storage.exists(p)) throw new ParentUnknownException(op, id, p);
+                    apply.requireNotApplying(op, id, p);
                     ensureIndex();
                     index.add(p, id);
-                } catch (RuntimeException e) {
-                    incomplete.clear(id);
-                    throw e;
                 }
+            } catch (RuntimeException e) {
+                incomplete.clear(id);
+                throw e;
             }
         });
         try {
@@ -134,7 +132,7 @@ final class KitDriver implements StorageDriver {
             }
             String p = storage.parent(id);
             storage.unmount(id); // remove wins over references, as in moby
-            incomplete.mark(id, KitRecovery.REMOVE);
+            mark("remove", id, KitRecovery.REMOVE);
             refs.forget(id);
             if (p != null) index.remove(p, id);
             index.drop(id);
@@ -150,6 +148,16 @@ final class KitDriver implements StorageDriver {
                     + id + " (or the next start) finishes removing it", e);
         }
         incomplete.clear(id);
+    }
+
+    /**
+     * Marks {@code id} as being made or removed; a mark already there is finished first when it was abandoned, and
+     * refused when a live process holds it. Call under the home lock.
+     */
+    private void mark(String op, String id, String note) {
+        if (incomplete.mark(id, note)) return;
+        recovery.settle(op, id); // throws when someone is working on the id
+        if (!incomplete.mark(id, note)) throw new LayerBusyException(op, id, "another process is creating or removing this layer right now");
     }
 
     /** The children of a layer: from the index, each checked against its real state. Call under the home lock. */
