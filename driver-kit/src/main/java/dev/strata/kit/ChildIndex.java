@@ -17,9 +17,10 @@ import java.util.Map;
  * Which layers were made on which: {@code <dir>/<parent>/<child>}, one empty file per child. It makes the children
  * check of remove and applyDiff cost the number of children, not the number of layers.
  *
- * <p>Kept crash-safe as a superset: an entry is made before its child's storage and dropped after the child is
- * gone, so a crash at any point leaves at most an entry too many, never one too few. The kit checks each entry
- * against the layer's real state and drops the stale ones ({@link #remove}).
+ * <p>Kept crash-safe as a superset: an entry is made before its child's storage, and a removed child's entry is
+ * left to go stale, so a crash at any point leaves at most an entry too many, never one too few. The kit checks
+ * each entry against the layer's real state (it exists, and its parent is this one) when it reads a parent's
+ * children, and drops the stale ones then ({@link #remove}): a remove costs no index write.
  *
  * <p>A home made before the index (or by another engine, such as dockerd's own overlay2 dir) has none: the first
  * operation that needs it builds it from the storage once, under the kit's lock, and writes {@code .built}.

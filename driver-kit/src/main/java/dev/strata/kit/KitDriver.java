@@ -130,12 +130,10 @@ final class KitDriver implements StorageDriver {
                         + String.join(", ", children.subList(0, Math.min(5, children.size())))
                         + (children.size() > 5 ? ", ..." : "") + "); remove them first");
             }
-            String p = storage.parent(id);
             storage.unmount(id); // remove wins over references, as in moby
             mark("remove", id, KitRecovery.REMOVE);
             refs.forget(id);
-            if (p != null) index.remove(p, id);
-            index.drop(id);
+            index.drop(id); // its own entry under its parent goes stale: the parent's next check drops it
             return true;
         }));
         if (!finish) return;
@@ -169,17 +167,18 @@ final class KitDriver implements StorageDriver {
                 switch (incomplete.state(c)) {
                     case LIVE -> out.add(c); // being made (or removed) by a live process
                     case ABANDONED -> {
-                        recovery.finishIncomplete(c);
-                        if (!incomplete.isMarked(c) && storage.exists(c)) out.add(c);
+                        if (KitRecovery.REMOVE.equals(incomplete.note(c))) continue; // gone as far as anyone can see
+                        recovery.finishIncomplete(c); // a create cut short: whole (kept) or undone
+                        if (!incomplete.isMarked(c) && storage.exists(c) && id.equals(storage.parent(c))) out.add(c);
                     }
                     case NONE -> {
-                        if (storage.exists(c)) out.add(c);
+                        if (storage.exists(c) && id.equals(storage.parent(c))) out.add(c);
                     }
                 }
-            } else if (storage.exists(c)) {
+            } else if (storage.exists(c) && id.equals(storage.parent(c))) {
                 out.add(c);
             } else {
-                index.remove(id, c); // stale: its remove was cut short after the storage forgot it
+                index.remove(id, c); // stale: removed since (or removed and made again on another parent)
             }
         }
         return out;
