@@ -56,26 +56,15 @@ final class ChildIndex {
         built = true;
     }
 
+    /** Records a child (its entry may be there already, left stale by an earlier child of that id). */
     void add(String parent, String child) {
-        Path p = dir.resolve(parent);
-        try {
-            try {
-                Files.createFile(p.resolve(child));
-            } catch (NoSuchFileException e) {
-                Files.createDirectories(p);
-                Files.createFile(p.resolve(child));
-            }
-        } catch (FileAlreadyExistsException ok) {
-            // left by an earlier attempt
-        } catch (IOException e) {
-            throw new StorageException("index", p.resolve(child).toString(), e.toString(), e);
-        }
+        LockFiles.touch(dir.resolve(parent).resolve(child));
     }
 
     /** The children recorded for {@code parent}, stale ones included. */
     List<String> children(String parent) {
         Path p = dir.resolve(parent);
-        if (!Files.exists(p)) return List.of();
+        if (!LockFiles.exists(p)) return List.of();
         List<String> out = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(p)) {
             for (Path c : ds) out.add(c.getFileName().toString());
@@ -90,18 +79,13 @@ final class ChildIndex {
 
     /** Drops one entry. The parent's directory stays (empty) until {@link #drop}: its next child costs one create. */
     void remove(String parent, String child) {
-        Path p = dir.resolve(parent);
-        try {
-            Files.deleteIfExists(p.resolve(child));
-        } catch (IOException e) {
-            throw new StorageException("index", p.resolve(child).toString(), e.toString(), e);
-        }
+        LockFiles.unlink(dir.resolve(parent).resolve(child));
     }
 
     /** Forgets every entry of a parent that is gone. */
     void drop(String parent) {
         Path p = dir.resolve(parent);
-        if (!Files.exists(p)) return;
+        if (!LockFiles.exists(p)) return;
         for (String c : children(parent)) remove(parent, c);
         try {
             Files.deleteIfExists(p);

@@ -68,22 +68,36 @@ final class KitDriver implements StorageDriver {
     }
 
     /**
-     * Registers the layer as being made (a mark naming its parent, an entry in the parent's children) under the home
-     * lock, then lets the storage make it without the lock, so a slow create (vfs copies its parent) does not hold
-     * up the others. A parent with a child being made counts that child, so it cannot be removed meanwhile.
+     * A quick create ({@link LayerStorage#createsQuickly}) runs whole under the home lock, with no mark. Any other is
+     * registered as being made (a mark naming its parent, an entry in the parent's children) under the home lock,
+     * then made without the lock, so a slow create (vfs copies its parent) does not hold up the others: a parent
+     * with a child being made counts that child, so it cannot be removed meanwhile.
      */
     private void make(NewLayer layer) {
         String op = layer.operation(), id = layer.id(), p = layer.parent();
+        if (storage.createsQuickly()) {
+            homeLock.locked(() -> {
+                recovery.settle(op, id);
+                if (storage.exists(id)) throw new LayerExistsException(op, id);
+                if (p != null) register(op, id, p);
+                try {
+                    storage.create(layer);
+                } catch (RuntimeException e) {
+                    try {
+                        if (!(e instanceof LayerExistsException)) storage.remove(id);
+                    } catch (RuntimeException cleanup) {
+                        e.addSuppressed(cleanup); // swept by the next create of the id
+                    }
+                    throw e;
+                }
+            });
+            return;
+        }
         homeLock.locked(() -> {
             mark(op, id, KitRecovery.createNote(p));
             try {
                 if (storage.exists(id)) throw new LayerExistsException(op, id);
-                if (p != null) {
-                    if (incomplete.isMarked(p) || !storage.exists(p)) throw new ParentUnknownException(op, id, p);
-                    apply.requireNotApplying(op, id, p);
-                    ensureIndex();
-                    index.add(p, id);
-                }
+                if (p != null) register(op, id, p);
             } catch (RuntimeException e) {
                 incomplete.clear(id);
                 throw e;
@@ -146,6 +160,14 @@ final class KitDriver implements StorageDriver {
                     + id + " (or the next start) finishes removing it", e);
         }
         incomplete.clear(id);
+    }
+
+    /** Checks that the parent exists and is not being applied, and records the child in its index. Under the home lock. */
+    private void register(String op, String id, String p) {
+        if (incomplete.isMarked(p) || !storage.exists(p)) throw new ParentUnknownException(op, id, p);
+        apply.requireNotApplying(op, id, p);
+        ensureIndex();
+        index.add(p, id);
     }
 
     /**

@@ -30,10 +30,38 @@ final class LockFiles implements FileConstants {
     private LockFiles() {
     }
 
+    /**
+     * One thread's native scratch: the errno slot, a path buffer, two statx buffers. GC-managed (auto arena), so a
+     * virtual thread's dies with it; reused, so a call allocates and frees no native memory.
+     */
+    private static final class Scratch {
+        final MemorySegment st, path, statA, statB, empty;
+
+        Scratch() {
+            Arena a = Arena.ofAuto();
+            st = Native.captureState(a);
+            path = a.allocate(4097);
+            statA = a.allocate(Statx.SIZE, 8);
+            statB = a.allocate(Statx.SIZE, 8);
+            empty = a.allocate(1);
+        }
+
+        MemorySegment path(Path p) {
+            byte[] b = p.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            if (b.length >= 4096) throw new SyscallException("open", p.toString(), 36); // ENAMETOOLONG
+            MemorySegment.copy(b, 0, path, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, b.length);
+            path.set(java.lang.foreign.ValueLayout.JAVA_BYTE, b.length, (byte) 0);
+            return path;
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
     /** Opens (creating it, and its directory, if need be) and locks {@code file}, waiting for the lock. */
     static int lock(Path file) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = Native.captureState(a), path = a.allocateFrom(file.toString());
+        {
+            Scratch x = SCRATCH.get();
+            MemorySegment st = x.st, path = x.path(file);
             int fd = open(st, file, path, O_RDWR | O_CREAT);
             int r;
             do {
@@ -52,8 +80,9 @@ final class LockFiles implements FileConstants {
      * {@link #EXISTS} when the file is there already (a mark someone holds, or one a crash left).
      */
     static int createLocked(Path file, byte[] content) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = Native.captureState(a), path = a.allocateFrom(file.toString());
+        {
+            Scratch x = SCRATCH.get();
+            MemorySegment st = x.st, path = x.path(file);
             int fd = Libc.openat(st, AT_FDCWD, path, O_RDWR | O_CREAT | O_EXCL, 0644);
             if (fd == -EEXIST) return EXISTS;
             if (fd == -ENOENT) fd = open(st, file, path, O_RDWR | O_CREAT | O_EXCL); // its directory first
@@ -73,8 +102,9 @@ final class LockFiles implements FileConstants {
      * holds it.
      */
     static int tryLockExisting(Path file) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = Native.captureState(a), path = a.allocateFrom(file.toString());
+        {
+            Scratch x = SCRATCH.get();
+            MemorySegment st = x.st, path = x.path(file);
             int fd = Libc.openat(st, AT_FDCWD, path, O_RDWR, 0);
             if (fd == -ENOENT) return MISSING;
             if (fd < 0) throw new SyscallException("open", file.toString(), -fd);
@@ -85,8 +115,8 @@ final class LockFiles implements FileConstants {
                 throw new SyscallException("flock", file.toString(), -r);
             }
             // still the file at that name (not removed and made anew by its owner while we looked)?
-            MemorySegment mine = a.allocate(Statx.SIZE, 8), named = a.allocate(Statx.SIZE, 8);
-            boolean same = Libc.statx(st, fd, a.allocateFrom(""), AT_EMPTY_PATH, mine) == 0
+            MemorySegment mine = x.statA, named = x.statB;
+            boolean same = Libc.statx(st, fd, x.empty, AT_EMPTY_PATH, mine) == 0
                     && Libc.statx(st, AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, named) == 0
                     && mine.get(JAVA_LONG, Statx.INO) == named.get(JAVA_LONG, Statx.INO);
             if (!same) {
@@ -98,29 +128,52 @@ final class LockFiles implements FileConstants {
     }
 
     static void close(int fd) {
-        try (Arena a = Arena.ofConfined()) {
-            Libc.close(Native.captureState(a), fd);
-        }
+        Libc.close(SCRATCH.get().st, fd);
     }
 
     /** Reads up to {@code buf.length} bytes at offset 0 of the open file; the count read. */
     static int pread(int fd, byte[] buf, String what) {
-        try (Arena a = Arena.ofConfined()) {
-            long n = Libc.pread(Native.captureState(a), fd, MemorySegment.ofArray(buf), buf.length, 0);
-            if (n < 0) throw new SyscallException("pread", what, (int) -n);
-            return (int) n;
-        }
+        long n = Libc.pread(SCRATCH.get().st, fd, MemorySegment.ofArray(buf), buf.length, 0);
+        if (n < 0) throw new SyscallException("pread", what, (int) -n);
+        return (int) n;
     }
 
     static void pwrite(int fd, byte[] buf, String what) {
-        try (Arena a = Arena.ofConfined()) {
-            long n = Libc.pwrite(Native.captureState(a), fd, MemorySegment.ofArray(buf), buf.length, 0);
-            if (n != buf.length) throw new SyscallException("pwrite", what, n < 0 ? (int) -n : 5);
-        }
+        long n = Libc.pwrite(SCRATCH.get().st, fd, MemorySegment.ofArray(buf), buf.length, 0);
+        if (n != buf.length) throw new SyscallException("pwrite", what, n < 0 ? (int) -n : 5);
+    }
+
+    /** Opens {@code file} read-write, creating it (and its directory) when missing: for a reference count. */
+    static int openOrCreate(Path file) {
+        Scratch x = SCRATCH.get();
+        return open(x.st, file, x.path(file), O_RDWR | O_CREAT);
+    }
+
+    /** Makes an empty file if none is there; its directory when that is missing. One open and one close. */
+    static void touch(Path file) {
+        Scratch x = SCRATCH.get();
+        int fd = open(x.st, file, x.path(file), O_WRONLY | O_CREAT);
+        Libc.close(x.st, fd);
+    }
+
+    /** Removes {@code file}; not being there is fine. One unlinkat. */
+    static void unlink(Path file) {
+        Scratch x = SCRATCH.get();
+        int r = Libc.unlinkat(x.st, AT_FDCWD, x.path(file), 0);
+        if (r < 0 && r != -ENOENT) throw new SyscallException("unlink", file.toString(), -r);
+    }
+
+    /** Whether anything is at {@code file}: false for ENOENT and ENOTDIR, any other error throws. */
+    static boolean exists(Path file) {
+        Scratch x = SCRATCH.get();
+        int r = Libc.statx(x.st, AT_FDCWD, x.path(file), AT_SYMLINK_NOFOLLOW, 0, x.statA);
+        if (r == 0) return true;
+        if (r == -ENOENT || r == -20) return false;
+        throw new SyscallException("statx", file.toString(), -r);
     }
 
     /** Opens {@code file} (O_CLOEXEC), creating its directory when it is missing. */
-    static int open(MemorySegment st, Path file, MemorySegment path, int flags) {
+    private static int open(MemorySegment st, Path file, MemorySegment path, int flags) {
         int fd = Libc.openat(st, AT_FDCWD, path, flags, 0644);
         if (fd == -ENOENT && (flags & O_CREAT) != 0) {
             try {

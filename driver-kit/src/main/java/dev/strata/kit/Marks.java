@@ -55,11 +55,7 @@ public final class Marks {
 
     /** Removes the mark and lets go of it. */
     public void clear(String id) {
-        try {
-            Files.deleteIfExists(dir.resolve(id));
-        } catch (IOException e) {
-            throw new StorageException("clear mark", dir.resolve(id).toString(), e.toString(), e);
-        }
+        LockFiles.unlink(dir.resolve(id));
         release(id);
     }
 
@@ -69,9 +65,9 @@ public final class Marks {
         if (fd != null) LockFiles.close(fd);
     }
 
-    /** Whether a mark is there, held or not. One stat, no exception. */
+    /** Whether a mark is there, held or not. One statx, no exception. */
     public boolean isMarked(String id) {
-        return Files.exists(dir.resolve(id));
+        return LockFiles.exists(dir.resolve(id));
     }
 
     public State state(String id) {

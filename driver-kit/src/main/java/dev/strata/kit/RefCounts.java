@@ -1,11 +1,7 @@
 package dev.strata.kit;
 
-import dev.strata.nativeio.FileConstants;
-import dev.strata.nativeio.Native;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.function.Predicate;
@@ -107,11 +103,7 @@ public final class RefCounts {
 
     /** Forgets an id (after its layer is removed). Call under {@link #withLock}. */
     public void forget(String id) {
-        try {
-            Files.deleteIfExists(file(id));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        LockFiles.unlink(file(id));
     }
 
     /**
@@ -125,8 +117,8 @@ public final class RefCounts {
 
     /** The count, read in place (a missing or unreadable file is 0), for {@link #count}. */
     private int read(String id) {
-        // No file is a usual answer: Files.exists says so without an exception.
-        if (!Files.exists(file(id))) return 0;
+        if (!LockFiles.exists(file(id))) return 0; // the usual answer: no exception
+
         try {
             int fd = openCount(id);
             try {
@@ -141,10 +133,7 @@ public final class RefCounts {
 
     /** acquire and release read and rewrite the count through one open descriptor: open, pread, pwrite, close. */
     private int openCount(String id) {
-        try (Arena a = Arena.ofConfined()) {
-            Path f = file(id);
-            return LockFiles.open(Native.captureState(a), f, a.allocateFrom(f.toString()), FileConstants.O_RDWR | FileConstants.O_CREAT);
-        }
+        return LockFiles.openOrCreate(file(id));
     }
 
     private int read(int fd, String id) {
