@@ -189,7 +189,8 @@ final class KitDriver implements StorageDriver {
                 switch (incomplete.state(c)) {
                     case LIVE -> out.add(c); // being made (or removed) by a live process
                     case ABANDONED -> {
-                        if (KitRecovery.REMOVE.equals(incomplete.note(c))) continue; // gone as far as anyone can see
+                        String note = incomplete.note(c);
+                        if (note == null || !note.startsWith(KitRecovery.CREATE)) continue; // a remove: gone as far as anyone can see
                         recovery.finishIncomplete(c); // a create cut short: whole (kept) or undone
                         if (!incomplete.isMarked(c) && storage.exists(c) && id.equals(storage.parent(c))) out.add(c);
                     }

@@ -12,15 +12,16 @@ import java.util.logging.Logger;
  * <ul>
  *   <li>{@code create <parent>}: if the storage reached its commit point the layer is complete and stays (the
  *   process died before it could clear the mark); otherwise what was made is removed, with its index entry.</li>
- *   <li>{@code remove}: the layer was past the point of no return; the removal is finished.</li>
+ *   <li>a remove (an empty note): the layer was past the point of no return; the removal is finished.</li>
  *   <li>an apply mark: the staged copy is dropped; the layer itself was never touched, or was swapped whole.</li>
- *   <li>a mark with no note (left by a driver from before the kit, in {@code <home>/.incomplete} or vfs's
- *   {@code <home>/.strata/incomplete}): the layer is removed, as those drivers did.</li>
+ *   <li>a mark left by a driver from before the kit (in {@code <home>/.incomplete} or vfs's
+ *   {@code <home>/.strata/incomplete}; empty, like a remove's): the layer is removed, as those drivers did.</li>
  * </ul>
  * All of it runs under the home lock: when the kit opens, or when an operation meets an abandoned mark on its way.
  */
 final class KitRecovery {
-    static final String CREATE = "create", REMOVE = "remove";
+    /** Notes: a create names its parent; a remove's note is empty (no write to make), as the drivers' old marks were. */
+    static final String CREATE = "create", REMOVE = "";
     private static final Logger LOG = Logger.getLogger(KitRecovery.class.getName());
 
     private final LayerStorage storage;

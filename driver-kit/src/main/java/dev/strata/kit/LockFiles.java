@@ -88,7 +88,7 @@ final class LockFiles implements FileConstants {
             if (fd == -ENOENT) fd = open(st, file, path, O_RDWR | O_CREAT | O_EXCL); // its directory first
             if (fd < 0) throw new SyscallException("open", file.toString(), -fd);
             int r = Libc.flock(st, fd, LOCK_EX | LOCK_NB); // a new file: nobody else can hold it
-            if (r < 0 || (r = (int) Libc.pwrite(st, fd, MemorySegment.ofArray(content), content.length, 0)) < 0) {
+            if (r < 0 || (content.length > 0 && (r = (int) Libc.pwrite(st, fd, MemorySegment.ofArray(content), content.length, 0)) < 0)) {
                 Libc.close(st, fd);
                 throw new SyscallException("flock, write", file.toString(), -r);
             }
