@@ -186,7 +186,7 @@ class KitTest {
         // a create killed after its commit point, before the mark was cleared
         Files.writeString(marks.resolve("done"), "create base");
         // a remove killed half way
-        Files.writeString(marks.resolve("half-removed"), "") // a remove's mark is empty;
+        Files.writeString(marks.resolve("half-removed"), ""); // a remove's mark is empty
         // an apply killed half way
         Path applying = Files.createDirectories(RunDirectory.forHome(home).resolve(DriverKit.APPLYING));
         Files.writeString(applying.resolve("applied"), "apply");

@@ -258,7 +258,7 @@ class AufsLayersTest {
     void aRemoveInterruptedAfterTheLayersFileIsFinishedAtOpen() throws Exception {
         d.create("gone", null, null);
         Path marks = Files.createDirectories(RunDirectory.forHome(home).resolve(DriverKit.INCOMPLETE));
-        Files.writeString(marks.resolve("gone"), "") // a remove's mark is empty;
+        Files.writeString(marks.resolve("gone"), ""); // a remove's mark is empty
         Files.delete(home.resolve("layers/gone"));
         Files.move(home.resolve("diff/gone"), home.resolve("diff/gone-removing"));
         AufsTests.open(home);

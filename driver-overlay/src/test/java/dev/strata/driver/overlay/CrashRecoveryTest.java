@@ -49,7 +49,7 @@ class CrashRecoveryTest {
             Files.writeString(staging.resolveSibling("link"), "GHOSTGHOSTGHOSTGHOSTGHOSTG");
             Files.createSymbolicLink(home.resolve("l/GHOSTGHOSTGHOSTGHOSTGHOSTG"), Path.of("../ghost/diff"));
             // A remove killed after its rename: the mark, the grave.
-            Files.writeString(marks.resolve("old"), "") // a remove's mark is empty;
+            Files.writeString(marks.resolve("old"), ""); // a remove's mark is empty
             String oldLink = Files.readString(home.resolve("old/link"));
             Files.createDirectories(home.resolve(".staging/removing"));
             Files.move(home.resolve("old"), home.resolve(".staging/removing/old"));
