@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.strata.api.AtomicFiles;
+import dev.strata.kit.AtomicFiles;
 import dev.strata.api.StorageException;
 
 import java.io.IOException;
