@@ -1,0 +1,114 @@
+package dev.strata.e2e.containerd;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A containerd config.toml that keeps one containerd apart from every other on the machine (its own root, state,
+ * socket and plugin directories) and registers the snapshotter under test. containerd 1.6 reads config version 2;
+ * 2.x reads version 3, where the CRI plugin is split into {@code io.containerd.cri.v1.images} (which snapshotter,
+ * which sandbox image) and {@code io.containerd.cri.v1.runtime} (CNI, runtimes).
+ *
+ * @param engine       which containerd reads it
+ * @param dir          everything of this containerd goes under here
+ * @param snapshotter  registered as a proxy plugin when it has a socket
+ * @param sandboxImage the CRI plugin's pause image, or empty to leave the CRI plugin out
+ */
+public record ContainerdConfig(Engines engine, Path dir, Snapshotter snapshotter, Optional<String> sandboxImage) {
+
+    public Path root() {
+        return dir.resolve("root");
+    }
+
+    public Path state() {
+        return dir.resolve("state");
+    }
+
+    public Path socket() {
+        return dir.resolve("containerd.sock");
+    }
+
+    public Path file() {
+        return dir.resolve("config.toml");
+    }
+
+    /** CNI: empty directories; pods use the host's network, so CRI never calls a CNI plugin. */
+    public Path cniConf() {
+        return dir.resolve("cni/net.d");
+    }
+
+    public Path cniBin() {
+        return dir.resolve("cni/bin");
+    }
+
+    public String toml() {
+        boolean v2 = engine.v2();
+        StringBuilder t = new StringBuilder();
+        t.append("version = ").append(v2 ? 3 : 2).append('\n');
+        t.append("root = ").append(q(root())).append('\n');
+        t.append("state = ").append(q(state())).append('\n');
+        t.append("disabled_plugins = ").append(list(disabledPlugins())).append("\n\n");
+        t.append("[grpc]\n  address = ").append(q(socket())).append("\n\n");
+        t.append("[plugins]\n");
+        // /opt/containerd by default: a directory shared with every other containerd.
+        t.append("  [plugins.'io.containerd.internal.v1.opt']\n    path = ").append(q(dir.resolve("opt"))).append('\n');
+        sandboxImage.ifPresent(image -> t.append(v2 ? cri2(image) : cri16(image)));
+        snapshotter.proxySocket().ifPresent(socket -> {
+            t.append("\n[proxy_plugins]\n  [proxy_plugins.").append(snapshotter.name()).append("]\n");
+            t.append("    type = 'snapshot'\n    address = ").append(q(socket)).append('\n');
+            // 1.7+: tells CRI where the snapshots live (else it warns "snapshotter doesn't export root path").
+            if (v2) snapshotter.exportedRoot().ifPresent(r -> t.append("    exports = { root = ").append(q(r)).append(" }\n"));
+        });
+        return t.toString();
+    }
+
+    private String cri16(String image) {
+        return "  [plugins.'io.containerd.grpc.v1.cri']\n"
+                + "    sandbox_image = " + q(image) + "\n"
+                + "    [plugins.'io.containerd.grpc.v1.cri'.containerd]\n"
+                + "      snapshotter = " + q(snapshotter.name()) + "\n"
+                + "    [plugins.'io.containerd.grpc.v1.cri'.cni]\n"
+                + "      bin_dir = " + q(cniBin()) + "\n"
+                + "      conf_dir = " + q(cniConf()) + "\n";
+    }
+
+    private String cri2(String image) {
+        return "  [plugins.'io.containerd.cri.v1.images']\n"
+                + "    snapshotter = " + q(snapshotter.name()) + "\n"
+                + "    [plugins.'io.containerd.cri.v1.images'.pinned_images]\n"
+                + "      sandbox = " + q(image) + "\n"
+                + "  [plugins.'io.containerd.cri.v1.runtime'.cni]\n"
+                + "    bin_dirs = " + list(List.of(cniBin().toString())) + "\n"
+                + "    conf_dir = " + q(cniConf()) + "\n";
+    }
+
+    /**
+     * Plugins that would touch paths shared with other containerds (NRI's /var/run/nri/nri.sock) or are of no use
+     * here (snapshotters for file systems not in play), and CRI when the test does not use it.
+     */
+    private List<String> disabledPlugins() {
+        List<String> off = new ArrayList<>();
+        for (String s : List.of("btrfs", "devmapper", "zfs", "aufs", "blockfile", "erofs")) {
+            if (!s.equals(snapshotter.name())) off.add("io.containerd.snapshotter.v1." + s);
+        }
+        off.add(engine.v2() ? "io.containerd.nri.v1.nri" : "io.containerd.internal.v1.nri");
+        if (sandboxImage.isEmpty()) {
+            off.add("io.containerd.grpc.v1.cri");
+            if (engine.v2()) off.addAll(List.of("io.containerd.cri.v1.images", "io.containerd.cri.v1.runtime"));
+        }
+        return off;
+    }
+
+    /** A TOML literal string (paths and names here never hold a quote). */
+    private static String q(Object s) {
+        String v = s.toString();
+        if (v.contains("'")) throw new IllegalArgumentException("a quote in " + v);
+        return "'" + v + "'";
+    }
+
+    private static String list(List<String> items) {
+        return "[" + String.join(", ", items.stream().map(ContainerdConfig::q).toList()) + "]";
+    }
+}
