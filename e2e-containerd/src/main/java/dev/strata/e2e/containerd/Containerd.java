@@ -62,6 +62,11 @@ public final class Containerd implements AutoCloseable {
 
     /** ctr against this containerd, in its namespace. */
     public Host.Result ctr(String... args) {
+        return ctrIn(namespace, args);
+    }
+
+    /** ctr against this containerd in another namespace, e.g. CRI's {@code k8s.io}. */
+    public Host.Result ctrIn(String namespace, String... args) {
         List<String> cmd = new ArrayList<>(List.of(engine().ctr().toString(), "--address", socket().toString(), "--namespace", namespace));
         cmd.addAll(List.of(args));
         return Host.run(cmd, Map.of("PATH", engine().path()), 300);

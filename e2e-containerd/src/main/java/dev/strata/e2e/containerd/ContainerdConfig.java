@@ -43,6 +43,11 @@ public record ContainerdConfig(Engines engine, Path dir, Snapshotter snapshotter
         return dir.resolve("cni/bin");
     }
 
+    /** runc's state for CRI's containers: here, not in /run/containerd/runc/k8s.io, which other containerds share. */
+    public Path runcRoot() {
+        return dir.resolve("runc");
+    }
+
     public String toml() {
         boolean v2 = engine.v2();
         StringBuilder t = new StringBuilder();
@@ -55,6 +60,13 @@ public record ContainerdConfig(Engines engine, Path dir, Snapshotter snapshotter
         // /opt/containerd by default: a directory shared with every other containerd.
         t.append("  [plugins.'io.containerd.internal.v1.opt']\n    path = ").append(q(dir.resolve("opt"))).append('\n');
         sandboxImage.ifPresent(image -> t.append(v2 ? cri2(image) : cri16(image)));
+        if (v2 && !snapshotter.name().equals("overlayfs")) {
+            // 2.x's transfer service (ctr images import/pull, CRI pulls) unpacks only for the snapshotters listed
+            // here, by default overlayfs alone: without this, "no unpack platforms defined".
+            t.append("  [plugins.'io.containerd.transfer.v1.local']\n");
+            t.append("    [[plugins.'io.containerd.transfer.v1.local'.unpack_config]]\n");
+            t.append("      platform = 'linux/amd64'\n      snapshotter = ").append(q(snapshotter.name())).append('\n');
+        }
         snapshotter.proxySocket().ifPresent(socket -> {
             t.append("\n[proxy_plugins]\n  [proxy_plugins.").append(snapshotter.name()).append("]\n");
             t.append("    type = 'snapshot'\n    address = ").append(q(socket)).append('\n');
@@ -64,11 +76,22 @@ public record ContainerdConfig(Engines engine, Path dir, Snapshotter snapshotter
         return t.toString();
     }
 
+    /**
+     * CRI gives pods a negative oom_score_adj (-998 for the sandbox); this VM refuses negative values (EIO), as
+     * nested and rootless set-ups do. This keeps them at containerd's own. A normal node does not need it.
+     */
+    private static final String RESTRICT_OOM = "    restrict_oom_score_adj = true\n";
+
     private String cri16(String image) {
         return "  [plugins.'io.containerd.grpc.v1.cri']\n"
                 + "    sandbox_image = " + q(image) + "\n"
+                + RESTRICT_OOM
                 + "    [plugins.'io.containerd.grpc.v1.cri'.containerd]\n"
                 + "      snapshotter = " + q(snapshotter.name()) + "\n"
+                + "      [plugins.'io.containerd.grpc.v1.cri'.containerd.runtimes.runc]\n"
+                + "        runtime_type = 'io.containerd.runc.v2'\n"
+                + "        [plugins.'io.containerd.grpc.v1.cri'.containerd.runtimes.runc.options]\n"
+                + "          Root = " + q(runcRoot()) + "\n"
                 + "    [plugins.'io.containerd.grpc.v1.cri'.cni]\n"
                 + "      bin_dir = " + q(cniBin()) + "\n"
                 + "      conf_dir = " + q(cniConf()) + "\n";
@@ -79,6 +102,13 @@ public record ContainerdConfig(Engines engine, Path dir, Snapshotter snapshotter
                 + "    snapshotter = " + q(snapshotter.name()) + "\n"
                 + "    [plugins.'io.containerd.cri.v1.images'.pinned_images]\n"
                 + "      sandbox = " + q(image) + "\n"
+                + "  [plugins.'io.containerd.cri.v1.runtime']\n"
+                + RESTRICT_OOM.replace("    ", "  ")
+                + "  [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]\n"
+                + "    runtime_type = 'io.containerd.runc.v2'\n"
+                + "    sandboxer = 'podsandbox'\n"
+                + "    [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]\n"
+                + "      Root = " + q(runcRoot()) + "\n"
                 + "  [plugins.'io.containerd.cri.v1.runtime'.cni]\n"
                 + "    bin_dirs = " + list(List.of(cniBin().toString())) + "\n"
                 + "    conf_dir = " + q(cniConf()) + "\n";

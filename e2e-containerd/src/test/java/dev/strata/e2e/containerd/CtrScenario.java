@@ -79,7 +79,8 @@ abstract class CtrScenario extends EngineScenario {
     @Test
     @Order(3)
     void aContainerRunsOnTheSnapshotterAndWritesToItsLayer() {
-        String out = containerd.ctrOk("run", "--rm", "--snapshotter", sn(), IMAGE, ws.marker + "-c1",
+        // runc's state in the workspace, not in /run/containerd/runc/<namespace> (which the shim would leave behind).
+        String out = containerd.ctrOk("run", "--rm", "--snapshotter", sn(), "--runc-root", ws.resolve("runc").toString(), IMAGE, "c1",
                 "sh", "-c", "echo written-by-ctr > /tmp/f && cat /tmp/f /etc/passwd && id -u");
         assertEquals("written-by-ctr\nroot:x:0:0:root:/root:/bin/sh\n0", out);
     }
