@@ -13,10 +13,24 @@ import java.util.Optional;
  *
  * @param engine       which containerd reads it
  * @param dir          everything of this containerd goes under here
- * @param snapshotter  registered as a proxy plugin when it has a socket
+ * @param snapshotters each registered as a proxy plugin when it has a socket; CRI uses the first
  * @param sandboxImage the CRI plugin's pause image, or empty to leave the CRI plugin out
  */
-public record ContainerdConfig(Engines engine, Path dir, Snapshotter snapshotter, Optional<String> sandboxImage) {
+public record ContainerdConfig(Engines engine, Path dir, List<Snapshotter> snapshotters, Optional<String> sandboxImage) {
+
+    public ContainerdConfig {
+        if (snapshotters.isEmpty()) throw new IllegalArgumentException("no snapshotter");
+        snapshotters = List.copyOf(snapshotters);
+    }
+
+    public ContainerdConfig(Engines engine, Path dir, Snapshotter snapshotter, Optional<String> sandboxImage) {
+        this(engine, dir, List.of(snapshotter), sandboxImage);
+    }
+
+    /** The snapshotter CRI uses. */
+    public Snapshotter snapshotter() {
+        return snapshotters.getFirst();
+    }
 
     public Path root() {
         return dir.resolve("root");
@@ -60,19 +74,24 @@ public record ContainerdConfig(Engines engine, Path dir, Snapshotter snapshotter
         // /opt/containerd by default: a directory shared with every other containerd.
         t.append("  [plugins.'io.containerd.internal.v1.opt']\n    path = ").append(q(dir.resolve("opt"))).append('\n');
         sandboxImage.ifPresent(image -> t.append(v2 ? cri2(image) : cri16(image)));
-        if (v2 && !snapshotter.name().equals("overlayfs")) {
+        if (v2) {
             // 2.x's transfer service (ctr images import/pull, CRI pulls) unpacks only for the snapshotters listed
             // here, by default overlayfs alone: without this, "no unpack platforms defined".
             t.append("  [plugins.'io.containerd.transfer.v1.local']\n");
-            t.append("    [[plugins.'io.containerd.transfer.v1.local'.unpack_config]]\n");
-            t.append("      platform = 'linux/amd64'\n      snapshotter = ").append(q(snapshotter.name())).append('\n');
+            for (Snapshotter s : snapshotters) {
+                t.append("    [[plugins.'io.containerd.transfer.v1.local'.unpack_config]]\n");
+                t.append("      platform = 'linux/amd64'\n      snapshotter = ").append(q(s.name())).append('\n');
+            }
         }
-        snapshotter.proxySocket().ifPresent(socket -> {
-            t.append("\n[proxy_plugins]\n  [proxy_plugins.").append(snapshotter.name()).append("]\n");
-            t.append("    type = 'snapshot'\n    address = ").append(q(socket)).append('\n');
-            // 1.7+: tells CRI where the snapshots live (else it warns "snapshotter doesn't export root path").
-            if (v2) snapshotter.exportedRoot().ifPresent(r -> t.append("    exports = { root = ").append(q(r)).append(" }\n"));
-        });
+        if (snapshotters.stream().anyMatch(s -> s.proxySocket().isPresent())) t.append("\n[proxy_plugins]\n");
+        for (Snapshotter s : snapshotters) {
+            s.proxySocket().ifPresent(socket -> {
+                t.append("  [proxy_plugins.").append(s.name()).append("]\n");
+                t.append("    type = 'snapshot'\n    address = ").append(q(socket)).append('\n');
+                // 1.7+: tells CRI where the snapshots live (else it warns "snapshotter doesn't export root path").
+                if (v2) s.exportedRoot().ifPresent(r -> t.append("    exports = { root = ").append(q(r)).append(" }\n"));
+            });
+        }
         return t.toString();
     }
 
@@ -87,7 +106,7 @@ public record ContainerdConfig(Engines engine, Path dir, Snapshotter snapshotter
                 + "    sandbox_image = " + q(image) + "\n"
                 + RESTRICT_OOM
                 + "    [plugins.'io.containerd.grpc.v1.cri'.containerd]\n"
-                + "      snapshotter = " + q(snapshotter.name()) + "\n"
+                + "      snapshotter = " + q(snapshotter().name()) + "\n"
                 + "      [plugins.'io.containerd.grpc.v1.cri'.containerd.runtimes.runc]\n"
                 + "        runtime_type = 'io.containerd.runc.v2'\n"
                 + "        [plugins.'io.containerd.grpc.v1.cri'.containerd.runtimes.runc.options]\n"
@@ -99,7 +118,7 @@ public record ContainerdConfig(Engines engine, Path dir, Snapshotter snapshotter
 
     private String cri2(String image) {
         return "  [plugins.'io.containerd.cri.v1.images']\n"
-                + "    snapshotter = " + q(snapshotter.name()) + "\n"
+                + "    snapshotter = " + q(snapshotter().name()) + "\n"
                 + "    [plugins.'io.containerd.cri.v1.images'.pinned_images]\n"
                 + "      sandbox = " + q(image) + "\n"
                 + "  [plugins.'io.containerd.cri.v1.runtime']\n"
@@ -121,7 +140,7 @@ public record ContainerdConfig(Engines engine, Path dir, Snapshotter snapshotter
     private List<String> disabledPlugins() {
         List<String> off = new ArrayList<>();
         for (String s : List.of("btrfs", "devmapper", "zfs", "aufs", "blockfile", "erofs")) {
-            if (!s.equals(snapshotter.name())) off.add("io.containerd.snapshotter.v1." + s);
+            if (snapshotters.stream().noneMatch(sn -> sn.name().equals(s))) off.add("io.containerd.snapshotter.v1." + s);
         }
         off.add(engine.v2() ? "io.containerd.nri.v1.nri" : "io.containerd.internal.v1.nri");
         if (sandboxImage.isEmpty()) {
