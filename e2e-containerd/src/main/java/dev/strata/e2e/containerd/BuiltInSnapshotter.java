@@ -32,7 +32,12 @@ public record BuiltInSnapshotter(String name) implements Snapshotter {
     /** The directories under {@code <root>/io.containerd.snapshotter.v1.<name>/snapshots}, one per snapshot. */
     @Override
     public List<String> stored(Path containerdRoot) {
-        Path snapshots = containerdRoot.resolve("io.containerd.snapshotter.v1." + name).resolve("snapshots");
+        return snapshotDirs(containerdRoot.resolve("io.containerd.snapshotter.v1." + name));
+    }
+
+    /** The entries of {@code <root>/snapshots}: one directory per snapshot, in containerd's own snapshotters. */
+    static List<String> snapshotDirs(Path root) {
+        Path snapshots = root.resolve("snapshots");
         if (!Files.isDirectory(snapshots)) return List.of();
         try (var s = Files.list(snapshots)) {
             return s.map(p -> p.getFileName().toString()).sorted().toList();

@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One containerd daemon, apart from any other on the machine: root, state, socket and config under its directory,
@@ -18,7 +17,7 @@ public final class Containerd implements AutoCloseable {
     public final ContainerdConfig config;
     public final String namespace;
     public final Path log;
-    private Process process;
+    private DaemonProcess process;
 
     public Containerd(ContainerdConfig config, String namespace) {
         this.config = config;
@@ -40,24 +39,17 @@ public final class Containerd implements AutoCloseable {
 
     /** Writes config.toml, starts containerd and waits until it answers. */
     public void start() {
-        if (process != null && process.isAlive()) throw new IllegalStateException("containerd already runs");
+        if (alive()) throw new IllegalStateException("containerd already runs");
         try {
             Files.createDirectories(config.cniConf());
             Files.createDirectories(config.cniBin());
             Files.writeString(config.file(), config.toml());
-            ProcessBuilder pb = new ProcessBuilder(engine().containerd().toString(), "--config", config.file().toString())
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-            pb.environment().put("PATH", engine().path());
-            process = pb.start();
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot start containerd in " + config.dir(), e);
+            throw new UncheckedIOException("cannot write " + config.file(), e);
         }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!Files.exists(socket()) || ctr("version").code() != 0) {
-            if (!process.isAlive()) throw new AssertionError("containerd exited " + process.exitValue() + ":\n" + Host.tail(log, 30));
-            if (System.nanoTime() > deadline) throw new AssertionError("containerd not ready after 60 s:\n" + Host.tail(log, 30));
-            Host.sleep(50);
-        }
+        process = DaemonProcess.start("containerd " + engine().version, List.of(engine().containerd().toString(), "--config",
+                config.file().toString()), Map.of("PATH", engine().path()), log);
+        process.awaitReady(60, () -> Files.exists(socket()) && ctr("version").code() == 0);
     }
 
     /** ctr against this containerd, in its namespace. */
@@ -77,37 +69,16 @@ public final class Containerd implements AutoCloseable {
     }
 
     public boolean alive() {
-        return process != null && process.isAlive();
-    }
-
-    public long pid() {
-        return process.pid();
+        return process != null && process.alive();
     }
 
     /** SIGTERM and wait. Shims outlive containerd by design: remove containers first. */
     public void stop() {
-        if (process == null || !process.isAlive()) return;
-        process.destroy();
-        try {
-            if (!process.waitFor(60, TimeUnit.SECONDS)) {
-                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-                throw new AssertionError("containerd did not stop within 60 s of SIGTERM:\n" + Host.tail(log, 30));
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted", e);
-        }
+        if (alive()) process.terminate(60);
     }
 
     @Override
     public void close() {
-        if (process != null && process.isAlive()) {
-            process.destroyForcibly();
-            try {
-                process.waitFor(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        if (process != null) process.kill();
     }
 }

@@ -122,7 +122,7 @@ public record ContainerdConfig(Engines engine, Path dir, List<Snapshotter> snaps
                 + "    [plugins.'io.containerd.cri.v1.images'.pinned_images]\n"
                 + "      sandbox = " + q(image) + "\n"
                 + "  [plugins.'io.containerd.cri.v1.runtime']\n"
-                + RESTRICT_OOM.replace("    ", "  ")
+                + RESTRICT_OOM
                 + "  [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]\n"
                 + "    runtime_type = 'io.containerd.runc.v2'\n"
                 + "    sandboxer = 'podsandbox'\n"

@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
  * dockerd 28.5.2 on the containerd image store, against a containerd the test started (not one of its own), with
@@ -22,7 +21,7 @@ public final class Dockerd implements AutoCloseable {
     public final Path log;
     public final String snapshotter;
     private final String marker;
-    private Process process;
+    private DaemonProcess process;
 
     public Dockerd(Containerd containerd, Path dir, String snapshotter, String marker) {
         this.containerd = containerd;
@@ -40,29 +39,22 @@ public final class Dockerd implements AutoCloseable {
 
     /** Starts dockerd and waits until its API answers. */
     public void start() {
-        if (process != null && process.isAlive()) throw new IllegalStateException("dockerd already runs");
+        if (alive()) throw new IllegalStateException("dockerd already runs");
+        Path config = dir.resolve("daemon.json");
         try {
             Files.createDirectories(dir);
-            Path config = dir.resolve("daemon.json");
             Files.writeString(config, daemonJson());
-            List<String> cmd = List.of(Engines.DOCKERD.toString(), "--config-file", config.toString(),
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + config, e);
+        }
+        List<String> cmd = List.of(Engines.DOCKERD.toString(), "--config-file", config.toString(),
                     "--data-root", dir.resolve("data").toString(), "--exec-root", dir.resolve("exec").toString(),
                     "--pidfile", dir.resolve("docker.pid").toString(), "-H", "unix://" + apiSocket,
                     "--containerd", containerd.socket().toString(),
                     "--containerd-namespace", marker, "--containerd-plugins-namespace", marker + "-plugins",
                     "--cgroup-parent", "/" + marker, "--iptables=false", "--ip6tables=false", "--bridge=none");
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-            pb.environment().put("PATH", containerd.engine().path());
-            process = pb.start();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot start dockerd in " + dir, e);
-        }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!Files.exists(apiSocket) || docker("version").code() != 0) {
-            if (!process.isAlive()) throw new AssertionError("dockerd exited " + process.exitValue() + ":\n" + Host.tail(log, 30));
-            if (System.nanoTime() > deadline) throw new AssertionError("dockerd not ready after 60 s:\n" + Host.tail(log, 30));
-            Host.sleep(100);
-        }
+        process = DaemonProcess.start("dockerd " + Engines.DOCKER_VERSION, cmd, Map.of("PATH", containerd.engine().path()), log);
+        process.awaitReady(60, () -> Files.exists(apiSocket) && docker("version").code() == 0);
     }
 
     /** The docker CLI 28.5.2 against this daemon, with a config directory of its own. */
@@ -77,22 +69,12 @@ public final class Dockerd implements AutoCloseable {
     }
 
     public boolean alive() {
-        return process != null && process.isAlive();
+        return process != null && process.alive();
     }
 
     /** SIGTERM and wait: dockerd stops its containers. */
     public void stop() {
-        if (process == null || !process.isAlive()) return;
-        process.destroy();
-        try {
-            if (!process.waitFor(60, TimeUnit.SECONDS)) {
-                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-                throw new AssertionError("dockerd did not stop within 60 s of SIGTERM:\n" + Host.tail(log, 30));
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted", e);
-        }
+        if (alive()) process.terminate(60);
     }
 
     /** Forcibly removes every container this dockerd has. */
@@ -106,13 +88,6 @@ public final class Dockerd implements AutoCloseable {
 
     @Override
     public void close() {
-        if (process != null && process.isAlive()) {
-            process.destroyForcibly();
-            try {
-                process.waitFor(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        if (process != null) process.kill();
     }
 }

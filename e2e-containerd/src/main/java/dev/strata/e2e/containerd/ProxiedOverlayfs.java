@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 
 /**
  * containerd's own overlayfs snapshotter served as a proxy snapshotter ({@code standin/main.go}: containerd 1.6.20's
@@ -15,19 +14,12 @@ import java.util.concurrent.TimeUnit;
  * the way Strata's is. It separates what the proxy path costs from what Strata costs, and exercises the proxy
  * plumbing of the fixtures without Strata. Built with Go 1.19 in GOPATH mode from Debian's Go sources.
  */
-public final class ProxiedOverlayfs implements Snapshotter {
+public final class ProxiedOverlayfs extends ProxySnapshotter {
     public static final String NAME = "overlayfs-proxy";
     static final Path SOURCE = Path.of(System.getProperty("strata.standin.source", "standin"));
 
-    private final Path socket;
-    private final Path root;
-    private final Path log;
-    private Process process;
-
     public ProxiedOverlayfs(Path dir) {
-        this.socket = dir.resolve("standin.sock");
-        this.root = dir.resolve("standin-root");
-        this.log = dir.resolve("standin.log");
+        super(dir, "standin");
     }
 
     /** Why the stand-in cannot be built here, or null. */
@@ -56,70 +48,17 @@ public final class ProxiedOverlayfs implements Snapshotter {
     }
 
     @Override
-    public Optional<Path> proxySocket() {
-        return Optional.of(socket);
-    }
-
-    @Override
-    public Optional<Path> exportedRoot() {
-        return Optional.of(root);
-    }
-
-    @Override
-    public void start() {
-        if (process != null && process.isAlive()) throw new IllegalStateException("the stand-in already runs");
+    protected List<String> command() {
         try {
             Files.createDirectories(root);
-            process = new ProcessBuilder(binary().toString(), socket.toString(), root.toString()).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!Files.exists(socket)) {
-            if (!process.isAlive()) throw new AssertionError("the stand-in exited " + process.exitValue() + ":\n" + Host.tail(log, 20));
-            if (System.nanoTime() > deadline) throw new AssertionError("no stand-in socket after 30 s:\n" + Host.tail(log, 20));
-            Host.sleep(20);
-        }
-    }
-
-    @Override
-    public void stop() {
-        if (process == null || !process.isAlive()) return;
-        process.destroy();
-        try {
-            if (!process.waitFor(30, TimeUnit.SECONDS)) throw new AssertionError("the stand-in did not stop within 30 s of SIGTERM");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted", e);
-        }
-    }
-
-    @Override
-    public Optional<ProcessHandle> process() {
-        return process != null && process.isAlive() ? Optional.of(process.toHandle()) : Optional.empty();
+        return List.of(binary().toString(), socket.toString(), root.toString());
     }
 
     @Override
     public List<String> stored(Path containerdRoot) {
-        Path snapshots = root.resolve("snapshots");
-        if (!Files.isDirectory(snapshots)) return List.of();
-        try (var s = Files.list(snapshots)) {
-            return s.map(p -> p.getFileName().toString()).sorted().toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    @Override
-    public void close() {
-        if (process != null && process.isAlive()) {
-            process.destroyForcibly();
-            try {
-                process.waitFor(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        return BuiltInSnapshotter.snapshotDirs(root);
     }
 }

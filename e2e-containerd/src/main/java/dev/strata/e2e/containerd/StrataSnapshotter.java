@@ -7,28 +7,22 @@ import dev.strata.cli.Main;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Strata's containerd snapshotter as an operator runs it: {@code strata snapshotter serve --socket S -s DRIVER
  * --root R}, here as {@code java -cp <this class path> dev.strata.cli.Main ...}, a child process logging to a file.
  */
-public final class StrataSnapshotter implements Snapshotter {
+public final class StrataSnapshotter extends ProxySnapshotter {
     public static final String NAME = "strata";
 
     private final String driver;
-    private final Path socket;
-    private final Path root;
-    private final Path log;
     private final List<String> options;
     private final List<String> jvmOptions;
-    private Process process;
 
     /**
      * @param dir        its socket, root and log go here
@@ -37,10 +31,8 @@ public final class StrataSnapshotter implements Snapshotter {
      * @param jvmOptions e.g. {@code -Xmx64m}, as a systemd unit would set them
      */
     public StrataSnapshotter(Path dir, String driver, List<String> options, List<String> jvmOptions) {
+        super(dir, "strata");
         this.driver = driver;
-        this.socket = dir.resolve("strata.sock");
-        this.root = dir.resolve("strata-root");
-        this.log = dir.resolve("snapshotter.log");
         this.options = List.copyOf(options);
         this.jvmOptions = List.copyOf(jvmOptions);
     }
@@ -63,32 +55,13 @@ public final class StrataSnapshotter implements Snapshotter {
         return driver;
     }
 
-    public Path root() {
-        return root;
-    }
-
-    public Path log() {
-        return log;
-    }
-
     @Override
     public String name() {
         return NAME;
     }
 
     @Override
-    public Optional<Path> proxySocket() {
-        return Optional.of(socket);
-    }
-
-    @Override
-    public Optional<Path> exportedRoot() {
-        return Optional.of(root);
-    }
-
-    @Override
-    public void start() {
-        if (process != null && process.isAlive()) throw new IllegalStateException("the snapshotter already runs");
+    protected List<String> command() {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED"));
@@ -96,47 +69,7 @@ public final class StrataSnapshotter implements Snapshotter {
         cmd.addAll(List.of("-cp", classPath, "dev.strata.cli.Main", "snapshotter", "serve",
                 "--socket", socket.toString(), "-s", driver, "--root", root.toString()));
         for (String o : options) cmd.addAll(List.of("-o", o));
-        try {
-            Files.createDirectories(log.getParent());
-            process = new ProcessBuilder(cmd).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot start " + cmd, e);
-        }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!Files.exists(socket)) {
-            if (!process.isAlive()) throw new AssertionError("the snapshotter exited " + process.exitValue() + ":\n" + Host.tail(log, 40));
-            if (System.nanoTime() > deadline) throw new AssertionError("no snapshotter socket after 60 s:\n" + Host.tail(log, 40));
-            Host.sleep(20);
-        }
-    }
-
-    /** SIGTERM and wait; returns the exit code (143 when the JVM ends on the signal). */
-    public int terminate() {
-        if (process == null) throw new IllegalStateException("not started");
-        if (process.isAlive()) {
-            process.destroy();
-            try {
-                if (!process.waitFor(60, TimeUnit.SECONDS)) {
-                    process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-                    throw new AssertionError("the snapshotter did not stop within 60 s of SIGTERM:\n" + Host.tail(log, 40));
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError("interrupted", e);
-            }
-        }
-        return process.exitValue();
-    }
-
-    @Override
-    public void stop() {
-        if (process != null) terminate();
-    }
-
-    @Override
-    public Optional<ProcessHandle> process() {
-        return process != null && process.isAlive() ? Optional.of(process.toHandle()) : Optional.empty();
+        return cmd;
     }
 
     /** Strata's own listing of the driver's layers under its root ({@code strata --root R -s DRIVER layers}). */
@@ -161,18 +94,6 @@ public final class StrataSnapshotter implements Snapshotter {
             return Files.exists(log) ? Files.readString(log) : "";
         } catch (IOException e) {
             return "";
-        }
-    }
-
-    @Override
-    public void close() {
-        if (process != null && process.isAlive()) {
-            process.destroyForcibly();
-            try {
-                process.waitFor(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
         }
     }
 }
