@@ -26,7 +26,7 @@ public interface QuotaTests extends DriverUnderTest {
     @Order(107)
     @DisplayName("moby: SetQuota")
     default void setQuota() throws IOException {
-        try (XfsQuotaDisk xfs = XfsQuotaDisk.create(testRoot().resolve("xfs-quota"))) {
+        try (LoopFilesystem xfs = LoopFilesystem.xfsWithProjectQuota(testRoot().resolve("xfs-quota"))) {
             StorageDriver d = openAt(xfs.mountPoint());
             try {
                 assumeTrue(d.capabilities().quota(),

@@ -1,5 +1,6 @@
 package dev.strata.driver.aufs;
 
+import dev.strata.testsupport.Tmpfs;
 import dev.strata.api.CreateOptions;
 import dev.strata.api.IncompleteLayers;
 import dev.strata.api.InvalidLayerIdException;
@@ -48,7 +49,7 @@ class AufsLayersTest {
 
     @BeforeEach
     void open() {
-        fs = Tmpfs.at(tmp);
+        fs = Tmpfs.at(tmp, "512m");
         home = tmp.resolve("aufs");
         d = new AufsDriver(home);
     }

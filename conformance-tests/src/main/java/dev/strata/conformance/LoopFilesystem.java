@@ -16,30 +16,22 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * A sparse image file formatted as xfs, on an autoclear loop device, mounted with {@code pquota}: the only
- * backing on which moby's and containers/storage's project quotas work. Skips the test (with the reason) when
- * mkfs.xfs or the xfs filesystem is missing.
+ * A sparse image file with a filesystem of its own, on an autoclear loop device, mounted: xfs with {@code pquota}
+ * (the only backing on which moby's and containers/storage's project quotas work), or ext4 without d_type. Skips the
+ * test (with the reason) when the mkfs tool or the filesystem is missing.
  */
-final class XfsQuotaDisk implements AutoCloseable {
+final class LoopFilesystem implements AutoCloseable {
     private final Path image;
     private final Path mountPoint;
 
-    private XfsQuotaDisk(Path image, Path mountPoint) {
+    private LoopFilesystem(Path image, Path mountPoint) {
         this.image = image;
         this.mountPoint = mountPoint;
     }
 
     /** xfs refuses filesystems under 300 MiB; 512 MiB of sparse file costs only its metadata on tmpfs. */
-    static XfsQuotaDisk create(Path dir) throws IOException {
-        Path mkfs = Path.of("/usr/sbin/mkfs.xfs");
-        if (!Files.isExecutable(mkfs)) mkfs = Path.of("/sbin/mkfs.xfs");
-        assumeTrue(Files.isExecutable(mkfs), "mkfs.xfs not found (Debian: apt-get install xfsprogs)");
-        Files.createDirectories(dir);
-        Path image = dir.resolve("xfs.img");
-        try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
-            f.setLength(512L << 20);
-        }
-        run(mkfs.toString(), "-q", "-f", image.toString());
+    static LoopFilesystem xfsWithProjectQuota(Path dir) throws IOException {
+        Path image = image(dir, "xfs", 512L << 20, "xfsprogs", "-q", "-f");
         Path mnt = Files.createDirectories(dir.resolve("mnt"));
         try (LoopDevice loop = LoopDevice.attach(image, false, true)) {
             try {
@@ -55,7 +47,44 @@ final class XfsQuotaDisk implements AutoCloseable {
                 }
             }
         } // closing our descriptor leaves the device to the mount; autoclear detaches it after the unmount
-        return new XfsQuotaDisk(image, mnt);
+        return new LoopFilesystem(image, mnt);
+    }
+
+    /**
+     * ext4 made with {@code -O ^filetype}: every directory entry reads back as DT_UNKNOWN, so a walk that trusts
+     * d_type misses everything (overlay refuses such a backing, as moby's does).
+     */
+    static LoopFilesystem ext4WithoutFiletype(Path dir) throws IOException {
+        Path image = image(dir, "ext4", 64L << 20, "e2fsprogs", "-q", "-F", "-O", "^filetype", "-E", "nodiscard");
+        Path mnt = Files.createDirectories(dir.resolve("mnt"));
+        try (LoopDevice loop = LoopDevice.attach(image, false, true)) {
+            try {
+                Mounts.mount(loop.device().toString(), mnt, "ext4", 0, null);
+            } catch (SyscallException e) {
+                loop.detach();
+                assumeTrue(!e.is(Errno.ENODEV), "ext4 is not available in this kernel: " + e.getMessage());
+                throw e;
+            }
+        }
+        return new LoopFilesystem(image, mnt);
+    }
+
+    /** A sparse image of {@code size} bytes under {@code dir}, formatted by mkfs.{@code type} with {@code options}. */
+    private static Path image(Path dir, String type, long size, String debianPackage, String... options) throws IOException {
+        Path mkfs = Path.of("/usr/sbin/mkfs." + type);
+        if (!Files.isExecutable(mkfs)) mkfs = Path.of("/sbin/mkfs." + type);
+        assumeTrue(Files.isExecutable(mkfs), "mkfs." + type + " not found (Debian: apt-get install " + debianPackage + ")");
+        Files.createDirectories(dir);
+        Path image = dir.resolve(type + ".img");
+        try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
+            f.setLength(size);
+        }
+        String[] cmd = new String[options.length + 2];
+        cmd[0] = mkfs.toString();
+        System.arraycopy(options, 0, cmd, 1, options.length);
+        cmd[cmd.length - 1] = image.toString();
+        run(cmd);
+        return image;
     }
 
     /** Whether the same filesystem mounts without {@code pquota}: then it is the quota support that is missing. */
