@@ -1,5 +1,6 @@
 package dev.strata.e2e.containerd;
 
+import dev.strata.testsupport.Host;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -65,7 +66,7 @@ public final class Containerd implements AutoCloseable {
     }
 
     public String ctrOk(String... args) {
-        return ctr(args).ok().out().trim();
+        return ctr(args).ok("ctr " + String.join(" ", args)).out().trim();
     }
 
     public boolean alive() {

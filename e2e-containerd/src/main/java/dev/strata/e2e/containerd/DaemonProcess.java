@@ -1,5 +1,6 @@
 package dev.strata.e2e.containerd;
 
+import dev.strata.testsupport.Host;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

@@ -1,5 +1,6 @@
 package dev.strata.e2e.containerd;
 
+import dev.strata.testsupport.Host;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -65,7 +66,7 @@ public final class Dockerd implements AutoCloseable {
     }
 
     public String dockerOk(String... args) {
-        return docker(args).ok().out().trim();
+        return docker(args).ok("docker " + String.join(" ", args)).out().trim();
     }
 
     public boolean alive() {

@@ -1,5 +1,6 @@
 package dev.strata.e2e.containerd;
 
+import dev.strata.testsupport.Host;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -38,7 +39,7 @@ public final class ProxiedOverlayfs extends ProxySnapshotter {
         Path gopath = Path.of("target", "standin", "gopath").toAbsolutePath();
         Host.Result r = Host.run(List.of("sh", "-c", "cd " + SOURCE.toAbsolutePath() + " && go build -o " + bin + " ."),
                 Map.of("GOPATH", gopath + ":/usr/share/gocode", "GO111MODULE", "off", "GOFLAGS", ""), 600);
-        r.ok();
+        r.ok("go build of the stand-in");
         return bin;
     }
 

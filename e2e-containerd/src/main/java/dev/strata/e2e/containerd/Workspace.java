@@ -53,13 +53,13 @@ public final class Workspace implements AutoCloseable {
      * {@code keepLogsIn} first. Returns what had leaked: processes, mounts, cgroups that still had tasks.
      */
     public List<String> cleanUp(Path keepLogsIn) {
-        List<String> leaked = new ArrayList<>(Host.killAllMentioning(marker));
+        List<String> leaked = new ArrayList<>(Leftovers.killAllMentioning(marker));
         keepLogs(keepLogsIn);
         for (MountInfo m : MountInfo.under(dir)) {
             if (!(tmpfs && m.mountPoint().equals(dir.toString()))) leaked.add("mount " + m.mountPoint());
         }
         Mounts.unmountAllUnder(dir);
-        leaked.addAll(Host.removeCgroups(marker));
+        leaked.addAll(Leftovers.removeCgroups(marker));
         List<MountInfo> busy = MountInfo.under(dir);
         if (!busy.isEmpty()) { // never delete through a mount that is still there
             busy.forEach(m -> leaked.add("mount that would not unmount: " + m.mountPoint()));

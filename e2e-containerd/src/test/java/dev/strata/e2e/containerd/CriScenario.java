@@ -1,5 +1,6 @@
 package dev.strata.e2e.containerd;
 
+import dev.strata.testsupport.Host;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import runtime.v1.Api;
@@ -83,7 +84,7 @@ abstract class CriScenario extends EngineScenario {
         Path images = ws.resolve("images");
         for (Path archive : List.of(TestImages.pause(mkdir(images.resolve("pause")), PAUSE),
                 TestImages.busybox(mkdir(images.resolve("busybox")), BUSYBOX, List.of("/bin/sh")))) {
-            containerd.ctrIn(K8S, "images", "import", "--snapshotter", snapshotter.name(), archive.toString()).ok();
+            containerd.ctrIn(K8S, "images", "import", "--snapshotter", snapshotter.name(), archive.toString()).ok("ctr images import " + archive);
         }
         for (String image : List.of(PAUSE, BUSYBOX)) {
             Api.ImageStatusResponse r = cri.images.imageStatus(Api.ImageStatusRequest.newBuilder()
@@ -146,7 +147,7 @@ abstract class CriScenario extends EngineScenario {
         for (String image : List.of(BUSYBOX, PAUSE)) {
             cri.images.removeImage(Api.RemoveImageRequest.newBuilder().setImage(Api.ImageSpec.newBuilder().setImage(image)).build());
         }
-        assertEquals("", containerd.ctrIn(K8S, "images", "ls", "-q").ok().out().strip());
+        assertEquals("", containerd.ctrIn(K8S, "images", "ls", "-q").ok("ctr images ls").out().strip());
         assertEquals(List.of(), awaitStored(0), "snapshots left after the images went");
     }
 

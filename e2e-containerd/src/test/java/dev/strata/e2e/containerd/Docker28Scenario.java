@@ -1,5 +1,6 @@
 package dev.strata.e2e.containerd;
 
+import dev.strata.testsupport.Host;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 

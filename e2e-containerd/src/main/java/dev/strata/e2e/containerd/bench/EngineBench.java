@@ -1,5 +1,6 @@
 package dev.strata.e2e.containerd.bench;
 
+import dev.strata.testsupport.Host;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -8,7 +9,6 @@ import dev.strata.e2e.containerd.Containerd;
 import dev.strata.e2e.containerd.ContainerdConfig;
 import dev.strata.e2e.containerd.Dockerd;
 import dev.strata.e2e.containerd.Engines;
-import dev.strata.e2e.containerd.Host;
 import dev.strata.e2e.containerd.ProxiedOverlayfs;
 import dev.strata.e2e.containerd.Snapshotter;
 import dev.strata.e2e.containerd.StrataSnapshotter;
@@ -161,11 +161,11 @@ public final class EngineBench implements Callable<Integer> {
         Host.sleep(3000);
         // The subject's process, if it has one of its own (a built-in snapshotter lives in containerd).
         long pid = sides.getFirst().snapshotter().process().map(ProcessHandle::pid).orElse(-1L);
-        long idle = Host.rssKib(pid);
+        long idle = rssKib(pid);
         AtomicLong peak = new AtomicLong(idle);
         Thread sampler = Thread.ofPlatform().daemon().start(() -> {
             while (!Thread.currentThread().isInterrupted()) {
-                peak.accumulateAndGet(Host.rssKib(pid), Math::max);
+                peak.accumulateAndGet(rssKib(pid), Math::max);
                 try {
                     Thread.sleep(100);
                 } catch (InterruptedException e) {
@@ -198,7 +198,7 @@ public final class EngineBench implements Callable<Integer> {
             System.out.println(line);
         }
         sampler.interrupt();
-        long after = Host.rssKib(pid);
+        long after = rssKib(pid);
         ObjectNode run = (ObjectNode) json.get("run");
         run.put("runs_per_round", runs);
         for (var e : ratios.entrySet()) {
@@ -229,7 +229,7 @@ public final class EngineBench implements Callable<Integer> {
             long t0 = System.nanoTime();
             int code = pb.start().waitFor();
             double ms = (System.nanoTime() - t0) / 1e6;
-            if (code != 0) d.docker(cmd.subList(3, cmd.size()).toArray(String[]::new)).ok(); // the error, with its output
+            if (code != 0) d.docker(cmd.subList(3, cmd.size()).toArray(String[]::new)).ok("docker run"); // the error, with its output
             return ms;
         } catch (Exception e) {
             throw new IllegalStateException("docker run failed", e);
@@ -282,6 +282,18 @@ public final class EngineBench implements Callable<Integer> {
         List<String> left = s.snapshotter().stored(containerd.root());
         if (!left.isEmpty()) throw new IllegalStateException(s.label() + " kept snapshots after the image went: " + left);
         return secs;
+    }
+
+    /** Resident memory of a process in KiB, or -1 when it is gone. */
+    private static long rssKib(long pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+                if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        } catch (java.io.IOException gone) {
+            // exited
+        }
+        return -1;
     }
 
     private static long fileMb(Path p) {
