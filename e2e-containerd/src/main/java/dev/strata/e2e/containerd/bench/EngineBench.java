@@ -151,7 +151,8 @@ public final class EngineBench implements Callable<Integer> {
         Path layer = TestImages.busyboxLayer(ws.resolve("busybox.tar")).file();
         Map<String, Dockerd> byLabel = new LinkedHashMap<>();
         for (Side s : sides) {
-            Dockerd d = new Dockerd(containerd, ws.resolve("docker-" + s.label()), s.snapshotter().name(), ws.marker + "-" + s.label());
+            String id = s.label().replaceAll("[^A-Za-z0-9]+", "-"); // containerd namespaces are [A-Za-z0-9._-]
+            Dockerd d = new Dockerd(containerd, ws.resolve("docker-" + id), s.snapshotter().name(), ws.marker + "-" + id);
             dockerds.add(d);
             d.start();
             d.dockerOk("import", layer.toString(), "bench/busybox:1");
