@@ -53,6 +53,29 @@ public final class Containerd implements AutoCloseable {
         process.awaitReady(60, () -> Files.exists(socket()) && ctr("version").code() == 0);
     }
 
+    /**
+     * Waits until a call through this containerd reaches the proxy snapshotter (a Prepare and Remove of a probe key);
+     * returns how many calls failed first. containerd dials a proxy with a connect deadline of its back-off, about
+     * 1 s on the first attempt (up to 3 s later), that includes the HTTP/2 handshake, and fails calls while the
+     * connection is down: a snapshotter slower than that to answer its first connection fails containerd's first
+     * calls ("error reading server preface ... use of closed network connection"). A no-op for a built-in one.
+     */
+    public int awaitSnapshotter(Snapshotter snapshotter, String namespace) {
+        if (snapshotter.proxySocket().isEmpty()) return 0;
+        String probe = "strata-e2e-probe";
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        int failed = 0;
+        Host.Result r;
+        while ((r = ctrIn(namespace, "snapshots", "--snapshotter", snapshotter.name(), "prepare", probe)).code() != 0) {
+            failed++;
+            if (System.nanoTime() > deadline) throw new AssertionError("containerd cannot reach " + snapshotter.name() + ": " + r.err());
+            Host.sleep(200);
+        }
+        ctrIn(namespace, "snapshots", "--snapshotter", snapshotter.name(), "rm", probe).ok("ctr snapshots rm " + probe);
+        if (failed > 0) System.err.println("containerd reached " + snapshotter.name() + " after " + failed + " failed call(s): " + r.err());
+        return failed;
+    }
+
     /** ctr against this containerd, in its namespace. */
     public Host.Result ctr(String... args) {
         return ctrIn(namespace, args);

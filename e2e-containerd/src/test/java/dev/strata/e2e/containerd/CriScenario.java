@@ -47,6 +47,7 @@ abstract class CriScenario extends EngineScenario {
     void startEngines() {
         containerd = new Containerd(new ContainerdConfig(engine, ws.resolve("containerd"), snapshotter, Optional.of(PAUSE)), K8S);
         containerd.start();
+        containerd.awaitSnapshotter(snapshotter, K8S);
         cri = new CriClient(containerd.socket());
     }
 

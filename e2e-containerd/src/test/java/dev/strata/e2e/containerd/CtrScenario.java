@@ -35,6 +35,7 @@ abstract class CtrScenario extends EngineScenario {
         containerd = new Containerd(new ContainerdConfig(Engines.CONTAINERD_1_6, ws.resolve("containerd"), snapshotter, Optional.empty()),
                 ws.marker);
         containerd.start();
+        containerd.awaitSnapshotter(snapshotter, ws.marker);
     }
 
     @Override

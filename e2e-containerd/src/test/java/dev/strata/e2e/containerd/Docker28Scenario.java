@@ -42,6 +42,7 @@ abstract class Docker28Scenario extends EngineScenario {
         containerd = new Containerd(new ContainerdConfig(Engines.CONTAINERD_2_1, ws.resolve("containerd"), snapshotter, Optional.empty()),
                 ws.marker);
         containerd.start();
+        containerd.awaitSnapshotter(snapshotter, ws.marker);
         dockerd = new Dockerd(containerd, ws.resolve("docker"), snapshotter.name(), ws.marker);
         dockerd.start();
     }
@@ -116,25 +117,12 @@ abstract class Docker28Scenario extends EngineScenario {
     void aRestartedSnapshotterServesTheSameSnapshotsToContainerdThatKeptRunning() {
         snapshotter.stop();
         snapshotter.start();
-        awaitSnapshotterReachable();
+        containerd.awaitSnapshotter(snapshotter, ws.marker);
         assertEquals(CONTENT, dockerd.dockerOk("exec", "c1", "cat", FILE), "a running container does not depend on the process");
         assertEquals(List.of("C /tmp", "A " + FILE), dockerd.dockerOk("diff", "c1").lines().toList());
         assertEquals(CONTENT, run(COMMITTED, "cat", FILE));
         dockerd.dockerOk("restart", "-t", "0", "c1");
         assertEquals(CONTENT, dockerd.dockerOk("exec", "c1", "cat", FILE));
-    }
-
-    /**
-     * containerd keeps a proxy's broken connection and redials with back-off (at most a few seconds), failing calls
-     * meanwhile: wait until a call that reaches the snapshotter (Usage, for every snapshot) succeeds.
-     */
-    private void awaitSnapshotterReachable() {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        Host.Result r;
-        while ((r = containerd.ctr("snapshots", "--snapshotter", snapshotter.name(), "usage")).code() != 0) {
-            if (System.nanoTime() > deadline) throw new AssertionError("containerd cannot reach the restarted snapshotter: " + r.err());
-            Host.sleep(200);
-        }
     }
 
     @Test
