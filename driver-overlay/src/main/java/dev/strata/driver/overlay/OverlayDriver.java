@@ -6,6 +6,7 @@ import dev.strata.api.CreateOptions;
 import dev.strata.api.IncompleteLayers;
 import dev.strata.api.LayerIds;
 import dev.strata.api.LayerUnknownException;
+import dev.strata.api.MountSpecs;
 import dev.strata.api.StatusEntry;
 import dev.strata.api.StorageDriver;
 import dev.strata.api.StorageException;
@@ -35,7 +36,7 @@ import java.util.Map;
  *   <li>Up to 500 lowers (the kernel's limit) instead of moby's 128.</li>
  * </ul>
  */
-public final class OverlayDriver implements StorageDriver {
+public final class OverlayDriver implements StorageDriver, MountSpecs {
     private final Layout layout;
     private final OverlayOptions options;
     private final Features features;
@@ -194,6 +195,23 @@ public final class OverlayDriver implements StorageDriver {
             m.put("LowerDir", String.join(":", abs));
         }
         return m;
+    }
+
+    /**
+     * The overlay {@link #get} would mount, as containerd's overlayfs snapshotter describes it: lowers through the
+     * {@code l/} short links; a layer without lowers is a bind mount of its diff dir.
+     */
+    @Override
+    public List<MountSpec> mountSpecs(String id, boolean readOnly) {
+        LayerIds.check("mountSpecs", id);
+        requireLayer("mountSpecs", id);
+        boolean ro = readOnly || layout.isCommitted(id);
+        List<Path> lowers = new ArrayList<>();
+        for (String e : ro ? layout.lowerEntriesForChild(id) : layout.lowerEntries(id)) lowers.add(layout.linkPath(e));
+        if (lowers.size() == (ro ? 1 : 0)) {
+            return List.of(new MountSpec("bind", layout.diff(id).toString(), List.of(ro ? "ro" : "rw", "rbind")));
+        }
+        return List.of(new MountSpec("overlay", "overlay", mounter.specOptions(lowers, ro ? null : layout.diff(id), ro ? null : layout.work(id))));
     }
 
     /** Unmounts every layer this driver mounted under its home and resets every reference count. */

@@ -10,6 +10,7 @@ import dev.strata.api.LayerBusyException;
 import dev.strata.api.LayerExistsException;
 import dev.strata.api.LayerIds;
 import dev.strata.api.LayerUnknownException;
+import dev.strata.api.MountSpecs;
 import dev.strata.api.NotSupportedException;
 import dev.strata.api.ParentUnknownException;
 import dev.strata.api.RefCounts;
@@ -43,7 +44,7 @@ import java.util.stream.Stream;
  * crash marks; reference counts are in the {@link RunDirectory}. A layer exists only once its record is written, and a mark left by a crash
  * in the middle of a create or an apply makes the next open remove that layer.
  */
-final class VfsDriver implements StorageDriver {
+final class VfsDriver implements StorageDriver, MountSpecs {
     static final String NAME = "vfs";
 
     private final Path home;
@@ -207,6 +208,13 @@ final class VfsDriver implements StorageDriver {
         refs.acquire(id, () -> {
         });
         return layersDir.resolve(id);
+    }
+
+    /** A bind mount of the layer's directory, as containerd's native snapshotter answers. */
+    @Override
+    public List<MountSpec> mountSpecs(String id, boolean readOnly) {
+        if (!exists(id)) throw new LayerUnknownException("mountSpecs", id);
+        return List.of(new MountSpec("bind", layersDir.resolve(id).toString(), List.of(readOnly ? "ro" : "rw", "rbind")));
     }
 
     @Override
