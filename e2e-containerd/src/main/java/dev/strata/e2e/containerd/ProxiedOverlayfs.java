@@ -7,39 +7,38 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /**
- * containerd's own overlayfs snapshotter served as a proxy snapshotter ({@code standin/main.go}: containerd 1.6.20's
- * {@code snapshots/overlay} behind {@code contrib/snapshotservice}): the same snapshotter as the built-in one, reached
- * the way Strata's is. It separates what the proxy path costs from what Strata costs, and exercises the proxy
- * plumbing of the fixtures without Strata. Built with Go 1.19 in GOPATH mode from Debian's Go sources.
+ * containerd's own overlayfs snapshotter served as a proxy snapshotter: snapshotter-server's {@code refserver}
+ * (containerd 1.6.20's {@code snapshots/overlay} behind {@code contrib/snapshotservice}, with the options
+ * containerd's plugin uses), the reference of the snapshot-round benchmark too. The same snapshotter as the built-in
+ * one, reached the way Strata's is: it separates what the proxy path costs from what Strata costs, and exercises
+ * the fixtures' proxy plumbing without Strata. Built with snapshotter-server's {@code go/build}.
  */
 public final class ProxiedOverlayfs extends ProxySnapshotter {
     public static final String NAME = "overlayfs-proxy";
-    static final Path SOURCE = Path.of(System.getProperty("strata.standin.source", "standin"));
+    /** snapshotter-server's Go harness build script; relative to this module's directory by default. */
+    static final Path GO_BUILD = Path.of(System.getProperty("strata.gobuild", "../snapshotter-server/go/build"));
 
     public ProxiedOverlayfs(Path dir) {
-        super(dir, "standin");
+        super(dir, "refserver");
     }
 
-    /** Why the stand-in cannot be built here, or null. */
+    /** Why the reference server cannot be built here, or null. */
     public static String whyUnavailable() {
         if (Host.run(List.of("sh", "-c", "command -v go"), Map.of(), 10).code() != 0) return "no Go toolchain (Debian: apt-get install golang-go)";
         if (!Files.isDirectory(Path.of("/usr/share/gocode/src/github.com/containerd/containerd/contrib/snapshotservice"))) {
             return "containerd's Go sources are missing (Debian: apt-get install golang-github-containerd-containerd-dev)";
         }
-        return Files.isRegularFile(SOURCE.resolve("main.go")) ? null : "no " + SOURCE.resolve("main.go") + " (set strata.standin.source)";
+        return Files.isExecutable(GO_BUILD) ? null : "no " + GO_BUILD.toAbsolutePath() + " (set strata.gobuild)";
     }
 
-    /** Builds the stand-in once into {@code target/standin}; returns the binary. */
+    /** Builds snapshotter-server's Go harness once into {@code target/go-bin}; returns refserver. */
     static synchronized Path binary() {
-        Path bin = Path.of("target", "standin", "standin").toAbsolutePath();
+        Path out = Path.of("target", "go-bin").toAbsolutePath();
+        Path bin = out.resolve("refserver");
         if (Files.isExecutable(bin)) return bin;
-        Path gopath = Path.of("target", "standin", "gopath").toAbsolutePath();
-        Host.Result r = Host.run(List.of("sh", "-c", "cd " + SOURCE.toAbsolutePath() + " && go build -o " + bin + " ."),
-                Map.of("GOPATH", gopath + ":/usr/share/gocode", "GO111MODULE", "off", "GOFLAGS", ""), 600);
-        r.ok("go build of the stand-in");
+        Host.run(List.of(GO_BUILD.toAbsolutePath().toString(), out.toString()), Map.of(), 600).ok("snapshotter-server/go/build");
         return bin;
     }
 
@@ -55,7 +54,7 @@ public final class ProxiedOverlayfs extends ProxySnapshotter {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return List.of(binary().toString(), socket.toString(), root.toString());
+        return List.of(binary().toString(), "-socket", socket.toString(), "-root", root.toString());
     }
 
     @Override

@@ -107,7 +107,7 @@ public final class EngineBench implements Callable<Integer> {
             List<Side> sides = new ArrayList<>();
             sides.add(subject(ws));
             sides.add(new Side(reference, new BuiltInSnapshotter(reference)));
-            if (proxyReference) sides.add(new Side(ProxiedOverlayfs.NAME, new ProxiedOverlayfs(ws.resolve("standin"))));
+            if (proxyReference) sides.add(new Side(ProxiedOverlayfs.NAME, new ProxiedOverlayfs(ws.resolve("refserver"))));
             List<Dockerd> dockerds = new ArrayList<>();
             Containerd containerd = null;
             try {
@@ -142,7 +142,7 @@ public final class EngineBench implements Callable<Integer> {
     /** The side measured against the reference. */
     private Side subject(Workspace ws) {
         if (subject.equals("strata")) return new Side("strata-" + driver, new StrataSnapshotter(ws.resolve("strata"), driver, List.of(), jvmOpts));
-        if (subject.equals("proxy")) return new Side(ProxiedOverlayfs.NAME, new ProxiedOverlayfs(ws.resolve("standin")));
+        if (subject.equals("proxy")) return new Side(ProxiedOverlayfs.NAME, new ProxiedOverlayfs(ws.resolve("refserver")));
         if (subject.startsWith("builtin:")) return new Side(subject, new BuiltInSnapshotter(subject.substring("builtin:".length())));
         throw new CommandLine.ParameterException(new CommandLine(this), "--subject: strata, proxy or builtin:NAME, not " + subject);
     }
