@@ -19,7 +19,7 @@ record SnapshotterChoice(String label, Function<Path, Snapshotter> factory, Stri
         return new SnapshotterChoice(name, dir -> new BuiltInSnapshotter(name), null);
     }
 
-    /** containerd's overlayfs served as a proxy snapshotter (the Go stand-in): the proxy path without Strata. */
+    /** containerd's overlayfs served as a proxy snapshotter (snapshotter-server's refserver): the proxy path without Strata. */
     static SnapshotterChoice proxiedOverlayfs() {
         return new SnapshotterChoice("overlayfs-proxy", ProxiedOverlayfs::new, null);
     }
