@@ -4,6 +4,7 @@ import dev.strata.api.Capabilities;
 import dev.strata.api.Change;
 import dev.strata.api.CreateOptions;
 import dev.strata.api.LayerBusyException;
+import dev.strata.api.LayerEntry;
 import dev.strata.api.LayerExistsException;
 import dev.strata.api.LayerIds;
 import dev.strata.api.LayerUnknownException;
@@ -237,6 +238,19 @@ final class KitDriver implements StorageDriver {
         Set<String> marked = new HashSet<>(incomplete.list());
         List<String> out = new ArrayList<>();
         for (String id : storage.layers()) if (!marked.contains(id)) out.add(id);
+        return out;
+    }
+
+    /** One listing of the marks and the counted ids instead of a lock and a mark check per layer. */
+    @Override
+    public List<LayerEntry> entries() {
+        Set<String> marked = new HashSet<>(incomplete.list());
+        Set<String> counted = new HashSet<>(refs.ids());
+        List<LayerEntry> out = new ArrayList<>();
+        for (String id : storage.layers()) {
+            if (marked.contains(id)) continue;
+            out.add(new LayerEntry(id, storage.parent(id), counted.contains(id) ? refs.count(id) : 0));
+        }
         return out;
     }
 
