@@ -209,11 +209,7 @@ final class KitDriver implements StorageDriver {
     }
 
     private void ensureIndex() {
-        index.ensureBuilt(() -> {
-            Map<String, String> parents = new java.util.HashMap<>();
-            for (String l : storage.layers()) parents.put(l, storage.parent(l));
-            return parents;
-        });
+        index.ensureBuilt(storage::parents);
     }
 
     @Override
@@ -247,9 +243,10 @@ final class KitDriver implements StorageDriver {
         Set<String> marked = new HashSet<>(incomplete.list());
         Set<String> counted = new HashSet<>(refs.ids());
         List<LayerEntry> out = new ArrayList<>();
-        for (String id : storage.layers()) {
+        for (Map.Entry<String, String> e : storage.parents().entrySet()) {
+            String id = e.getKey();
             if (marked.contains(id)) continue;
-            out.add(new LayerEntry(id, storage.parent(id), counted.contains(id) ? refs.count(id) : 0));
+            out.add(new LayerEntry(id, e.getValue(), counted.contains(id) ? refs.count(id) : 0));
         }
         return out;
     }
