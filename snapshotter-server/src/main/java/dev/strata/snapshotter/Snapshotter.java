@@ -8,6 +8,7 @@ import dev.strata.snapshotter.SnapshotException.Reason;
 
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -229,19 +230,44 @@ public final class Snapshotter implements AutoCloseable {
         // listed before the records are read: a layer listed was made after its create registered in `creating`
         List<String> ours = driver.layers().stream().filter(l -> l.startsWith(LAYER_PREFIX)).toList();
         Set<String> keep = store.layersInUse(creating.stream().map(id -> LAYER_PREFIX + id).collect(java.util.stream.Collectors.toSet()));
-        List<String> orphans = ours.stream().filter(l -> !keep.contains(l)).toList();
-        for (String layer : orphans) {
-            try {
-                String id = layer.substring(LAYER_PREFIX.length());
-                mounts.release(id, layer);
-                driver.remove(layer);
-                LOG.log(System.Logger.Level.INFO, "removed layer {0}, which no snapshot holds", layer);
-            } catch (LayerUnknownException gone) {
-                // removed meanwhile
-            } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, "cannot remove layer {0} yet: {1}", layer, e.getMessage());
+        List<String> orphans = new ArrayList<>(ours.stream().filter(l -> !keep.contains(l)).toList());
+        // Orphans can be parent and child (a committed layer and its child, both cut short): the driver refuses a
+        // parent with children, so each pass removes what it can, children first, until a pass removes nothing.
+        boolean progress = true;
+        while (!orphans.isEmpty() && progress) {
+            progress = false;
+            for (java.util.Iterator<String> it = orphans.iterator(); it.hasNext(); ) {
+                String layer = it.next();
+                try {
+                    String id = layer.substring(LAYER_PREFIX.length());
+                    mounts.release(id, layer);
+                    driver.remove(layer);
+                    LOG.log(System.Logger.Level.INFO, "removed layer {0}, which no snapshot holds", layer);
+                    it.remove();
+                    progress = true;
+                } catch (LayerUnknownException gone) {
+                    it.remove(); // removed meanwhile
+                    progress = true;
+                } catch (RuntimeException e) {
+                    if (!hasChildIn(layer, orphans)) {
+                        LOG.log(System.Logger.Level.WARNING, "cannot remove layer {0} yet: {1}", layer, e.getMessage());
+                        it.remove();
+                    }
+                }
             }
         }
+    }
+
+    /** Whether another of {@code layers} is a child of {@code layer} (then it goes first). */
+    private boolean hasChildIn(String layer, List<String> layers) {
+        for (String l : layers) {
+            try {
+                if (layer.equals(driver.parent(l))) return true;
+            } catch (RuntimeException gone) {
+                // removed meanwhile
+            }
+        }
+        return false;
     }
 
     private boolean exists(String name) {

@@ -3,6 +3,8 @@ package dev.strata.snapshotter;
 import containerd.services.snapshots.v1.SnapshotsOuterClass.Info;
 import containerd.services.snapshots.v1.SnapshotsOuterClass.Kind;
 import containerd.types.MountOuterClass.Mount;
+import dev.strata.api.DriverRegistry;
+import dev.strata.api.StorageDriver;
 import io.grpc.Status.Code;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -140,6 +142,22 @@ class SnapshotsServiceTest {
             c.commit("a1", "a");
             assertEquals(u, c.usage("a1"));
             c.remove("a1");
+        }
+    }
+
+    /** What a kill can leave: a committed layer and its child that no record names; the next start removes both. */
+    @ParameterizedTest
+    @ValueSource(strings = {"overlay", "vfs"})
+    void orphanLayersAreRemovedAtStartChildrenFirst(String driver) throws Exception {
+        Path root = tmp.resolve(driver);
+        DriverRegistry registry = DriverRegistry.load();
+        var provider = registry.require(driver);
+        try (StorageDriver d = registry.open(provider, root, List.of())) {
+            d.create(Snapshotter.LAYER_PREFIX + "orphan-parent", null, null);
+            d.createReadWrite(Snapshotter.LAYER_PREFIX + "orphan-child", Snapshotter.LAYER_PREFIX + "orphan-parent", null);
+        }
+        try (Served s = new Served(driver, root)) {
+            assertEquals(List.of(), s.snapshotter.driver().layers().stream().filter(l -> l.startsWith(Snapshotter.LAYER_PREFIX)).toList());
         }
     }
 
