@@ -36,14 +36,22 @@ final class Comparison {
         Map<String, Double> measure(int run) throws Exception;
     }
 
-    /** What a row compares: a key of the sides' values, how to read it, and its goal (null: none). */
-    record Metric(String key, String label, boolean higherIsBetter, Goal goal) {
+    /**
+     * What a row compares: a key of the sides' values, how to read it, and its goal (null: none). Per run the
+     * subject's value is divided by the reference's, or, for {@code difference}, the reference's is subtracted (what
+     * the subject adds to the reference: a protocol's cost over the same call in-process).
+     */
+    record Metric(String key, String label, boolean higherIsBetter, boolean difference, Goal goal) {
         static Metric time(String key, String label, Goal goal) {
-            return new Metric(key, label, false, goal);
+            return new Metric(key, label, false, false, goal);
         }
 
         static Metric rate(String key, String label, Goal goal) {
-            return new Metric(key, label, true, goal);
+            return new Metric(key, label, true, false, goal);
+        }
+
+        static Metric added(String key, String label, Goal goal) {
+            return new Metric(key, label, false, true, goal);
         }
     }
 
@@ -166,12 +174,17 @@ final class Comparison {
         return blocks;
     }
 
-    /** Per run, the subject's value over the reference's (both from the same run; runs where either is missing are left out). */
+    /**
+     * Per run, the subject's value over the reference's, or minus it for a difference (both from the same run; runs
+     * where either is missing are left out).
+     */
     List<Double> ratios(Case c, Side reference, Metric m) {
         List<Double> out = new ArrayList<>();
         for (int run = 1; run <= runs; run++) {
             Double a = value(c, c.sides().getFirst(), m, run), b = value(c, reference, m, run);
-            if (a != null && b != null && b > 0) out.add(a / b);
+            if (a == null || b == null) continue;
+            if (m.difference()) out.add(a - b);
+            else if (b > 0) out.add(a / b);
         }
         return out;
     }
@@ -204,7 +217,8 @@ final class Comparison {
         System.out.printf(Locale.ROOT, "%d runs, sides alternating (A B, B A, ...); load average %s at the start, %s at the end; "
                 + "per block %s at the start.%n", runs, loadStart, loadEnd, loadRange());
         System.out.println("Values: median over runs (min–max). Ratio: subject / reference within each run, median (min–max), "
-                + "then each run's; for times ≤ 1 means the subject is faster, for rates ≥ 1.");
+                + "then each run's; for times ≤ 1 means the subject is faster, for rates ≥ 1. A signed ratio is a difference "
+                + "(subject − reference, in the metric's unit).");
         System.out.println();
         System.out.println("| case | metric | subject | reference | subject value | reference value | ratio | per-run ratios | goal |");
         System.out.println("|---|---|---|---|---|---|---|---|---|");
@@ -216,8 +230,9 @@ final class Comparison {
                     if (sv.isEmpty() && rv.isEmpty()) continue;
                     List<Double> ratios = ratios(c, ref, m);
                     System.out.printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", c.name(), m.label(), subject.name(), ref.name(),
-                            spread(sv), rv.isEmpty() ? "—" : spread(rv), ratios.isEmpty() ? "—" : ratioCell(ratios),
-                            String.join(" ", ratios.stream().map(Comparison::ratio).toList()), goalCell(m, sv, ratios));
+                            spread(sv), rv.isEmpty() ? "—" : spread(rv), ratios.isEmpty() ? "—" : ratioCell(m, ratios),
+                            String.join(" ", ratios.stream().map(r -> m.difference() ? signed(r) : ratio(r)).toList()),
+                            goalCell(m, sv, ratios));
                 }
             }
         }
@@ -245,8 +260,13 @@ final class Comparison {
         return num(median(xs)) + " (" + num(min(xs)) + "–" + num(max(xs)) + ")";
     }
 
-    static String ratioCell(List<Double> xs) {
+    static String ratioCell(Metric m, List<Double> xs) {
+        if (m.difference()) return "**" + signed(median(xs)) + "** (" + signed(min(xs)) + " to " + signed(max(xs)) + ")";
         return "**" + ratio(median(xs)) + "** (" + ratio(min(xs)) + "–" + ratio(max(xs)) + ")";
+    }
+
+    static String signed(double x) {
+        return (x >= 0 ? "+" : "−") + num(Math.abs(x));
     }
 
     static String ratio(double r) {
