@@ -211,17 +211,23 @@ final class Comparison {
      * has (a depth the reference cannot reach) gets the subject's values and no ratio.
      */
     void print() {
-        System.out.println();
-        System.out.println("## " + title);
-        System.out.println();
-        System.out.printf(Locale.ROOT, "%d runs, sides alternating (A B, B A, ...); load average %s at the start, %s at the end; "
-                + "per block %s at the start.%n", runs, loadStart, loadEnd, loadRange());
-        System.out.println("Values: median over runs (min–max). Ratio: subject / reference within each run, median (min–max), "
+        System.out.print(table());
+    }
+
+    /** The table, as {@link #print} prints it (Markdown). */
+    String table() {
+        StringBuilder out = new StringBuilder();
+        out.append("\n");
+        out.append("## ").append(title).append("\n");
+        out.append("\n");
+        out.append(String.format(Locale.ROOT, "%d runs, sides alternating (A B, B A, ...); load average %s at the start, %s at the end; "
+                + "per block %s at the start.%n", runs, loadStart, loadEnd, loadRange()));
+        out.append("Values: median over runs (min–max). Ratio: subject / reference within each run, median (min–max), "
                 + "then each run's; for times ≤ 1 means the subject is faster, for rates ≥ 1. A signed ratio is a difference "
-                + "(subject − reference, in the metric's unit).");
-        System.out.println();
-        System.out.println("| case | metric | subject | reference | subject value | reference value | ratio | per-run ratios | goal |");
-        System.out.println("|---|---|---|---|---|---|---|---|---|");
+                + "(subject − reference, in the metric's unit).\n");
+        out.append("\n");
+        out.append("| case | metric | subject | reference | subject value | reference value | ratio | per-run ratios | goal |\n");
+        out.append("|---|---|---|---|---|---|---|---|---|\n");
         for (Case c : cases) {
             Side subject = c.sides().getFirst();
             for (Metric m : c.metrics()) {
@@ -229,15 +235,58 @@ final class Comparison {
                     List<Double> sv = values(c, subject, m), rv = values(c, ref, m);
                     if (sv.isEmpty() && rv.isEmpty()) continue;
                     List<Double> ratios = ratios(c, ref, m);
-                    System.out.printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", c.name(), m.label(), subject.name(), ref.name(),
+                    out.append(String.format("| %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", c.name(), m.label(), subject.name(), ref.name(),
                             spread(sv), rv.isEmpty() ? "—" : spread(rv), ratios.isEmpty() ? "—" : ratioCell(m, ratios),
                             String.join(" ", ratios.stream().map(r -> m.difference() ? signed(r) : ratio(r)).toList()),
-                            goalCell(m, sv, ratios));
+                            goalCell(m, sv, ratios)));
                 }
             }
         }
         List<Block> failed = blocks.stream().filter(b -> b.error() != null).toList();
-        for (Block b : failed) System.out.println("\nerror: run " + b.run() + " " + b.caseName() + " " + b.side() + ": " + b.error());
+        for (Block b : failed) out.append("\nerror: run ").append(b.run()).append(" ").append(b.caseName()).append(" ").append(b.side()).append(": ").append(b.error()).append("\n");
+        return out.toString();
+    }
+
+    /** The table's rows as values, for a JSON report: one map per case, metric and reference. */
+    List<Map<String, Object>> summary() {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (Case c : cases) {
+            Side subject = c.sides().getFirst();
+            for (Metric m : c.metrics()) {
+                for (Side ref : c.sides().subList(1, c.sides().size())) {
+                    List<Double> sv = values(c, subject, m), rv = values(c, ref, m), ratios = ratios(c, ref, m);
+                    if (sv.isEmpty() && rv.isEmpty()) continue;
+                    Map<String, Object> row = new LinkedHashMap<>();
+                    row.put("case", c.name());
+                    row.put("metric", m.label());
+                    row.put("subject", subject.name());
+                    row.put("reference", ref.name());
+                    row.put("subject_values", sv);
+                    row.put("reference_values", rv);
+                    row.put(m.difference() ? "differences" : "ratios", ratios);
+                    if (!ratios.isEmpty()) {
+                        row.put("median", median(ratios));
+                        row.put("min", min(ratios));
+                        row.put("max", max(ratios));
+                    }
+                    if (m.goal() != null) {
+                        List<Double> judged = m.goal().onValue() ? sv : ratios;
+                        row.put("goal", m.goal().describe(m.higherIsBetter()));
+                        row.put("goal_met", !judged.isEmpty() && m.goal().met(m.higherIsBetter(), judged));
+                    }
+                    rows.add(row);
+                }
+            }
+        }
+        return rows;
+    }
+
+    String loadAtStart() {
+        return loadStart;
+    }
+
+    String loadAtEnd() {
+        return loadEnd;
     }
 
     private String loadRange() {

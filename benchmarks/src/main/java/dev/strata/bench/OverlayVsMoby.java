@@ -20,7 +20,7 @@ public final class OverlayVsMoby {
         VsMoby.Plan plan = new VsMoby.Plan("overlay", List.of(), "moby-overlay2", peer, Path.of(env("DATA", "/tmp/strata-bench-data")),
                 List.of(env("OPS", String.join(" ", VsMoby.OPS)).split("\\s+")), runs, 2000,
                 Integer.parseInt(env("LIFECYCLE_WARMUP", "10000")), Integer.parseInt(env("CHAIN_WARMUP", "2000")), 50, 5, true);
-        VsMoby.runAndPrint(plan, work, "Strata overlay against moby overlay2");
+        System.out.print(VsMoby.run(plan, work, "Strata overlay against moby overlay2").table());
     }
 
     static String env(String k, String def) {

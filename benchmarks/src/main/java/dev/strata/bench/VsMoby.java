@@ -30,12 +30,14 @@ import static dev.strata.bench.Comparison.Metric;
  *   <li>apply and diff of peerbench's two data sets, one untimed rep first.</li>
  * </ul>
  */
-final class VsMoby {
+public final class VsMoby {
     /** Lowers at which get+put is timed; moby mounts up to 128. */
-    static final List<Integer> LOWERS = List.of(0, 1, 5, 10, 20, 50, 100, 128);
+    public static final List<Integer> LOWERS = List.of(0, 1, 5, 10, 20, 50, 100, 128);
     /** Deeper stacks, Strata's alone (the kernel's limit is 500 lowers). */
-    static final List<Integer> DEEP_LOWERS = List.of(200, 500);
-    static final List<String> OPS = List.of("lifecycle", "depth", "apply", "diff");
+    public static final List<Integer> DEEP_LOWERS = List.of(200, 500);
+    public static final List<String> OPS = List.of("lifecycle", "depth", "apply", "diff");
+    /** Strata's driver to the Go peer's {@code -impl} of the same kind. */
+    public static final java.util.Map<String, String> PEERS = java.util.Map.of("overlay", "moby-overlay2", "vfs", "moby-vfs");
     private static final Goal PER_OP = Goal.ratio(1.0, 1.2);
 
     /**
@@ -43,8 +45,12 @@ final class VsMoby {
      * @param peerImpl     the peer's {@code -impl}: moby-overlay2, moby-vfs
      * @param deep         the driver stacks past moby's 128 lowers (overlay): time Strata alone there
      */
-    record Plan(String driver, List<String> driverOpts, String peerImpl, Path peer, Path data, List<String> ops, int runs,
-                int lifecycleRounds, int lifecycleWarmup, int chainWarmup, int chainReps, int bulkReps, boolean deep) {
+    public record Plan(String driver, List<String> driverOpts, String peerImpl, Path peer, Path data, List<String> ops, int runs,
+                       int lifecycleRounds, int lifecycleWarmup, int chainWarmup, int chainReps, int bulkReps, boolean deep) {
+    }
+
+    /** A finished comparison: the Markdown table, its rows as values, and where the raw lines went. */
+    public record Result(String table, List<Map<String, Object>> rows, String loadStart, String loadEnd, Path raw, String session) {
     }
 
     private final Plan plan;
@@ -111,7 +117,7 @@ final class VsMoby {
                                        Function<JsonNode, Map<String, Double>> values,
                                        List<String> args) {
         List<String> a = plan.driverOpts().isEmpty() ? args : concat(args, List.of("-driver-opts", String.join(",", plan.driverOpts())));
-        return new PeerSide(name, session, PeerSession.strata(""), op, label, a, values);
+        return new PeerSide(name, session, strataCommand(), op, label, a, values);
     }
 
     private Comparison.Side peerSide(String op, String label,
@@ -120,14 +126,20 @@ final class VsMoby {
         return new PeerSide(plan.peerImpl(), session, List.of(plan.peer().toString()), op, label, args, values);
     }
 
+    /** This JVM's java and class path running {@link PeerBench}, with the JVM flags the launcher gives a long-running strata. */
+    static List<String> strataCommand() {
+        return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
+                "-XX:+UseSerialGC", "-Xss2m", "-cp", System.getProperty("java.class.path"), PeerBench.class.getName());
+    }
+
     private static List<String> concat(List<String> a, List<String> b) {
         List<String> out = new ArrayList<>(a);
         out.addAll(b);
         return out;
     }
 
-    /** Makes the data sets when missing, mounts a fresh loop ext4 as every root's backing, runs, prints, unmounts. */
-    static void runAndPrint(Plan plan, Path work, String title) throws Exception {
+    /** Makes the data sets when missing, mounts a fresh loop ext4 as every root's backing, runs, unmounts. */
+    public static Result run(Plan plan, Path work, String title) throws Exception {
         if (!Kernel.isRoot()) throw new IllegalStateException("must run as root (mounts, loop devices)");
         Files.createDirectories(plan.data());
         for (DataSets set : List.of(DataSets.SMALL, DataSets.LARGE)) {
@@ -137,6 +149,7 @@ final class VsMoby {
                 set.writeTar(t);
             }
         }
+        Files.createDirectories(work);
         PeerSession s = new PeerSession(work.resolve("results.jsonl"), work, "vs-" + plan.peerImpl(), false);
         Path img = work.resolve("backing.img");
         // peerbench's BACKING=loop: a fresh 8 GiB sparse ext4 (no lazy init), mounted nobarrier.
@@ -149,15 +162,14 @@ final class VsMoby {
         } finally {
             s.unmountBacking(img);
         }
-        c.print();
-        System.out.println();
-        System.out.println("Raw: " + s.out + " (session " + s.session + "), " + work.resolve("blocks.jsonl") + "; kernel "
+        String table = c.table() + "\nRaw: " + s.out + " (session " + s.session + "), " + work.resolve("blocks.jsonl") + "; kernel "
                 + Kernel.release() + ", " + Runtime.getRuntime().availableProcessors() + " CPUs, Java " + Runtime.version()
-                + ", backing ext4 on a loop device, nobarrier.");
+                + ", backing ext4 on a loop device, nobarrier.\n";
+        return new Result(table, c.summary(), c.loadAtStart(), c.loadAtEnd(), s.out, s.session);
     }
 
     /** benchmarks/peers/build PEER from the repository at {@code repo}; the path of the binary. */
-    static Path buildPeer(Path repo, String peer) throws IOException, InterruptedException {
+    public static Path buildPeer(Path repo, String peer) throws IOException, InterruptedException {
         Path script = repo.resolve("benchmarks/peers/build");
         if (!Files.isExecutable(script)) throw new IOException(script + " not found: the Go peers are built from a clone of Strata's repository");
         Process p = new ProcessBuilder(script.toString(), peer).redirectError(ProcessBuilder.Redirect.INHERIT).start();
