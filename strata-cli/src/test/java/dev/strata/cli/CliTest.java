@@ -13,6 +13,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The CLI in-process: exit codes, one-line errors, selection, JSON. */
 class CliTest extends ScratchRootTest {
     @Test
+    void existsOnARootWithTwoDriversDataIsAnErrorNotANo() throws Exception {
+        Files.createDirectories(root.resolve("vfs/dir/x"));
+        Files.createDirectories(root.resolve("overlay/y"));
+        Result r = strata("exists", "x");
+        assertEquals(Main.CANNOT_TELL, r.code(), r.err());
+        assertTrue(r.err().contains("several storage drivers"), r.err());
+        assertEquals("", r.out());
+    }
+
+    @Test
     void layerLifecycleWithExitCodes() {
         assertEquals(0, strata("-s", "vfs", "create", "base").code());
         assertEquals(0, strata("-s", "vfs", "create-rw", "c1", "--parent", "base").code());
@@ -26,7 +36,7 @@ class CliTest extends ScratchRootTest {
         assertEquals(0, strata("-s", "vfs", "unmount", "c1").code());
         Result busy = strata("-s", "vfs", "remove", "base");
         assertEquals(1, busy.code());
-        assertEquals("strata: remove base: layer has children: c1", busy.err().strip());
+        assertEquals("strata: remove base: layer has 1 child layer(s) (c1); remove them first", busy.err().strip());
         assertEquals(0, strata("-s", "vfs", "remove", "c1").code());
         assertEquals(0, strata("-s", "vfs", "remove", "base").code());
         assertEquals(0, strata("-s", "vfs", "cleanup").code());

@@ -1,0 +1,126 @@
+package dev.strata.kit;
+
+import dev.strata.api.LayerBusyException;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.List;
+import java.util.logging.Logger;
+
+/**
+ * Finishing what a crash or a kill cut short, by the notes the kit's marks carry:
+ * <ul>
+ *   <li>{@code create <parent>}: if the storage reached its commit point the layer is complete and stays (the
+ *   process died before it could clear the mark); otherwise what was made is removed, with its index entry.</li>
+ *   <li>a remove (an empty note): the layer was past the point of no return; the removal is finished.</li>
+ *   <li>an apply mark: the staged copy is dropped; the layer itself was never touched, or was swapped whole.</li>
+ *   <li>a mark left by a driver from before the kit (in {@code <home>/.incomplete} or vfs's
+ *   {@code <home>/.strata/incomplete}; empty, like a remove's): the layer is removed, as those drivers did.</li>
+ * </ul>
+ * All of it runs under the home lock: when the kit opens, or when an operation meets an abandoned mark on its way.
+ */
+final class KitRecovery {
+    /** Notes: a create names its parent; a remove's note is empty (no write to make), as the drivers' old marks were. */
+    static final String CREATE = "create", REMOVE = "";
+    private static final Logger LOG = Logger.getLogger(KitRecovery.class.getName());
+
+    private final LayerStorage storage;
+    private final Marks incomplete;
+    private final Marks applying;
+    private final ChildIndex index;
+    private final RefCounts refs;
+    private final List<Marks> legacy;
+
+    KitRecovery(LayerStorage storage, Marks incomplete, Marks applying, ChildIndex index, RefCounts refs, List<Marks> legacy) {
+        this.storage = storage;
+        this.incomplete = incomplete;
+        this.applying = applying;
+        this.index = index;
+        this.refs = refs;
+        this.legacy = legacy;
+    }
+
+    static String createNote(String parent) {
+        return CREATE + " " + (parent == null ? "" : parent);
+    }
+
+    /** At open: finishes every abandoned operation. Costs a few directory reads when there is none. */
+    void atOpen(Flock homeLock) {
+        boolean any = !applying.abandoned().isEmpty() || !incomplete.abandoned().isEmpty();
+        for (Marks m : legacy) any |= Files.isDirectory(m.directory());
+        if (!any) return;
+        homeLock.locked(() -> {
+            for (String id : applying.abandoned()) finishApply(id);
+            for (String id : incomplete.abandoned()) finishIncomplete(id, incomplete);
+            for (Marks m : legacy) {
+                for (String id : m.abandoned()) {
+                    try {
+                        finishIncomplete(id, m);
+                    } catch (RuntimeException e) {
+                        LOG.warning("cannot finish what an older driver left for layer " + id + " yet: " + e.getMessage());
+                    }
+                }
+                if (m.list().isEmpty()) {
+                    try {
+                        Files.deleteIfExists(m.directory());
+                    } catch (IOException e) {
+                        LOG.warning("cannot remove " + m.directory() + ": " + e);
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * Before an operation on {@code id}: a mark of a live process means someone else is working on the layer;
+     * an abandoned one is finished now. Returns whether something was finished. Call under the home lock.
+     */
+    boolean settle(String op, String id) {
+        if (!incomplete.isMarked(id)) return false;
+        switch (incomplete.state(id)) {
+            case LIVE -> throw new LayerBusyException(op, id, "another process is creating or removing this layer right now");
+            case ABANDONED -> {
+                finishIncomplete(id, incomplete);
+                return true;
+            }
+            default -> {
+                return false;
+            }
+        }
+    }
+
+    /** Finishes an abandoned create or remove of {@code id}. */
+    void finishIncomplete(String id) {
+        finishIncomplete(id, incomplete);
+    }
+
+    private void finishIncomplete(String id, Marks marks) {
+        String note = marks.note(id);
+        if (note == null) return; // cleared meanwhile
+        if (note.startsWith(CREATE)) {
+            String p = note.substring(CREATE.length()).strip();
+            String parent = p.isEmpty() ? null : p;
+            if (storage.exists(id)) { // the storage's commit point was reached: the layer is whole
+                marks.clear(id);
+                return;
+            }
+            storage.remove(id);
+            refs.forget(id);
+            if (parent != null) index.remove(parent, id);
+            index.drop(id);
+            marks.clear(id);
+            return;
+        }
+        storage.unmount(id);
+        storage.remove(id);
+        refs.forget(id);
+        index.drop(id);
+        marks.clear(id);
+    }
+
+    /** Drops what an abandoned apply staged; the layer stays as it is. */
+    void finishApply(String id) {
+        storage.discardStaged(id);
+        applying.clear(id);
+    }
+}
