@@ -23,7 +23,9 @@ import java.util.Map;
                 + " the table gives the median and min-max of the per-run ratios and every run's value, with the load average.",
         "moby's side is a Go peer built from Debian's Go packages (golang-go, golang-github-docker-docker-dev, gcc,"
                 + " which scripts/setup installs): from a clone of Strata's repository it is built on first use"
-                + " (benchmarks/peers/build moby); elsewhere pass its path with --peer.",
+                + " (benchmarks/peers/build moby); elsewhere pass its path with --peer. Without one, each comparison is"
+                + " reported as skipped, with the reason. The peer is ../shared/peerbench's moby driver code with a -warmup"
+                + " flag, so that both sides do the same untimed rounds.",
         "Needs root (it mounts a loop ext4). A full run takes 15-30 minutes; run it on a quiet machine."})
 final class BenchCommand extends CliCommand {
     @Option(names = "--runs", paramLabel = "N", defaultValue = "5", description = "Runs, at least 5 (default: ${DEFAULT-VALUE}).")
@@ -73,8 +75,27 @@ final class BenchCommand extends CliCommand {
         if (peerImpl == null) {
             throw new UsageException("no moby peer for driver " + driver + " (drivers with one: " + String.join(", ", VsMoby.PEERS.keySet().stream().sorted().toList()) + ")");
         }
-        Path binary = peer != null ? peer : buildPeer();
         List<String> ops = only.isEmpty() ? VsMoby.OPS : only;
+        Path binary;
+        if (peer != null) {
+            if (!Files.isRegularFile(peer) || !Files.isExecutable(peer)) throw new UsageException("--peer: " + peer + " is not an executable file");
+            binary = peer;
+        } else {
+            String why = null;
+            binary = null;
+            Path repo = repository();
+            if (repo == null) {
+                why = "no moby peer: this strata does not run from a clone of Strata's repository (benchmarks/peers/build"
+                        + " builds one there; elsewhere pass its path with --peer)";
+            } else {
+                try {
+                    binary = VsMoby.buildPeer(repo, "moby");
+                } catch (java.io.IOException e) {
+                    why = "no moby peer: " + e.getMessage();
+                }
+            }
+            if (binary == null) return skipped(driver, peerImpl, ops, why);
+        }
         VsMoby.Plan plan = new VsMoby.Plan(driver, session().options(), peerImpl, binary, data.toAbsolutePath(), ops, runs, 2000, warmup,
                 chainWarmup, 50, 5, driver.equals("overlay"));
         VsMoby.Result r = VsMoby.run(plan, work.toAbsolutePath(), "strata " + driver + " against " + peerImpl);
@@ -90,14 +111,17 @@ final class BenchCommand extends CliCommand {
         return Main.OK;
     }
 
-    /** The peer built from the repository this CLI runs from; says how to get one when there is none. */
-    private Path buildPeer() throws Exception {
-        Path repo = repository();
-        if (repo == null) {
-            throw new UsageException("moby's Go peer is needed: in a clone of Strata's repository, run scripts/setup and"
-                    + " benchmarks/peers/build moby, then pass the path it prints with --peer");
-        }
-        return VsMoby.buildPeer(repo, "moby");
+    /** Says that every comparison was skipped, and why (the peer could not be had): nothing was measured. */
+    private int skipped(String driver, String peerImpl, List<String> ops, String why) {
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("driver", driver);
+        doc.put("peer", peerImpl);
+        doc.put("skipped", ops);
+        doc.put("reason", why);
+        emit(doc, () -> {
+            for (String op : ops) out().println(op + ": skipped, " + why);
+        });
+        return Main.OK;
     }
 
     /** The clone the jar was built in (strata-cli/target/strata.jar), or the working directory, if it holds the peers. */
