@@ -59,7 +59,8 @@ final class LayerRecords {
             try {
                 text = Files.readSymbolicLink(file).toString();
             } catch (NotLinkException e) {
-                text = Files.readString(file, StandardCharsets.UTF_8); // written by an earlier version
+                // written by an earlier version; a few bytes: one read, not readAllLines's decoder (layers reads them all)
+                text = new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
             }
             String parent = null;
             boolean rw = false;
