@@ -7,7 +7,8 @@ import java.util.List;
  * Strata's overlay driver against moby's overlay2 ({@code benchmarks/peers/moby}, moby 20.10's driver through its Go
  * package): lifecycle, get+put by depth, apply and diff, as a {@link Comparison} ({@link VsMoby}).
  *
- * <pre>scripts/bench OverlayVsMoby [RUNS]   (env: OPS, DATA, WORK, LIFECYCLE_WARMUP, CHAIN_WARMUP; RUNS default 5)</pre>
+ * <pre>scripts/bench OverlayVsMoby [RUNS]   (env: OPS, DATA, WORK, LIFECYCLE_ROUNDS, LIFECYCLE_WARMUP, CHAIN_WARMUP, CHAIN_REPS;
+ * RUNS default 5; on a busy machine, where an unmount takes milliseconds, fewer rounds keep a block short)</pre>
  */
 public final class OverlayVsMoby {
     private OverlayVsMoby() {
@@ -18,8 +19,8 @@ public final class OverlayVsMoby {
         Path work = Path.of(env("WORK", "/tmp/strata-ovm"));
         Path peer = VsMoby.buildPeer(Path.of("").toAbsolutePath(), "moby");
         VsMoby.Plan plan = new VsMoby.Plan("overlay", List.of(), "moby-overlay2", peer, Path.of(env("DATA", "/tmp/strata-bench-data")),
-                List.of(env("OPS", String.join(" ", VsMoby.OPS)).split("\\s+")), runs, 2000,
-                Integer.parseInt(env("LIFECYCLE_WARMUP", "10000")), Integer.parseInt(env("CHAIN_WARMUP", "2000")), 50, 5, true);
+                List.of(env("OPS", String.join(" ", VsMoby.OPS)).split("\\s+")), runs, Integer.parseInt(env("LIFECYCLE_ROUNDS", "2000")),
+                Integer.parseInt(env("LIFECYCLE_WARMUP", "10000")), Integer.parseInt(env("CHAIN_WARMUP", "2000")), Integer.parseInt(env("CHAIN_REPS", "50")), 5, true);
         System.out.print(VsMoby.run(plan, work, "Strata overlay against moby overlay2").table());
     }
 
