@@ -1,0 +1,149 @@
+package dev.strata.driver.btrfs;
+
+import dev.strata.api.StorageException;
+import dev.strata.nativeio.Errno;
+import dev.strata.nativeio.PosixFiles;
+import dev.strata.nativeio.Stat;
+import dev.strata.nativeio.SyscallException;
+import dev.strata.nativeio.Trees;
+import dev.strata.nativeio.btrfs.BtrfsIoctl;
+import dev.strata.nativeio.btrfs.Subvolumes;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The subvolume work, nothing of the contract: a layer is the subvolume {@code subvolumes/<id>}. A new one is
+ * made in {@code creating/} (empty, or a snapshot of its parent) and moved into place by one rename, so a layer in
+ * {@code subvolumes/} is always whole; an apply goes into a snapshot of the layer in {@code applying/} that one
+ * rename exchange swaps in; a removed layer is first moved to {@code trash/}. Every step is O(1) in the layer's
+ * size, destroying included (the kernel frees the space in the background).
+ */
+final class LayerVolumes {
+    private final BtrfsLayout layout;
+
+    LayerVolumes(BtrfsLayout layout) {
+        this.layout = layout;
+        try {
+            mkdir(layout.subvolumes(), "rwx--x---"); // moby's 0710
+            mkdir(layout.own(), "rwx------");
+            mkdir(layout.creating(), "rwx------");
+            mkdir(layout.applying(), "rwx------");
+            mkdir(layout.trash(), "rwx------");
+        } catch (IOException e) {
+            throw new StorageException("open", layout.home().toString(), e.toString(), e);
+        }
+    }
+
+    private static void mkdir(Path dir, String mode) throws IOException {
+        if (Files.isDirectory(dir)) return;
+        Files.createDirectories(dir);
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString(mode));
+    }
+
+    /** Whether the layer's subvolume is in place: one statx, no exception when it is not. */
+    boolean exists(String id) {
+        return isSubvolume(layout.layer(id));
+    }
+
+    static boolean isSubvolume(Path p) {
+        if (!PosixFiles.lexists(p)) return false;
+        Stat st = PosixFiles.lstat(p);
+        return st.isDirectory() && st.ino() == BtrfsIoctl.FIRST_FREE_OBJECTID;
+    }
+
+    /** The ids of the layers in place. */
+    List<String> ids() {
+        List<String> out = new ArrayList<>();
+        for (String name : names(layout.subvolumes())) if (exists(name)) out.add(name);
+        return out;
+    }
+
+    /** {@code dir/<id>}: an empty subvolume (mode 0755 whatever the umask) or a writable snapshot of {@code source}. */
+    Path make(Path dir, String id, Path source) {
+        Path staged = dir.resolve(id);
+        if (source == null) {
+            Subvolumes.create(dir, id);
+            try {
+                Files.setPosixFilePermissions(staged, PosixFilePermissions.fromString("rwxr-xr-x"));
+            } catch (IOException e) {
+                destroyQuietly(staged);
+                throw new StorageException("create", id, "chmod " + staged + ": " + e, e);
+            }
+        } else {
+            Subvolumes.snapshot(source, dir, id, false);
+        }
+        return staged;
+    }
+
+    /** Moves {@code creating/<id>} into place (the layer's commit point); refuses to replace a layer that is there. */
+    void publish(String id) {
+        PosixFiles.renameat2(null, layout.creating().resolve(id).toString(), null, layout.layer(id).toString(), PosixFiles.RENAME_NOREPLACE);
+    }
+
+    /** Swaps {@code applying/<id>} and the layer in one rename: the applied tree becomes the layer, the old one is left there. */
+    void exchange(String id) {
+        PosixFiles.renameat2(null, layout.applying().resolve(id).toString(), null, layout.layer(id).toString(), PosixFiles.RENAME_EXCHANGE);
+    }
+
+    /** Moves the layer to {@code trash/<id>}: from this rename on, the layer does not exist. */
+    void discard(String id) {
+        PosixFiles.renameat2(null, layout.layer(id).toString(), null, layout.trash().resolve(id).toString(), PosixFiles.RENAME_NOREPLACE);
+    }
+
+    /**
+     * Destroys the subvolume at {@code path} and every subvolume nested in it (deepest first), and returns their
+     * ids, so that their qgroups can go too. A plain directory there (not a subvolume) is deleted as a tree;
+     * nothing there is fine.
+     */
+    List<Long> destroy(Path path) {
+        List<Long> ids = new ArrayList<>();
+        if (!PosixFiles.lexists(path)) return ids;
+        if (!isSubvolume(path)) {
+            Trees.delete(path);
+            return ids;
+        }
+        destroyTree(path, ids);
+        return ids;
+    }
+
+    private static void destroyTree(Path subvolume, List<Long> ids) {
+        long id = Subvolumes.id(subvolume);
+        for (Subvolumes.Nested n : Subvolumes.nested(subvolume)) destroyTree(subvolume.resolve(n.path()), ids);
+        try {
+            Subvolumes.destroy(subvolume.getParent(), subvolume.getFileName().toString());
+        } catch (SyscallException e) {
+            if (!e.is(Errno.ENOENT)) throw e;
+        }
+        ids.add(id);
+    }
+
+    /** For error paths: the original failure matters more than a second one while undoing. */
+    List<Long> destroyQuietly(Path path) {
+        try {
+            return destroy(path);
+        } catch (RuntimeException e) {
+            return List.of();
+        }
+    }
+
+    private static List<String> names(Path dir) {
+        List<String> out = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            for (Path p : ds) {
+                String n = p.getFileName().toString();
+                if (!n.startsWith(".")) out.add(n);
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
+            return out;
+        } catch (IOException e) {
+            throw new StorageException("list", dir.toString(), e.toString(), e);
+        }
+        return out;
+    }
+}
