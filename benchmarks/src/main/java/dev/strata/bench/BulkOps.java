@@ -195,6 +195,34 @@ final class BulkOps {
         if (!cc.isEmpty() && med > 0) r.put("changes_s", PeerStats.round(cc.size() / (med / 1e6), 2));
     }
 
+    /**
+     * The moby peer's create-child: the tar applied to P (untimed), then per rep {@code create(child, P)} timed and
+     * its remove untimed, after {@code -warmup} untimed reps.
+     */
+    void createChild() throws IOException {
+        TarSummary ts = scan();
+        int reps = PeerBench.reps(flags, "create-child");
+        d.create("P", null, CreateOptions.NONE);
+        try (InputStream in = PeerBench.stream(flags.get("tar"))) {
+            d.applyDiff("P", null, in);
+        }
+        List<Long> td = new ArrayList<>();
+        int warmup = warmup();
+        for (int i = -warmup; i < reps; i++) {
+            String id = "cc-" + (i + warmup);
+            PeerBench.sync();
+            long t0 = System.nanoTime();
+            d.create(id, "P", CreateOptions.NONE);
+            long dt = System.nanoTime() - t0;
+            if (i >= 0) td.add(dt);
+            if (i == 0) verify(id, ts);
+            d.remove(id);
+        }
+        Map<String, Object> s = PeerStats.of(td);
+        PeerStats.put(r, s);
+        PeerStats.putRate(r, ts.payload, ts.files.size(), s);
+    }
+
     /** Discards bytes. */
     private static final class OutputSink extends java.io.OutputStream {
         static final OutputSink INSTANCE = new OutputSink();
