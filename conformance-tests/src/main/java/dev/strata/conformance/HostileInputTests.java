@@ -23,13 +23,14 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 
 /**
  * Every case of layer-archive's {@link HostileCorpus}, applied through the driver's own {@code applyDiff} into a
  * new layer on a small parent. A {@link HostileCase.Expect#REFUSED} case must throw a {@link StorageException}
- * and leave the layer not reported as complete; an {@link HostileCase.Expect#APPLIED_SAFELY} case must apply, as
+ * that says the layer is unchanged, and leave it exactly as it was (applyDiff is all or nothing); an {@link HostileCase.Expect#APPLIED_SAFELY} case must apply, as
  * layer-archive's apply does. Either way the outside directory the case aims at and the parent layer must be
  * exactly as before.
  *
@@ -60,15 +61,18 @@ public interface HostileInputTests extends DriverUnderTest {
                 d.create(id, base, CreateOptions.NONE);
                 String what = c.name() + " (" + c.mirrors() + ")";
                 if (c.expect() == HostileCase.Expect.REFUSED) {
+                    Map<String, String> layerBefore = Layers.describe(d, id, true);
                     try {
                         d.applyDiff(id, base, new ByteArrayInputStream(tar));
                         fail(what + " was applied; it must be refused");
                     } catch (StorageException refused) {
-                        // as it must be
+                        assertTrue(refused.getMessage().contains("layer " + id + " unchanged"),
+                                what + ": the error must say the layer is unchanged: " + refused.getMessage());
                     } catch (RuntimeException e) {
                         fail(what + " was refused with an untyped " + e + "; expected a StorageException", e);
                     }
-                    assertFalse(d.exists(id), what + ": a refused apply left the layer reported as complete");
+                    assertTrue(d.exists(id), what + ": a refused apply must leave the layer as it was, and it existed");
+                    Layers.assertSameTree(layerBefore, Layers.describe(d, id, true), what + ": a refused apply changed the layer");
                 } else {
                     try {
                         d.applyDiff(id, base, new ByteArrayInputStream(tar));

@@ -1,6 +1,8 @@
 package dev.strata.driver.overlay;
 
 import dev.strata.api.DriverOptions;
+import dev.strata.api.StorageDriver;
+import dev.strata.kit.DriverKit;
 import dev.strata.nativeio.Kernel;
 import dev.strata.nativeio.MountInfo;
 import dev.strata.nativeio.Mounts;
@@ -31,8 +33,13 @@ final class ScratchFs implements AutoCloseable {
         return new ScratchFs(root);
     }
 
-    static OverlayDriver open(Path home, String... options) {
-        return OverlayDriver.open(home, OverlayOptions.from(DriverOptions.parse("overlay", List.of(options), OverlayOptions.SPECS)));
+    static StorageDriver open(Path home, String... options) {
+        return DriverKit.wrap(OverlayStorage.open(home, OverlayOptions.from(DriverOptions.parse("overlay", List.of(options), OverlayOptions.SPECS))));
+    }
+
+    /** What the probe found for a driver opened by {@link #open}. */
+    static Features features(StorageDriver d) {
+        return DriverKit.storage(d, OverlayStorage.class).features();
     }
 
     /** Fails if the test left a mount below the scratch fs (after unmounting everything, so nothing leaks). */
