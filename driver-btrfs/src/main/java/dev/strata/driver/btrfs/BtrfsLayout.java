@@ -5,10 +5,10 @@ import java.nio.file.Path;
 /**
  * Where things live under the driver's home. moby's part: {@code subvolumes/<id>} (a layer is that subvolume)
  * and {@code quotas/<id>} (a layer's size limit in bytes, as text), so moby's btrfs data reads here and ours
- * there. The driver's own part is {@code .btrfs}: each layer's parent ({@code parents/<id>}), subvolumes being made
- * ({@code creating/<id>}), being applied ({@code applying/<id>}) or being removed ({@code trash/<id>}), and
- * qgroups to remove later ({@code qgroups/<subvolume id>}). All of it is in the same subvolume as
- * {@code subvolumes}, so a layer moves between these places by rename(2).
+ * there. The driver's own part is {@code .btrfs} (the driver kit's is {@code .strata}): each layer's parent
+ * ({@code parents/<id>}), subvolumes being made with a size limit ({@code creating/<id>}) or applied
+ * ({@code applying/<id>}), and qgroups to remove later ({@code qgroups/<subvolume id>}). All of it is in the same
+ * subvolume as {@code subvolumes}, so a layer moves between these places by rename(2).
  */
 record BtrfsLayout(Path home) {
     Path subvolumes() {
@@ -41,10 +41,6 @@ record BtrfsLayout(Path home) {
 
     Path applying() {
         return own().resolve("applying");
-    }
-
-    Path trash() {
-        return own().resolve("trash");
     }
 
     Path pendingQgroups() {

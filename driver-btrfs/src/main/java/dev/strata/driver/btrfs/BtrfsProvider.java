@@ -5,6 +5,7 @@ import dev.strata.api.DriverProvider;
 import dev.strata.api.OptionSpec;
 import dev.strata.api.StorageDriver;
 import dev.strata.api.Support;
+import dev.strata.kit.DriverKit;
 import dev.strata.nativeio.StatFs;
 
 import java.nio.file.Path;
@@ -55,6 +56,6 @@ public final class BtrfsProvider implements DriverProvider {
 
     @Override
     public StorageDriver open(DriverContext context) {
-        return BtrfsDriver.open(context.home(), BtrfsOptions.from(context.options()));
+        return DriverKit.wrap(new BtrfsStorage(context.home(), BtrfsOptions.from(context.options())));
     }
 }

@@ -1,11 +1,17 @@
 package dev.strata.driver.btrfs;
 
 import dev.strata.api.Capabilities;
-import dev.strata.api.CreateOptions;
 import dev.strata.api.LayerExistsException;
+import dev.strata.api.LayerStore;
 import dev.strata.api.StatusEntry;
 import dev.strata.archive.ApplyOptions;
+import dev.strata.archive.LayerDiffs;
+import dev.strata.archive.NaiveDiff;
 import dev.strata.archive.WhiteoutFormat;
+import dev.strata.kit.DriverKit;
+import dev.strata.kit.LayerStorage;
+import dev.strata.kit.NewLayer;
+import dev.strata.kit.StagedApply;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -13,18 +19,18 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The btrfs storage work and nothing of the contract (ids, locks, marks and reference counts are the caller's): a
- * layer is a subvolume, a child a snapshot of its parent ({@link LayerVolumes}), with qgroup limits
- * ({@link LayerQuotas}) and parents recorded beside ({@link ParentRecords}), in moby's layout
- * ({@link BtrfsLayout}). Nothing is ever mounted: a layer's root is its subvolume.
+ * The btrfs driver's storage: a layer is a subvolume, a child a snapshot of its parent ({@link LayerVolumes}), with
+ * qgroup limits ({@link LayerQuotas}) and parents recorded beside ({@link ParentRecords}), in moby's layout
+ * ({@link BtrfsLayout}). Nothing is ever mounted: a layer's root is its subvolume. The contract around it is the
+ * driver kit's ({@link DriverKit}).
  *
- * <p>Each operation has one commit point, a rename: a create publishes {@code creating/<id>}, an apply exchanges
- * {@code applying/<id>} with the layer, a remove moves the layer to {@code trash/}. Whatever an operation cut
- * short left behind is in {@code .btrfs} and goes with {@link #remove} (create, remove) or {@link #discardStaged}
- * (apply).
+ * <p>Commit points: a child's create is the snapshot straight into {@code subvolumes/<id>}, as moby's Create, which
+ * the kernel makes durable with a transaction commit; a base layer, or a layer given a size limit, is made in
+ * {@code .btrfs/creating/} instead, given its mode or limit, and renamed into place, so it never exists without
+ * them. An apply's is the rename exchange of a snapshot of the layer with the layer.
  */
-final class BtrfsStorage {
-    static final ApplyOptions APPLY = ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE);
+final class BtrfsStorage implements LayerStorage {
+    private static final ApplyOptions APPLY = ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE);
 
     private final BtrfsLayout layout;
     private final LayerVolumes volumes;
@@ -37,91 +43,117 @@ final class BtrfsStorage {
         this.parents = new ParentRecords(layout.parents());
         this.quotas = new LayerQuotas(layout, options);
         parents.adopt(volumes.ids(), layout::layer);
+        quotas.restore(layout::layer);
     }
 
-    Path home() {
+    @Override
+    public String name() {
+        return BtrfsProvider.NAME;
+    }
+
+    @Override
+    public Path home() {
         return layout.home();
     }
 
-    Capabilities capabilities() {
-        return new Capabilities(false, false, true);
+    @Override
+    public Capabilities capabilities() {
+        return new Capabilities(false, true);
     }
 
-    List<StatusEntry> status() {
+    @Override
+    public List<StatusEntry> status() {
         return List.of(
                 new StatusEntry("Backing Filesystem", "btrfs"),
                 new StatusEntry("Layers", Integer.toString(volumes.ids().size())),
                 new StatusEntry("Quota", quotas.describe()));
     }
 
-    boolean exists(String id) {
+    // ---- layers
+
+    @Override
+    public boolean exists(String id) {
         return volumes.exists(id);
     }
 
-    /** The parent of an existing layer; one moby made since the driver opened is adopted first. */
-    String parent(String id) {
+    /** From the record; a layer moby made since the driver opened is adopted first. */
+    @Override
+    public String parent(String id) {
         if (!parents.has(id)) parents.adopt(volumes.ids(), layout::layer);
         return parents.parent(id);
     }
 
-    /** Every layer with its parent (null for none), read in one pass. */
-    Map<String, String> parents() {
-        parents.adopt(volumes.ids(), layout::layer);
-        Map<String, String> all = parents.all();
-        all.keySet().retainAll(volumes.ids());
-        return all;
-    }
-
-    List<String> layers() {
+    @Override
+    public List<String> layers() {
         return volumes.ids();
     }
 
-    /**
-     * Makes {@code creating/<id>} (empty, or a snapshot of the parent), gives it its limit, and publishes it: the
-     * rename is the commit point. The parent is recorded first, so a layer in place always has its record.
-     */
-    void create(String id, String parent, boolean readWrite, CreateOptions options) {
-        String op = readWrite ? "createReadWrite" : "create";
-        long size = quotas.sizeFor(op, id, options.storageOpts(), readWrite);
+    @Override
+    public void create(NewLayer layer) {
+        String op = layer.operation(), id = layer.id(), p = layer.parent();
+        long size = quotas.sizeFor(op, id, layer.options().storageOpts(), layer.readWrite());
         if (volumes.exists(id)) throw new LayerExistsException(op, id);
+        Path source = p == null ? null : layout.layer(p);
+        parents.write(id, p); // before the subvolume: the snapshot's transaction commit makes it durable too
+        if (source != null && size == 0) {
+            volumes.make(layout.subvolumes(), id, source); // the commit point
+            return;
+        }
+        // An empty subvolume gets its mode, and any layer its limit, before it is in place.
         volumes.destroy(layout.creating().resolve(id)); // what an earlier attempt left
-        parents.write(id, parent);
-        Path made = volumes.make(layout.creating(), id, parent == null ? null : layout.layer(parent));
+        Path made = volumes.make(layout.creating(), id, source);
         if (size > 0) quotas.limit(id, made, size);
-        volumes.publish(id);
+        volumes.publish(id); // the commit point
     }
 
     /**
-     * Removes whatever is stored for {@code id}: the layer (moved to the trash first: from then on it is gone), or
-     * what a cut-short create or remove left; nothing is fine. Nested subvolumes go first, then the qgroups.
+     * Destroys whatever is stored for {@code id} (the layer, or what a cut-short create left), nested subvolumes
+     * first, then forgets its parent and limit and lets its qgroups go.
      */
-    void remove(String id) {
-        if (volumes.exists(id)) volumes.discard(id);
+    @Override
+    public void remove(String id) {
+        List<Long> destroyed = new ArrayList<>(volumes.destroy(layout.layer(id)));
+        destroyed.addAll(volumes.destroy(layout.creating().resolve(id)));
         parents.delete(id);
         quotas.forget(id);
-        List<Long> destroyed = new ArrayList<>(volumes.destroy(layout.creating().resolve(id)));
-        destroyed.addAll(volumes.destroy(layout.trash().resolve(id)));
         quotas.release(destroyed);
     }
 
-    Map<String, String> metadata(String id) {
+    @Override
+    public Map<String, String> metadata(String id) {
         return Map.of("Dir", layout.layer(id).toString());
     }
 
-    Path root(String id) {
+    // ---- mounts: nothing is mounted
+
+    @Override
+    public Path root(String id) {
         return layout.layer(id);
     }
 
-    /** Puts a limit the filesystem lost back (moby's Cleanup turns quotas off), as moby's Get does. */
-    void mount(String id) {
-        quotas.restore(id, layout.layer(id));
+    @Override
+    public void mount(String id, String mountLabel) {
     }
 
-    /**
-     * A writable snapshot of the layer in {@code applying/<id>} (O(1) whatever the layer holds), with the layer's
-     * limit, for an apply to write into.
-     */
-    BtrfsStagedApply stageApply(String id) {
+    @Override
+    public void unmount(String id) {
+    }
+
+    @Override
+    public boolean isMounted(String id) {
+        return true;
+    }
+
+    // ---- diffs
+
+    @Override
+    public LayerDiffs diffs(LayerStore layers) {
+        return new NaiveDiff(layers);
+    }
+
+    /** A writable snapshot of the layer in {@code .btrfs/applying/<id>}, O(1) whatever it holds, with its limit. */
+    @Override
+    public StagedApply stageApply(String id, String parent) {
         discardStaged(id);
         Path staged = volumes.make(layout.applying(), id, layout.layer(id));
         try {
@@ -130,16 +162,25 @@ final class BtrfsStorage {
             quotas.release(volumes.destroyQuietly(staged));
             throw e;
         }
-        return new BtrfsStagedApply(staged, () -> volumes.exchange(id), () -> discardStaged(id));
+        return new BtrfsStagedApply(staged, APPLY, () -> volumes.exchange(id), () -> discardStaged(id));
     }
 
-    /** Destroys {@code applying/<id>}: an apply not committed, or the layer's old content after a commit. */
-    void discardStaged(String id) {
+    /** Destroys {@code .btrfs/applying/<id>}: an apply not committed, or the layer's old content after a commit. */
+    @Override
+    public void discardStaged(String id) {
         quotas.release(volumes.destroy(layout.applying().resolve(id)));
     }
 
+    // ---- driver-wide
+
     /** Tries again the qgroups the kernel would not let go of yet. */
-    void cleanup() {
+    @Override
+    public void recover() {
+        quotas.releasePending();
+    }
+
+    @Override
+    public void cleanup() {
         quotas.releasePending();
     }
 }

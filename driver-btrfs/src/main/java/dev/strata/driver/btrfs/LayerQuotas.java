@@ -1,9 +1,9 @@
 package dev.strata.driver.btrfs;
 
-import dev.strata.api.AtomicFiles;
 import dev.strata.api.InvalidOptionException;
 import dev.strata.api.Sizes;
 import dev.strata.api.StorageException;
+import dev.strata.kit.AtomicFiles;
 import dev.strata.nativeio.Errno;
 import dev.strata.nativeio.SyscallException;
 import dev.strata.nativeio.btrfs.Qgroups;
@@ -21,8 +21,8 @@ import java.util.Optional;
 /**
  * Per-layer size limits through qgroups, as moby's btrfs driver sets them: quotas on for the filesystem, a limit
  * on the layer's referenced bytes ({@code max_rfer}; writing past it fails with EDQUOT), and the size in
- * {@code quotas/<id>} as text. Limits live in the filesystem's quota tree, so they hold across restarts; the file
- * puts them back when quotas were turned off meanwhile (moby's Cleanup turns them off), on the layer's next get.
+ * {@code quotas/<id>} as text. Limits live in the filesystem's quota tree, so they hold across restarts; the files
+ * put them back when quotas were turned off meanwhile (moby's Cleanup turns them off), when the driver next opens.
  *
  * <p>A destroyed subvolume leaves its qgroup behind. It is removed right after the destroy where the kernel lets
  * it; Linux 6.8 and later refuse (EBUSY) until the cleaner has dropped the subvolume and then remove it by
@@ -103,16 +103,31 @@ final class LayerQuotas {
         }
     }
 
-    /** Puts the recorded limit back if the filesystem lost it (quotas turned off meanwhile), as moby's Get does. */
-    void restore(String id, Path layer) {
-        Optional<Long> size = recorded(id);
-        if (size.isEmpty() || size.get() < options.minSpace()) return;
-        long subvolume = dev.strata.nativeio.btrfs.Subvolumes.id(layer);
-        Optional<Qgroups.Qgroup> q = Qgroups.of(layer, subvolume);
-        if (q.isPresent() && q.get().maxReferenced() == size.get()) return;
-        knownOn = false;
-        enable();
-        Qgroups.limit(layer, size.get());
+    /**
+     * Puts back the recorded limits the filesystem lost (quotas turned off meanwhile: moby's Cleanup does that) for
+     * the layers in place. One readdir when no layer has a limit; else one listing of the qgroups and an ioctl per
+     * limited layer.
+     */
+    void restore(java.util.function.Function<String, Path> layerOf) {
+        List<String> ids = new java.util.ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(layout.quotas())) {
+            for (Path p : ds) if (!p.getFileName().toString().startsWith(".")) ids.add(p.getFileName().toString());
+        } catch (NoSuchFileException e) {
+            return;
+        } catch (IOException e) {
+            throw new StorageException("list quotas", layout.quotas().toString(), e.toString(), e);
+        }
+        if (ids.isEmpty()) return;
+        Map<Long, Long> limits = new java.util.HashMap<>();
+        for (Qgroups.Qgroup q : Qgroups.list(layout.home())) limits.put(q.id(), q.maxReferenced());
+        for (String id : ids) {
+            Path layer = layerOf.apply(id);
+            Optional<Long> size = recorded(id);
+            if (size.isEmpty() || size.get() < options.minSpace() || !LayerVolumes.isSubvolume(layer)) continue;
+            if (size.get().equals(limits.get(dev.strata.nativeio.btrfs.Subvolumes.id(layer)))) continue;
+            enable();
+            Qgroups.limit(layer, size.get());
+        }
     }
 
     void forget(String id) {

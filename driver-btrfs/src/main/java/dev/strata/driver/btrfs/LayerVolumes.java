@@ -18,11 +18,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The subvolume work, nothing of the contract: a layer is the subvolume {@code subvolumes/<id>}. A new one is
- * made in {@code creating/} (empty, or a snapshot of its parent) and moved into place by one rename, so a layer in
- * {@code subvolumes/} is always whole; an apply goes into a snapshot of the layer in {@code applying/} that one
- * rename exchange swaps in; a removed layer is first moved to {@code trash/}. Every step is O(1) in the layer's
- * size, destroying included (the kernel frees the space in the background).
+ * The subvolume work, nothing of the contract: a layer is the subvolume {@code subvolumes/<id>}, made there in one
+ * ioctl (empty, or a snapshot of its parent), or made in {@code creating/} and moved into place by one rename; an
+ * apply goes into a snapshot of the layer in {@code applying/} that one rename exchange swaps in. Every step is O(1)
+ * in the layer's size, destroying included (the kernel frees the space in the background).
  */
 final class LayerVolumes {
     private final BtrfsLayout layout;
@@ -34,7 +33,6 @@ final class LayerVolumes {
             mkdir(layout.own(), "rwx------");
             mkdir(layout.creating(), "rwx------");
             mkdir(layout.applying(), "rwx------");
-            mkdir(layout.trash(), "rwx------");
         } catch (IOException e) {
             throw new StorageException("open", layout.home().toString(), e.toString(), e);
         }
@@ -89,11 +87,6 @@ final class LayerVolumes {
     /** Swaps {@code applying/<id>} and the layer in one rename: the applied tree becomes the layer, the old one is left there. */
     void exchange(String id) {
         PosixFiles.renameat2(null, layout.applying().resolve(id).toString(), null, layout.layer(id).toString(), PosixFiles.RENAME_EXCHANGE);
-    }
-
-    /** Moves the layer to {@code trash/<id>}: from this rename on, the layer does not exist. */
-    void discard(String id) {
-        PosixFiles.renameat2(null, layout.layer(id).toString(), null, layout.trash().resolve(id).toString(), PosixFiles.RENAME_NOREPLACE);
     }
 
     /**

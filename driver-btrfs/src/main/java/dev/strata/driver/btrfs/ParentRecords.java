@@ -16,7 +16,7 @@ import java.util.UUID;
 /**
  * Each layer's parent, as a symlink {@code .btrfs/parents/<id>} whose target is the parent's id ({@code .} for
  * none): one metadata write, which btrfs commits with the snapshot that follows it. Written before the layer's
- * subvolume is put in place and deleted after it is moved away, so a layer of ours always has one.
+ * subvolume is made and deleted after it is destroyed, so a layer of ours always has one.
  *
  * <p>moby keeps no parents. A layer moby made has no record here; {@link #adopt} gives it one from btrfs's own
  * note of where a snapshot came from (its parent uuid), so moby's layers are layers here too.

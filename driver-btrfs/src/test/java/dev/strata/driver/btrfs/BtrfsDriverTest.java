@@ -108,7 +108,7 @@ class BtrfsDriverTest {
 
         Qgroups.disable(home); // what moby's Cleanup does: every limit is gone from the filesystem
         StorageDriver third = LoopBtrfs.open(root);
-        assertWriteFails(third, "limited", "after quotas were turned off and on again by the next get");
+        assertWriteFails(third, "limited", "after quotas were turned off, and on again by the next open");
         third.cleanup();
 
         Path layer = home.resolve("subvolumes/limited");
@@ -159,7 +159,7 @@ class BtrfsDriverTest {
         d.remove("base");
         assertEquals(List.of(), d.layers());
         assertEquals(Set.of(), names(home.resolve("subvolumes")));
-        for (String own : List.of("creating", "applying", "trash")) assertEquals(Set.of(), names(home.resolve(".btrfs").resolve(own)), own);
+        for (String own : List.of("creating", "applying")) assertEquals(Set.of(), names(home.resolve(".btrfs").resolve(own)), own);
         assertEquals(Set.of(), names(home.resolve(".btrfs/parents")));
         assertTrue(Subvolumes.nested(btrfs.mountPoint()).stream().noneMatch(n -> n.path().startsWith(btrfs.mountPoint().relativize(home).toString())),
                 "subvolumes left under " + home + ": " + Subvolumes.nested(btrfs.mountPoint()));
@@ -168,32 +168,37 @@ class BtrfsDriverTest {
     }
 
     @Test
-    void aFailedApplyLeavesNoSnapshotBehind() throws IOException {
+    void aFailedApplyLeavesTheLayerAsItWasAndNoSnapshotBehind() throws IOException {
         Path root = btrfs.newRoot("apply");
         StorageDriver d = LoopBtrfs.open(root);
         d.create("base", null, CreateOptions.NONE);
-        assertThrows(RuntimeException.class, () -> d.applyDiff("base", null, new java.io.ByteArrayInputStream(new byte[]{1, 2, 3})));
+        Files.writeString(d.get("base", null).resolve("kept"), "kept");
+        d.put("base");
+        Path before = d.home().resolve("subvolumes/base");
+        java.util.UUID uuid = Subvolumes.info(before).uuid();
+        RuntimeException e = assertThrows(RuntimeException.class, () -> d.applyDiff("base", null, new java.io.ByteArrayInputStream(new byte[]{1, 2, 3})));
+        assertTrue(e.getMessage().endsWith("layer base unchanged"), e.getMessage());
+        assertEquals(uuid, Subvolumes.info(before).uuid(), "the layer's subvolume was replaced");
+        assertEquals("kept", Files.readString(d.get("base", null).resolve("kept")));
+        d.put("base");
         assertEquals(Set.of(), names(d.home().resolve(".btrfs/applying")));
         d.cleanup();
     }
 
     @Test
-    void whatAKilledOperationLeftIsDestroyedByTheNextRemoveOfItsId() throws IOException {
+    void whatAKilledCreateOrApplyLeftGoesWithoutTouchingTheLayer() throws IOException {
         Path root = btrfs.newRoot("leftovers");
         StorageDriver d = LoopBtrfs.open(root);
         d.create("base", null, CreateOptions.NONE);
         Path own = d.home().resolve(".btrfs");
-        // As a kill would leave them: a create before its rename, an apply's snapshot, a remove after its rename.
+        // As a kill would leave them: a create before its rename, an apply's snapshot before its exchange.
         Subvolumes.snapshot(d.home().resolve("subvolumes/base"), own.resolve("creating"), "made", false);
         Subvolumes.snapshot(d.home().resolve("subvolumes/base"), own.resolve("applying"), "base", false);
-        Subvolumes.create(own.resolve("trash"), "gone");
         BtrfsStorage storage = new BtrfsStorage(d.home(), new BtrfsOptions(0, 0));
         assertFalse(storage.exists("made"));
-        assertFalse(storage.layers().contains("gone"));
         storage.remove("made");
-        storage.remove("gone");
         storage.discardStaged("base");
-        for (String dir : List.of("creating", "applying", "trash")) assertEquals(Set.of(), names(own.resolve(dir)), dir);
+        for (String dir : List.of("creating", "applying")) assertEquals(Set.of(), names(own.resolve(dir)), dir);
         assertTrue(storage.exists("base"));
         d.cleanup();
     }

@@ -86,7 +86,7 @@ class MobyBtrfsInteropTest {
             try (InputStream diff = d.diff("child", "base")) {
                 assertEquals(entries(Files.newInputStream(mobyDiff)), entries(diff), "diff of moby's layer");
             }
-            // moby's Cleanup turned quotas off, dropping every limit: the first get puts the limit back from quotas/rw.
+            // moby's Cleanup turned quotas off, dropping every limit: opening put it back from quotas/rw.
             assertWriteFails(d, "rw");
 
             d.create("on-moby", "child", CreateOptions.NONE);
