@@ -20,24 +20,21 @@ final class PeerTable {
 
     /** The session's result lines (its meta lines left out). */
     static List<JsonNode> load(Path results, String session) throws IOException {
-        ObjectMapper json = new ObjectMapper();
-        List<JsonNode> lines = new ArrayList<>();
-        for (String l : Files.readAllLines(results)) {
-            if (l.isBlank()) continue;
-            JsonNode n = json.readTree(l);
-            if (session.equals(n.path("session").asText()) && !n.path("op").asText().equals("meta")) lines.add(n);
-        }
-        return lines;
+        return lines(results, session, false);
     }
 
     /** The session's meta lines. */
     static List<JsonNode> meta(Path results, String session) throws IOException {
+        return lines(results, session, true);
+    }
+
+    private static List<JsonNode> lines(Path results, String session, boolean meta) throws IOException {
         ObjectMapper json = new ObjectMapper();
         List<JsonNode> lines = new ArrayList<>();
         for (String l : Files.readAllLines(results)) {
             if (l.isBlank()) continue;
             JsonNode n = json.readTree(l);
-            if (session.equals(n.path("session").asText()) && n.path("op").asText().equals("meta")) lines.add(n);
+            if (session.equals(n.path("session").asText()) && n.path("op").asText().equals("meta") == meta) lines.add(n);
         }
         return lines;
     }
