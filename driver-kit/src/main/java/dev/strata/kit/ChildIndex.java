@@ -87,15 +87,11 @@ final class ChildIndex {
         return out;
     }
 
+    /** Drops one entry. The parent's directory stays (empty) until {@link #drop}: its next child costs one create. */
     void remove(String parent, String child) {
         Path p = dir.resolve(parent);
         try {
             Files.deleteIfExists(p.resolve(child));
-            try {
-                Files.deleteIfExists(p);
-            } catch (DirectoryNotEmptyException others) {
-                // other children remain
-            }
         } catch (IOException e) {
             throw new StorageException("index", p.resolve(child).toString(), e.toString(), e);
         }

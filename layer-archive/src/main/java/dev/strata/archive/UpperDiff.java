@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * diff, changes and diffSize for a driver that keeps each layer's own changes in an upper directory with on-disk
@@ -18,16 +19,14 @@ import java.util.Set;
  * between the two ({@link #isNative}).
  */
 public final class UpperDiff implements LayerDiffs {
-    /** What the driver knows of a layer's upper directory. */
-    public interface Uppers {
-        /** The layer's upper directory. */
-        Path upper(String id);
-
-        /** The layer's own parent, or null for a base layer. */
-        String parent(String id);
-
-        /** The upper directories of the layer's ancestors, nearest first. */
-        List<Path> lowers(String id);
+    /**
+     * What the driver knows of a layer's upper directory.
+     *
+     * @param upper  the layer's upper directory
+     * @param parent the layer's own parent, or null for a base layer
+     * @param lowers the upper directories of the layer's ancestors, nearest first
+     */
+    public record Uppers(Function<String, Path> upper, Function<String, String> parent, Function<String, List<Path>> lowers) {
     }
 
     private final Uppers uppers;
@@ -53,7 +52,7 @@ public final class UpperDiff implements LayerDiffs {
 
     /** Whether {@code parent} is the layer's own, so that its upper directory alone is the diff. */
     public boolean isNative(String id, String parent) {
-        return nativeAllowed && Objects.equals(uppers.parent(id), parent == null || parent.isEmpty() ? null : parent);
+        return nativeAllowed && Objects.equals(uppers.parent().apply(id), parent == null || parent.isEmpty() ? null : parent);
     }
 
     public WhiteoutFormat onDisk() {
@@ -63,18 +62,18 @@ public final class UpperDiff implements LayerDiffs {
     @Override
     public InputStream diff(String id, String parent) {
         if (!isNative(id, parent)) return naive.diff(id, parent);
-        return LayerArchive.upper(uppers.upper(id), onDisk, uppers.lowers(id), null);
+        return LayerArchive.upper(uppers.upper().apply(id), onDisk, uppers.lowers().apply(id), null);
     }
 
     @Override
     public List<Change> changes(String id, String parent) {
         if (!isNative(id, parent)) return naive.changes(id, parent);
-        return TreeChanges.ofUpper(uppers.upper(id), onDisk, uppers.lowers(id)); // sorted
+        return TreeChanges.ofUpper(uppers.upper().apply(id), onDisk, uppers.lowers().apply(id)); // sorted
     }
 
     @Override
     public long diffSize(String id, String parent) {
         if (!isNative(id, parent)) return naive.diffSize(id, parent);
-        return notContent.isEmpty() ? Trees.size(uppers.upper(id)) : Trees.size(uppers.upper(id), notContent);
+        return notContent.isEmpty() ? Trees.size(uppers.upper().apply(id)) : Trees.size(uppers.upper().apply(id), notContent);
     }
 }

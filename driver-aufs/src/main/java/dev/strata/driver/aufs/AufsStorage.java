@@ -188,22 +188,8 @@ public final class AufsStorage implements LayerStorage {
 
     @Override
     public LayerDiffs diffs(LayerStore layers) {
-        return new UpperDiff(layers, new UpperDiff.Uppers() {
-            @Override
-            public Path upper(String id) {
-                return layout.diff(id);
-            }
-
-            @Override
-            public String parent(String id) {
-                return AufsStorage.this.parent(id);
-            }
-
-            @Override
-            public List<Path> lowers(String id) {
-                return layout.parentDiffs(layout.parents(id));
-            }
-        }, WhiteoutFormat.AUFS, true, AufsLayout.AUFS_META);
+        return new UpperDiff(layers, new UpperDiff.Uppers(layout::diff, this::parent, id -> layout.parentDiffs(layout.parents(id))),
+                WhiteoutFormat.AUFS, true, AufsLayout.AUFS_META);
     }
 
     @Override

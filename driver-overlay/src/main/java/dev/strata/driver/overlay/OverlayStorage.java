@@ -184,25 +184,12 @@ public final class OverlayStorage implements LayerStorage {
 
     @Override
     public LayerDiffs diffs(LayerStore layers) {
-        UpperDiff d = new UpperDiff(layers, new UpperDiff.Uppers() {
-            @Override
-            public Path upper(String id) {
-                return layout.diff(id);
-            }
-
-            @Override
-            public String parent(String id) {
-                return OverlayStorage.this.parent(id);
-            }
-
-            @Override
-            public List<Path> lowers(String id) {
-                List<String> entries = layout.lowerEntries(id);
-                List<Path> out = new ArrayList<>(entries.size());
-                for (String e : entries) out.add(layout.resolveLower(e));
-                return out;
-            }
-        }, onDisk, features.nativeDiff(), java.util.Set.of());
+        UpperDiff d = new UpperDiff(layers, new UpperDiff.Uppers(layout::diff, this::parent, id -> {
+            List<String> entries = layout.lowerEntries(id);
+            List<Path> out = new ArrayList<>(entries.size());
+            for (String e : entries) out.add(layout.resolveLower(e));
+            return out;
+        }), onDisk, features.nativeDiff(), java.util.Set.of());
         diffs = d;
         return d;
     }
