@@ -38,13 +38,22 @@ public final class LoopFilesystem implements AutoCloseable {
      * formats and mounts it on {@code dir/mnt} with {@code mountData} (may be null).
      */
     public static LoopFilesystem make(Path dir, String type, long size, String mountData) throws Unavailable, IOException {
+        return make(dir, type, size, java.util.List.of(), mountData);
+    }
+
+    /** As above, with options for {@code mkfs.<type>} (btrfs's {@code --mixed}, say, for a filesystem of a few MiB). */
+    public static LoopFilesystem make(Path dir, String type, long size, java.util.List<String> mkfsOptions, String mountData)
+            throws Unavailable, IOException {
         Path mkfs = mkfs(type);
         Files.createDirectories(dir);
         Path image = dir.resolve(type + ".img");
         try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
             f.setLength(size);
         }
-        run(mkfs.toString(), "-q", "-f", image.toString());
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(mkfs.toString(), "-q", "-f"));
+        cmd.addAll(mkfsOptions);
+        cmd.add(image.toString());
+        run(cmd.toArray(String[]::new));
         Path mnt = Files.createDirectories(dir.resolve("mnt"));
         try (LoopDevice loop = LoopDevice.attach(image, false, true)) {
             try {

@@ -162,7 +162,11 @@ final class BtrfsStorage implements LayerStorage {
             quotas.release(volumes.destroyQuietly(staged));
             throw e;
         }
-        return new BtrfsStagedApply(staged, APPLY, () -> volumes.exchange(id), () -> discardStaged(id));
+        return new BtrfsStagedApply(staged, APPLY, () -> volumes.exchange(id), () -> discardStaged(id), () -> {
+            List<Long> destroyed = volumes.destroy(layout.applying().resolve(id));
+            volumes.awaitDropped(destroyed);
+            quotas.release(destroyed);
+        });
     }
 
     /** Destroys {@code .btrfs/applying/<id>}: an apply not committed, or the layer's old content after a commit. */

@@ -179,14 +179,20 @@ final class LayerQuotas {
             return true;
         } catch (SyscallException e) {
             if (e.is(Errno.ENOENT) || e.is(ENOTCONN) || e.is(Errno.EINVAL)) return true; // no such qgroup, or quotas off
-            if (e.is(Errno.EBUSY)) return false;
+            if (e.is(Errno.EBUSY) || e.is(Errno.EPERM)) return false; // still being dropped; or rootless: later, by root
             throw e;
         }
     }
 
+    /** Whether quotas are on; false where this process may not look (rootless: the quota tree needs CAP_SYS_ADMIN). */
     boolean on() {
         if (knownOn) return true;
-        knownOn = Qgroups.status(layout.home()).map(Qgroups.Status::on).orElse(false);
+        try {
+            knownOn = Qgroups.status(layout.home()).map(Qgroups.Status::on).orElse(false);
+        } catch (SyscallException e) {
+            if (!e.is(Errno.EPERM)) throw e;
+            return false;
+        }
         return knownOn;
     }
 

@@ -111,9 +111,38 @@ final class LayerVolumes {
         try {
             Subvolumes.destroy(subvolume.getParent(), subvolume.getFileName().toString());
         } catch (SyscallException e) {
-            if (!e.is(Errno.ENOENT)) throw e;
+            if (e.is(Errno.EPERM)) {
+                // Without CAP_SYS_ADMIN (rootless) and without user_subvol_rm_allowed: since Linux 4.18 the owner
+                // may rmdir an empty subvolume, as moby and containers/storage fall back to doing. O(files).
+                Trees.delete(subvolume);
+            } else if (!e.is(Errno.ENOENT)) {
+                throw e;
+            }
         }
         ids.add(id);
+    }
+
+    /**
+     * Waits (up to 10 s) until the kernel has dropped destroyed subvolumes, which is when their space comes back: a
+     * destroy returns at once and the cleaner frees the space after the next commit, which this asks for. Where the
+     * root tree may not be read (rootless), it only asks.
+     */
+    void awaitDropped(List<Long> subvolumeIds) {
+        if (subvolumeIds.isEmpty()) return;
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        try {
+            for (long id : subvolumeIds) {
+                while (Subvolumes.exists(layout.home(), id) && System.nanoTime() < deadline) {
+                    Subvolumes.sync(layout.home());
+                    Thread.sleep(10);
+                }
+            }
+        } catch (SyscallException e) {
+            if (!e.is(Errno.EPERM)) throw e;
+            Subvolumes.sync(layout.home());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** For error paths: the original failure matters more than a second one while undoing. */

@@ -24,7 +24,7 @@ public final class BtrfsIoctl {
             INO_LOOKUP = 0xd0009412L, SNAP_CREATE_V2 = 0x50009417L, SUBVOL_GETFLAGS = 0x80089419L,
             SUBVOL_SETFLAGS = 0x4008941aL, QUOTA_CTL = 0xc0109428L, QGROUP_CREATE = 0x4010942aL,
             QGROUP_LIMIT = 0x8030942bL, QUOTA_RESCAN_WAIT = 0x942eL, GET_SUBVOL_INFO = 0x81f8943cL,
-            SNAP_DESTROY_V2 = 0x5000943fL;
+            GET_SUBVOL_ROOTREF = 0xd000943dL, INO_LOOKUP_USER = 0xd000943eL, SNAP_DESTROY_V2 = 0x5000943fL;
 
     /** vol_args_v2 flags. */
     public static final long SUBVOL_RDONLY = 1L << 1, SUBVOL_SPEC_BY_ID = 1L << 4;
@@ -100,6 +100,28 @@ public final class BtrfsIoctl {
             JAVA_LONG.withName("ctransid"), JAVA_LONG.withName("otransid"), JAVA_LONG.withName("stransid"),
             JAVA_LONG.withName("rtransid"), TIMESPEC.withName("ctime"), TIMESPEC.withName("otime"),
             TIMESPEC.withName("stime"), TIMESPEC.withName("rtime"), MemoryLayout.paddingLayout(64));
+
+    /** BTRFS_MAX_ROOTREF_BUFFER_NUM: refs a GET_SUBVOL_ROOTREF call returns at most. */
+    public static final int MAX_ROOTREFS = 255;
+
+    /**
+     * struct btrfs_ioctl_get_subvol_rootref_args (Linux 4.18, unprivileged): min_treeid, then 255 (treeid, dirid)
+     * pairs, then num_items and padding.
+     */
+    public static final StructLayout ROOTREF_ARGS = MemoryLayout.structLayout(
+            JAVA_LONG.withName("min_treeid"),
+            MemoryLayout.sequenceLayout(MAX_ROOTREFS, MemoryLayout.structLayout(JAVA_LONG.withName("treeid"), JAVA_LONG.withName("dirid")))
+                    .withName("rootref"),
+            java.lang.foreign.ValueLayout.JAVA_BYTE.withName("num_items"), MemoryLayout.paddingLayout(7));
+
+    /**
+     * struct btrfs_ioctl_ino_lookup_user_args (Linux 4.18, unprivileged): dirid and treeid in; the subvolume's name
+     * (256) and the path from the descriptor to dirid (3824) out.
+     */
+    public static final StructLayout INO_LOOKUP_USER_ARGS = MemoryLayout.structLayout(
+            JAVA_LONG.withName("dirid"), JAVA_LONG.withName("treeid"),
+            MemoryLayout.sequenceLayout(256, java.lang.foreign.ValueLayout.JAVA_BYTE).withName("name"),
+            MemoryLayout.sequenceLayout(3824, java.lang.foreign.ValueLayout.JAVA_BYTE).withName("path"));
 
     /** Byte offset of a field of {@code layout}. */
     public static long offset(StructLayout layout, String field) {

@@ -161,23 +161,64 @@ public final class Subvolumes {
     }
 
     /**
-     * The subvolumes directly inside the subvolume {@code subvolume} (not theirs), from its ROOT_REF items in the
-     * root tree, each with its path from INO_LOOKUP: no walk of the tree, whatever its size. Needs CAP_SYS_ADMIN.
+     * The subvolumes directly inside the subvolume {@code subvolume} (not theirs), each with its path: no walk of the
+     * tree, whatever its size. Unprivileged (GET_SUBVOL_ROOTREF and INO_LOOKUP_USER, Linux 4.18), so it works in a
+     * user namespace too; before 4.18, from the root tree's ROOT_REF items (TREE_SEARCH and INO_LOOKUP, which need
+     * CAP_SYS_ADMIN).
      */
     public static List<Nested> nested(Path subvolume) {
-        List<Nested> out = new ArrayList<>();
         try (Fd d = PosixFiles.open(subvolume, DIR, 0)) {
-            long id = inoLookup(d, 0, BtrfsIoctl.FIRST_FREE_OBJECTID, subvolume).treeId;
-            for (TreeSearch.Item ref : TreeSearch.search(d, BtrfsIoctl.ROOT_TREE_OBJECTID, id, id,
-                    BtrfsIoctl.ROOT_REF_KEY, BtrfsIoctl.ROOT_REF_KEY)) {
-                // struct btrfs_root_ref (packed): dirid u64, sequence u64, name_len u16, then the name.
-                ByteBuffer b = ref.le();
-                long dirId = b.getLong(0);
-                int nameLen = Short.toUnsignedInt(b.getShort(16));
-                String name = new String(ref.data(), 18, nameLen, StandardCharsets.UTF_8);
-                String dirPath = inoLookup(d, id, dirId, subvolume).name; // "" for the root, else "a/b/"
-                out.add(new Nested(ref.offset(), dirPath + name));
+            try {
+                return nestedUnprivileged(d, subvolume);
+            } catch (SyscallException e) {
+                if (!e.is(Errno.ENOTTY)) throw e;
+                return nestedFromRootTree(d, subvolume);
             }
+        }
+    }
+
+    static List<Nested> nestedUnprivileged(Fd d, Path subvolume) {
+        List<Nested> out = new ArrayList<>();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment refs = a.allocate(BtrfsIoctl.ROOTREF_ARGS);
+            MemorySegment lookup = a.allocate(BtrfsIoctl.INO_LOOKUP_USER_ARGS);
+            long pairs = offset(BtrfsIoctl.ROOTREF_ARGS, "rootref"), count = offset(BtrfsIoctl.ROOTREF_ARGS, "num_items");
+            boolean more = true;
+            while (more) {
+                try {
+                    call(d, BtrfsIoctl.GET_SUBVOL_ROOTREF, refs, "BTRFS_IOC_GET_SUBVOL_ROOTREF", subvolume);
+                    more = false;
+                } catch (SyscallException e) {
+                    if (!e.is(Errno.EOVERFLOW)) throw e; // more than fit: min_treeid says where to go on
+                }
+                int n = Byte.toUnsignedInt(refs.get(JAVA_BYTE, count));
+                for (int i = 0; i < n; i++) {
+                    long treeId = refs.get(JAVA_LONG, pairs + 16L * i), dirId = refs.get(JAVA_LONG, pairs + 16L * i + 8);
+                    lookup.fill((byte) 0);
+                    lookup.set(JAVA_LONG, offset(BtrfsIoctl.INO_LOOKUP_USER_ARGS, "dirid"), dirId);
+                    lookup.set(JAVA_LONG, offset(BtrfsIoctl.INO_LOOKUP_USER_ARGS, "treeid"), treeId);
+                    call(d, BtrfsIoctl.INO_LOOKUP_USER, lookup, "BTRFS_IOC_INO_LOOKUP_USER", subvolume);
+                    String dir = lookup.asSlice(offset(BtrfsIoctl.INO_LOOKUP_USER_ARGS, "path"), 3824).getString(0);
+                    String name = lookup.asSlice(offset(BtrfsIoctl.INO_LOOKUP_USER_ARGS, "name"), 256).getString(0);
+                    out.add(new Nested(treeId, dir + name)); // dir is "" for the root, else "a/b/"
+                }
+            }
+        }
+        return out;
+    }
+
+    static List<Nested> nestedFromRootTree(Fd d, Path subvolume) {
+        List<Nested> out = new ArrayList<>();
+        long id = inoLookup(d, 0, BtrfsIoctl.FIRST_FREE_OBJECTID, subvolume).treeId;
+        for (TreeSearch.Item ref : TreeSearch.search(d, BtrfsIoctl.ROOT_TREE_OBJECTID, id, id,
+                BtrfsIoctl.ROOT_REF_KEY, BtrfsIoctl.ROOT_REF_KEY)) {
+            // struct btrfs_root_ref (packed): dirid u64, sequence u64, name_len u16, then the name.
+            ByteBuffer b = ref.le();
+            long dirId = b.getLong(0);
+            int nameLen = Short.toUnsignedInt(b.getShort(16));
+            String name = new String(ref.data(), 18, nameLen, StandardCharsets.UTF_8);
+            String dirPath = inoLookup(d, id, dirId, subvolume).name; // "" for the root, else "a/b/"
+            out.add(new Nested(ref.offset(), dirPath + name));
         }
         return out;
     }

@@ -1,11 +1,11 @@
 package dev.strata.nativeio.btrfs;
 
 import dev.strata.nativeio.Errno;
+import dev.strata.nativeio.Fd;
 import dev.strata.nativeio.Kernel;
 import dev.strata.nativeio.LoopDevice;
 import dev.strata.nativeio.Mounts;
 import dev.strata.nativeio.PosixFiles;
-import dev.strata.nativeio.Fd;
 import dev.strata.nativeio.SyscallException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -41,12 +41,14 @@ class BtrfsCallsTest {
 
     @Test
     void everyLayoutHasTheSizeItsIoctlNumberEncodes() {
-        Map<Long, StructLayout> args = Map.of(
-                BtrfsIoctl.SUBVOL_CREATE, BtrfsIoctl.VOL_ARGS, BtrfsIoctl.SNAP_DESTROY, BtrfsIoctl.VOL_ARGS,
-                BtrfsIoctl.SNAP_CREATE_V2, BtrfsIoctl.VOL_ARGS_V2, BtrfsIoctl.SNAP_DESTROY_V2, BtrfsIoctl.VOL_ARGS_V2,
-                BtrfsIoctl.QUOTA_CTL, BtrfsIoctl.QUOTA_CTL_ARGS, BtrfsIoctl.QGROUP_CREATE, BtrfsIoctl.QGROUP_CREATE_ARGS,
-                BtrfsIoctl.QGROUP_LIMIT, BtrfsIoctl.QGROUP_LIMIT_ARGS, BtrfsIoctl.INO_LOOKUP, BtrfsIoctl.INO_LOOKUP_ARGS,
-                BtrfsIoctl.TREE_SEARCH, BtrfsIoctl.SEARCH_ARGS, BtrfsIoctl.GET_SUBVOL_INFO, BtrfsIoctl.SUBVOL_INFO_ARGS);
+        Map<Long, StructLayout> args = Map.ofEntries(
+                Map.entry(BtrfsIoctl.SUBVOL_CREATE, BtrfsIoctl.VOL_ARGS), Map.entry(BtrfsIoctl.SNAP_DESTROY, BtrfsIoctl.VOL_ARGS),
+                Map.entry(BtrfsIoctl.SNAP_CREATE_V2, BtrfsIoctl.VOL_ARGS_V2), Map.entry(BtrfsIoctl.SNAP_DESTROY_V2, BtrfsIoctl.VOL_ARGS_V2),
+                Map.entry(BtrfsIoctl.QUOTA_CTL, BtrfsIoctl.QUOTA_CTL_ARGS), Map.entry(BtrfsIoctl.QGROUP_CREATE, BtrfsIoctl.QGROUP_CREATE_ARGS),
+                Map.entry(BtrfsIoctl.QGROUP_LIMIT, BtrfsIoctl.QGROUP_LIMIT_ARGS), Map.entry(BtrfsIoctl.INO_LOOKUP, BtrfsIoctl.INO_LOOKUP_ARGS),
+                Map.entry(BtrfsIoctl.TREE_SEARCH, BtrfsIoctl.SEARCH_ARGS), Map.entry(BtrfsIoctl.GET_SUBVOL_INFO, BtrfsIoctl.SUBVOL_INFO_ARGS),
+                Map.entry(BtrfsIoctl.GET_SUBVOL_ROOTREF, BtrfsIoctl.ROOTREF_ARGS),
+                Map.entry(BtrfsIoctl.INO_LOOKUP_USER, BtrfsIoctl.INO_LOOKUP_USER_ARGS));
         args.forEach((request, layout) -> assertEquals(BtrfsIoctl.argSize(request), layout.byteSize(),
                 "size of " + layout + " for ioctl 0x" + Long.toHexString(request)));
         assertEquals(8, BtrfsIoctl.argSize(BtrfsIoctl.SUBVOL_GETFLAGS));
@@ -134,6 +136,10 @@ class BtrfsCallsTest {
         Subvolumes.create(outer.resolve("top"), "inner"); // nested in a nested one: not outer's
         Set<String> paths = Subvolumes.nested(outer).stream().map(Subvolumes.Nested::path).collect(Collectors.toSet());
         assertEquals(Set.of("x/y/deep", "top"), paths);
+        try (Fd d = PosixFiles.open(outer, PosixFiles.O_RDONLY | PosixFiles.O_DIRECTORY, 0)) {
+            assertEquals(Subvolumes.nestedUnprivileged(d, outer), Subvolumes.nestedFromRootTree(d, outer),
+                    "the unprivileged calls and the root tree agree");
+        }
         assertEquals(List.of("inner"), Subvolumes.nested(outer.resolve("top")).stream().map(Subvolumes.Nested::path).toList());
         SyscallException busy = assertThrows(SyscallException.class, () -> Subvolumes.destroy(fs, "outer"));
         assertTrue(busy.is(Errno.ENOTEMPTY), busy.getMessage());
@@ -142,6 +148,19 @@ class BtrfsCallsTest {
         Subvolumes.destroy(outer.resolve("x/y"), "deep");
         assertTrue(Subvolumes.nested(outer).isEmpty());
         Subvolumes.destroy(fs, "outer");
+    }
+
+    @Test
+    void moreNestedSubvolumesThanOneCallReturns() {
+        Subvolumes.create(fs, "many");
+        Path many = fs.resolve("many");
+        int n = BtrfsIoctl.MAX_ROOTREFS + 20;
+        for (int i = 0; i < n; i++) Subvolumes.create(many, "s" + i);
+        List<Subvolumes.Nested> found = Subvolumes.nested(many);
+        assertEquals(n, found.size());
+        assertEquals(n, found.stream().map(Subvolumes.Nested::id).distinct().count());
+        for (Subvolumes.Nested s : found) Subvolumes.destroy(many, s.path());
+        Subvolumes.destroy(fs, "many");
     }
 
     @Test
