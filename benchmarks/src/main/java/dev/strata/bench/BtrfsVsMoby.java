@@ -89,11 +89,11 @@ public final class BtrfsVsMoby {
                 for (DataSets set : SERIES) {
                     String label = set.files() + "-files";
                     String t = tar(data, set).toString();
-                    // 200 untimed reps first on both sides: a fresh JVM's first creates pay for class loading and
-                    // linking the FFM calls (milliseconds each) and run interpreted.
+                    // 200 untimed rounds first on both sides (of a child of an empty layer): a fresh JVM's first creates
+                    // pay for class loading and linking the FFM calls (milliseconds each) and run interpreted.
                     both(mobyFirst, impl -> bench(run, impl, "create-child", label, "-tar", t, "-reps", "10", "-warmup", "200"));
                     if (set.files() == 20_000) {
-                        bench(run, "strata-vfs", "create-child", label, "-tar", t, "-reps", "5", "-warmup", "1");
+                        bench(run, "strata-vfs", "create-child", label, "-tar", t, "-reps", "5", "-warmup", "200");
                         bench(run, "strata-overlay", "create-child", label, "-tar", t, "-reps", "10", "-warmup", "200");
                     }
                 }

@@ -37,6 +37,10 @@ public final class BtrfsVsMobySummary {
             rows.add(new Row("create a child of a " + String.format(Locale.ROOT, "%,d", s.files()) + "-file layer, µs",
                     BtrfsVsMoby.MOBY, BtrfsVsMoby.STRATA, "create-child", s.files() + "-files", median, false, "≤ 1.0, flat in size"));
         }
+        for (DataSets s : BtrfsVsMoby.SERIES) {
+            rows.add(new Row("remove a child of a " + String.format(Locale.ROOT, "%,d", s.files()) + "-file layer, µs", BtrfsVsMoby.MOBY, BtrfsVsMoby.STRATA, "create-child", s.files() + "-files",
+                    n -> PeerTable.num(n.path("phases").path("remove").path("median_us")), false, ""));
+        }
         for (String other : List.of("strata-vfs", "strata-overlay")) {
             rows.add(new Row("create a child of a 20,000-file layer, µs: " + other + " → strata-btrfs", other, BtrfsVsMoby.STRATA,
                     "create-child", "20000-files", median, false, ""));

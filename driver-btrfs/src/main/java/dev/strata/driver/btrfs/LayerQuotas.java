@@ -7,6 +7,7 @@ import dev.strata.kit.AtomicFiles;
 import dev.strata.nativeio.Errno;
 import dev.strata.nativeio.SyscallException;
 import dev.strata.nativeio.btrfs.Qgroups;
+import dev.strata.nativeio.btrfs.Subvolumes;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -14,9 +15,13 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * Per-layer size limits through qgroups, as moby's btrfs driver sets them: quotas on for the filesystem, a limit
@@ -74,7 +79,7 @@ final class LayerQuotas {
         try {
             if (!Files.isDirectory(layout.quotas())) {
                 Files.createDirectories(layout.quotas());
-                Files.setPosixFilePermissions(layout.quotas(), java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+                Files.setPosixFilePermissions(layout.quotas(), PosixFilePermissions.fromString("rwx------"));
             }
         } catch (IOException e) {
             throw new StorageException("record quota", layout.quotas().toString(), e.toString(), e);
@@ -108,8 +113,8 @@ final class LayerQuotas {
      * the layers in place. One readdir when no layer has a limit; else one listing of the qgroups and an ioctl per
      * limited layer.
      */
-    void restore(java.util.function.Function<String, Path> layerOf) {
-        List<String> ids = new java.util.ArrayList<>();
+    void restore(Function<String, Path> layerOf) {
+        List<String> ids = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(layout.quotas())) {
             for (Path p : ds) if (!p.getFileName().toString().startsWith(".")) ids.add(p.getFileName().toString());
         } catch (NoSuchFileException e) {
@@ -118,13 +123,18 @@ final class LayerQuotas {
             throw new StorageException("list quotas", layout.quotas().toString(), e.toString(), e);
         }
         if (ids.isEmpty()) return;
-        Map<Long, Long> limits = new java.util.HashMap<>();
-        for (Qgroups.Qgroup q : Qgroups.list(layout.home())) limits.put(q.id(), q.maxReferenced());
+        Map<Long, Long> limits = new HashMap<>();
+        try {
+            for (Qgroups.Qgroup q : Qgroups.list(layout.home())) limits.put(q.id(), q.maxReferenced());
+        } catch (SyscallException e) {
+            if (e.is(Errno.EPERM)) return; // rootless: the quota tree is root's to read, and its limits root's to set
+            throw e;
+        }
         for (String id : ids) {
             Path layer = layerOf.apply(id);
             Optional<Long> size = recorded(id);
             if (size.isEmpty() || size.get() < options.minSpace() || !LayerVolumes.isSubvolume(layer)) continue;
-            if (size.get().equals(limits.get(dev.strata.nativeio.btrfs.Subvolumes.id(layer)))) continue;
+            if (size.get().equals(limits.get(Subvolumes.id(layer)))) continue;
             enable();
             Qgroups.limit(layer, size.get());
         }

@@ -12,10 +12,12 @@ import dev.strata.nativeio.btrfs.Subvolumes;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The subvolume work, nothing of the contract: a layer is the subvolume {@code subvolumes/<id>}, made there in one
@@ -129,7 +131,7 @@ final class LayerVolumes {
      */
     void awaitDropped(List<Long> subvolumeIds) {
         if (subvolumeIds.isEmpty()) return;
-        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         try {
             for (long id : subvolumeIds) {
                 while (Subvolumes.exists(layout.home(), id) && System.nanoTime() < deadline) {
@@ -161,7 +163,7 @@ final class LayerVolumes {
                 String n = p.getFileName().toString();
                 if (!n.startsWith(".")) out.add(n);
             }
-        } catch (java.nio.file.NoSuchFileException e) {
+        } catch (NoSuchFileException e) {
             return out;
         } catch (IOException e) {
             throw new StorageException("list", dir.toString(), e.toString(), e);

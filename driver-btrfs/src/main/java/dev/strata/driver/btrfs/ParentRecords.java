@@ -12,6 +12,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Function;
 
 /**
  * Each layer's parent, as a symlink {@code .btrfs/parents/<id>} whose target is the parent's id ({@code .} for
@@ -91,7 +92,7 @@ final class ParentRecords {
      * parent uuid, if that is a layer here. Costs one GET_SUBVOL_INFO per layer, and only when some layer lacks a
      * record.
      */
-    void adopt(List<String> ids, java.util.function.Function<String, Path> layerPath) {
+    void adopt(List<String> ids, Function<String, Path> layerPath) {
         List<String> orphans = ids.stream().filter(id -> !has(id)).toList();
         if (orphans.isEmpty()) return;
         Map<UUID, String> byUuid = new HashMap<>();

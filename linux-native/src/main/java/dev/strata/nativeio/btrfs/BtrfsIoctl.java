@@ -8,6 +8,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -45,13 +46,13 @@ public final class BtrfsIoctl {
 
     /** struct btrfs_ioctl_vol_args: fd, then name[4088]. */
     public static final StructLayout VOL_ARGS = MemoryLayout.structLayout(
-            JAVA_LONG.withName("fd"), MemoryLayout.sequenceLayout(4088, java.lang.foreign.ValueLayout.JAVA_BYTE).withName("name"));
+            JAVA_LONG.withName("fd"), bytes(4088).withName("name"));
 
     /** struct btrfs_ioctl_vol_args_v2: fd, transid, flags, a 32-byte union (size, qgroup_inherit), name[4040]. */
     public static final StructLayout VOL_ARGS_V2 = MemoryLayout.structLayout(
             JAVA_LONG.withName("fd"), JAVA_LONG.withName("transid"), JAVA_LONG.withName("flags"),
             MemoryLayout.paddingLayout(32),
-            MemoryLayout.sequenceLayout(4040, java.lang.foreign.ValueLayout.JAVA_BYTE).withName("name"));
+            bytes(4040).withName("name"));
 
     /** struct btrfs_ioctl_quota_ctl_args. */
     public static final StructLayout QUOTA_CTL_ARGS = MemoryLayout.structLayout(JAVA_LONG.withName("cmd"), JAVA_LONG.withName("status"));
@@ -67,7 +68,7 @@ public final class BtrfsIoctl {
     /** struct btrfs_ioctl_ino_lookup_args: treeid, objectid, name[4080]. */
     public static final StructLayout INO_LOOKUP_ARGS = MemoryLayout.structLayout(
             JAVA_LONG.withName("treeid"), JAVA_LONG.withName("objectid"),
-            MemoryLayout.sequenceLayout(4080, java.lang.foreign.ValueLayout.JAVA_BYTE).withName("name"));
+            bytes(4080).withName("name"));
 
     /** struct btrfs_ioctl_search_key (104 bytes). */
     public static final StructLayout SEARCH_KEY = MemoryLayout.structLayout(
@@ -78,7 +79,7 @@ public final class BtrfsIoctl {
 
     /** struct btrfs_ioctl_search_args: the key, then a 3992-byte buffer of (header, item) pairs. */
     public static final StructLayout SEARCH_ARGS = MemoryLayout.structLayout(SEARCH_KEY.withName("key"),
-            MemoryLayout.sequenceLayout(4096 - 104, java.lang.foreign.ValueLayout.JAVA_BYTE).withName("buf"));
+            bytes(4096 - 104).withName("buf"));
 
     /** struct btrfs_ioctl_search_header (32 bytes), before each item in the buffer. */
     public static final StructLayout SEARCH_HEADER = MemoryLayout.structLayout(
@@ -91,12 +92,12 @@ public final class BtrfsIoctl {
 
     /** struct btrfs_ioctl_get_subvol_info_args (504 bytes): works without CAP_SYS_ADMIN, unlike TREE_SEARCH. */
     public static final StructLayout SUBVOL_INFO_ARGS = MemoryLayout.structLayout(
-            JAVA_LONG.withName("treeid"), MemoryLayout.sequenceLayout(256, java.lang.foreign.ValueLayout.JAVA_BYTE).withName("name"),
+            JAVA_LONG.withName("treeid"), bytes(256).withName("name"),
             JAVA_LONG.withName("parent_id"), JAVA_LONG.withName("dirid"), JAVA_LONG.withName("generation"),
             JAVA_LONG.withName("flags"),
-            MemoryLayout.sequenceLayout(16, java.lang.foreign.ValueLayout.JAVA_BYTE).withName("uuid"),
-            MemoryLayout.sequenceLayout(16, java.lang.foreign.ValueLayout.JAVA_BYTE).withName("parent_uuid"),
-            MemoryLayout.sequenceLayout(16, java.lang.foreign.ValueLayout.JAVA_BYTE).withName("received_uuid"),
+            bytes(16).withName("uuid"),
+            bytes(16).withName("parent_uuid"),
+            bytes(16).withName("received_uuid"),
             JAVA_LONG.withName("ctransid"), JAVA_LONG.withName("otransid"), JAVA_LONG.withName("stransid"),
             JAVA_LONG.withName("rtransid"), TIMESPEC.withName("ctime"), TIMESPEC.withName("otime"),
             TIMESPEC.withName("stime"), TIMESPEC.withName("rtime"), MemoryLayout.paddingLayout(64));
@@ -112,7 +113,7 @@ public final class BtrfsIoctl {
             JAVA_LONG.withName("min_treeid"),
             MemoryLayout.sequenceLayout(MAX_ROOTREFS, MemoryLayout.structLayout(JAVA_LONG.withName("treeid"), JAVA_LONG.withName("dirid")))
                     .withName("rootref"),
-            java.lang.foreign.ValueLayout.JAVA_BYTE.withName("num_items"), MemoryLayout.paddingLayout(7));
+            JAVA_BYTE.withName("num_items"), MemoryLayout.paddingLayout(7));
 
     /**
      * struct btrfs_ioctl_ino_lookup_user_args (Linux 4.18, unprivileged): dirid and treeid in; the subvolume's name
@@ -120,8 +121,13 @@ public final class BtrfsIoctl {
      */
     public static final StructLayout INO_LOOKUP_USER_ARGS = MemoryLayout.structLayout(
             JAVA_LONG.withName("dirid"), JAVA_LONG.withName("treeid"),
-            MemoryLayout.sequenceLayout(256, java.lang.foreign.ValueLayout.JAVA_BYTE).withName("name"),
-            MemoryLayout.sequenceLayout(3824, java.lang.foreign.ValueLayout.JAVA_BYTE).withName("path"));
+            bytes(256).withName("name"),
+            bytes(3824).withName("path"));
+
+    /** char[n]. */
+    private static MemoryLayout bytes(long n) {
+        return MemoryLayout.sequenceLayout(n, JAVA_BYTE);
+    }
 
     /** Byte offset of a field of {@code layout}. */
     public static long offset(StructLayout layout, String field) {

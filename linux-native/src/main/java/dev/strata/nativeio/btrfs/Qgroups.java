@@ -2,6 +2,7 @@ package dev.strata.nativeio.btrfs;
 
 import dev.strata.nativeio.Errno;
 import dev.strata.nativeio.Fd;
+import dev.strata.nativeio.Ioctl;
 import dev.strata.nativeio.PosixFiles;
 import dev.strata.nativeio.SyscallException;
 
@@ -137,7 +138,7 @@ public final class Qgroups {
     /** BTRFS_IOC_QUOTA_RESCAN_WAIT: waits for a rescan in progress, if any. */
     public static void rescanWait(Path fs) {
         try (Fd d = PosixFiles.open(fs, DIR, 0)) {
-            dev.strata.nativeio.Ioctl.call(d, BtrfsIoctl.QUOTA_RESCAN_WAIT, 0L, "BTRFS_IOC_QUOTA_RESCAN_WAIT");
+            Ioctl.call(d, BtrfsIoctl.QUOTA_RESCAN_WAIT, 0L, "BTRFS_IOC_QUOTA_RESCAN_WAIT");
         }
     }
 

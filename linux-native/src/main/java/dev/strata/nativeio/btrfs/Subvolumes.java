@@ -2,6 +2,7 @@ package dev.strata.nativeio.btrfs;
 
 import dev.strata.nativeio.Errno;
 import dev.strata.nativeio.Fd;
+import dev.strata.nativeio.Ioctl;
 import dev.strata.nativeio.PosixFiles;
 import dev.strata.nativeio.Stat;
 import dev.strata.nativeio.StatFs;
@@ -136,7 +137,7 @@ public final class Subvolumes {
      */
     public static void sync(Path fs) {
         try (Fd d = PosixFiles.open(fs, DIR, 0)) {
-            dev.strata.nativeio.Ioctl.call(d, BtrfsIoctl.SYNC, 0L, "BTRFS_IOC_SYNC");
+            Ioctl.call(d, BtrfsIoctl.SYNC, 0L, "BTRFS_IOC_SYNC");
         }
     }
 
