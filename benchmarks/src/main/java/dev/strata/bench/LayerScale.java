@@ -61,6 +61,7 @@ public final class LayerScale {
             // [run][size][op] medians in ns
             double[][][] med = new double[runs][sizes.length][OPS.size()];
             SplittableRandom random = new SplittableRandom(42);
+            for (int s = 0; s < sizes.length; s++) measure(homes.get(s), sizes[s], reps, random, -1); // JIT warm-up, untimed
             for (int run = 0; run < runs; run++) {
                 for (int k = 0; k < sizes.length; k++) {
                     int s = run % 2 == 0 ? k : sizes.length - 1 - k;
@@ -81,7 +82,7 @@ public final class LayerScale {
         long[][] t = new long[OPS.size()][reps];
         for (int i = 0; i < reps; i++) {
             String some = n > 3 ? String.format("l-%05d", 3 + random.nextInt(n - 3)) : "base";
-            String x = "x-" + run + "-" + i;
+            String x = "x-" + (run < 0 ? "w" : run) + "-" + i;
             long a = System.nanoTime();
             if (!d.exists(some)) throw new IllegalStateException(some + " is missing");
             long b = System.nanoTime();

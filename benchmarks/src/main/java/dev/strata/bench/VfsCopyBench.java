@@ -20,7 +20,7 @@ public final class VfsCopyBench {
     public static void main(String[] args) throws Exception {
         String backing = args.length > 0 ? args[0] : "ext4";
         int reps = args.length > 1 ? Integer.parseInt(args[1]) : 5;
-        try (Scratch s = backing.equals("tmpfs") ? Scratch.tmpfs("4g") : Scratch.ext4(8L << 30)) {
+        try (BenchMount s = backing.equals("tmpfs") ? BenchMount.tmpfs("4g") : BenchMount.ext4(8L << 30)) {
             Path root = s.mount.resolve("root");
             DriverRegistry registry = DriverRegistry.load();
             StorageDriver vfs = registry.open(registry.require("vfs"), root, List.of());

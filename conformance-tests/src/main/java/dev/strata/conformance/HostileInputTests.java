@@ -3,8 +3,8 @@ package dev.strata.conformance;
 import dev.strata.api.CreateOptions;
 import dev.strata.api.StorageDriver;
 import dev.strata.api.StorageException;
-import dev.strata.archive.hostile.HostileCase;
-import dev.strata.archive.hostile.HostileCorpus;
+import dev.strata.conformance.hostile.HostileCase;
+import dev.strata.conformance.hostile.HostileCorpus;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.junit.jupiter.api.DisplayName;
@@ -28,11 +28,15 @@ import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 
 /**
- * Every case of layer-archive's {@link HostileCorpus}, applied through the driver's own {@code applyDiff} into a
- * new layer on a small parent. A {@link HostileCase.Expect#REFUSED} case must throw a {@link StorageException}
- * that says the layer is unchanged, and leave it exactly as it was (applyDiff is all or nothing); an {@link HostileCase.Expect#APPLIED_SAFELY} case must apply, as
- * layer-archive's apply does. Either way the outside directory the case aims at and the parent layer must be
- * exactly as before.
+ * Every case of the {@link HostileCorpus}, applied through the driver's own {@code applyDiff} into a
+ * new layer on a small parent: the breakout attempts, and the engine-compat cases that hold each driver to the tar
+ * semantics of containerd and moby (symlink targets verbatim, names cleaned lexically, paths through symlinks resolved
+ * in the layer, exact directory modes and times, Go's stream errors). A {@link HostileCase.Expect#REFUSED} case must
+ * throw a {@link StorageException} that says the layer is unchanged, and leave it exactly as it was (applyDiff is
+ * all or nothing); an
+ * {@link HostileCase.Expect#APPLIED_SAFELY} case must apply, as layer-archive's apply does, and the mounted layer must
+ * hold what the case expects. Either way the outside directory the case aims at and the parent layer must be exactly
+ * as before.
  *
  * <p>A driver whose applyDiff fails on everything would refuse every hostile tar, so each case first requires
  * that the same driver applied a benign tar the same way; if it could not, every case fails with that reason.
@@ -79,6 +83,9 @@ public interface HostileInputTests extends DriverUnderTest {
                     } catch (RuntimeException e) {
                         fail(what + " is applied safely by layer-archive but this driver refused it: " + e, e);
                     }
+                    // the engines' semantics, seen through the mounted layer (whiteouts hide what they delete)
+                    List<String> wrong = Layers.mounted(d, id, root -> c.insideProblems(root, outside));
+                    if (!wrong.isEmpty()) fail(what + ": the layer does not hold what the engines make of this tar:\n  " + String.join("\n  ", wrong));
                 }
                 assertEquals(before, HostileCorpus.snapshot(outside), what + " changed the directory outside the layer");
                 Layers.assertSameTree(baseTree, Layers.describe(d, base, true), what + " changed the parent layer");

@@ -34,7 +34,7 @@ public interface QuotaTests extends DriverUnderTest {
             setQuota(driver());
             return;
         }
-        try (XfsQuotaDisk xfs = XfsQuotaDisk.create(testRoot().resolve("xfs-quota"))) {
+        try (LoopFilesystem xfs = LoopFilesystem.xfsWithProjectQuota(testRoot().resolve("xfs-quota"))) {
             StorageDriver d = openAt(xfs.mountPoint());
             try {
                 setQuota(d);

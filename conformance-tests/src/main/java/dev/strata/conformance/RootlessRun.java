@@ -17,8 +17,9 @@ import java.util.stream.Stream;
 
 /**
  * Runs {@link RootlessChild} as the unprivileged user {@code nobody} inside {@code unshare -Urm}: root in a user
- * namespace of its own, with a storage root and a run directory ({@code STRATA_RUN_DIR}) of its own. Its class path
- * is copied where that user can read it (a build's class path is usually under root's home).
+ * namespace of its own, with a storage root of its own, twice: with a run directory named by {@code STRATA_RUN_DIR},
+ * and with none, where the driver must find {@code $XDG_RUNTIME_DIR} (it is root only inside the namespace). Its class
+ * path is copied where that user can read it (a build's class path is usually under root's home).
  */
 final class RootlessRun {
     static final int NOBODY = 65534;
@@ -34,36 +35,60 @@ final class RootlessRun {
         for (String tool : List.of("/usr/bin/setpriv", "/usr/bin/unshare")) {
             if (!Files.isExecutable(Path.of(tool))) return new Result(false, false, tool + " is missing (util-linux)");
         }
-        Path home = Files.createDirectories(testRoot.resolve("rootless"));
-        Path run = Files.createDirectories(testRoot.resolve("rootless-run"));
-        for (Path p : List.of(home, run)) Files.setAttribute(p, "unix:uid", NOBODY);
         Path cp = Files.createTempDirectory("strata-rootless-cp");
         try {
             String classPath = copyClassPath(cp);
-            List<String> cmd = new ArrayList<>(List.of("/usr/bin/setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups",
-                    "/usr/bin/unshare", "--user", "--map-root-user", "--mount",
-                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "--enable-native-access=ALL-UNNAMED", "-XX:-UsePerfData", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
-                    "-Djava.io.tmpdir=" + run, "-cp", classPath, RootlessChild.class.getName(), driver, home.toString()));
-            cmd.addAll(options);
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-            pb.environment().clear();
-            pb.environment().put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
-            pb.environment().put("HOME", run.toString());
-            pb.environment().put("STRATA_RUN_DIR", run.toString());
-            Process p = pb.start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(300, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                return new Result(true, false, "timed out:\n" + out);
-            }
-            if (out.contains("unshare failed") || out.contains("unshare: ")) {
-                return new Result(false, false, "user namespaces are not available here: " + out.strip());
-            }
-            if (p.exitValue() == 4 && out.startsWith("UNSUPPORTED ")) return new Result(false, false, out.substring(12).strip());
-            return new Result(true, p.exitValue() == 0 && out.strip().endsWith("OK"), "exit " + p.exitValue() + ":\n" + out);
+            Result named = once(driver, options, testRoot.resolve("rootless-named"), classPath, "STRATA_RUN_DIR");
+            if (!named.supported() || !named.ok()) return named;
+            Result xdg = once(driver, options, testRoot.resolve("rootless-xdg"), classPath, "XDG_RUNTIME_DIR");
+            return new Result(xdg.supported(), xdg.ok(), "with STRATA_RUN_DIR: " + named.output() + "\nwith XDG_RUNTIME_DIR: " + xdg.output());
         } finally {
             deleteTree(cp);
+        }
+    }
+
+    /** One run, the run directory given by {@code runDirVariable}. */
+    private static Result once(String driver, List<String> options, Path dir, String classPath, String runDirVariable) throws Exception {
+        Path home = Files.createDirectories(dir.resolve("root"));
+        Path run = Files.createDirectories(dir.resolve("run"));
+        for (Path p : List.of(dir, home, run)) Files.setAttribute(p, "unix:uid", NOBODY);
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups",
+                "/usr/bin/unshare", "--user", "--map-root-user", "--mount",
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-XX:-UsePerfData", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
+                "-Djava.io.tmpdir=" + run, "-cp", classPath, RootlessChild.class.getName(), driver, home.toString()));
+        cmd.addAll(options);
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().clear();
+        pb.environment().put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+        pb.environment().put("HOME", run.toString());
+        pb.environment().put(runDirVariable, run.toString());
+        Process p = pb.start();
+        java.util.concurrent.CompletableFuture<String> output = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                return "(output lost: " + e + ")";
+            }
+        }, r -> Thread.ofVirtual().start(r));
+        if (!p.waitFor(300, TimeUnit.SECONDS)) {
+            p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+            return new Result(true, false, "timed out after 300 s:\n" + output.getNow("(no output)"));
+        }
+        String out = output.get(30, TimeUnit.SECONDS);
+        if (out.contains("unshare failed") || out.contains("unshare: ")) {
+            return new Result(false, false, "user namespaces are not available here: " + out.strip());
+        }
+        if (p.exitValue() == 4 && out.startsWith("UNSUPPORTED ")) return new Result(false, false, out.substring(12).strip());
+        boolean used = runDirVariable.equals("STRATA_RUN_DIR") ? hasEntries(run) : hasEntries(run.resolve("strata"));
+        return new Result(true, p.exitValue() == 0 && out.strip().endsWith("OK") && used,
+                "exit " + p.exitValue() + (used ? "" : ", and nothing was kept in " + run) + ":\n" + out);
+    }
+
+    private static boolean hasEntries(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) return false;
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.findAny().isPresent();
         }
     }
 

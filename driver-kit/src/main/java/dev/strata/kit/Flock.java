@@ -53,14 +53,6 @@ public final class Flock {
         });
     }
 
-    public boolean heldByCurrentThread() {
-        return lock.isHeldByCurrentThread();
-    }
-
-    public Path file() {
-        return file;
-    }
-
     private FileChannel open() throws IOException {
         try {
             return FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);

@@ -77,7 +77,7 @@ final class KitDriver implements StorageDriver {
             recovery.settle(op, id);
             if (storage.exists(id)) throw new LayerExistsException(op, id);
             if (p != null) {
-                if (!exists(p)) throw new ParentUnknownException(op, id, p);
+                if (incomplete.isMarked(p) || !storage.exists(p)) throw new ParentUnknownException(op, id, p);
                 apply.requireNotApplying(op, id, p);
             }
             incomplete.mark(id, KitRecovery.createNote(p));

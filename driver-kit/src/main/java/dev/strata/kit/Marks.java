@@ -103,11 +103,6 @@ public final class Marks {
         return Files.exists(dir.resolve(id));
     }
 
-    /** Whether this instance holds the mark. */
-    public boolean holds(String id) {
-        return held.containsKey(id);
-    }
-
     public State state(String id) {
         if (held.containsKey(id)) return State.LIVE;
         Path f = dir.resolve(id);

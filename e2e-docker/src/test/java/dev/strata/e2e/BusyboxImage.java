@@ -1,5 +1,7 @@
 package dev.strata.e2e;
 
+import dev.strata.testsupport.Dockerd;
+import dev.strata.testsupport.Host;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

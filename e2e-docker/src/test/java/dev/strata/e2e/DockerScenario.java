@@ -1,5 +1,7 @@
 package dev.strata.e2e;
 
+import dev.strata.testsupport.Dockerd;
+import dev.strata.testsupport.Host;
 import dev.strata.api.DriverProvider;
 import dev.strata.api.DriverRegistry;
 import dev.strata.api.Support;

@@ -14,13 +14,11 @@ import static dev.strata.nativeio.fast.Sys.*;
 /**
  * Paths of one apply, resolved beneath the layer root by the kernel, and removal that never follows a symlink.
  * Parents are opened with openat2 {@code RESOLVE_IN_ROOT} (a chroot's view: absolute symlinks start at the layer
- * root, {@code ..} stops there) and cached as O_PATH descriptors; a whiteout's parent with {@code RESOLVE_BENEATH |
- * RESOLVE_NO_SYMLINKS}. Whatever removes or replaces something invalidates the cache; the descriptors it held are
+ * root, {@code ..} stops there) and cached as O_PATH descriptors. Whatever removes or replaces something invalidates the cache; the descriptors it held are
  * closed only when the current entry is done ({@link #bury}), since the entry may still be using one.
  */
 final class Beneath {
     private static final long IN_ROOT = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    private static final long STRICT = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
     private static final int DIR_CACHE = 64;
 
     /** How the caller words a refusal or a failed call for the entry at hand. */
@@ -44,6 +42,9 @@ final class Beneath {
         }
     };
     private final List<Integer> graveyard = new ArrayList<>();
+    /** {@link #resolvedDir} answers, dropped with the descriptors on {@link #invalidate}. */
+    private final Map<String, String> resolved = new java.util.HashMap<>();
+    private String rootPath;
     private final int rootGid;
     private int parentGid;
 
@@ -100,79 +101,103 @@ final class Beneath {
         return fd;
     }
 
+    /**
+     * Creates a missing parent (0755 each, as containerd's mkparent) where it resolves in the layer: symlinks on the
+     * way are followed as a chroot would (containerd's fs.RootPath), so {@code link/sub} with a dangling
+     * {@code link -> /a/b} makes {@code a/b/sub}. The walk only decides what to create; each directory is then made
+     * and opened under its parent's descriptor without following anything, so a symlink swapped in meanwhile is
+     * refused, never followed.
+     */
     private int makeParents(String parent) {
-        String[] comps = parent.split("/");
+        List<String> path = resolveInRoot(parent);
         int cur = rootFd;
         String prefix = "";
-        for (String c : comps) {
+        for (String c : path) {
             prefix = prefix.isEmpty() ? c : prefix + "/" + c;
-            int fd = sys.openat2(rootFd, prefix, O_PATH | O_DIRECTORY, 0, IN_ROOT);
+            int fd = sys.openat(cur, c, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
             if (fd == -ENOENT) {
-                int t = sys.typeOf(cur, c);
-                if (t == -ENOENT) {
-                    int e = sys.mkdirat(cur, c, 0755);
-                    if (e < 0 && e != -EEXIST) throw errors.failed("mkdirat", prefix, e);
-                    fd = sys.openat(cur, c, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
-                    if (fd < 0) throw errors.failed("openat", prefix, fd);
-                } else if (t == S_IFLNK) {
-                    throw errors.refuse("its parent \"" + TarHeader.utf8(prefix) + "\" is a symlink that does not lead to a directory inside the layer");
-                } else {
-                    throw errors.refuse("its parent \"" + TarHeader.utf8(prefix) + "\" is not a directory");
-                }
-            } else if (fd < 0) {
-                throw resolveFailed(prefix, fd);
+                int e = sys.mkdirat(cur, c, 0755);
+                if (e < 0 && e != -EEXIST) throw errors.failed("mkdirat", prefix, e);
+                fd = sys.openat(cur, c, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
             }
+            if (fd == -ENOTDIR || fd == -ELOOP) {
+                throw errors.refuse("its parent \"" + TarHeader.utf8(parent) + "\" leads to \"" + TarHeader.utf8(prefix) + "\", which is not a directory");
+            }
+            if (fd < 0) throw errors.failed("openat", prefix, fd);
             if (cur != rootFd) sys.close(cur);
             cur = fd;
         }
-        return cur;
-    }
-
-    /** A whiteout's parent: no symlink anywhere on the way (RESOLVE_NO_SYMLINKS). Not cached. */
-    int strictParentFd(String parent, boolean create) {
-        if (parent.isEmpty()) return rootFd;
-        int fd = sys.openat2(rootFd, parent, O_PATH | O_DIRECTORY, 0, STRICT);
-        if (fd >= 0) {
-            graveyard.add(fd);
+        if (cur == rootFd) {
+            int fd = sys.openat(rootFd, ".", O_PATH | O_DIRECTORY, 0);
+            if (fd < 0) throw errors.failed("openat", ".", fd);
             return fd;
         }
-        if (fd == -ELOOP || fd == -EXDEV) throw errors.refuse("whiteout aimed through a symlink (\"" + TarHeader.utf8(parent) + "\" is or passes one)");
-        if (fd == -ENOTDIR) throw errors.refuse("its parent \"" + TarHeader.utf8(parent) + "\" is not a directory");
-        if (fd != -ENOENT) throw errors.failed("openat2", parent, fd);
-        if (!create) {
-            // a symlink on the way that dangles also gives ENOENT under NO_SYMLINKS only after it; look for one
-            checkNoSymlinkOnTheWay(parent);
-            return -ENOENT;
-        }
-        int cur = rootFd;
-        for (String c : parent.split("/")) {
-            int next = sys.openat(cur, c, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
-            if (next == -ENOENT) {
-                int e = sys.mkdirat(cur, c, 0755);
-                if (e < 0 && e != -EEXIST) throw errors.failed("mkdirat", c, e);
-                next = sys.openat(cur, c, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
-            }
-            if (next == -ELOOP || next == -ENOTDIR) {
-                throw errors.refuse("whiteout aimed through a symlink or a non-directory (\"" + TarHeader.utf8(c) + "\")");
-            }
-            if (next < 0) throw errors.failed("openat", c, next);
-            graveyard.add(next);
-            cur = next;
-        }
         return cur;
     }
 
-    private void checkNoSymlinkOnTheWay(String parent) {
-        int cur = rootFd;
-        for (String c : parent.split("/")) {
-            int t = sys.typeOf(cur, c);
-            if (t == S_IFLNK) throw errors.refuse("whiteout aimed through a symlink (\"" + TarHeader.utf8(c) + "\")");
-            if (t != S_IFDIR) return;
-            int next = sys.openat(cur, c, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
-            if (next < 0) return;
-            graveyard.add(next);
-            cur = next;
+    /**
+     * containerd's fs.RootPath: {@code rel}'s components with every symlink on the way replaced by its target (an
+     * absolute one from the layer root, {@code ..} stopping at the root), up to 255 links; what does not exist yet is
+     * taken as it is.
+     */
+    private List<String> resolveInRoot(String rel) {
+        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(List.of(rel.split("/")));
+        List<String> done = new ArrayList<>();
+        boolean missing = false;
+        int links = 0;
+        while (!todo.isEmpty()) {
+            String c = todo.pollFirst();
+            if (c.isEmpty() || c.equals(".")) continue;
+            if (c.equals("..")) {
+                if (!done.isEmpty()) done.removeLast();
+                continue;
+            }
+            if (missing) {
+                done.add(c);
+                continue;
+            }
+            int dfd = done.isEmpty() ? rootFd : sys.openat2(rootFd, String.join("/", done), O_PATH | O_DIRECTORY, 0, IN_ROOT);
+            if (dfd < 0) throw resolveFailed(String.join("/", done), dfd);
+            try {
+                int t = sys.typeOf(dfd, c);
+                if (t == -ENOENT) {
+                    missing = true;
+                    done.add(c);
+                } else if (t == S_IFDIR) {
+                    done.add(c);
+                } else if (t == S_IFLNK) {
+                    if (++links > 255) throw errors.refuse("resolving \"" + TarHeader.utf8(rel) + "\" met too many symlinks");
+                    String target = sys.readlinkat(dfd, c);
+                    if (target == null) throw errors.failed("readlinkat", c, -sys.lastErrno());
+                    if (target.startsWith("/")) done.clear();
+                    String[] tc = target.split("/");
+                    for (int k = tc.length - 1; k >= 0; k--) todo.addFirst(tc[k]);
+                } else if (t < 0) {
+                    throw errors.failed("statx", c, t);
+                } else {
+                    done.add(c);
+                    throw errors.refuse("its parent \"" + TarHeader.utf8(rel) + "\" leads to \"" + TarHeader.utf8(String.join("/", done)) + "\", which is not a directory");
+                }
+            } finally {
+                if (dfd != rootFd) sys.close(dfd);
+            }
         }
+        return done;
+    }
+
+    /**
+     * A directory that must already exist, resolved in the layer root (a whiteout's parent when deleting in place):
+     * its descriptor, or -ENOENT when it, or a symlink's target on the way, is missing. Not created.
+     */
+    int existingDirFd(String rel) {
+        if (rel.isEmpty()) return rootFd;
+        DirRef cached = dirs.get(rel);
+        if (cached != null) return cached.fd;
+        int fd = sys.openat2(rootFd, rel, O_PATH | O_DIRECTORY, 0, IN_ROOT);
+        if (fd == -ENOENT) return fd;
+        if (fd < 0) throw resolveFailed(rel, fd);
+        dirs.put(rel, new DirRef(fd, gid(fd)));
+        return fd;
     }
 
     void removeExisting(int pfd, String base) {
@@ -199,8 +224,30 @@ final class Beneath {
         if (e < 0 && e != -ENOENT) throw errors.failed("unlinkat", name, e);
     }
 
+    /**
+     * Where a directory of the layer really is, relative to the layer root, once symlinks on its way are followed
+     * ({@code link/sub} with {@code link -> /real} is {@code real/sub}); the name itself when it does not exist.
+     * containerd and moby record what a tar made by such paths, so an opaque marker on {@code real} keeps what the
+     * tar wrote through {@code link}.
+     */
+    String resolvedDir(String rel) {
+        if (rel.isEmpty()) return rel;
+        String r = resolved.get(rel);
+        if (r != null) return r;
+        if (rootPath == null) rootPath = sys.readlinkat(-100, Sys.procPath(rootFd, ""));
+        int fd = existingDirFd(rel);
+        String real = fd < 0 || rootPath == null ? null : sys.readlinkat(-100, Sys.procPath(fd, ""));
+        if (real == null) r = rel;
+        else if (real.equals(rootPath)) r = "";
+        else if (real.startsWith(rootPath.equals("/") ? "/" : rootPath + "/")) r = real.substring(rootPath.equals("/") ? 1 : rootPath.length() + 1);
+        else r = rel;
+        resolved.put(rel, r);
+        return r;
+    }
+
     /** Something was removed or replaced: cached resolutions may be stale. */
     void invalidate() {
+        resolved.clear();
         for (DirRef d : dirs.values()) graveyard.add(d.fd);
         dirs.clear();
     }

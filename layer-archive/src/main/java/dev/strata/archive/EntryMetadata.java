@@ -42,6 +42,12 @@ final class EntryMetadata {
         if (e < 0) throw errors.failed("fchmod", name == null ? h.displayName() : name, e);
     }
 
+    /** chmod whatever the mode is now: for a directory that existed before the entry (merged, not made). */
+    void exactMode(TarHeader h, int fd) {
+        int e = sys.fchmod(fd, h.mode & 07777);
+        if (e < 0) throw errors.failed("fchmod", h.displayName(), e);
+    }
+
     /** xattrs last: chown clears security.capability. */
     void xattrs(TarHeader h, int fd, int dirfd, String name) {
         for (Map.Entry<String, byte[]> x : h.xattrs.entrySet()) {

@@ -20,33 +20,56 @@ final class EntryNames {
     }
 
     /**
-     * The entry's path relative to the layer root, without "./", empty components or a trailing slash; "" for the
-     * root itself.
+     * The entry's path relative to the layer root, cleaned lexically as Go's {@code filepath.Clean} does (what
+     * containerd's and moby's apply do first): empty and {@code .} components go, {@code x/..} pairs cancel, and a
+     * leading {@code /} is dropped ({@code ..} at the start of an absolute name stays at the root, as
+     * {@code Clean("/../x")} is {@code /x}). "" is the root itself. Symlinks play no part here: {@code a/x/../c} is
+     * {@code a/c} even when {@code a/x} is a symlink, as in the engines.
      *
-     * @throws Refused for empty and absolute names, {@code ..} components, names too long
+     * @throws Refused for an empty name, a NUL byte, a relative name that climbs above the root ({@code ../x},
+     *                 {@code a/../../x}), names too long
      */
     static String normalize(String raw) throws Refused {
         if (raw.isEmpty()) throw new Refused("empty name");
         if (raw.indexOf(0) >= 0) throw new Refused("name contains a NUL byte");
-        if (raw.charAt(0) == '/') throw new Refused("absolute name");
-        StringBuilder out = new StringBuilder(raw.length());
+        boolean rooted = raw.charAt(0) == '/';
+        if (raw.indexOf("..") < 0 && !rooted && raw.indexOf("//") < 0 && raw.indexOf("./") < 0 && !raw.endsWith("/.")) {
+            // the usual name: nothing to clean but a trailing slash
+            String rel = raw.endsWith("/") ? raw.substring(0, raw.length() - 1) : raw;
+            if (rel.equals(".")) return "";
+            checkLengths(rel);
+            return rel;
+        }
+        java.util.ArrayDeque<String> out = new java.util.ArrayDeque<>();
         int i = 0, n = raw.length();
         while (i < n) {
             int j = raw.indexOf('/', i);
             if (j < 0) j = n;
             int len = j - i;
             if (len == 0 || (len == 1 && raw.charAt(i) == '.')) {
-                i = j + 1;
-                continue;
+                // nothing
+            } else if (len == 2 && raw.charAt(i) == '.' && raw.charAt(i + 1) == '.') {
+                if (!out.isEmpty()) out.removeLast();
+                else if (!rooted) throw new Refused("name climbs above the layer root");
+            } else {
+                out.addLast(raw.substring(i, j));
             }
-            if (len == 2 && raw.charAt(i) == '.' && raw.charAt(i + 1) == '.') throw new Refused("name has a \"..\" component");
-            if (len > NAME_MAX) throw new Refused("a name component is longer than " + NAME_MAX + " bytes");
-            if (!out.isEmpty()) out.append('/');
-            out.append(raw, i, j);
             i = j + 1;
         }
-        if (out.length() > PATH_MAX) throw new Refused("name is longer than " + PATH_MAX + " bytes");
-        return out.toString();
+        String rel = String.join("/", out);
+        checkLengths(rel);
+        return rel;
+    }
+
+    private static void checkLengths(String rel) throws Refused {
+        if (rel.length() > PATH_MAX) throw new Refused("name is longer than " + PATH_MAX + " bytes");
+        int start = 0;
+        while (start <= rel.length()) {
+            int j = rel.indexOf('/', start);
+            if (j < 0) j = rel.length();
+            if (j - start > NAME_MAX) throw new Refused("a name component is longer than " + NAME_MAX + " bytes");
+            start = j + 1;
+        }
     }
 
     static String parent(String rel) {
@@ -56,31 +79,5 @@ final class EntryNames {
 
     static String base(String rel) {
         return rel.substring(rel.lastIndexOf('/') + 1);
-    }
-
-    /** Whether a relative symlink target, read from the link's directory, climbs above the layer root (moby's rule). */
-    static boolean climbsOut(String linkDir, String target) {
-        if (target.startsWith("/")) return false; // absolute targets mean the container's root
-        int depth = linkDir.isEmpty() ? 0 : linkDir.split("/").length;
-        for (String c : target.split("/")) {
-            if (c.isEmpty() || c.equals(".")) continue;
-            if (c.equals("..")) {
-                if (--depth < 0) return true;
-            } else {
-                depth++;
-            }
-        }
-        return false;
-    }
-
-    /** Whether a non-final component is whiteout-prefixed (never valid in an OCI layer). */
-    static boolean whiteoutDirectory(String rel) {
-        int i = 0;
-        while (true) {
-            int j = rel.indexOf('/', i);
-            if (j < 0) return false;
-            if (rel.startsWith(WH, i)) return true;
-            i = j + 1;
-        }
     }
 }

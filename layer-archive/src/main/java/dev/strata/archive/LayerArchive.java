@@ -81,14 +81,22 @@ public final class LayerArchive {
      * Applies a tar (plain, gzip or zstd, detected by magic bytes) into {@code layerRoot}, writing whiteouts in
      * {@code options.whiteouts()}.
      *
-     * <p>Safety: every path is resolved beneath the layer root by the kernel (openat2 {@code RESOLVE_IN_ROOT} for
-     * parents, {@code RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS} for whiteouts); the final component is never followed.
-     * Refused, with an {@link UnsafeEntryException} naming the entry: empty and absolute names, {@code ..}
-     * components, components over 255 bytes, relative symlink targets that climb above the root (absolute ones
-     * are kept: they mean the container's root), hardlink targets that break the name rules or are missing,
-     * whiteouts whose parent is or passes a symlink, device nodes unless {@code options.allowDevices()},
-     * {@code trusted.overlay.*}/{@code user.overlay.*} xattrs, malformed headers. Nothing outside the layer changes;
-     * what was applied before a refusal stays (the driver marks the layer incomplete).
+     * <p>Semantics are containerd's {@code archive.Apply} and moby's chrooted {@code ApplyLayer}: a name loses a
+     * leading {@code /} and is cleaned lexically ({@code a/x/../c} is {@code a/c}); symlink targets are data, created
+     * verbatim whatever they point at; paths through symlinks (of entries, hardlink targets and whiteouts) resolve in
+     * the layer as if it were {@code /}. Every path is resolved beneath the layer root by the kernel (openat2
+     * {@code RESOLVE_IN_ROOT}); the final component is never followed, so nothing outside the layer changes.
+     * Refused, with an {@link UnsafeEntryException} naming the entry: empty names and names that climb above the
+     * root ({@code ../x}), components over 255 bytes, the root replaced by a non-directory, symlinks with an empty
+     * target, hardlink targets that are missing or directories, whiteouts of {@code .}, {@code ..} or an empty name,
+     * device nodes unless {@code options.allowDevices()}, unknown entry types, and what Go's {@code archive/tar}
+     * rejects as malformed. overlayfs' own xattrs ({@code trusted.overlay.*}, {@code user.overlay.*}) are dropped.
+     * What was applied before a refusal stays in {@code layerRoot}: the driver kit applies into a staged copy and
+     * drops it.
+     *
+     * <p>An existing non-directory is never written into, only replaced (unlinked, then made anew with
+     * {@code O_EXCL}); an existing directory gets its metadata set. The kit's staged copy relies on this: it shares
+     * the layer's files through hardlinks ({@code DirectoryStaging}), and its tests check it.
      *
      * <p>Metadata: owner (fchown), then mode (chown clears setuid), then xattrs byte-exact (chown clears
      * security.capability), then mtime in ns; directory mtimes are restored after their contents. Sparse entries keep
@@ -99,7 +107,7 @@ public final class LayerArchive {
      */
     public static long apply(Path layerRoot, InputStream tar, ApplyOptions options) {
         java.util.Objects.requireNonNull(options, "options");
-        try (Applier a = new Applier(layerRoot, options)) {
+        try (TarApplier a = new TarApplier(layerRoot, options)) {
             // a plain tar file: read it through its channel, so large file data can be copied in the kernel
             java.nio.channels.FileChannel ch = tar instanceof java.io.FileInputStream f ? Decompress.plainFile(f) : null;
             return ch != null ? a.apply(new dev.strata.archive.tar.TarReader(ch)) : a.apply(Decompress.detect(tar));

@@ -78,7 +78,7 @@ public final class NaiveDiff implements LayerDiffs {
     public long diffSize(String id, String parent) {
         Path layerFs = layers.get(id, "");
         try {
-            if (none(parent)) return TreeChanges.sizeOfTree(layerFs);
+            if (none(parent)) return dev.strata.nativeio.Trees.size(layerFs);
             Path parentFs = layers.get(parent, "");
             try {
                 return TreeChanges.size(layerFs, TreeChanges.between(layerFs, parentFs));

@@ -100,48 +100,6 @@ public final class TreeChanges {
         }
     }
 
-    /** {@link #size} of {@link #between}{@code (layer, null)}, in one walk: every non-directory, hardlinks once. */
-    static long sizeOfTree(Path layer) {
-        try (Sys sys = new Sys()) {
-            int root = open(sys, layer);
-            try {
-                long[] total = {0};
-                Set<Long> seen = new HashSet<>();
-                sizeWalk(sys, root, layer.toString(), total, seen);
-                return total[0];
-            } finally {
-                sys.close(root);
-            }
-        }
-    }
-
-    private static void sizeWalk(Sys sys, int dirFd, String what, long[] total, Set<Long> seen) {
-        List<String> names = new ArrayList<>();
-        List<Integer> types = new ArrayList<>();
-        int r = sys.readdir(dirFd, (n, t) -> {
-            names.add(n);
-            types.add(t);
-        });
-        if (r < 0) throw new SyscallException("getdents64", what, -r);
-        for (int i = 0; i < names.size(); i++) {
-            String n = names.get(i);
-            if (types.get(i) == DT_DIR) {
-                int fd = sys.openat(dirFd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
-                if (fd < 0) continue;
-                try {
-                    sizeWalk(sys, fd, what, total, seen);
-                } finally {
-                    sys.close(fd);
-                }
-                continue;
-            }
-            if (sys.statx(dirFd, n, AT_SYMLINK_NOFOLLOW) < 0) continue;
-            if (sys.stat.type() == S_IFDIR) continue;
-            if (sys.stat.nlink > 1 && !seen.add(sys.stat.ino)) continue;
-            total[0] += sys.stat.size;
-        }
-    }
-
     /**
      * lstat of {@code rel} under {@code rootFd} into {@code sys.stat}, its parents resolved beneath the root without
      * following symlinks (overlay does not merge through a symlinked directory either). Returns 0 or -errno.

@@ -15,7 +15,8 @@ import static dev.strata.nativeio.fast.Sys.*;
 /**
  * OCI whiteouts of a tar ({@code .wh.<name>}, {@code .wh..wh..opq}) written in a layer's on-disk format: overlay's
  * char 0/0 and opaque xattr ({@code trusted.overlay.opaque} or {@code user.overlay.opaque}), aufs's marker files,
- * or deletion in place with moby's opaque rule. A whiteout's parent never passes a symlink.
+ * or deletion in place with moby's opaque rule. A whiteout's parent is resolved in the layer root like any other
+ * entry's (symlinks on the way are followed as a chroot would, as containerd and moby do); its target is never followed.
  */
 final class WhiteoutWriter {
     private final Sys sys;
@@ -41,8 +42,8 @@ final class WhiteoutWriter {
         if (!base.equals(OPAQUE) && (target.isEmpty() || target.equals(".") || target.equals(".."))) {
             throw errors.refuse("whiteout of \"" + TarHeader.utf8(target) + "\" is not a name");
         }
-        int pfd = beneath.strictParentFd(parent, f != WhiteoutFormat.DELETE_IN_PLACE);
-        if (pfd == -ENOENT) return; // DELETE_IN_PLACE: nothing there to delete
+        int pfd = f == WhiteoutFormat.DELETE_IN_PLACE ? beneath.existingDirFd(parent) : beneath.parentFd(parent);
+        if (pfd == -ENOENT) return; // DELETE_IN_PLACE: nothing there to delete (moby's RemoveAll of a missing path)
         if (base.equals(OPAQUE)) {
             switch (f) {
                 case OVERLAY, OVERLAY_USERXATTR -> {
@@ -58,7 +59,7 @@ final class WhiteoutWriter {
                 }
                 case AUFS -> whiteoutFile(h, pfd, base);
                 case DELETE_IN_PLACE -> {
-                    removeNotUnpacked(pfd, parent);
+                    removeNotUnpacked(pfd, beneath.resolvedDir(parent));
                     beneath.invalidate();
                 }
             }

@@ -1,5 +1,6 @@
 package dev.strata.archive;
 
+import dev.strata.testsupport.Tmpfs;
 import dev.strata.api.Change;
 import dev.strata.nativeio.PosixFiles;
 import org.junit.jupiter.api.AfterEach;
@@ -34,7 +35,7 @@ class ChangesTest {
         Files.writeString(parent.resolve("becomes-dir"), "file");
         Files.copy(Path.of("/bin/true"), parent.resolve("cap"));
         layer = fs.dir("layer");
-        Trees.run(null, "cp", "-a", parent + "/.", layer.toString());
+        TreeTools.run(null, "cp", "-a", parent + "/.", layer.toString());
     }
 
     @AfterEach
@@ -51,13 +52,13 @@ class ChangesTest {
         Files.writeString(layer.resolve("dir1/file"), "one, rewritten");
         PosixFiles.fchmodat(null, layer.resolve("dir2/mode").toString(), 0600, 0);
         Files.delete(layer.resolve("dir2/gone"));
-        Trees.run(null, "rm", "-rf", layer.resolve("gone-dir").toString());
+        TreeTools.run(null, "rm", "-rf", layer.resolve("gone-dir").toString());
         Files.delete(layer.resolve("becomes-dir"));
         Files.createDirectories(layer.resolve("becomes-dir/inner"));
         Files.createDirectories(layer.resolve("new/deeper"));
         Files.writeString(layer.resolve("new/deeper/f"), "f");
-        Trees.assumeTool("setcap");
-        Trees.run(null, Trees.setcap(), "cap_net_raw+ep", layer.resolve("cap").toString());
+        TreeTools.assumeTool("setcap");
+        TreeTools.run(null, TreeTools.setcap(), "cap_net_raw+ep", layer.resolve("cap").toString());
         assertEquals(List.of(
                 "C /becomes-dir", "A /becomes-dir/inner",
                 "C /cap",
@@ -89,7 +90,7 @@ class ChangesTest {
     void writeChangesAppliedOnTheParentGivesTheLayer() throws Exception {
         Files.writeString(layer.resolve("dir1/file"), "one, rewritten");
         Files.delete(layer.resolve("dir2/gone"));
-        Trees.run(null, "rm", "-rf", layer.resolve("gone-dir").toString());
+        TreeTools.run(null, "rm", "-rf", layer.resolve("gone-dir").toString());
         Files.createDirectories(layer.resolve("new"));
         Files.writeString(layer.resolve("new/f"), "f");
         Files.writeString(layer.resolve("dir1/a"), "12345");
@@ -97,10 +98,10 @@ class ChangesTest {
         ByteArrayOutputStream tar = new ByteArrayOutputStream();
         LayerArchive.writeChanges(layer, TreeChanges.between(layer, parent), tar);
         Path copy = fs.dir("copy");
-        Trees.run(null, "cp", "-a", parent + "/.", copy.toString());
+        TreeTools.run(null, "cp", "-a", parent + "/.", copy.toString());
         LayerArchive.apply(copy, new ByteArrayInputStream(tar.toByteArray()), ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE));
         PosixFiles.utimensat(null, copy.toString(), 0, 0, 0);
         PosixFiles.utimensat(null, layer.toString(), 0, 0, 0);
-        Trees.assertSameTree(layer, copy);
+        TreeTools.assertSameTree(layer, copy);
     }
 }

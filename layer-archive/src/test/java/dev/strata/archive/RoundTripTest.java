@@ -1,5 +1,6 @@
 package dev.strata.archive;
 
+import dev.strata.testsupport.Tmpfs;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -31,26 +32,26 @@ class RoundTripTest {
     @Test
     void diffThenApplyKeepsEverythingByteForByte() throws Exception {
         Path src = fs.dir("src"), dst = fs.dir("dst");
-        Trees.acceptanceTree(src);
+        TreeTools.acceptanceTree(src);
         long applied;
         try (InputStream tar = LayerArchive.tree(src)) {
             applied = LayerArchive.apply(dst, tar, new ApplyOptions(WhiteoutFormat.DELETE_IN_PLACE, true));
         }
-        Trees.assertSameTree(src, dst);
-        assertTrue(Trees.run(dst, "getfattr", "-n", "security.capability", "-e", "hex", "bin/ping").contains("security.capability=0x"));
-        assertEquals("cap_net_raw=ep", Trees.run(null, "/usr/sbin/getcap", dst.resolve("bin/ping").toString()).trim().replaceAll("^\\S+\\s+", ""));
+        TreeTools.assertSameTree(src, dst);
+        assertTrue(TreeTools.run(dst, "getfattr", "-n", "security.capability", "-e", "hex", "bin/ping").contains("security.capability=0x"));
+        assertEquals("cap_net_raw=ep", TreeTools.run(null, "/usr/sbin/getcap", dst.resolve("bin/ping").toString()).trim().replaceAll("^\\S+\\s+", ""));
         // a sparse 1 GiB file keeps its holes: only a few blocks allocated
-        long blocks = Long.parseLong(Trees.run(dst, "stat", "-c", "%b", "sparse").trim());
+        long blocks = Long.parseLong(TreeTools.run(dst, "stat", "-c", "%b", "sparse").trim());
         assertTrue(blocks < 64, "sparse file allocates " + blocks + " blocks");
         long regular = 0; // the tar's regular entries; links/b is a hardlink entry of size 0
-        for (String f : new String[]{"bin/ping", "bin/suid", "big-ids", "links/a", Trees.LONG_PATH, "sparse"}) regular += Files.size(src.resolve(f));
+        for (String f : new String[]{"bin/ping", "bin/suid", "big-ids", "links/a", TreeTools.LONG_PATH, "sparse"}) regular += Files.size(src.resolve(f));
         assertEquals(regular, applied, "apply returns the sum of the regular entries' sizes");
     }
 
     @Test
     void aTarFileIsAppliedThroughItsChannelWithTheSameResult() throws Exception {
         Path src = fs.dir("src"), dst = fs.dir("dst");
-        Trees.acceptanceTree(src);
+        TreeTools.acceptanceTree(src);
         byte[] big = new byte[(5 << 20) + 123]; // above the size that goes through copy_file_range
         new java.util.Random(7).nextBytes(big);
         Files.write(src.resolve("big"), big);
@@ -61,39 +62,39 @@ class RoundTripTest {
         try (InputStream in = new java.io.FileInputStream(tar.toFile())) {
             LayerArchive.apply(dst, in, new ApplyOptions(WhiteoutFormat.DELETE_IN_PLACE, true));
         }
-        Trees.assertSameTree(src, dst);
+        TreeTools.assertSameTree(src, dst);
     }
 
     @Test
     void gnuTarReadsOurTar() throws Exception {
-        Trees.assumeTool("tar");
+        TreeTools.assumeTool("tar");
         Path src = fs.dir("src"), dst = fs.dir("gnu");
-        Trees.acceptanceTree(src);
+        TreeTools.acceptanceTree(src);
         Path tar = fs.path().resolve("ours.tar");
         try (var out = Files.newOutputStream(tar)) {
             LayerArchive.writeTree(src, out);
         }
-        Trees.run(dst, "tar", "--xattrs", "--xattrs-include=*", "--numeric-owner", "-xpf", tar.toString());
-        Trees.assertSameTree(src, dst);
+        TreeTools.run(dst, "tar", "--xattrs", "--xattrs-include=*", "--numeric-owner", "-xpf", tar.toString());
+        TreeTools.assertSameTree(src, dst);
     }
 
     @Test
     void weReadGnuTarPosixWithXattrsAndSparse() throws Exception {
-        Trees.assumeTool("tar");
+        TreeTools.assumeTool("tar");
         Path src = fs.dir("src"), dst = fs.dir("dst");
-        Trees.acceptanceTree(src);
+        TreeTools.acceptanceTree(src);
         Path tar = fs.path().resolve("gnu.tar");
-        Trees.run(src, "tar", "--format=posix", "--xattrs", "--xattrs-include=*", "--sparse", "--numeric-owner", "-cf", tar.toString(), ".");
+        TreeTools.run(src, "tar", "--format=posix", "--xattrs", "--xattrs-include=*", "--sparse", "--numeric-owner", "-cf", tar.toString(), ".");
         try (InputStream in = Files.newInputStream(tar)) {
             LayerArchive.apply(dst, in, new ApplyOptions(WhiteoutFormat.DELETE_IN_PLACE, true));
         }
-        Trees.assertSameTree(src, dst);
+        TreeTools.assertSameTree(src, dst);
     }
 
     /** GNU tar's other sparse encodings: old GNU ('S' headers) and PAX 0.0 / 0.1, each with holes kept. */
     @Test
     void weReadEveryGnuSparseFlavour() throws Exception {
-        Trees.assumeTool("tar");
+        TreeTools.assumeTool("tar");
         Path src = fs.dir("src");
         try (var ch = java.nio.channels.FileChannel.open(src.resolve("holes"), java.nio.file.StandardOpenOption.CREATE_NEW,
                 java.nio.file.StandardOpenOption.WRITE)) {
@@ -110,12 +111,12 @@ class RoundTripTest {
             List<String> cmd = new java.util.ArrayList<>(List.of("tar", "--sparse", "--numeric-owner", "-cf", tar.toString()));
             cmd.addAll(1, List.of(f));
             cmd.add(".");
-            Trees.run(src, cmd.toArray(new String[0]));
+            TreeTools.run(src, cmd.toArray(new String[0]));
             Path dst = fs.dir("dst-" + String.join("", f).replaceAll("[^a-z0-9.]", ""));
             try (InputStream in = Files.newInputStream(tar)) {
                 LayerArchive.apply(dst, in, ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE));
             }
-            Trees.assertSameTree(src, dst);
+            TreeTools.assertSameTree(src, dst);
             Files.delete(tar);
         }
     }
@@ -134,7 +135,7 @@ class RoundTripTest {
         for (byte[] b : new byte[][]{gz.toByteArray(), zst}) {
             Path dst = fs.dir("dst" + b.length);
             LayerArchive.apply(dst, new ByteArrayInputStream(b), ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE));
-            Trees.assertSameTree(src, dst);
+            TreeTools.assertSameTree(src, dst);
         }
     }
 }

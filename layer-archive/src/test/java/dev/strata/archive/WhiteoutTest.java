@@ -1,5 +1,6 @@
 package dev.strata.archive;
 
+import dev.strata.testsupport.Tmpfs;
 import dev.strata.archive.tar.TarHeader;
 import dev.strata.archive.tar.TarReader;
 import dev.strata.nativeio.Mounts;
@@ -125,11 +126,11 @@ class WhiteoutTest {
         LayerArchive.apply(copy, new ByteArrayInputStream(upperTar(upper, WhiteoutFormat.OVERLAY, null)), ApplyOptions.of(WhiteoutFormat.OVERLAY));
         // the roots differ (writeUpper has no "./" entry); compare what is inside
         Path a = fs.dir("a"), b = fs.dir("b");
-        Trees.run(null, "cp", "-a", upper + "/.", a.toString());
-        Trees.run(null, "cp", "-a", copy + "/.", b.toString());
+        TreeTools.run(null, "cp", "-a", upper + "/.", a.toString());
+        TreeTools.run(null, "cp", "-a", copy + "/.", b.toString());
         PosixFiles.utimensat(null, a.toString(), 0, 0, 0);
         PosixFiles.utimensat(null, b.toString(), 0, 0, 0);
-        Trees.assertSameTree(a, b);
+        TreeTools.assertSameTree(a, b);
     }
 
     @Test
@@ -158,7 +159,7 @@ class WhiteoutTest {
         Mounts.mount("overlay", merged, "overlay", 0, "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work);
         try {
             Files.delete(merged.resolve("deleted"));
-            Trees.run(null, "rm", "-rf", merged.resolve("dir").toString());
+            TreeTools.run(null, "rm", "-rf", merged.resolve("dir").toString());
             Files.createDirectories(merged.resolve("dir"));
             Files.writeString(merged.resolve("dir/new"), "new\n");
             Files.writeString(merged.resolve("file"), "rewritten\n");
@@ -170,17 +171,17 @@ class WhiteoutTest {
         Path expected = fs.dir("expected");
         Mounts.mount("overlay", merged, "overlay", Mounts.MS_RDONLY, "lowerdir=" + upper + ":" + lower);
         try {
-            Trees.run(null, "cp", "-a", merged + "/.", expected.toString());
+            TreeTools.run(null, "cp", "-a", merged + "/.", expected.toString());
         } finally {
             Mounts.unmount(merged, 0);
         }
         Path vfs = fs.dir("vfs");
-        Trees.run(null, "cp", "-a", lower + "/.", vfs.toString());
+        TreeTools.run(null, "cp", "-a", lower + "/.", vfs.toString());
         LayerArchive.apply(vfs, new ByteArrayInputStream(upperTar(upper, WhiteoutFormat.OVERLAY, List.of(lower))),
                 ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE));
         PosixFiles.utimensat(null, vfs.toString(), 0, 0, 0);
         PosixFiles.utimensat(null, expected.toString(), 0, 0, 0);
-        Trees.assertSameTree(expected, vfs);
+        TreeTools.assertSameTree(expected, vfs);
 
         assertEquals(List.of("A /added", "D /deleted", "D /dir", "A /dir/new", "C /file").toString(),
                 TreeChanges.ofUpper(upper, WhiteoutFormat.OVERLAY, List.of(lower)).toString());

@@ -1,17 +1,13 @@
 package dev.strata.nativeio;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
@@ -23,16 +19,10 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * <p>{@code struct linux_dirent64}: d_ino u64 at 0, d_off s64 at 8, d_reclen u16 at 16, d_type u8 at 18, d_name
  * NUL-terminated from 19. The layout is the same on every architecture.
  */
-public final class DirEntries {
-    public static final int DT_UNKNOWN = 0, DT_FIFO = 1, DT_CHR = 2, DT_DIR = 4, DT_BLK = 6, DT_REG = 8, DT_LNK = 10,
-            DT_SOCK = 12;
+public final class DirEntries implements FileConstants {
 
     /** One entry ({@code .} and {@code ..} are left out). */
     public record Entry(String name, long ino, int type) {
-    }
-
-    private static final class H {
-        static final MethodHandle GETDENTS64 = Native.errnoCall("getdents64", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
     }
 
     private DirEntries() {
@@ -52,8 +42,8 @@ public final class DirEntries {
             MemorySegment st = Native.captureState(a);
             MemorySegment buf = a.allocate(32768, 8);
             while (true) {
-                long n = (long) H.GETDENTS64.invokeExact(st, dir.fd(), buf, buf.byteSize());
-                if (n < 0) throw new SyscallException("getdents64", dir.what(), Native.errno(st));
+                long n = Libc.getdents64(st, dir.fd(), buf);
+                if (n < 0) throw new SyscallException("getdents64", dir.what(), (int) -n);
                 if (n == 0) return out;
                 for (long off = 0; off < n; ) {
                     long ino = buf.get(JAVA_LONG, off);
@@ -64,8 +54,6 @@ public final class DirEntries {
                     off += reclen;
                 }
             }
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 

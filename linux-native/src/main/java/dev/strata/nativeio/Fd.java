@@ -1,25 +1,14 @@
 package dev.strata.nativeio;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
 import java.nio.file.Path;
-
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * An open file descriptor. {@link #path()} gives the {@code /proc/self/fd/N} magic link, through which the JDK's
  * file API can reach exactly the file this descriptor names, without resolving a path again.
  */
 public final class Fd implements AutoCloseable {
-    private static final class H {
-        static final MethodHandle CLOSE = Native.errnoCall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-        static final MethodHandle READ = Native.errnoCall("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-    }
-
     private final int fd;
     private final String what;
     private boolean closed;
@@ -47,12 +36,10 @@ public final class Fd implements AutoCloseable {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(a);
             MemorySegment buf = a.allocate(max);
-            long n = (long) H.READ.invokeExact(st, fd, buf, (long) max);
-            if (n < 0) throw new SyscallException("read", what, Native.errno(st));
+            long n = Libc.read(st, fd, buf, max);
+            if (n < 0) throw new SyscallException("read", what, (int) -n);
             if (n == 0) return null;
             return buf.asSlice(0, n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -62,10 +49,8 @@ public final class Fd implements AutoCloseable {
         closed = true;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(a);
-            int r = (int) H.CLOSE.invokeExact(st, fd);
-            if (r < 0 && Native.errno(st) != Errno.EINTR) throw new SyscallException("close", what, Native.errno(st));
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
+            int r = Libc.close(st, fd);
+            if (r < 0 && r != -Errno.EINTR) throw new SyscallException("close", what, -r);
         }
     }
 

@@ -19,7 +19,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * lo_flags at 8+52, lo_file_name[64] at 8+56), reserved at 240.
  */
 public final class LoopDevice implements AutoCloseable {
-    public static final long LOOP_CLR_FD = 0x4C01, LOOP_SET_CAPACITY = 0x4C07, LOOP_CONFIGURE = 0x4C0A,
+    public static final long LOOP_CLR_FD = 0x4C01, LOOP_CONFIGURE = 0x4C0A,
             LOOP_CTL_GET_FREE = 0x4C82;
     public static final int LO_FLAGS_READ_ONLY = 1, LO_FLAGS_AUTOCLEAR = 4, LO_FLAGS_DIRECT_IO = 16;
     private static final int LOOP_MAJOR = 7;
@@ -113,11 +113,6 @@ public final class LoopDevice implements AutoCloseable {
 
     public long devNumber() {
         return PosixFiles.makedev(LOOP_MAJOR, number);
-    }
-
-    /** Re-reads the backing file's size after it grew (LOOP_SET_CAPACITY). */
-    public void refreshCapacity() {
-        Ioctl.call(fd, LOOP_SET_CAPACITY, 0L, "LOOP_SET_CAPACITY");
     }
 
     /** Detaches now (LOOP_CLR_FD). With autoclear that happens by itself once the device is unused. */

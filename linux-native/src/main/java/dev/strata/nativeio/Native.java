@@ -33,9 +33,9 @@ public final class Native {
      * The holder classes of this module's handles, roughly in the order a driver's first operation needs them. A
      * test checks that the list names every holder.
      */
-    static final java.util.List<String> HOLDERS = java.util.List.of("Kernel$H", "Fd$H", "PosixFiles$Meta", "PosixFiles$Make",
-            "PosixFiles$Open", "Mounts$H", "MountRoots$H", "StatFs$H", "DirEntries$H", "Xattrs$H", "Ioctl$H", "FsContext$H",
-            "PosixFiles$Copy", "fast.Sys$H", "fast.XattrCalls$H", "ProjectQuota$H", "Native$Strerror");
+    static final java.util.List<String> HOLDERS = java.util.List.of("Kernel$H", "Libc$Open", "Libc$Meta", "Libc$Make",
+            "Mounts$H", "MountRoots$H", "StatFs$H", "Libc$Xattr", "Ioctl$H", "FsContext$H", "Libc$Data", "fast.Sys$H",
+            "ProjectQuota$H", "Native$Strerror");
 
     /**
      * Makes every handle of this module on a daemon thread. A short-lived JVM that is about to spend a while on

@@ -1,73 +1,21 @@
 package dev.strata.nativeio;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * File calls relative to a directory descriptor (the *at family), openat2 with its RESOLVE_* confinement,
- * statx, and the copy primitives (FICLONE, copy_file_range, SEEK_DATA/SEEK_HOLE). A null {@link Fd} directory
- * means the current directory (AT_FDCWD).
+ * statx, and the copy primitives (copy_file_range, SEEK_DATA/SEEK_HOLE), throwing a {@link SyscallException} that
+ * names the call and the path: the throwing layer over {@link Libc}. A null {@link Fd} directory means the current
+ * directory (AT_FDCWD).
  */
-public final class PosixFiles {
-    private static final boolean AARCH64 = "aarch64".equals(System.getProperty("os.arch"));
-
-    public static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0100, O_EXCL = 0200, O_NOCTTY = 0400,
-            O_TRUNC = 01000, O_APPEND = 02000, O_NONBLOCK = 04000, O_CLOEXEC = 02000000, O_PATH = 010000000;
-    public static final int O_DIRECTORY = AARCH64 ? 040000 : 0200000;
-    public static final int O_NOFOLLOW = AARCH64 ? 0100000 : 0400000;
-
-    public static final int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200,
-            AT_SYMLINK_FOLLOW = 0x400, AT_EMPTY_PATH = 0x1000;
-    public static final long RESOLVE_NO_XDEV = 0x01, RESOLVE_NO_MAGICLINKS = 0x02, RESOLVE_NO_SYMLINKS = 0x04,
-            RESOLVE_BENEATH = 0x08, RESOLVE_IN_ROOT = 0x10;
-    public static final int RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2, RENAME_WHITEOUT = 4;
-    public static final int SEEK_SET = 0, SEEK_DATA = 3, SEEK_HOLE = 4;
+public final class PosixFiles implements FileConstants {
     public static final long FICLONE = 0x40049409L;
-    private static final long SYS_OPENAT2 = 437;
-    private static final int STATX_BASIC_STATS = 0x7ff;
-    public static final long UTIME_OMIT = (1L << 30) - 2;
-
-    private static final class Open {
-        static final MethodHandle OPENAT = Native.errnoCallVariadic("openat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), 3);
-        static final MethodHandle SYSCALL4 = Native.errnoCallVariadic("syscall",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG), 1);
-    }
-
-    private static final class Make {
-        static final MethodHandle MKNODAT = Native.errnoCall("mknodat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG));
-        static final MethodHandle MKDIRAT = Native.errnoCall("mkdirat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-        static final MethodHandle SYMLINKAT = Native.errnoCall("symlinkat", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
-        static final MethodHandle LINKAT = Native.errnoCall("linkat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT));
-        static final MethodHandle UNLINKAT = Native.errnoCall("unlinkat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-        static final MethodHandle RENAMEAT2 = Native.errnoCall("renameat2", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT));
-        static final MethodHandle READLINKAT = Native.errnoCall("readlinkat", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
-    }
-
-    private static final class Meta {
-        static final MethodHandle FCHOWNAT = Native.errnoCall("fchownat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT));
-        static final MethodHandle FCHMODAT = Native.errnoCall("fchmodat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
-        static final MethodHandle FCHMOD = Native.errnoCall("fchmod", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-        static final MethodHandle UTIMENSAT = Native.errnoCall("utimensat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
-        static final MethodHandle STATX = Native.errnoCall("statx", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
-    }
-
-    private static final class Copy {
-        static final MethodHandle COPY_FILE_RANGE = Native.errnoCall("copy_file_range",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
-        static final MethodHandle LSEEK = Native.errnoCall("lseek", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
-        static final MethodHandle FTRUNCATE = Native.errnoCall("ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
-        static final MethodHandle WRITE = Native.errnoCall("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-        static final MethodHandle FSYNC = Native.errnoCall("fsync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    }
 
     private PosixFiles() {
     }
@@ -97,11 +45,9 @@ public final class PosixFiles {
     public static Fd openat(Fd dir, String path, int flags, int mode) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(a);
-            int r = (int) Open.OPENAT.invokeExact(st, dirfd(dir), a.allocateFrom(path), flags | O_CLOEXEC, mode);
-            if (r < 0) throw new SyscallException("openat", where(dir, path), Native.errno(st));
+            int r = Libc.openat(st, dirfd(dir), a.allocateFrom(path), flags, mode);
+            if (r < 0) throw new SyscallException("openat", where(dir, path), -r);
             return new Fd(r, where(dir, path));
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -116,15 +62,9 @@ public final class PosixFiles {
     public static Fd openat2(Fd dir, String path, int flags, int mode, long resolve) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(a);
-            MemorySegment how = a.allocate(24, 8);
-            how.set(JAVA_LONG, 0, (long) (flags | O_CLOEXEC));
-            how.set(JAVA_LONG, 8, (long) mode);
-            how.set(JAVA_LONG, 16, resolve);
-            long r = (long) Open.SYSCALL4.invokeExact(st, SYS_OPENAT2, (long) dirfd(dir), a.allocateFrom(path), how, 24L);
-            if (r < 0) throw new SyscallException("openat2", where(dir, path), Native.errno(st));
-            return new Fd((int) r, where(dir, path));
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
+            int r = Libc.openat2(st, dirfd(dir), a.allocateFrom(path), a.allocate(24, 8), flags, mode, resolve);
+            if (r < 0) throw new SyscallException("openat2", where(dir, path), -r);
+            return new Fd(r, where(dir, path));
         }
     }
 
@@ -132,10 +72,8 @@ public final class PosixFiles {
     public static void mknodat(Fd dir, String path, int mode, long dev) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(a);
-            int r = (int) Make.MKNODAT.invokeExact(st, dirfd(dir), a.allocateFrom(path), mode, dev);
-            if (r < 0) throw new SyscallException("mknodat", where(dir, path), Native.errno(st));
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
+            int r = Libc.mknodat(st, dirfd(dir), a.allocateFrom(path), mode, dev);
+            if (r < 0) throw new SyscallException("mknodat", where(dir, path), -r);
         }
     }
 
@@ -146,10 +84,8 @@ public final class PosixFiles {
     public static void mkdirat(Fd dir, String path, int mode) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(a);
-            int r = (int) Make.MKDIRAT.invokeExact(st, dirfd(dir), a.allocateFrom(path), mode);
-            if (r < 0) throw new SyscallException("mkdirat", where(dir, path), Native.errno(st));
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
+            int r = Libc.mkdirat(st, dirfd(dir), a.allocateFrom(path), mode);
+            if (r < 0) throw new SyscallException("mkdirat", where(dir, path), -r);
         }
     }
 
@@ -157,10 +93,8 @@ public final class PosixFiles {
     public static void symlinkat(String target, Fd dir, String path) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(a);
-            int r = (int) Make.SYMLINKAT.invokeExact(st, a.allocateFrom(target), dirfd(dir), a.allocateFrom(path));
-            if (r < 0) throw new SyscallException("symlinkat", where(dir, path), Native.errno(st));
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
+            int r = Libc.symlinkat(st, a.allocateFrom(target), dirfd(dir), a.allocateFrom(path));
+            if (r < 0) throw new SyscallException("symlinkat", where(dir, path), -r);
         }
     }
 
@@ -168,10 +102,8 @@ public final class PosixFiles {
     public static void linkat(Fd oldDir, String oldPath, Fd newDir, String newPath, int flags) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(a);
-            int r = (int) Make.LINKAT.invokeExact(st, dirfd(oldDir), a.allocateFrom(oldPath), dirfd(newDir), a.allocateFrom(newPath), flags);
-            if (r < 0) throw new SyscallException("linkat", where(newDir, newPath) + " -> " + where(oldDir, oldPath), Native.errno(st));
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
+            int r = Libc.linkat(st, dirfd(oldDir), a.allocateFrom(oldPath), dirfd(newDir), a.allocateFrom(newPath), flags);
+            if (r < 0) throw new SyscallException("linkat", where(newDir, newPath) + " -> " + where(oldDir, oldPath), -r);
         }
     }
 
@@ -187,20 +119,15 @@ public final class PosixFiles {
     public static int tryUnlinkat(Fd dir, String path, int flags) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(a);
-            int r = (int) Make.UNLINKAT.invokeExact(st, dirfd(dir), a.allocateFrom(path), flags);
-            return r < 0 ? Native.errno(st) : 0;
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
+            return -Libc.unlinkat(st, dirfd(dir), a.allocateFrom(path), flags);
         }
     }
 
     public static void renameat2(Fd oldDir, String oldPath, Fd newDir, String newPath, int flags) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(a);
-            int r = (int) Make.RENAMEAT2.invokeExact(st, dirfd(oldDir), a.allocateFrom(oldPath), dirfd(newDir), a.allocateFrom(newPath), flags);
-            if (r < 0) throw new SyscallException("renameat2", where(oldDir, oldPath) + " -> " + where(newDir, newPath), Native.errno(st));
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
+            int r = Libc.renameat2(st, dirfd(oldDir), a.allocateFrom(oldPath), dirfd(newDir), a.allocateFrom(newPath), flags);
+            if (r < 0) throw new SyscallException("renameat2", where(oldDir, oldPath) + " -> " + where(newDir, newPath), -r);
         }
     }
 
@@ -209,11 +136,9 @@ public final class PosixFiles {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(a);
             MemorySegment buf = a.allocate(4097);
-            long r = (long) Make.READLINKAT.invokeExact(st, dirfd(dir), a.allocateFrom(path), buf, 4097L);
-            if (r < 0) throw new SyscallException("readlinkat", where(dir, path), Native.errno(st));
+            long r = Libc.readlinkat(st, dirfd(dir), a.allocateFrom(path), buf);
+            if (r < 0) throw new SyscallException("readlinkat", where(dir, path), (int) -r);
             return new String(buf.asSlice(0, r).toArray(JAVA_BYTE), StandardCharsets.UTF_8);
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -221,30 +146,24 @@ public final class PosixFiles {
     public static void fchownat(Fd dir, String path, int uid, int gid, int flags) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(a);
-            int r = (int) Meta.FCHOWNAT.invokeExact(st, dirfd(dir), a.allocateFrom(path), uid, gid, flags);
-            if (r < 0) throw new SyscallException("fchownat", where(dir, path), Native.errno(st));
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
+            int r = Libc.fchownat(st, dirfd(dir), a.allocateFrom(path), uid, gid, flags);
+            if (r < 0) throw new SyscallException("fchownat", where(dir, path), -r);
         }
     }
 
     public static void fchmodat(Fd dir, String path, int mode, int flags) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(a);
-            int r = (int) Meta.FCHMODAT.invokeExact(st, dirfd(dir), a.allocateFrom(path), mode, flags);
-            if (r < 0) throw new SyscallException("fchmodat", where(dir, path), Native.errno(st));
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
+            int r = Libc.fchmodat(st, dirfd(dir), a.allocateFrom(path), mode, flags);
+            if (r < 0) throw new SyscallException("fchmodat", where(dir, path), -r);
         }
     }
 
     public static void fchmod(Fd fd, int mode) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(a);
-            int r = (int) Meta.FCHMOD.invokeExact(st, fd.fd(), mode);
-            if (r < 0) throw new SyscallException("fchmod", fd.what(), Native.errno(st));
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
+            int r = Libc.fchmod(st, fd.fd(), mode);
+            if (r < 0) throw new SyscallException("fchmod", fd.what(), -r);
         }
     }
 
@@ -252,15 +171,8 @@ public final class PosixFiles {
     public static void utimensat(Fd dir, String path, long atimeNanos, long mtimeNanos, int flags) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(a);
-            MemorySegment ts = a.allocate(32, 8);
-            ts.set(JAVA_LONG, 0, Math.floorDiv(atimeNanos, 1_000_000_000L));
-            ts.set(JAVA_LONG, 8, Math.floorMod(atimeNanos, 1_000_000_000L));
-            ts.set(JAVA_LONG, 16, Math.floorDiv(mtimeNanos, 1_000_000_000L));
-            ts.set(JAVA_LONG, 24, Math.floorMod(mtimeNanos, 1_000_000_000L));
-            int r = (int) Meta.UTIMENSAT.invokeExact(st, dirfd(dir), a.allocateFrom(path), ts, flags);
-            if (r < 0) throw new SyscallException("utimensat", where(dir, path), Native.errno(st));
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
+            int r = Libc.utimens(st, dirfd(dir), a.allocateFrom(path), a.allocate(32, 8), atimeNanos, mtimeNanos, flags);
+            if (r < 0) throw new SyscallException("utimensat", where(dir, path), -r);
         }
     }
 
@@ -268,16 +180,10 @@ public final class PosixFiles {
     public static Stat statx(Fd dir, String path, int flags) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(a);
-            MemorySegment b = a.allocate(256, 8);
-            int r = (int) Meta.STATX.invokeExact(st, dirfd(dir), a.allocateFrom(path), flags, STATX_BASIC_STATS, b);
-            if (r < 0) throw new SyscallException("statx", where(dir, path), Native.errno(st));
-            return new Stat(Short.toUnsignedInt(b.get(java.lang.foreign.ValueLayout.JAVA_SHORT, 28)),
-                    b.get(JAVA_INT, 20), b.get(JAVA_INT, 24), Integer.toUnsignedLong(b.get(JAVA_INT, 16)),
-                    b.get(JAVA_LONG, 32), b.get(JAVA_LONG, 40), b.get(JAVA_LONG, 48),
-                    b.get(JAVA_INT, 136), b.get(JAVA_INT, 140), b.get(JAVA_INT, 128), b.get(JAVA_INT, 132),
-                    nanos(b, 64), nanos(b, 112), nanos(b, 96));
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
+            MemorySegment b = a.allocate(Statx.SIZE, 8);
+            int r = Libc.statx(st, dirfd(dir), a.allocateFrom(path), flags, b);
+            if (r < 0) throw new SyscallException("statx", where(dir, path), -r);
+            return Statx.toStat(b);
         }
     }
 
@@ -289,13 +195,11 @@ public final class PosixFiles {
     public static boolean lexists(Path path) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(a);
-            int r = (int) Meta.STATX.invokeExact(st, AT_FDCWD, a.allocateFrom(path.toString()), AT_SYMLINK_NOFOLLOW, 0, a.allocate(256, 8));
+            int r = Libc.statx(st, AT_FDCWD, a.allocateFrom(path.toString()), AT_SYMLINK_NOFOLLOW, 0, a.allocate(Statx.SIZE, 8));
             if (r == 0) return true;
-            int e = Native.errno(st);
+            int e = -r;
             if (e == Errno.ENOENT || e == Errno.ENOTDIR) return false;
             throw new SyscallException("statx", path.toString(), e);
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -304,24 +208,13 @@ public final class PosixFiles {
         return statx(null, path.toString(), AT_SYMLINK_NOFOLLOW);
     }
 
-    private static long nanos(MemorySegment b, long off) {
-        return b.get(JAVA_LONG, off) * 1_000_000_000L + Integer.toUnsignedLong(b.get(JAVA_INT, off + 8));
-    }
-
-    /** ioctl(FICLONE): makes {@code dst} share {@code src}'s blocks (btrfs, xfs with reflink). */
-    public static void ficlone(Fd dst, Fd src) {
-        Ioctl.call(dst, FICLONE, src.fd(), "FICLONE");
-    }
-
     /** copy_file_range(2) from the current offsets; returns bytes copied (0 at end of input). */
     public static long copyFileRange(Fd in, Fd out, long len) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(a);
-            long r = (long) Copy.COPY_FILE_RANGE.invokeExact(st, in.fd(), MemorySegment.NULL, out.fd(), MemorySegment.NULL, len, 0);
-            if (r < 0) throw new SyscallException("copy_file_range", in.what() + " -> " + out.what(), Native.errno(st));
+            long r = Libc.copyFileRange(st, in.fd(), MemorySegment.NULL, out.fd(), MemorySegment.NULL, len);
+            if (r < 0) throw new SyscallException("copy_file_range", in.what() + " -> " + out.what(), (int) -r);
             return r;
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -332,11 +225,9 @@ public final class PosixFiles {
             MemorySegment offs = a.allocate(16, 8);
             offs.set(JAVA_LONG, 0, inOffset);
             offs.set(JAVA_LONG, 8, outOffset);
-            long r = (long) Copy.COPY_FILE_RANGE.invokeExact(st, in.fd(), offs, out.fd(), offs.asSlice(8), len, 0);
-            if (r < 0) throw new SyscallException("copy_file_range", in.what() + " -> " + out.what(), Native.errno(st));
+            long r = Libc.copyFileRange(st, in.fd(), offs, out.fd(), offs.asSlice(8), len);
+            if (r < 0) throw new SyscallException("copy_file_range", in.what() + " -> " + out.what(), (int) -r);
             return r;
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -344,25 +235,21 @@ public final class PosixFiles {
     public static long lseek(Fd fd, long offset, int whence) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(a);
-            long r = (long) Copy.LSEEK.invokeExact(st, fd.fd(), offset, whence);
+            long r = Libc.lseek(st, fd.fd(), offset, whence);
             if (r < 0) {
-                int e = Native.errno(st);
+                int e = (int) -r;
                 if (e == Errno.ENXIO && (whence == SEEK_DATA || whence == SEEK_HOLE)) return -1;
                 throw new SyscallException("lseek", fd.what(), e);
             }
             return r;
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
     public static void ftruncate(Fd fd, long size) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(a);
-            int r = (int) Copy.FTRUNCATE.invokeExact(st, fd.fd(), size);
-            if (r < 0) throw new SyscallException("ftruncate", fd.what(), Native.errno(st));
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
+            int r = Libc.ftruncate(st, fd.fd(), size);
+            if (r < 0) throw new SyscallException("ftruncate", fd.what(), -r);
         }
     }
 
@@ -372,26 +259,22 @@ public final class PosixFiles {
             MemorySegment st = Native.captureState(a);
             long off = 0;
             while (off < len) {
-                long r = (long) Copy.WRITE.invokeExact(st, fd.fd(), buf.asSlice(off), len - off);
+                long r = Libc.write(st, fd.fd(), buf.asSlice(off), len - off);
                 if (r < 0) {
-                    int e = Native.errno(st);
+                    int e = (int) -r;
                     if (e == Errno.EINTR) continue;
                     throw new SyscallException("write", fd.what(), e);
                 }
                 off += r;
             }
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
     public static void fsync(Fd fd) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(a);
-            int r = (int) Copy.FSYNC.invokeExact(st, fd.fd());
-            if (r < 0) throw new SyscallException("fsync", fd.what(), Native.errno(st));
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
+            int r = Libc.fsync(st, fd.fd());
+            if (r < 0) throw new SyscallException("fsync", fd.what(), -r);
         }
     }
 }

@@ -5,9 +5,8 @@ package dev.strata.nativeio;
  * Times are nanoseconds since the epoch.
  */
 public record Stat(int mode, int uid, int gid, long nlink, long ino, long size, long blocks, int devMajor,
-                   int devMinor, int rdevMajor, int rdevMinor, long atimeNanos, long mtimeNanos, long ctimeNanos) {
-    public static final int S_IFMT = 0170000, S_IFSOCK = 0140000, S_IFLNK = 0120000, S_IFREG = 0100000,
-            S_IFBLK = 060000, S_IFDIR = 040000, S_IFCHR = 020000, S_IFIFO = 010000;
+                   int devMinor, int rdevMajor, int rdevMinor, long atimeNanos, long mtimeNanos, long ctimeNanos)
+        implements FileConstants {
 
     public int type() {
         return mode & S_IFMT;

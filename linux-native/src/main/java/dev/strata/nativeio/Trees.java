@@ -2,13 +2,23 @@ package dev.strata.nativeio;
 
 import dev.strata.api.StorageException;
 
+import dev.strata.nativeio.fast.Sys;
+
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 
 /** Whole-tree operations on layer directories, descriptor-relative: removing one, and moby's directory.Size. */
 public final class Trees {
     private Trees() {
+    }
+
+    /** A name as {@link Sys} takes it: its UTF-8 bytes, one char each. */
+    private static String raw(String name) {
+        return new String(name.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
     }
 
     /**
@@ -68,7 +78,8 @@ public final class Trees {
 
     /**
      * moby's directory.Size: the sizes of everything but directories, each inode once (hard links), symlinks
-     * counting their target's length. Descriptor-relative (openat, getdents64, statx), without following symlinks.
+     * counting their target's length. Descriptor-relative (openat, getdents64, statx), without following symlinks,
+     * through {@link Sys} (no allocation a call).
      */
     public static long size(Path root) {
         return size(root, Set.of());
@@ -76,47 +87,54 @@ public final class Trees {
 
     /** {@link #size(Path)}, leaving out the top-level entries named in {@code skipTop} (aufs's own bookkeeping). */
     public static long size(Path root, Set<String> skipTop) {
-        try (Fd dir = PosixFiles.open(root, PosixFiles.O_RDONLY | PosixFiles.O_DIRECTORY, 0)) {
-            long[] total = {0};
-            sizeWalk(dir, total, new HashSet<>(), skipTop);
-            return total[0];
+        try (Sys sys = new Sys()) {
+            int fd = sys.openat(FileConstants.AT_FDCWD, raw(root.toString()), FileConstants.O_RDONLY | FileConstants.O_DIRECTORY, 0);
+            if (fd < 0) throw new SyscallException("open", root.toString(), -fd);
+            try {
+                long[] total = {0};
+                Set<String> skip = new HashSet<>();
+                for (String n : skipTop) skip.add(raw(n));
+                sizeWalk(sys, fd, root.toString(), total, new HashSet<>(), skip);
+                return total[0];
+            } finally {
+                sys.close(fd);
+            }
         } catch (SyscallException e) {
             throw new StorageException("size", root.toString(), e.getMessage(), e);
         }
     }
 
-    private static void sizeWalk(Fd dir, long[] total, Set<Long> seen, Set<String> skip) {
-        for (DirEntries.Entry e : DirEntries.list(dir)) {
-            if (skip.contains(e.name())) continue;
-            if (e.type() == DirEntries.DT_DIR) {
-                descend(dir, e.name(), total, seen);
-                continue;
+    /** Every non-directory once; d_type is only a hint (DT_UNKNOWN on ext4 -O ^filetype, xfs ftype=0): a stat settles it. */
+    private static void sizeWalk(Sys sys, int dirFd, String what, long[] total, Set<Long> seen, Set<String> skip) {
+        List<String> names = new ArrayList<>();
+        List<Integer> types = new ArrayList<>();
+        int r = sys.readdir(dirFd, (n, t) -> {
+            if (skip.contains(n)) return;
+            names.add(n);
+            types.add(t);
+        });
+        if (r < 0) throw new SyscallException("getdents64", what, -r);
+        for (int i = 0; i < names.size(); i++) {
+            String n = names.get(i);
+            boolean dir = types.get(i) == FileConstants.DT_DIR;
+            if (!dir) {
+                int e = sys.statx(dirFd, n, FileConstants.AT_SYMLINK_NOFOLLOW);
+                if (e == -ErrnoCodes.ENOENT) continue; // removed while walking, as moby ignores it
+                if (e < 0) throw new SyscallException("statx", what + "/" + n, -e);
+                dir = sys.stat.type() == FileConstants.S_IFDIR;
             }
-            Stat st;
-            try {
-                st = PosixFiles.statx(dir, e.name(), PosixFiles.AT_SYMLINK_NOFOLLOW);
-            } catch (SyscallException x) {
-                if (x.is(Errno.ENOENT)) continue; // removed while walking, as moby ignores it
-                throw x;
+            if (dir) {
+                int fd = sys.openat(dirFd, n, FileConstants.O_RDONLY | FileConstants.O_DIRECTORY | FileConstants.O_NOFOLLOW, 0);
+                if (fd == -ErrnoCodes.ENOENT) continue;
+                if (fd < 0) throw new SyscallException("openat", what + "/" + n, -fd);
+                try {
+                    sizeWalk(sys, fd, what, total, seen, Set.of());
+                } finally {
+                    sys.close(fd);
+                }
+            } else if (sys.stat.size > 0 && (sys.stat.nlink < 2 || seen.add(sys.stat.ino))) {
+                total[0] += sys.stat.size;
             }
-            if (st.isDirectory()) {
-                descend(dir, e.name(), total, seen);
-            } else if (st.size() > 0 && (st.nlink() < 2 || seen.add(st.ino()))) {
-                total[0] += st.size();
-            }
-        }
-    }
-
-    private static void descend(Fd dir, String name, long[] total, Set<Long> seen) {
-        Fd sub;
-        try {
-            sub = PosixFiles.openat(dir, name, PosixFiles.O_RDONLY | PosixFiles.O_DIRECTORY | PosixFiles.O_NOFOLLOW, 0);
-        } catch (SyscallException x) {
-            if (x.is(Errno.ENOENT)) return;
-            throw x;
-        }
-        try (sub) {
-            sizeWalk(sub, total, seen, Set.of());
         }
     }
 }

@@ -1,18 +1,13 @@
 package dev.strata.nativeio;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * Extended attributes as raw bytes ({@code security.capability} is binary), on paths without following a final
@@ -20,17 +15,6 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 public final class Xattrs {
     public static final int XATTR_CREATE = 1, XATTR_REPLACE = 2;
-
-    private static final class H {
-        static final MethodHandle LGET = Native.errnoCall("lgetxattr", FunctionDescriptor.of(JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
-        static final MethodHandle LSET = Native.errnoCall("lsetxattr", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT));
-        static final MethodHandle LLIST = Native.errnoCall("llistxattr", FunctionDescriptor.of(JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG));
-        static final MethodHandle LREMOVE = Native.errnoCall("lremovexattr", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-        static final MethodHandle FGET = Native.errnoCall("fgetxattr", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
-        static final MethodHandle FSET = Native.errnoCall("fsetxattr", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT));
-        static final MethodHandle FLIST = Native.errnoCall("flistxattr", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-        static final MethodHandle FREMOVE = Native.errnoCall("fremovexattr", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
-    }
 
     private Xattrs() {
     }
@@ -52,10 +36,9 @@ public final class Xattrs {
             int size = 256;
             while (true) {
                 MemorySegment buf = a.allocate(size);
-                long r = fd < 0 ? (long) H.LGET.invokeExact(st, p, n, buf, (long) size)
-                        : (long) H.FGET.invokeExact(st, fd, n, buf, (long) size);
+                long r = Libc.getxattr(st, fd, fd < 0 ? p : null, n, buf);
                 if (r >= 0) return buf.asSlice(0, r).toArray(JAVA_BYTE);
-                int e = Native.errno(st);
+                int e = (int) -r;
                 if (e == Errno.ENODATA) return null;
                 if (e == Errno.ERANGE && size < (1 << 20)) {
                     size *= 16;
@@ -63,8 +46,6 @@ public final class Xattrs {
                 }
                 throw new SyscallException(fd < 0 ? "lgetxattr" : "fgetxattr", path + " " + name, e);
             }
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -81,11 +62,8 @@ public final class Xattrs {
             MemorySegment st = Native.captureState(a);
             MemorySegment n = a.allocateFrom(name);
             MemorySegment v = value.length == 0 ? a.allocate(1) : a.allocateFrom(JAVA_BYTE, value);
-            int r = fd < 0 ? (int) H.LSET.invokeExact(st, a.allocateFrom(path), n, v, (long) value.length, 0)
-                    : (int) H.FSET.invokeExact(st, fd, n, v, (long) value.length, 0);
-            if (r < 0) throw new SyscallException(fd < 0 ? "lsetxattr" : "fsetxattr", path + " " + name, Native.errno(st));
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
+            int r = Libc.setxattr(st, fd, fd < 0 ? a.allocateFrom(path) : null, n, v, value.length, 0);
+            if (r < 0) throw new SyscallException(fd < 0 ? "lsetxattr" : "fsetxattr", path + " " + name, -r);
         }
     }
 
@@ -105,10 +83,9 @@ public final class Xattrs {
             int size = 1024;
             while (true) {
                 MemorySegment buf = a.allocate(size);
-                long r = fd < 0 ? (long) H.LLIST.invokeExact(st, p, buf, (long) size)
-                        : (long) H.FLIST.invokeExact(st, fd, buf, (long) size);
+                long r = Libc.listxattr(st, fd, fd < 0 ? p : null, buf);
                 if (r >= 0) return split(buf.asSlice(0, r).toArray(JAVA_BYTE));
-                int e = Native.errno(st);
+                int e = (int) -r;
                 if (e == Errno.ERANGE && size < (1 << 20)) {
                     size *= 16;
                     continue;
@@ -116,8 +93,6 @@ public final class Xattrs {
                 if (e == Errno.EOPNOTSUPP) return List.of();
                 throw new SyscallException(fd < 0 ? "llistxattr" : "flistxattr", path, e);
             }
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -134,12 +109,10 @@ public final class Xattrs {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(a);
             MemorySegment n = a.allocateFrom(name);
-            int r = fd < 0 ? (int) H.LREMOVE.invokeExact(st, a.allocateFrom(path), n) : (int) H.FREMOVE.invokeExact(st, fd, n);
-            if (r < 0 && Native.errno(st) != Errno.ENODATA) {
-                throw new SyscallException(fd < 0 ? "lremovexattr" : "fremovexattr", path + " " + name, Native.errno(st));
+            int r = Libc.removexattr(st, fd, fd < 0 ? a.allocateFrom(path) : null, n);
+            if (r < 0 && r != -Errno.ENODATA) {
+                throw new SyscallException(fd < 0 ? "lremovexattr" : "fremovexattr", path + " " + name, -r);
             }
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 

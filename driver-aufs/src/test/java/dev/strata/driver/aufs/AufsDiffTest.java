@@ -2,6 +2,7 @@ package dev.strata.driver.aufs;
 
 import dev.strata.api.StorageDriver;
 import dev.strata.api.StorageException;
+import dev.strata.testsupport.Tmpfs;
 import dev.strata.api.Change;
 import dev.strata.archive.ApplyOptions;
 import dev.strata.archive.LayerArchive;
@@ -10,7 +11,7 @@ import dev.strata.archive.WhiteoutFormat;
 import dev.strata.nativeio.PosixFiles;
 import dev.strata.nativeio.Stat;
 import dev.strata.nativeio.Xattrs;
-import dev.strata.driver.aufs.Tars.Entry;
+import dev.strata.driver.aufs.TarFixtures.Entry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -50,7 +51,7 @@ class AufsDiffTest {
 
     @BeforeEach
     void open() throws Exception {
-        fs = Tmpfs.at(tmp);
+        fs = Tmpfs.at(tmp, "512m");
         home = tmp.resolve("aufs");
         d = AufsTests.open(home);
         d.create("base", null, null);
@@ -99,7 +100,7 @@ class AufsDiffTest {
         writeUpperAsAufsWould();
         List<Entry> tar;
         try (InputStream in = d.diff("upper", "base")) {
-            tar = Tars.read(in);
+            tar = TarFixtures.read(in);
         }
         Set<String> names = new HashSet<>();
         for (Entry e : tar) {
@@ -138,7 +139,7 @@ class AufsDiffTest {
         assertTrue(changes.contains(new Change("/etc/hosts", ADD)), changes.toString());
         assertTrue(changes.stream().noneMatch(c -> isAufsMeta(c.path())), changes.toString());
         try (InputStream in = d.diff("base", null)) {
-            List<Entry> tar = Tars.read(in);
+            List<Entry> tar = TarFixtures.read(in);
             assertTrue(tar.stream().noneMatch(e -> isAufsMeta(e.name())), tar.toString());
             assertTrue(tar.stream().anyMatch(e -> e.name().equals("opaque/stale")), tar.toString());
         }
@@ -158,7 +159,7 @@ class AufsDiffTest {
                 Entry.file("bin-tool", 04755, "#!/bin/sh\n"),
                 Entry.hardlink("bin-tool-link", "bin-tool"),
                 Entry.symlink("hosts-link", "etc/hosts"));
-        long applied = d.applyDiff("upper", "base", new ByteArrayInputStream(Tars.write(oci)));
+        long applied = d.applyDiff("upper", "base", new ByteArrayInputStream(TarFixtures.write(oci)));
 
         Path u = home.resolve("diff/upper");
         for (String wh : List.of(".wh.gone", "etc/.wh.old", "opaque/.wh..wh..opq")) {
@@ -174,7 +175,7 @@ class AufsDiffTest {
 
         List<Entry> back;
         try (InputStream in = d.diff("upper", "base")) {
-            back = Tars.read(in);
+            back = TarFixtures.read(in);
         }
         assertEquals(normalise(oci), normalise(back));
 
@@ -208,7 +209,7 @@ class AufsDiffTest {
 
     @Test
     void aHostileTarChangesNothingOutsideAndLeavesTheLayerAsItWas() throws Exception {
-        byte[] evil = Tars.write(List.of(Entry.file("ok", 0644, "ok"), Entry.file("../../escaped", 0644, "x")));
+        byte[] evil = TarFixtures.write(List.of(Entry.file("ok", 0644, "ok"), Entry.file("../../escaped", 0644, "x")));
         StorageException e = assertThrows(StorageException.class, () -> d.applyDiff("upper", "base", new ByteArrayInputStream(evil)));
         assertInstanceOf(UnsafeEntryException.class, e.getCause(), "the refusal is the cause");
         assertTrue(e.getMessage().contains("layer upper unchanged"), e.getMessage());

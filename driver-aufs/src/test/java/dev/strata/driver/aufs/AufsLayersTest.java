@@ -1,6 +1,7 @@
 package dev.strata.driver.aufs;
 
 import dev.strata.api.StorageDriver;
+import dev.strata.testsupport.Tmpfs;
 import dev.strata.api.CreateOptions;
 import dev.strata.api.InvalidLayerIdException;
 import dev.strata.api.InvalidOptionException;
@@ -48,7 +49,7 @@ class AufsLayersTest {
 
     @BeforeEach
     void open() {
-        fs = Tmpfs.at(tmp);
+        fs = Tmpfs.at(tmp, "512m");
         home = tmp.resolve("aufs");
         d = AufsTests.open(home);
     }

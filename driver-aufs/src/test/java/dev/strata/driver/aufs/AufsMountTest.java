@@ -1,6 +1,7 @@
 package dev.strata.driver.aufs;
 
 import dev.strata.api.StorageDriver;
+import dev.strata.testsupport.Tmpfs;
 import dev.strata.api.Change;
 import dev.strata.api.StorageException;
 import dev.strata.nativeio.Kernel;
@@ -38,7 +39,7 @@ class AufsMountTest {
     @BeforeEach
     void open() {
         assumeTrue(Kernel.hasFilesystem("aufs"), "aufs not in /proc/filesystems");
-        fs = Tmpfs.at(tmp);
+        fs = Tmpfs.at(tmp, "512m");
         home = tmp.resolve("aufs");
         d = AufsTests.open(home);
     }
@@ -125,7 +126,7 @@ class AufsMountTest {
         d.create("2", "1", null);
         Files.writeString(home.resolve("diff/2/top-file"), "t");
         try (InputStream in = d.diff("2", null)) {
-            List<String> names = Tars.read(in).stream().map(Tars.Entry::name).toList();
+            List<String> names = TarFixtures.read(in).stream().map(TarFixtures.Entry::name).toList();
             assertTrue(names.containsAll(List.of("base-file", "top-file")), names.toString());
         }
         assertEquals(0, d.references("2"), "the naive diff puts what it got");

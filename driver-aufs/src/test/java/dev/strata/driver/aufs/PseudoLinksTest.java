@@ -1,5 +1,6 @@
 package dev.strata.driver.aufs;
 
+import dev.strata.testsupport.Tmpfs;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -45,7 +46,7 @@ class PseudoLinksTest {
      */
     @Test
     void flushTouchesExactlyTheListedInodesAndEmptiesTheList(@TempDir Path tmp) throws Exception {
-        try (Tmpfs fs = Tmpfs.at(tmp)) {
+        try (Tmpfs fs = Tmpfs.at(tmp, "512m")) {
             Path union = Files.createDirectories(tmp.resolve("union/sub"));
             Path linked = Files.writeString(union.resolve("linked"), "x");
             Path other = Files.writeString(union.resolve("other"), "y");

@@ -310,7 +310,8 @@ public final class DevmapperStorage implements LayerStorage {
 
             @Override
             public void commit() {
-                DeviceMounts.unmount(set, staged, mp); // flushes the copy before the layer takes its device
+                Mounts.unmountIfMounted(mp, 0); // not lazily: the copy's filesystem is flushed before the layer takes it
+                deleteMountPoint(staged);
                 set.replace(id, staged);
             }
 
@@ -327,7 +328,8 @@ public final class DevmapperStorage implements LayerStorage {
         String staged = STAGED + id;
         set.lock.locked(() -> {
             if (set.info(staged) == null) return;
-            DeviceMounts.unmount(set, staged, mountPoint(staged));
+            Mounts.unmountIfMounted(mountPoint(staged), 0);
+            set.deactivate(staged, false); // now, not deferred: the pool would refuse to delete an active device
             set.dropStaged(id, staged);
         });
         deleteMountPoint(staged);

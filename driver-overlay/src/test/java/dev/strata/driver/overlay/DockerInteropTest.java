@@ -1,6 +1,7 @@
 package dev.strata.driver.overlay;
 
 import dev.strata.api.StorageDriver;
+import dev.strata.testsupport.Dockerd;
 import dev.strata.api.CreateOptions;
 import dev.strata.nativeio.PosixFiles;
 import dev.strata.nativeio.Xattrs;
@@ -38,19 +39,22 @@ class DockerInteropTest {
 
     @Test
     void dockerLayersReadByStrataAndStrataLayersRunByDocker() throws Exception {
-        assumeTrue(Files.isExecutable(Dockerd.DOCKERD), "dockerd not installed (Debian docker.io)");
-        assumeTrue(Dockerd.dockerCli() != null, "docker CLI not installed");
+        assumeTrue(Dockerd.DOCKERD != null && Files.isExecutable(Dockerd.DOCKERD), "dockerd not installed (Debian docker.io)");
+        assumeTrue(Dockerd.DOCKER != null, "docker CLI not installed");
         assumeTrue(Files.isExecutable(Path.of("/bin/busybox")), "/bin/busybox not installed (busybox-static)");
         try (ScratchFs fs = ScratchFs.mount(tmp)) {
             Path rootfsTar = busyboxRootfs(fs.root);
-            try (Dockerd dockerd = Dockerd.start(fs.root.resolve("docker"))) {
-                dockerd.docker("import", rootfsTar.toString(), "strata-busybox:1");
-                dockerd.docker("run", "--network", "none", "--name", "c1", "strata-busybox:1", "sh", "-c",
+            Path dir = Files.createDirectories(fs.root.resolve("docker"));
+            try (Dockerd dockerd = new Dockerd(dir, dir.resolve("docker.sock"), "overlay2", "strata-overlay-interop-" + ProcessHandle.current().pid())) {
+                dockerd.launch();
+                dockerd.awaitReady(60);
+                dockerd.dockerOk("import", rootfsTar.toString(), "strata-busybox:1");
+                dockerd.dockerOk("run", "--network", "none", "--name", "c1", "strata-busybox:1", "sh", "-c",
                         "echo hello > /hello; rm /bin/ls; rm -r /opt; mkdir /opt; echo new > /opt/new");
-                dockerd.docker("commit", "c1", "strata-busybox:2");
-                dockerd.docker("rm", "c1");
-                String upper = dockerd.docker("inspect", "strata-busybox:2", "--format", "{{.GraphDriver.Data.UpperDir}}");
-                String lower = dockerd.docker("inspect", "strata-busybox:2", "--format", "{{.GraphDriver.Data.LowerDir}}");
+                dockerd.dockerOk("commit", "c1", "strata-busybox:2");
+                dockerd.dockerOk("rm", "c1");
+                String upper = dockerd.dockerOk("inspect", "strata-busybox:2", "--format", "{{.GraphDriver.Data.UpperDir}}");
+                String lower = dockerd.dockerOk("inspect", "strata-busybox:2", "--format", "{{.GraphDriver.Data.LowerDir}}");
                 Path home = dockerd.dataRoot.resolve("overlay2");
                 String top = Path.of(upper).getParent().getFileName().toString();
                 String base = Path.of(lower).getParent().getFileName().toString();
@@ -65,7 +69,7 @@ class DockerInteropTest {
                 } finally {
                     strata.cleanup();
                 }
-                dockerd.docker("rm", "-f", "c2");
+                dockerd.dockerOk("rm", "-f", "c2");
             }
         }
     }
@@ -101,9 +105,9 @@ class DockerInteropTest {
     }
 
     private void dockerRunsStrataLayer(StorageDriver strata, Dockerd dockerd, Path home) throws Exception {
-        dockerd.docker("create", "--name", "c2", "--network", "none", "strata-busybox:2", "sh", "-c",
+        dockerd.dockerOk("create", "--name", "c2", "--network", "none", "strata-busybox:2", "sh", "-c",
                 "cat /strata.txt; ls /opt; ls /bin/cat 2>/dev/null || echo cat-gone");
-        String rwUpper = dockerd.docker("inspect", "c2", "--format", "{{.GraphDriver.Data.UpperDir}}");
+        String rwUpper = dockerd.dockerOk("inspect", "c2", "--format", "{{.GraphDriver.Data.UpperDir}}");
         String rw = Path.of(rwUpper).getParent().getFileName().toString();
         String init = rw + "-init";
         assertEquals(init, strata.parent(rw));
@@ -129,12 +133,12 @@ class DockerInteropTest {
         }
         assertTrue(PosixFiles.lstat(home.resolve(rw).resolve("diff/bin/cat")).isWhiteout());
 
-        String out = dockerd.docker("start", "-a", "c2");
+        String out = dockerd.dockerOk("start", "-a", "c2");
         assertEquals(List.of("from strata", "strata", "cat-gone"), out.lines().toList(),
                 "dockerd's overlay2 mounted Strata's layer: " + out);
 
-        dockerd.docker("commit", "c2", "strata-busybox:3");
-        String out3 = dockerd.docker("run", "--rm", "--network", "none", "strata-busybox:3", "sh", "-c",
+        dockerd.dockerOk("commit", "c2", "strata-busybox:3");
+        String out3 = dockerd.dockerOk("run", "--rm", "--network", "none", "strata-busybox:3", "sh", "-c",
                 "cat /strata.txt; ls /opt; ls /bin/cat 2>/dev/null || echo cat-gone");
         assertEquals(List.of("from strata", "strata", "cat-gone"), out3.lines().toList(),
                 "dockerd's native diff of Strata's upper dir keeps its whiteout and opaque dir: " + out3);
@@ -151,28 +155,28 @@ class DockerInteropTest {
 
     /** A container whose read-write layer Strata filled by native applyDiff (OCI whiteouts in, overlay ones on disk). */
     private void dockerRunsAStrataAppliedLayer(StorageDriver strata, Dockerd dockerd, Path home) throws Exception {
-        dockerd.docker("create", "--name", "c3", "--network", "none", "strata-busybox:2", "sh", "-c",
+        dockerd.dockerOk("create", "--name", "c3", "--network", "none", "strata-busybox:2", "sh", "-c",
                 "cat /applied.txt; ls /opt; ls /bin/echo 2>/dev/null || echo echo-gone");
-        String rw = Path.of(dockerd.docker("inspect", "c3", "--format", "{{.GraphDriver.Data.UpperDir}}")).getParent().getFileName().toString();
+        String rw = Path.of(dockerd.dockerOk("inspect", "c3", "--format", "{{.GraphDriver.Data.UpperDir}}")).getParent().getFileName().toString();
         strata.remove(rw);
         strata.createReadWrite(rw, rw + "-init", CreateOptions.NONE);
         strata.applyDiff(rw, rw + "-init", new NativeDiffTest.Tar().file("applied.txt", "applied by strata\n")
                 .dir("bin").file("bin/.wh.echo", "").dir("opt").file("opt/.wh..wh..opq", "").file("opt/applied", "").stream());
         assertTrue(PosixFiles.lstat(home.resolve(rw).resolve("diff/bin/echo")).isWhiteout());
-        String out = dockerd.docker("start", "-a", "c3");
+        String out = dockerd.dockerOk("start", "-a", "c3");
         assertEquals(List.of("applied by strata", "applied", "echo-gone"), out.lines().toList(), out);
-        dockerd.docker("rm", "c3");
+        dockerd.dockerOk("rm", "c3");
     }
 
     /** Strata's cleanup unmounts what Strata mounted, not a running container's rootfs that dockerd mounted. */
     private void cleanupLeavesDockersMountsAlone(StorageDriver strata, Dockerd dockerd, String top) throws Exception {
-        dockerd.docker("run", "-d", "--name", "c4", "--network", "none", "strata-busybox:2", "busybox", "sleep", "60");
-        Path dockersMount = Path.of(dockerd.docker("inspect", "c4", "--format", "{{.GraphDriver.Data.MergedDir}}"));
+        dockerd.dockerOk("run", "-d", "--name", "c4", "--network", "none", "strata-busybox:2", "busybox", "sleep", "60");
+        Path dockersMount = Path.of(dockerd.dockerOk("inspect", "c4", "--format", "{{.GraphDriver.Data.MergedDir}}"));
         Path ours = strata.get(top, "");
         strata.cleanup();
         assertFalse(dev.strata.nativeio.MountInfo.isMountPoint(ours), "Strata's own mount is gone");
         assertTrue(dev.strata.nativeio.MountInfo.isMountPoint(dockersMount), "dockerd's container mount stays");
-        dockerd.docker("rm", "-f", "c4");
+        dockerd.dockerOk("rm", "-f", "c4");
     }
 
     /** A rootfs tar of busybox-static: bin/busybox with a few applet links, /opt/a and /etc/motd. */

@@ -110,6 +110,9 @@ public final class TarReader {
                 return null; // EOF on a header boundary: accepted as the end, as GNU tar and Go do
             }
             if (block.isZero()) {
+                // Go's reader: one zero block then the end of the stream, or two zero blocks, end the archive; a
+                // zero block before anything else is a broken archive, not an end to stop at quietly
+                if (readBlock() && !block.isZero()) throw new TarFormatException("", "a header follows a single zero block");
                 ended = true;
                 drain();
                 return null;

@@ -23,14 +23,14 @@ import static dev.strata.nativeio.fast.Sys.*;
 
 /**
  * Applies one tar into a layer directory ({@link LayerArchive#apply}). Every path is resolved by the kernel beneath
- * the layer root: parents with openat2 RESOLVE_IN_ROOT (symlinks inside the layer are followed as a chroot would,
- * absolute ones from the layer root, and nothing can climb out), whiteout parents with RESOLVE_BENEATH |
- * RESOLVE_NO_SYMLINKS; the final component is always acted on by name under its parent's descriptor without being
- * followed (O_NOFOLLOW, AT_SYMLINK_NOFOLLOW, linkat without AT_SYMLINK_FOLLOW, removal that never descends a symlink).
+ * the layer root: parents (of entries, hardlink targets and whiteouts) with openat2 RESOLVE_IN_ROOT, so symlinks
+ * inside the layer are followed as a chroot would (absolute ones from the layer root) and nothing can climb out; the
+ * final component is always acted on by name under its parent's descriptor without being followed (O_NOFOLLOW,
+ * AT_SYMLINK_NOFOLLOW, linkat without AT_SYMLINK_FOLLOW, removal that never descends a symlink).
  *
  * <p>Single-threaded; one instance per apply.
  */
-final class Applier implements AutoCloseable {
+final class TarApplier implements AutoCloseable {
     private static final long IN_ROOT = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
 
     private final String layer;
@@ -42,7 +42,8 @@ final class Applier implements AutoCloseable {
     private final Beneath beneath;
     private final EntryMetadata meta;
     private final WhiteoutWriter whiteouts;
-    private final List<DirTime> dirTimes = new ArrayList<>();
+    /** Directories to finish after their contents, in the order of their last entry (a repeated entry's last wins). */
+    private final java.util.LinkedHashMap<String, DirTime> dirTimes = new java.util.LinkedHashMap<>();
     /** DELETE_IN_PLACE: what this tar made, which an opaque marker must keep (moby's unpackedPaths). */
     private final Set<String> unpacked;
     private TarHeader current;
@@ -50,7 +51,7 @@ final class Applier implements AutoCloseable {
     private record DirTime(String rel, long mtimeNanos, int deferredMode) {
     }
 
-    Applier(Path layerRoot, ApplyOptions options) {
+    TarApplier(Path layerRoot, ApplyOptions options) {
         this.layer = layerRoot.toString();
         this.options = options;
         int fd = sys.openat(-100, layer, O_PATH | O_DIRECTORY, 0);
@@ -67,12 +68,12 @@ final class Applier implements AutoCloseable {
         Beneath.Errors errors = new Beneath.Errors() {
             @Override
             public UnsafeEntryException refuse(String why) {
-                return Applier.this.refuse(why);
+                return TarApplier.this.refuse(why);
             }
 
             @Override
             public StorageException failed(String call, String what, long negErrno) {
-                return Applier.this.failed(call, what, negErrno);
+                return TarApplier.this.failed(call, what, negErrno);
             }
         };
         this.beneath = new Beneath(sys, fd, errors);
@@ -130,12 +131,9 @@ final class Applier implements AutoCloseable {
         int slash = rel.indexOf('/');
         String first = slash < 0 ? rel : rel.substring(0, slash);
         if (first.startsWith(META) && !rel.equals(OPAQUE)) return; // aufs metadata (.wh..wh.plnk, .wh..wh.aufs, ...): skipped, as moby does
-        if (EntryNames.whiteoutDirectory(rel)) throw refuse("a directory in its path is whiteout-prefixed (\".wh.\")");
-        for (String x : h.xattrs.keySet()) {
-            if (x.startsWith("trusted.overlay.") || x.startsWith("user.overlay.")) {
-                throw refuse("it carries the overlayfs xattr " + x + ", which would change how the layer stacks");
-            }
-        }
+        // overlayfs' own xattrs would change how the layer stacks: never taken from a tar (containerd drops every
+        // trusted.* one; the rest of the entry applies)
+        if (!h.xattrs.isEmpty()) h.xattrs.keySet().removeIf(x -> x.startsWith("trusted.overlay.") || x.startsWith("user.overlay."));
         String parent = EntryNames.parent(rel), base = EntryNames.base(rel);
         if (!rel.isEmpty() && base.startsWith(WH)) {
             whiteouts.apply(h, parent, base);
@@ -150,7 +148,10 @@ final class Applier implements AutoCloseable {
             case TarHeader.CHAR, TarHeader.BLOCK, TarHeader.FIFO -> node(h, parent, base);
             default -> throw refuse("unsupported entry type '" + (char) h.type + "'");
         }
-        if (unpacked != null) unpacked.add(rel);
+        if (unpacked != null) {
+            String where = beneath.resolvedDir(parent);
+            unpacked.add(where.isEmpty() ? base : where + "/" + base);
+        }
     }
 
     // ---- entry kinds ----
@@ -221,6 +222,7 @@ final class Applier implements AutoCloseable {
 
     private void directory(TarHeader h, String rel, String parent, String base) {
         int fd;
+        boolean merged = rel.isEmpty();
         int perm = h.mode & 07777;
         // without root, a directory we could not write into would stop its own entries: make it 0700 until the end
         boolean defer = !root && (perm & 0700) != 0700;
@@ -237,6 +239,7 @@ final class Applier implements AutoCloseable {
                     e = sys.mkdirat(pfd, base, (perm | (defer ? 0700 : 0)) & 0777);
                 } else {
                     e = 0; // an existing directory is merged: only its metadata is applied
+                    merged = true;
                 }
             }
             if (e < 0) throw failed("mkdirat", base, e);
@@ -245,19 +248,22 @@ final class Applier implements AutoCloseable {
         }
         try {
             meta.ownership(h, fd, -1, null);
-            if (!defer) meta.mode(h, fd, -1, null);
+            // a merged directory keeps whatever mode it had unless it is set: the tar's mode is exact either way
+            if (!defer) {
+                if (merged) meta.exactMode(h, fd);
+                else meta.mode(h, fd, -1, null);
+            }
             meta.xattrs(h, fd, -1, null);
         } finally {
             sys.close(fd);
         }
-        dirTimes.add(new DirTime(rel, h.mtimeNanos, defer ? perm : -1));
+        dirTimes.remove(rel);
+        dirTimes.put(rel, new DirTime(rel, h.mtimeNanos, defer ? perm : -1));
     }
 
     private void symlink(TarHeader h, String parent, String base) {
+        // the target is data, kept verbatim whatever it points at: every path is resolved in the layer root anyway
         if (h.linkName.isEmpty()) throw refuse("symlink with an empty target");
-        if (EntryNames.climbsOut(parent, h.linkName)) {
-            throw refuse("symlink target \"" + TarHeader.utf8(h.linkName) + "\" leads out of the layer");
-        }
         int pfd = beneath.parentFd(parent);
         int e = sys.symlinkat(h.linkName, pfd, base);
         if (e == -EEXIST) {
@@ -320,15 +326,20 @@ final class Applier implements AutoCloseable {
     }
 
     private void restoreDirectories() {
-        for (int i = dirTimes.size() - 1; i >= 0; i--) {
-            DirTime d = dirTimes.get(i);
+        // children before parents: a deferred mode may shut the way to what lies below
+        List<DirTime> all = new ArrayList<>(dirTimes.values());
+        for (int i = all.size() - 1; i >= 0; i--) {
+            DirTime d = all.get(i);
             int fd = d.rel.isEmpty() ? sys.openat(rootFd, ".", O_RDONLY | O_DIRECTORY, 0)
                     : sys.openat2(rootFd, d.rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, IN_ROOT);
             if (fd < 0) continue; // replaced or removed by a later entry
             try {
-                if (d.deferredMode >= 0) sys.fchmod(fd, d.deferredMode);
+                if (d.deferredMode >= 0) {
+                    int e = sys.fchmod(fd, d.deferredMode);
+                    if (e < 0) throw restoreFailed("fchmod", d.rel, e);
+                }
                 int e = sys.utimens(fd, null, d.mtimeNanos, d.mtimeNanos, 0);
-                if (e < 0) throw new StorageException("applyDiff", layer, "restoring the mtime of \"" + TarHeader.utf8(d.rel) + "\": errno " + -e);
+                if (e < 0) throw restoreFailed("futimens", d.rel, e);
             } finally {
                 sys.close(fd);
             }
@@ -336,6 +347,11 @@ final class Applier implements AutoCloseable {
     }
 
     // ---- errors ----
+
+    private StorageException restoreFailed(String call, String rel, int negErrno) {
+        return new StorageException("applyDiff", layer, "restoring directory \"" + (rel.isEmpty() ? "." : TarHeader.utf8(rel))
+                + "\" after its contents: " + new SyscallException(call, TarHeader.utf8(rel), -negErrno).getMessage());
+    }
 
     private UnsafeEntryException refuse(String why) {
         return new UnsafeEntryException(layer, current.displayName(), why);

@@ -1,4 +1,4 @@
-package dev.strata.archive.hostile;
+package dev.strata.conformance.hostile;
 
 import dev.strata.archive.tar.Pax;
 import dev.strata.archive.tar.TarHeader;
@@ -11,7 +11,7 @@ import java.util.function.Consumer;
 
 /** A small builder of tar archives, well-formed or not, in memory. Names are plain Java strings (UTF-8 on disk). */
 final class Tars {
-    private static final long MTIME = 1_577_836_800L * 1_000_000_000L; // 2020-01-01, as peerbench's data
+    static final long MTIME = 1_577_836_800L * 1_000_000_000L; // 2020-01-01, as peerbench's data
 
     private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     private final TarWriter w = new TarWriter(bytes);
@@ -30,7 +30,13 @@ final class Tars {
     }
 
     Tars dir(String name) {
-        w.writeHeader(h(name.endsWith("/") ? name : name + "/", TarHeader.DIRECTORY, 0755));
+        return dir(name, 0755, MTIME);
+    }
+
+    Tars dir(String name, int mode, long mtimeNanos) {
+        TarHeader h = h(name.endsWith("/") ? name : name + "/", TarHeader.DIRECTORY, mode);
+        h.mtimeNanos = mtimeNanos;
+        w.writeHeader(h);
         return this;
     }
 

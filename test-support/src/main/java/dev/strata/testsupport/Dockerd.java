@@ -1,4 +1,4 @@
-package dev.strata.e2e;
+package dev.strata.testsupport;
 
 import dev.strata.nativeio.MountInfo;
 import dev.strata.nativeio.Mounts;
@@ -22,17 +22,17 @@ import java.util.concurrent.TimeUnit;
  * config file, API socket, containerd namespace and cgroup parent, all named with {@code marker}, so that what it
  * leaves behind can be found and removed by this test alone.
  */
-final class Dockerd implements AutoCloseable {
-    static final Path DOCKERD = Host.which("dockerd");
-    static final Path DOCKER = Host.which("docker");
+public final class Dockerd implements AutoCloseable {
+    public static final Path DOCKERD = Host.which("dockerd");
+    public static final Path DOCKER = Host.which("docker");
 
-    final Path dir;
-    final Path dataRoot;
-    final Path execRoot;
-    final Path apiSocket;
-    final Path log;
-    final String storageDriver;
-    final String marker;
+    public final Path dir;
+    public final Path dataRoot;
+    public final Path execRoot;
+    public final Path apiSocket;
+    public final Path log;
+    public final String storageDriver;
+    public final String marker;
     private Process process;
 
     /**
@@ -41,7 +41,7 @@ final class Dockerd implements AutoCloseable {
      * @param storageDriver {@code -s}: the plugin's name
      * @param marker        a string unique to this test run
      */
-    Dockerd(Path dir, Path apiSocket, String storageDriver, String marker) {
+    public Dockerd(Path dir, Path apiSocket, String storageDriver, String marker) {
         this.dir = dir;
         this.dataRoot = dir.resolve("data");
         this.execRoot = dir.resolve("exec");
@@ -52,7 +52,7 @@ final class Dockerd implements AutoCloseable {
     }
 
     /** Starts dockerd without waiting for it. */
-    void launch() throws IOException {
+    public void launch() throws IOException {
         if (process != null && process.isAlive()) throw new IllegalStateException("dockerd already running");
         Path config = dir.resolve("daemon.json");
         if (!Files.exists(config)) Files.writeString(config, "{}\n"); // not /etc/docker/daemon.json
@@ -66,7 +66,7 @@ final class Dockerd implements AutoCloseable {
     }
 
     /** Waits until the API answers {@code /_ping}; fails with the log's tail if dockerd exits or is too slow. */
-    void awaitReady(int seconds) {
+    public void awaitReady(int seconds) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         while (!ping()) {
             if (!process.isAlive()) throw new AssertionError("dockerd exited " + process.exitValue() + ":\n" + Host.tail(log, 30));
@@ -75,7 +75,7 @@ final class Dockerd implements AutoCloseable {
         }
     }
 
-    boolean ping() {
+    public boolean ping() {
         if (!Files.exists(apiSocket)) return false;
         try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             ch.connect(UnixDomainSocketAddress.of(apiSocket));
@@ -92,22 +92,22 @@ final class Dockerd implements AutoCloseable {
     }
 
     /** The docker CLI against this daemon, with a config dir of its own. */
-    Host.Result docker(String... args) {
+    public Host.Result docker(String... args) {
         List<String> cmd = new ArrayList<>(List.of(DOCKER.toString(), "-H", "unix://" + apiSocket));
         cmd.addAll(List.of(args));
         return Host.run(cmd, Map.of("DOCKER_CONFIG", dir.resolve("cli").toString()), 180);
     }
 
-    String dockerOk(String... args) {
+    public String dockerOk(String... args) {
         return docker(args).ok("docker " + String.join(" ", args)).out().trim();
     }
 
-    boolean alive() {
+    public boolean alive() {
         return process != null && process.isAlive();
     }
 
     /** SIGTERM and wait: dockerd stops its containers, calls the plugin's Cleanup and stops its containerd. */
-    void stop() {
+    public void stop() {
         if (process == null || !process.isAlive()) return;
         process.destroy();
         try {
@@ -126,7 +126,7 @@ final class Dockerd implements AutoCloseable {
      * marker in their command line or cgroup), unmounts everything under its directory (a failed start can leave
      * the data root bind-mounted) and removes its cgroups. Returns what had leaked, for the caller to report.
      */
-    List<String> cleanUp() {
+    public List<String> cleanUp() {
         List<String> leaked = new ArrayList<>();
         if (process != null && process.isAlive()) {
             leaked.add("dockerd pid " + process.pid());
@@ -153,7 +153,7 @@ final class Dockerd implements AutoCloseable {
     }
 
     /** Removes the cgroup-parent directories this daemon made, deepest first (rmdir of empty cgroups). */
-    static void removeCgroups(String marker) {
+    public static void removeCgroups(String marker) {
         Path root = Path.of("/sys/fs/cgroup");
         List<Path> found = new ArrayList<>();
         try (var top = Files.list(root)) {

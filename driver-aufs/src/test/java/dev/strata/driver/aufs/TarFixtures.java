@@ -14,7 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Builds and reads small tars for the tests. */
-final class Tars {
+final class TarFixtures {
     /** One tar entry, reduced to what a layer diff must carry. Names have no "./" and no trailing "/". */
     record Entry(String name, char type, int mode, String content, String link) {
         static Entry dir(String name, int mode) {
@@ -39,7 +39,7 @@ final class Tars {
         }
     }
 
-    private Tars() {
+    private TarFixtures() {
     }
 
     static byte[] write(List<Entry> entries) throws IOException {

@@ -1,14 +1,20 @@
-package dev.strata.archive;
+package dev.strata.conformance.hostile;
 
+import dev.strata.testsupport.Tmpfs;
 import dev.strata.api.StorageException;
-import dev.strata.archive.hostile.HostileCase;
-import dev.strata.archive.hostile.HostileCorpus;
+import dev.strata.archive.ApplyOptions;
+import dev.strata.archive.LayerArchive;
+import dev.strata.archive.UnsafeEntryException;
+import dev.strata.archive.WhiteoutFormat;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
 import java.io.ByteArrayInputStream;
+import java.util.Arrays;
+import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,7 +27,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-/** The whole hostile corpus, applied with every whiteout format, with and without device nodes permitted. */
+/**
+ * The whole hostile corpus (engine-compat cases included), applied with every whiteout format, with and without device
+ * nodes permitted: refusals name the entry, nothing outside the layer changes, and applied cases hold what they expect.
+ */
 class HostileApplyTest {
     private static Tmpfs fs;
     private static int seq;
@@ -56,6 +65,23 @@ class HostileApplyTest {
         return tests;
     }
 
+    @Test
+    void aFailedApplyChangesNothingOutsideAndNamesTheEntry() throws Exception {
+        Path layer = fs.dir("layer"), outside = fs.dir("outside");
+        HostileCorpus.populateOutside(outside);
+        Map<String, String> before = HostileCorpus.snapshot(outside);
+        Path src = fs.dir("src");
+        Files.writeString(src.resolve("a"), "a".repeat(10000));
+        Files.writeString(src.resolve("b"), "b".repeat(10000));
+        ByteArrayOutputStream tar = new ByteArrayOutputStream();
+        LayerArchive.writeTree(src, tar);
+        byte[] cut = Arrays.copyOf(tar.toByteArray(), 512 + 512 + 10240 + 512 + 4000); // "./", a, then inside b's data
+        StorageException e = assertThrows(StorageException.class,
+                () -> LayerArchive.apply(layer, new ByteArrayInputStream(cut), ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE)));
+        assertTrue(e.getMessage().contains("\"b\""), e.getMessage());
+        assertEquals(before, HostileCorpus.snapshot(outside));
+    }
+
     private static java.io.InputStream open(byte[] tar, boolean viaFile, Path box) throws Exception {
         if (!viaFile) return new ByteArrayInputStream(tar);
         Path f = box.resolve("case.tar");
@@ -84,6 +110,11 @@ class HostileApplyTest {
                 LayerArchive.apply(layer, in, options);
             } catch (StorageException e) {
                 fail(c.name() + " should apply safely but failed: " + e.getMessage(), e);
+            }
+            // what the layer holds, where a whiteout is a deletion (elsewhere it is a marker the mounted view hides)
+            if (options.whiteouts() == WhiteoutFormat.DELETE_IN_PLACE) {
+                List<String> wrong = c.insideProblems(layer, outside);
+                assertTrue(wrong.isEmpty(), c.name() + ": " + wrong);
             }
         }
         assertEquals(before, HostileCorpus.snapshot(outside), c.name() + " changed the outside directory");

@@ -17,10 +17,10 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** Test trees and the external tools that judge them (getfattr, stat, cmp, GNU tar). */
-final class Trees {
+final class TreeTools {
     static final String LONG_PATH = "d".repeat(100) + "/" + "n".repeat(199); // 300 characters
 
-    private Trees() {
+    private TreeTools() {
     }
 
     /** Runs a command; returns stdout; fails the test with stderr when it exits non-zero. */

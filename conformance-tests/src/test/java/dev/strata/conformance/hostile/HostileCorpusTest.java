@@ -1,4 +1,4 @@
-package dev.strata.archive.hostile;
+package dev.strata.conformance.hostile;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,7 +25,8 @@ class HostileCorpusTest {
             assertTrue(names.add(c.name()), "duplicate case " + c.name());
             assertTrue(!c.mirrors().isBlank(), c.name());
             byte[] tar = c.tar().apply(outside);
-            assertTrue(tar.length > 0 && tar.length % 512 == 0, c.name() + ": " + tar.length + " bytes");
+            // the stream cases are malformed on purpose; the rest are whole blocks
+            if (!c.name().startsWith("compat-stream-")) assertTrue(tar.length > 0 && tar.length % 512 == 0, c.name() + ": " + tar.length + " bytes");
         }
         assertTrue(cases.stream().anyMatch(c -> c.mirrors().startsWith("moby")));
         assertTrue(cases.stream().anyMatch(c -> c.mirrors().startsWith("containerd")));

@@ -1,4 +1,4 @@
-package dev.strata.archive.hostile;
+package dev.strata.conformance.hostile;
 
 import dev.strata.nativeio.PosixFiles;
 import dev.strata.nativeio.Stat;

@@ -15,23 +15,23 @@ import java.util.stream.Stream;
  * A scratch filesystem for a benchmark: a tmpfs, or a fresh ext4 on a sparse loop file mounted nobarrier (as
  * peerbench does, because the VM's root ext4 costs ~0.5 ms per file created). Unmounted and deleted on close.
  */
-final class Scratch implements AutoCloseable {
+final class BenchMount implements AutoCloseable {
     final Path mount;
     private final Path base;
 
-    private Scratch(Path base, Path mount) {
+    private BenchMount(Path base, Path mount) {
         this.base = base;
         this.mount = mount;
     }
 
-    static Scratch tmpfs(String size) throws IOException {
+    static BenchMount tmpfs(String size) throws IOException {
         Path base = Files.createTempDirectory("strata-bench-");
         Path mnt = Files.createDirectory(base.resolve("mnt"));
         Mounts.mount("strata-bench", mnt, "tmpfs", 0, "size=" + size);
-        return new Scratch(base, mnt);
+        return new BenchMount(base, mnt);
     }
 
-    static Scratch ext4(long bytes) throws IOException, InterruptedException {
+    static BenchMount ext4(long bytes) throws IOException, InterruptedException {
         Path base = Files.createTempDirectory("strata-bench-");
         Path img = base.resolve("backing.img");
         try (RandomAccessFile f = new RandomAccessFile(img.toFile(), "rw")) {
@@ -44,7 +44,7 @@ final class Scratch implements AutoCloseable {
         try (LoopDevice loop = LoopDevice.attach(img, false, true)) {
             Mounts.mount(loop.device().toString(), mnt, "ext4", 0, "nobarrier");
         }
-        return new Scratch(base, mnt);
+        return new BenchMount(base, mnt);
     }
 
     @Override

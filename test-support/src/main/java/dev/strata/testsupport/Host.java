@@ -1,4 +1,4 @@
-package dev.strata.e2e;
+package dev.strata.testsupport;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -10,19 +10,19 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** Running commands and finding processes on the test machine. */
-final class Host {
+public final class Host {
     private Host() {
     }
 
-    record Result(int code, String out, String err) {
-        Result ok(String what) {
+    public record Result(int code, String out, String err) {
+        public Result ok(String what) {
             if (code != 0) throw new AssertionError(what + " exited " + code + "\nstdout: " + out + "\nstderr: " + err);
             return this;
         }
     }
 
     /** Runs a command to completion (or kills it after {@code timeoutSeconds}). */
-    static Result run(List<String> command, Map<String, String> env, long timeoutSeconds) {
+    public static Result run(List<String> command, Map<String, String> env, long timeoutSeconds) {
         try {
             Path out = Files.createTempFile("strata-e2e-out", ".txt");
             Path err = Files.createTempFile("strata-e2e-err", ".txt");
@@ -50,7 +50,7 @@ final class Host {
     }
 
     /** An executable on the PATH, or null. */
-    static Path which(String name) {
+    public static Path which(String name) {
         for (String dir : System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
             Path p = Path.of(dir, name);
             if (Files.isExecutable(p)) return p;
@@ -63,14 +63,14 @@ final class Host {
     }
 
     /** A process found by {@link #processesMentioning}. */
-    record Proc(long pid, String cmdline) {
+    public record Proc(long pid, String cmdline) {
     }
 
     /**
      * Processes whose command line or cgroup mentions {@code marker} (our exec root, our containerd namespace, our
      * cgroup parent): how the shims, runc and container processes of this test's dockerd are told from anyone else's.
      */
-    static List<Proc> processesMentioning(String marker) {
+    public static List<Proc> processesMentioning(String marker) {
         List<Proc> found = new ArrayList<>();
         long self = ProcessHandle.current().pid();
         try (var dirs = Files.list(Path.of("/proc"))) {
@@ -92,11 +92,11 @@ final class Host {
     }
 
     /** SIGKILLs each process by its id. */
-    static void kill(List<Proc> procs) {
+    public static void kill(List<Proc> procs) {
         for (Proc p : procs) ProcessHandle.of(p.pid()).ifPresent(ProcessHandle::destroyForcibly);
     }
 
-    static void sleep(long millis) {
+    public static void sleep(long millis) {
         try {
             Thread.sleep(millis);
         } catch (InterruptedException e) {
@@ -105,7 +105,7 @@ final class Host {
         }
     }
 
-    static String tail(Path log, int lines) {
+    public static String tail(Path log, int lines) {
         try {
             List<String> all = Files.readAllLines(log);
             return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));

@@ -1,0 +1,342 @@
+package dev.strata.nativeio;
+
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * The file calls of this module, bound once: each returns its result or {@code -errno}, never throws for a failed
+ * call. Two layers sit on it: {@link dev.strata.nativeio.fast.Sys}, which reuses one thread's scratch memory for the
+ * archive hot paths, and the throwing calls ({@link PosixFiles}, {@link Xattrs}, {@link DirEntries}, {@link Fd}),
+ * which turn a negative result into a {@link SyscallException}.
+ *
+ * <p>{@code errno} is the capture segment of the calling layer ({@link Native#captureState}); names and buffers are
+ * segments too, so each layer chooses how a name is encoded (raw bytes or UTF-8) and where it lives. read and write
+ * are critical downcalls that accept heap segments, so file data is never copied to native memory. Handles are
+ * made lazily, one holder class an area, because making them costs start-up time.
+ */
+public final class Libc {
+    private static final long SYS_OPENAT2 = 437;
+    private static final int STATX_BASIC_STATS = 0x7ff;
+
+    private Libc() {
+    }
+
+    static final class Open {
+        static final MethodHandle OPENAT = Native.errnoCallVariadic("openat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), 3);
+        static final MethodHandle SYSCALL4 = Native.errnoCallVariadic("syscall",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG), 1);
+        static final MethodHandle CLOSE = Native.errnoCall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    }
+
+    static final class Data {
+        private static final Linker.Option HEAP = Linker.Option.critical(true);
+        static final MethodHandle READ = Native.LINKER.downcallHandle(Native.LIBC.findOrThrow("read"),
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Linker.Option.captureCallState("errno"), HEAP);
+        static final MethodHandle WRITE = Native.LINKER.downcallHandle(Native.LIBC.findOrThrow("write"),
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Linker.Option.captureCallState("errno"), HEAP);
+        static final MethodHandle LSEEK = Native.errnoCall("lseek", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
+        static final MethodHandle FTRUNCATE = Native.errnoCall("ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
+        static final MethodHandle FSYNC = Native.errnoCall("fsync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        static final MethodHandle COPY_FILE_RANGE = Native.errnoCall("copy_file_range",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    }
+
+    static final class Make {
+        static final MethodHandle MKDIRAT = Native.errnoCall("mkdirat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+        static final MethodHandle MKNODAT = Native.errnoCall("mknodat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG));
+        static final MethodHandle SYMLINKAT = Native.errnoCall("symlinkat", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
+        static final MethodHandle LINKAT = Native.errnoCall("linkat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT));
+        static final MethodHandle UNLINKAT = Native.errnoCall("unlinkat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+        static final MethodHandle RENAMEAT2 = Native.errnoCall("renameat2", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT));
+        static final MethodHandle READLINKAT = Native.errnoCall("readlinkat", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
+    }
+
+    static final class Meta {
+        static final MethodHandle FCHOWN = Native.errnoCall("fchown", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+        static final MethodHandle FCHOWNAT = Native.errnoCall("fchownat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT));
+        static final MethodHandle FCHMOD = Native.errnoCall("fchmod", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+        static final MethodHandle FCHMODAT = Native.errnoCall("fchmodat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+        static final MethodHandle FUTIMENS = Native.errnoCall("futimens", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        static final MethodHandle UTIMENSAT = Native.errnoCall("utimensat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+        static final MethodHandle STATX = Native.errnoCall("statx", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
+        static final MethodHandle GETDENTS64 = Native.errnoCall("getdents64", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    }
+
+    static final class Xattr {
+        static final MethodHandle FGET = Native.errnoCall("fgetxattr", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
+        static final MethodHandle LGET = Native.errnoCall("lgetxattr", FunctionDescriptor.of(JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
+        static final MethodHandle FSET = Native.errnoCall("fsetxattr", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT));
+        static final MethodHandle LSET = Native.errnoCall("lsetxattr", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT));
+        static final MethodHandle FLIST = Native.errnoCall("flistxattr", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+        static final MethodHandle LLIST = Native.errnoCall("llistxattr", FunctionDescriptor.of(JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG));
+        static final MethodHandle FREMOVE = Native.errnoCall("fremovexattr", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        static final MethodHandle LREMOVE = Native.errnoCall("lremovexattr", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    }
+
+    private static int ret(MemorySegment errno, int r) {
+        return r < 0 ? -Native.errno(errno) : r;
+    }
+
+    private static long ret(MemorySegment errno, long r) {
+        return r < 0 ? -Native.errno(errno) : r;
+    }
+
+    // ---- open and close ----
+
+    /** openat(2); O_CLOEXEC is always added. */
+    public static int openat(MemorySegment errno, int dirfd, MemorySegment path, int flags, int mode) {
+        try {
+            return ret(errno, (int) Open.OPENAT.invokeExact(errno, dirfd, path, flags | FileConstants.O_CLOEXEC, mode));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** openat2(2) with an open_how of 24 bytes in {@code how}, which this fills (O_CLOEXEC added). */
+    public static int openat2(MemorySegment errno, int dirfd, MemorySegment path, MemorySegment how, int flags, int mode, long resolve) {
+        how.set(JAVA_LONG, 0, (long) (flags | FileConstants.O_CLOEXEC));
+        how.set(JAVA_LONG, 8, (long) mode);
+        how.set(JAVA_LONG, 16, resolve);
+        try {
+            return (int) ret(errno, (long) Open.SYSCALL4.invokeExact(errno, SYS_OPENAT2, (long) dirfd, path, how, 24L));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    public static int close(MemorySegment errno, int fd) {
+        try {
+            return ret(errno, (int) Open.CLOSE.invokeExact(errno, fd));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    // ---- data ----
+
+    /** read(2) into {@code buf} (heap or native); bytes read, 0 at the end, or -errno. */
+    public static long read(MemorySegment errno, int fd, MemorySegment buf, long len) {
+        try {
+            return ret(errno, (long) Data.READ.invokeExact(errno, fd, buf, len));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** write(2) from {@code buf} (heap or native); bytes written or -errno. */
+    public static long write(MemorySegment errno, int fd, MemorySegment buf, long len) {
+        try {
+            return ret(errno, (long) Data.WRITE.invokeExact(errno, fd, buf, len));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    public static long lseek(MemorySegment errno, int fd, long offset, int whence) {
+        try {
+            return ret(errno, (long) Data.LSEEK.invokeExact(errno, fd, offset, whence));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    public static int ftruncate(MemorySegment errno, int fd, long size) {
+        try {
+            return ret(errno, (int) Data.FTRUNCATE.invokeExact(errno, fd, size));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    public static int fsync(MemorySegment errno, int fd) {
+        try {
+            return ret(errno, (int) Data.FSYNC.invokeExact(errno, fd));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** copy_file_range(2); offsets NULL for the descriptors' own. */
+    public static long copyFileRange(MemorySegment errno, int in, MemorySegment inOff, int out, MemorySegment outOff, long len) {
+        try {
+            return ret(errno, (long) Data.COPY_FILE_RANGE.invokeExact(errno, in, inOff, out, outOff, len, 0));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    // ---- making and removing names ----
+
+    public static int mkdirat(MemorySegment errno, int dirfd, MemorySegment path, int mode) {
+        try {
+            return ret(errno, (int) Make.MKDIRAT.invokeExact(errno, dirfd, path, mode));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    public static int mknodat(MemorySegment errno, int dirfd, MemorySegment path, int mode, long dev) {
+        try {
+            return ret(errno, (int) Make.MKNODAT.invokeExact(errno, dirfd, path, mode, dev));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    public static int symlinkat(MemorySegment errno, MemorySegment target, int dirfd, MemorySegment path) {
+        try {
+            return ret(errno, (int) Make.SYMLINKAT.invokeExact(errno, target, dirfd, path));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    public static int linkat(MemorySegment errno, int olddir, MemorySegment oldPath, int newdir, MemorySegment newPath, int flags) {
+        try {
+            return ret(errno, (int) Make.LINKAT.invokeExact(errno, olddir, oldPath, newdir, newPath, flags));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    public static int unlinkat(MemorySegment errno, int dirfd, MemorySegment path, int flags) {
+        try {
+            return ret(errno, (int) Make.UNLINKAT.invokeExact(errno, dirfd, path, flags));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    public static int renameat2(MemorySegment errno, int olddir, MemorySegment oldPath, int newdir, MemorySegment newPath, int flags) {
+        try {
+            return ret(errno, (int) Make.RENAMEAT2.invokeExact(errno, olddir, oldPath, newdir, newPath, flags));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** readlinkat(2) into {@code buf}; the target's length (not NUL-terminated) or -errno. */
+    public static long readlinkat(MemorySegment errno, int dirfd, MemorySegment path, MemorySegment buf) {
+        try {
+            return ret(errno, (long) Make.READLINKAT.invokeExact(errno, dirfd, path, buf, buf.byteSize()));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    // ---- metadata ----
+
+    public static int fchown(MemorySegment errno, int fd, int uid, int gid) {
+        try {
+            return ret(errno, (int) Meta.FCHOWN.invokeExact(errno, fd, uid, gid));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    public static int fchownat(MemorySegment errno, int dirfd, MemorySegment path, int uid, int gid, int flags) {
+        try {
+            return ret(errno, (int) Meta.FCHOWNAT.invokeExact(errno, dirfd, path, uid, gid, flags));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    public static int fchmod(MemorySegment errno, int fd, int mode) {
+        try {
+            return ret(errno, (int) Meta.FCHMOD.invokeExact(errno, fd, mode));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    public static int fchmodat(MemorySegment errno, int dirfd, MemorySegment path, int mode, int flags) {
+        try {
+            return ret(errno, (int) Meta.FCHMODAT.invokeExact(errno, dirfd, path, mode, flags));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /**
+     * Fills {@code ts} (32 bytes: two timespecs) with atime and mtime in ns ({@code Long.MIN_VALUE} atime: leave it)
+     * and sets them: on {@code dirfd} itself (futimens) when {@code path} is null, else utimensat.
+     */
+    public static int utimens(MemorySegment errno, int dirfd, MemorySegment path, MemorySegment ts, long atimeNanos, long mtimeNanos, int flags) {
+        ts.set(JAVA_LONG, 0, Math.floorDiv(atimeNanos, 1_000_000_000L));
+        ts.set(JAVA_LONG, 8, atimeNanos == Long.MIN_VALUE ? FileConstants.UTIME_OMIT : Math.floorMod(atimeNanos, 1_000_000_000L));
+        ts.set(JAVA_LONG, 16, Math.floorDiv(mtimeNanos, 1_000_000_000L));
+        ts.set(JAVA_LONG, 24, Math.floorMod(mtimeNanos, 1_000_000_000L));
+        try {
+            return ret(errno, path == null ? (int) Meta.FUTIMENS.invokeExact(errno, dirfd, ts)
+                    : (int) Meta.UTIMENSAT.invokeExact(errno, dirfd, path, ts, flags));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** statx(2) of the basic fields into {@code buf} (256 bytes; {@link Statx} reads it). */
+    public static int statx(MemorySegment errno, int dirfd, MemorySegment path, int flags, MemorySegment buf) {
+        return statx(errno, dirfd, path, flags, STATX_BASIC_STATS, buf);
+    }
+
+    public static int statx(MemorySegment errno, int dirfd, MemorySegment path, int flags, int mask, MemorySegment buf) {
+        try {
+            return ret(errno, (int) Meta.STATX.invokeExact(errno, dirfd, path, flags, mask, buf));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** getdents64(2): bytes of {@code struct linux_dirent64} records read into {@code buf}, 0 at the end, or -errno. */
+    public static long getdents64(MemorySegment errno, int fd, MemorySegment buf) {
+        try {
+            return ret(errno, (long) Meta.GETDENTS64.invokeExact(errno, fd, buf, buf.byteSize()));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    // ---- extended attributes: on an fd when path is null, else on a path without following it ----
+
+    public static long getxattr(MemorySegment errno, int fd, MemorySegment path, MemorySegment name, MemorySegment value) {
+        try {
+            return ret(errno, path == null ? (long) Xattr.FGET.invokeExact(errno, fd, name, value, value.byteSize())
+                    : (long) Xattr.LGET.invokeExact(errno, path, name, value, value.byteSize()));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    public static int setxattr(MemorySegment errno, int fd, MemorySegment path, MemorySegment name, MemorySegment value, long size, int flags) {
+        try {
+            return ret(errno, path == null ? (int) Xattr.FSET.invokeExact(errno, fd, name, value, size, flags)
+                    : (int) Xattr.LSET.invokeExact(errno, path, name, value, size, flags));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    public static long listxattr(MemorySegment errno, int fd, MemorySegment path, MemorySegment names) {
+        try {
+            return ret(errno, path == null ? (long) Xattr.FLIST.invokeExact(errno, fd, names, names.byteSize())
+                    : (long) Xattr.LLIST.invokeExact(errno, path, names, names.byteSize()));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    public static int removexattr(MemorySegment errno, int fd, MemorySegment path, MemorySegment name) {
+        try {
+            return ret(errno, path == null ? (int) Xattr.FREMOVE.invokeExact(errno, fd, name) : (int) Xattr.LREMOVE.invokeExact(errno, path, name));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+}
