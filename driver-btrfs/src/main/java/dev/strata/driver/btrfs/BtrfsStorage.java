@@ -1,7 +1,6 @@
 package dev.strata.driver.btrfs;
 
 import dev.strata.api.Capabilities;
-import dev.strata.api.LayerExistsException;
 import dev.strata.api.LayerStore;
 import dev.strata.api.StatusEntry;
 import dev.strata.archive.ApplyOptions;
@@ -88,11 +87,22 @@ final class BtrfsStorage implements LayerStorage {
         return volumes.ids();
     }
 
+    /** One ioctl (and a rename): the kit makes it under its home lock, without a crash mark. */
+    @Override
+    public boolean createsQuickly() {
+        return true;
+    }
+
+    /**
+     * Under the kit's home lock, which has checked that the layer is not there. A create a kill cut short left at
+     * most {@code creating/<id>} and a parent record: this create sweeps the first and rewrites the second, and the
+     * next open ({@link #recover}) sweeps both.
+     */
     @Override
     public void create(NewLayer layer) {
         String op = layer.operation(), id = layer.id(), p = layer.parent();
         long size = quotas.sizeFor(op, id, layer.options().storageOpts(), layer.readWrite());
-        if (volumes.exists(id)) throw new LayerExistsException(op, id);
+        quotas.release(volumes.destroy(layout.creating().resolve(id)));
         Path source = p == null ? null : layout.layer(p);
         parents.write(id, p); // before the subvolume: the snapshot's transaction commit makes it durable too
         if (source != null && size == 0) {
@@ -100,7 +110,6 @@ final class BtrfsStorage implements LayerStorage {
             return;
         }
         // An empty subvolume gets its mode, and any layer its limit, before it is in place.
-        volumes.destroy(layout.creating().resolve(id)); // what an earlier attempt left
         Path made = volumes.make(layout.creating(), id, source);
         if (size > 0) quotas.limit(id, made, size);
         volumes.publish(id); // the commit point
@@ -177,9 +186,17 @@ final class BtrfsStorage implements LayerStorage {
 
     // ---- driver-wide
 
-    /** Tries again the qgroups the kernel would not let go of yet. */
+    /**
+     * At open, under the kit's home lock (no create runs): destroys what creates a kill cut short left in
+     * {@code creating/}, drops parent records of layers that are not there, and tries again the qgroups the kernel
+     * would not let go of yet. Two directory reads when there is nothing to do.
+     */
     @Override
     public void recover() {
+        List<Long> destroyed = new ArrayList<>();
+        for (String id : volumes.staged(layout.creating())) destroyed.addAll(volumes.destroy(layout.creating().resolve(id)));
+        parents.retainOnly(volumes::exists);
+        quotas.release(destroyed);
         quotas.releasePending();
     }
 

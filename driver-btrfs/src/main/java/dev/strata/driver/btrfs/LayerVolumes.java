@@ -64,6 +64,11 @@ final class LayerVolumes {
         return out;
     }
 
+    /** Whatever is in a staging directory ({@code creating/}, {@code applying/}), by name. */
+    List<String> staged(Path dir) {
+        return names(dir);
+    }
+
     /** {@code dir/<id>}: an empty subvolume (mode 0755 whatever the umask) or a writable snapshot of {@code source}. */
     Path make(Path dir, String id, Path source) {
         Path staged = dir.resolve(id);

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * Each layer's parent, as a symlink {@code .btrfs/parents/<id>} whose target is the parent's id ({@code .} for
@@ -69,22 +70,18 @@ final class ParentRecords {
         }
     }
 
-    /** Every record: id to parent (null for none). */
-    Map<String, String> all() {
-        Map<String, String> out = new HashMap<>();
+    /** Deletes the records of ids that fail {@code keep}: what a create cut short before its subvolume left. */
+    void retainOnly(Predicate<String> keep) {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             for (Path p : ds) {
                 String id = p.getFileName().toString();
-                if (id.startsWith(".")) continue;
-                String t = Files.readSymbolicLink(p).toString();
-                out.put(id, t.equals(NONE) ? null : t);
+                if (!id.startsWith(".") && !keep.test(id)) Files.deleteIfExists(p);
             }
         } catch (NoSuchFileException e) {
-            return out;
+            // no records
         } catch (IOException e) {
-            throw new StorageException("list parents", dir.toString(), e.toString(), e);
+            throw new StorageException("sweep parents", dir.toString(), e.toString(), e);
         }
-        return out;
     }
 
     /**
