@@ -24,7 +24,11 @@ import java.util.concurrent.TimeUnit;
  * timed rep. Results are peerbench JSON lines appended to {@code OUT}; the table is printed at the end
  * ({@link BtrfsVsMobySummary}).
  *
- * <pre>scripts/bench BtrfsVsMoby [RUNS]   (env: DATA, OUT, WORK, OPS; RUNS default 5)</pre>
+ * <pre>scripts/bench BtrfsVsMoby [RUNS]   (env: DATA, OUT, WORK, OPS, FILES, ALSO; RUNS default 5)</pre>
+ *
+ * {@code FILES} picks the create-child series by file count (default {@code 2000 20000 200000}) and {@code ALSO} the
+ * other Strata drivers measured at 20,000 files (default {@code vfs overlay}, {@code none} for none), so that a
+ * session fits in the benchmark lock's ~20 minutes on 2 busy cores.
  */
 public final class BtrfsVsMoby {
     static final String MOBY = "moby-btrfs", STRATA = "strata-btrfs";
@@ -35,11 +39,15 @@ public final class BtrfsVsMoby {
     private final List<String> peer;
     private final Path data;
     private final PeerSession s;
+    private final List<DataSets> series;
+    private final List<String> also;
 
-    private BtrfsVsMoby(Path peer, Path data, PeerSession s) {
+    private BtrfsVsMoby(Path peer, Path data, PeerSession s, List<DataSets> series, List<String> also) {
         this.peer = List.of(peer.toString());
         this.data = data;
         this.s = s;
+        this.series = series;
+        this.also = also;
     }
 
     public static void main(String[] args) throws Exception {
@@ -48,10 +56,15 @@ public final class BtrfsVsMoby {
         Path out = Path.of(env("OUT", "/tmp/strata-bbm/results.jsonl"));
         Path work = Path.of(env("WORK", "/tmp/strata-bbm"));
         List<String> ops = List.of(env("OPS", "create-child lifecycle apply diff").split("\\s+"));
+        List<String> files = List.of(env("FILES", "2000 20000 200000").split("\\s+"));
+        List<DataSets> series = SERIES.stream().filter(d -> files.contains(Integer.toString(d.files()))).toList();
+        if (series.size() != files.size()) fail("FILES takes 2000, 20000 and 200000, not " + files);
+        String alsoEnv = env("ALSO", "vfs overlay");
+        List<String> also = alsoEnv.equals("none") ? List.of() : List.of(alsoEnv.split("\\s+"));
         if (!Kernel.isRoot()) fail("must run as root (mounts, loop devices)");
         Path peer = buildPeer();
         Files.createDirectories(data);
-        List<DataSets> sets = new ArrayList<>(SERIES);
+        List<DataSets> sets = new ArrayList<>(series);
         sets.addAll(List.of(DataSets.SMALL, DataSets.LARGE));
         for (DataSets set : sets) {
             Path t = tar(data, set);
@@ -61,7 +74,7 @@ public final class BtrfsVsMoby {
             }
         }
         PeerSession s = new PeerSession(out, work, "bbm", true);
-        BtrfsVsMoby b = new BtrfsVsMoby(peer, data, s);
+        BtrfsVsMoby b = new BtrfsVsMoby(peer, data, s, series, also);
         Path img = work.resolve("btrfs.img");
         // 32 GiB of sparse file, nobarrier as peerbench's ext4: no flushes of the image to the host's disk.
         s.mountBacking(img, 32L << 30, List.of("mkfs.btrfs", "-q", "-f"), "btrfs", "nobarrier");
@@ -86,7 +99,7 @@ public final class BtrfsVsMoby {
     private void op(String op, int run, boolean mobyFirst) throws Exception {
         switch (op) {
             case "create-child" -> {
-                for (DataSets set : SERIES) {
+                for (DataSets set : series) {
                     String label = set.files() + "-files";
                     String t = tar(data, set).toString();
                     // 200 untimed rounds first on both sides (of a child of an empty layer): a fresh JVM's first creates
@@ -95,8 +108,9 @@ public final class BtrfsVsMoby {
                     String reps = set.files() >= 200_000 ? "5" : "10";
                     both(mobyFirst, impl -> bench(run, impl, "create-child", label, "-tar", t, "-reps", reps, "-warmup", "200"));
                     if (set.files() == 20_000) {
-                        bench(run, "strata-vfs", "create-child", label, "-tar", t, "-reps", "5", "-warmup", "200");
-                        bench(run, "strata-overlay", "create-child", label, "-tar", t, "-reps", "10", "-warmup", "200");
+                        for (String other : also) {
+                            bench(run, "strata-" + other, "create-child", label, "-tar", t, "-reps", other.equals("vfs") ? "5" : "10", "-warmup", "200");
+                        }
                     }
                 }
             }
