@@ -1,6 +1,7 @@
 package dev.strata.driver.btrfs;
 
 import dev.strata.api.Capabilities;
+import dev.strata.api.LayerExistsException;
 import dev.strata.api.LayerStore;
 import dev.strata.api.StatusEntry;
 import dev.strata.archive.ApplyOptions;
@@ -11,6 +12,8 @@ import dev.strata.kit.DriverKit;
 import dev.strata.kit.LayerStorage;
 import dev.strata.kit.NewLayer;
 import dev.strata.kit.StagedApply;
+import dev.strata.nativeio.Errno;
+import dev.strata.nativeio.SyscallException;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -105,14 +108,24 @@ final class BtrfsStorage implements LayerStorage {
         quotas.release(volumes.destroy(layout.creating().resolve(id)));
         Path source = p == null ? null : layout.layer(p);
         parents.write(id, p); // before the subvolume: the snapshot's transaction commit makes it durable too
-        if (source != null && size == 0) {
-            volumes.make(layout.subvolumes(), id, source); // the commit point
-            return;
+        try {
+            if (source != null && size == 0) {
+                volumes.make(layout.subvolumes(), id, source); // the commit point
+                return;
+            }
+            // An empty subvolume gets its mode, and any layer its limit, before it is in place.
+            Path made = volumes.make(layout.creating(), id, source);
+            if (size > 0) quotas.limit(id, made, size);
+            volumes.publish(id); // the commit point
+        } catch (SyscallException e) {
+            if (!e.is(Errno.EEXIST)) throw e;
+            // Made meanwhile by a process outside the kit's lock (moby on the same home): its layer, not ours to
+            // remove, which the kit would do with what a failed create left. moby keeps no parent records.
+            quotas.release(volumes.destroyQuietly(layout.creating().resolve(id)));
+            parents.delete(id);
+            if (size > 0) quotas.forget(id);
+            throw new LayerExistsException(op, id);
         }
-        // An empty subvolume gets its mode, and any layer its limit, before it is in place.
-        Path made = volumes.make(layout.creating(), id, source);
-        if (size > 0) quotas.limit(id, made, size);
-        volumes.publish(id); // the commit point
     }
 
     /**

@@ -216,6 +216,31 @@ class BtrfsDriverTest {
     }
 
     @Test
+    void aLayerMobyMadeMeanwhileIsRefusedNotRemoved() throws IOException {
+        Path root = btrfs.newRoot("race");
+        StorageDriver d = LoopBtrfs.open(root);
+        d.create("base", null, CreateOptions.NONE);
+        Path home = d.home();
+        // moby, which takes no lock of ours, made both ids after the kit saw neither: one for a snapshot, one for a
+        // sized create's rename.
+        Subvolumes.create(home.resolve("subvolumes"), "snap");
+        Subvolumes.create(home.resolve("subvolumes"), "sized");
+        Files.writeString(home.resolve("subvolumes/snap/moby"), "m");
+        BtrfsStorage storage = new BtrfsStorage(home, new BtrfsOptions(0, 0));
+        assertThrows(dev.strata.api.LayerExistsException.class,
+                () -> storage.create(new dev.strata.kit.NewLayer("snap", "base", false, CreateOptions.NONE)));
+        assertThrows(dev.strata.api.LayerExistsException.class,
+                () -> storage.create(new dev.strata.kit.NewLayer("sized", "base", true, CreateOptions.of(Map.of("size", "50M")))));
+        assertEquals("m", Files.readString(home.resolve("subvolumes/snap/moby")));
+        assertEquals(Set.of(), names(home.resolve(".btrfs/creating")));
+        assertEquals(Set.of("base"), names(home.resolve(".btrfs/parents")), "records of layers moby made are not ours");
+        d.remove("snap");
+        d.remove("sized");
+        d.remove("base");
+        d.cleanup();
+    }
+
+    @Test
     void aLayerMobyMadeGetsItsParentFromBtrfs() throws IOException {
         Path root = btrfs.newRoot("adopt");
         StorageDriver d = LoopBtrfs.open(root);
