@@ -72,7 +72,7 @@ public final class BtrfsVsMobySummary {
         for (Row r : rows) {
             Map<Integer, Double> ref = PeerTable.byRun(lines, r.reference, r.op, r.label, r.value);
             Map<Integer, Double> strata = PeerTable.byRun(lines, r.strata, r.op, r.label, r.value);
-            if (ref.isEmpty() && strata.isEmpty()) continue;
+            if (ref.isEmpty() || strata.isEmpty()) continue; // a session that left one side out (FILES, ALSO, OPS)
             List<Double> ratios = PeerTable.ratios(strata, ref);
             String spread = ratios.isEmpty() ? "n/a" : "**" + PeerTable.ratio(PeerTable.median(ratios)) + "** ["
                     + PeerTable.ratio(Collections.min(ratios)) + "-" + PeerTable.ratio(Collections.max(ratios)) + "]";
