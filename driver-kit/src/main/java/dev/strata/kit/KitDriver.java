@@ -314,6 +314,7 @@ class KitDriver implements StorageDriver {
             if (first == null) first = e;
             else first.addSuppressed(e);
         }
+        refs.release();
         if (first != null) throw first;
     }
 
