@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * The two data sets of /work/shared/peerbench ({@code gen-tar}): N regular files of one size spread over D
@@ -82,5 +83,11 @@ record DataSets(String name, int files, int dirs, long size) {
             for (int k = 0; k < 8 && i + k < n; k++) b[i + k] = (byte) (s >>> (8 * k));
         }
         return s;
+    }
+
+    /** Writes both data sets' tars into a directory: {@code DataSets DIR} (small.tar, large.tar). */
+    public static void main(String[] args) throws IOException {
+        Path dir = Files.createDirectories(Path.of(args[0]));
+        for (DataSets s : List.of(SMALL, LARGE)) System.out.println(dir.resolve(s.shortName() + ".tar") + " " + s.writeTar(dir.resolve(s.shortName() + ".tar")));
     }
 }

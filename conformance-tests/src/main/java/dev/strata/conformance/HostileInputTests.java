@@ -23,6 +23,7 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 
@@ -31,7 +32,8 @@ import static org.junit.jupiter.api.DynamicTest.dynamicTest;
  * new layer on a small parent: the breakout attempts, and the engine-compat cases that hold each driver to the tar
  * semantics of containerd and moby (symlink targets verbatim, names cleaned lexically, paths through symlinks resolved
  * in the layer, exact directory modes and times, Go's stream errors). A {@link HostileCase.Expect#REFUSED} case must
- * throw a {@link StorageException} and leave the layer not reported as complete; an
+ * throw a {@link StorageException} that says the layer is unchanged, and leave it exactly as it was (applyDiff is
+ * all or nothing); an
  * {@link HostileCase.Expect#APPLIED_SAFELY} case must apply, as layer-archive's apply does, and the mounted layer must
  * hold what the case expects. Either way the outside directory the case aims at and the parent layer must be exactly
  * as before.
@@ -63,15 +65,18 @@ public interface HostileInputTests extends DriverUnderTest {
                 d.create(id, base, CreateOptions.NONE);
                 String what = c.name() + " (" + c.mirrors() + ")";
                 if (c.expect() == HostileCase.Expect.REFUSED) {
+                    Map<String, String> layerBefore = Layers.describe(d, id, true);
                     try {
                         d.applyDiff(id, base, new ByteArrayInputStream(tar));
                         fail(what + " was applied; it must be refused");
                     } catch (StorageException refused) {
-                        // as it must be
+                        assertTrue(refused.getMessage().contains("layer " + id + " unchanged"),
+                                what + ": the error must say the layer is unchanged: " + refused.getMessage());
                     } catch (RuntimeException e) {
                         fail(what + " was refused with an untyped " + e + "; expected a StorageException", e);
                     }
-                    assertFalse(d.exists(id), what + ": a refused apply left the layer reported as complete");
+                    assertTrue(d.exists(id), what + ": a refused apply must leave the layer as it was, and it existed");
+                    Layers.assertSameTree(layerBefore, Layers.describe(d, id, true), what + ": a refused apply changed the layer");
                 } else {
                     try {
                         d.applyDiff(id, base, new ByteArrayInputStream(tar));

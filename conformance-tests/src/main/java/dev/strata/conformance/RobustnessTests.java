@@ -134,19 +134,21 @@ public interface RobustnessTests extends DriverUnderTest {
         String victim = Layers.id("killed-during-apply");
 
         // While the child applies, a second process opens the driver (as a concurrent CLI command would): its
-        // sweep of abandoned layers must leave a layer that a live process is still writing alone, or the child's
-        // apply fails and it exits before the kill.
+        // sweep of abandoned operations must leave an apply that a live process is still running alone, or the
+        // child's apply fails and it exits before the kill; and the layer is there, as it was before the apply.
         ChildJvm.killDuringApply(driverName(), driverOptions(), testRoot(), victim, "base", () -> {
             StorageDriver concurrent = reopen();
-            assertFalse(concurrent.exists(victim), "a layer being applied is reported as existing");
+            assertTrue(concurrent.exists(victim), "a layer being applied to is not reported as existing");
+            Layers.assertSameTree(baseTree, Layers.describe(concurrent, victim, false), "a layer while a diff is applied to it");
         });
 
         StorageDriver after = reopen();
-        assertFalse(after.exists(victim), "after kill -9 during applyDiff, a new instance reports the layer as existing");
-        assertFalse(after.layers().contains(victim), "after kill -9 during applyDiff, layers() lists it");
-        after.create(victim, "base", CreateOptions.NONE); // the id must be free again
+        assertTrue(after.exists(victim), "after kill -9 during applyDiff, the layer (made before the apply) is gone");
+        assertEquals(Set.of("base", victim), Set.copyOf(after.layers()), "layers() after kill -9 during applyDiff");
         Layers.assertSameTree(baseTree, Layers.describe(after, victim, false),
-                "a layer made again under the killed layer's id holds files of the killed apply");
+                "after kill -9 during applyDiff, the layer holds files of the killed apply");
+        after.remove(victim);
+        after.create(victim, "base", CreateOptions.NONE); // the id is free again
         after.remove(victim);
         assertEquals(List.of("base"), after.layers());
     }

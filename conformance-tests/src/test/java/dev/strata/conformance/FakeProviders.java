@@ -44,7 +44,7 @@ final class FakeProviders {
         }
     }
 
-    /** {@link CopyDirDriver} whose get also mounts a tmpfs that neither put, remove nor cleanup unmounts. */
+    /** {@link CopyDirStorage} whose get also mounts a tmpfs that neither put, remove nor cleanup unmounts. */
     public static final class Leaky implements DriverProvider {
         @Override
         public String name() {
@@ -68,10 +68,9 @@ final class FakeProviders {
 
         @Override
         public StorageDriver open(DriverContext context) {
-            return new CopyDirDriver(context.home()) {
+            return dev.strata.kit.DriverKit.wrap(new CopyDirStorage(context.home()) {
                 @Override
-                public Path get(String id, String mountLabel) {
-                    Path root = super.get(id, mountLabel);
+                public Path root(String id) {
                     Path leak = home().resolve("leaks").resolve(id);
                     if (!dev.strata.nativeio.MountInfo.isMountPoint(leak)) {
                         try {
@@ -81,14 +80,14 @@ final class FakeProviders {
                         }
                         dev.strata.nativeio.Mounts.mount("leaky", leak, "tmpfs", 0, "size=1m");
                     }
-                    return root;
+                    return super.root(id);
                 }
 
                 @Override
                 public String name() {
                     return "leaky";
                 }
-            };
+            });
         }
     }
 }

@@ -3,10 +3,8 @@ package dev.strata.api;
 /**
  * What a driver can promise beyond the base contract.
  *
- * @param reproducesExactDiffs a diff of an applied layer is byte-identical to the tar applied (Docker then
- *                             skips tar-split)
- * @param nativeDiff           diff and changes are read from the layer's own directory, not by comparing trees
- * @param quota                per-layer size limits work on this backing filesystem
+ * @param nativeDiff diff and changes are read from the layer's own directory, not by comparing trees
+ * @param quota      per-layer size limits work on this backing filesystem
  */
-public record Capabilities(boolean reproducesExactDiffs, boolean nativeDiff, boolean quota) {
+public record Capabilities(boolean nativeDiff, boolean quota) {
 }

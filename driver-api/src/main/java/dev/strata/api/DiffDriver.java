@@ -15,8 +15,11 @@ public interface DiffDriver {
     List<Change> changes(String id, String parent);
 
     /**
-     * Applies a tar diff (plain, gzip or zstd) to {@code id}, whose parent is {@code parent}. Returns the size
-     * that {@link #diffSize} reports for the same layer afterwards.
+     * Applies a tar diff (plain, gzip or zstd) to {@code id}, whose parent is {@code parent}, all or nothing: on
+     * any failure (a bad or truncated stream, an unsupported compression, a full disk, an interrupt, a kill) the
+     * layer is exactly as it was, and the error's message ends with {@code layer <id> unchanged}. A layer with
+     * children, or one that is mounted, is refused ({@link LayerBusyException}). Returns the size that
+     * {@link #diffSize} reports for the same layer afterwards.
      */
     long applyDiff(String id, String parent, InputStream diff);
 

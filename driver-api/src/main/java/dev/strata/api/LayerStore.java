@@ -8,7 +8,8 @@ import java.util.Map;
  * Layers and their mounts: the half of the contract that moby calls ProtoDriver.
  *
  * <p>Ids are caller-chosen single path components ({@link LayerIds}). A parent of {@code null} or {@code ""}
- * means none.
+ * means none, and so do options of {@code null}. An operation that fails, is interrupted or is killed leaves what
+ * existed before it; a later call never sees half of it.
  */
 public interface LayerStore {
     /** Makes a read-only (image) layer on top of {@code parent}. */
@@ -29,10 +30,14 @@ public interface LayerStore {
      */
     Path get(String id, String mountLabel);
 
-    /** Releases one reference taken by {@link #get}; the last one unmounts. */
+    /** Releases one reference taken by {@link #get}; the last one unmounts. A put too many is harmless. */
     void put(String id);
 
-    /** Whether a complete layer with this id exists. A layer whose create or apply did not finish does not. */
+    /**
+     * Whether a complete layer with this id exists. A layer whose create did not finish does not; one whose remove
+     * started does not either. An error is not an answer: a bad id ({@link InvalidLayerIdException}) or storage
+     * that cannot be read throws.
+     */
     boolean exists(String id);
 
     /** The number of {@link #get} references now held on the layer. */

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 public class StorageException extends RuntimeException {
     private final String operation;
     private final String subject;
+    private final String detail;
 
     public StorageException(String operation, String subject, String message) {
         this(operation, subject, message, null);
@@ -18,6 +19,7 @@ public class StorageException extends RuntimeException {
         super(format(operation, subject, message), cause);
         this.operation = operation;
         this.subject = subject;
+        this.detail = message;
     }
 
     public StorageException(String operation, Path path, String message, Throwable cause) {
@@ -32,6 +34,11 @@ public class StorageException extends RuntimeException {
     /** The layer id or path the operation was about; may be null. */
     public String subject() {
         return subject;
+    }
+
+    /** What went wrong, without the operation and subject in front. */
+    public String detail() {
+        return detail;
     }
 
     private static String format(String operation, String subject, String message) {

@@ -91,7 +91,12 @@ public final class LayerArchive {
      * target, hardlink targets that are missing or directories, whiteouts of {@code .}, {@code ..} or an empty name,
      * device nodes unless {@code options.allowDevices()}, unknown entry types, and what Go's {@code archive/tar}
      * rejects as malformed. overlayfs' own xattrs ({@code trusted.overlay.*}, {@code user.overlay.*}) are dropped.
-     * What was applied before a refusal stays (the driver marks the layer incomplete).
+     * What was applied before a refusal stays in {@code layerRoot}: the driver kit applies into a staged copy and
+     * drops it.
+     *
+     * <p>An existing non-directory is never written into, only replaced (unlinked, then made anew with
+     * {@code O_EXCL}); an existing directory gets its metadata set. The kit's staged copy relies on this: it shares
+     * the layer's files through hardlinks ({@code DirectoryStaging}), and its tests check it.
      *
      * <p>Metadata: owner (fchown), then mode (chown clears setuid), then xattrs byte-exact (chown clears
      * security.capability), then mtime in ns; directory mtimes are restored after their contents. Sparse entries keep

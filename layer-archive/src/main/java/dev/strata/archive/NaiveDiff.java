@@ -1,7 +1,6 @@
 package dev.strata.archive;
 
 import dev.strata.api.Change;
-import dev.strata.api.DiffDriver;
 import dev.strata.api.LayerStore;
 
 import java.io.InputStream;
@@ -9,7 +8,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * diff, changes, applyDiff and diffSize for a driver with no native way (moby's NaiveDiffDriver): layers are taken
+ * diff, changes and diffSize for a driver with no native way (moby's NaiveDiffDriver): layers are taken
  * with {@link LayerStore#get} (mounted where the driver mounts) and released with {@link LayerStore#put}, and trees
  * are compared.
  *
@@ -18,21 +17,16 @@ import java.util.List;
  *   {@link TreeChanges#between} then {@link LayerArchive#writeChanges}. The layer stays taken until the returned
  *   stream is closed (the parent only while changes are computed). Unlike moby, closing does not sleep to the next
  *   second: our tars keep mtimes in nanoseconds, so a same-second change is still seen.</li>
- *   <li>{@link #applyDiff}: {@link LayerArchive#apply} with this driver's {@link ApplyOptions}, then returns
- *   {@link #diffSize} of the same layer, computed right after the apply, so the contract "applyDiff returns what
- *   diffSize reports" holds by construction. This costs one walk of the layer (and of the parent, when there is
- *   one) after every apply, as moby's overlay2 pays for its size walk.</li>
  *   <li>{@link #diffSize}: {@link TreeChanges#size} of the changes; no parent: the size of every non-directory in
  *   the layer, hardlinks once, in a single walk.</li>
  * </ul>
+ * Applying is the driver kit's: it stages a copy of the layer and swaps it in whole.
  */
-public final class NaiveDiff implements DiffDriver {
+public final class NaiveDiff implements LayerDiffs {
     private final LayerStore layers;
-    private final ApplyOptions applyOptions;
 
-    public NaiveDiff(LayerStore layers, ApplyOptions applyOptions) {
+    public NaiveDiff(LayerStore layers) {
         this.layers = layers;
-        this.applyOptions = applyOptions;
     }
 
     private static boolean none(String parent) {
@@ -78,17 +72,6 @@ public final class NaiveDiff implements DiffDriver {
         } finally {
             layers.put(id);
         }
-    }
-
-    @Override
-    public long applyDiff(String id, String parent, InputStream diff) {
-        Path layerFs = layers.get(id, "");
-        try {
-            LayerArchive.apply(layerFs, diff, applyOptions);
-        } finally {
-            layers.put(id);
-        }
-        return diffSize(id, parent);
     }
 
     @Override

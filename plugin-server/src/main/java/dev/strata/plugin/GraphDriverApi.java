@@ -137,7 +137,8 @@ final class GraphDriverApi {
             }
             case CAPABILITIES -> {
                 request(endpoint, body);
-                yield Wire.Reply.capabilities(driver().capabilities().reproducesExactDiffs());
+                // No driver reproduces the applied tar byte for byte, so dockerd keeps its tar-split data.
+                yield Wire.Reply.capabilities(false);
             }
             case CHANGES -> {
                 Wire.DriverRequest r = request(endpoint, body);

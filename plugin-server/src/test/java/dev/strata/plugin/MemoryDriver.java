@@ -66,7 +66,7 @@ final class MemoryDriver implements StorageDriver {
 
     @Override
     public Capabilities capabilities() {
-        return new Capabilities(false, false, false);
+        return new Capabilities(false, false);
     }
 
     @Override

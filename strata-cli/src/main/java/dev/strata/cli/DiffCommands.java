@@ -113,9 +113,25 @@ final class DiffCommands {
             if (file != null && !Files.isRegularFile(file)) throw new StorageException("apply", file.toString(), "no such file");
             long total = file == null ? 0 : Files.size(file);
             long size;
+            // Ctrl-C or a SIGTERM ends the JVM in the middle of the apply: say what state the layer is in. (The
+            // driver swaps a finished apply in whole, so an interrupted one never touched the layer; the next
+            // command drops what it staged.)
+            java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+            java.io.PrintWriter err = spec.commandLine().getErr();
+            Thread onSignal = new Thread(() -> {
+                if (!done.get()) err.println("strata: apply " + id + ": interrupted; layer " + id + " unchanged");
+            });
+            Runtime.getRuntime().addShutdownHook(onSignal);
             try (InputStream raw = file == null ? System.in : Files.newInputStream(file);
                  Progress progress = Progress.start("apply " + id, total)) {
                 size = d.applyDiff(id, parent, new BufferedInputStream(Progress.counting(raw, progress), 1 << 16));
+            } finally {
+                done.set(true);
+                try {
+                    Runtime.getRuntime().removeShutdownHook(onSignal);
+                } catch (IllegalStateException shuttingDown) {
+                    // the hook has run or is running
+                }
             }
             if (top.session().json()) Output.json(out(), Output.fields("id", id, "size", size));
             else out().println(size);

@@ -108,11 +108,18 @@ final class LayerCommands {
         }
     }
 
-    @Command(mixinStandardHelpOptions = true, name = "exists", description = "Answer by exit code: 0 if the layer exists, 1 if not.")
+    @Command(mixinStandardHelpOptions = true, name = "exists",
+            description = "Answer by exit code: 0 if the layer exists, 1 if not, " + Main.CANNOT_ANSWER + " if that cannot be told (an error).")
     static final class Exists extends LayerCommand {
         @Override
         public Integer call() {
-            boolean e = driver().exists(id);
+            boolean e;
+            try {
+                e = driver().exists(id);
+            } catch (RuntimeException error) { // not a "no": 0 and 1 are the answers
+                spec.commandLine().getErr().println("strata: " + Main.oneLine(error));
+                return Main.CANNOT_ANSWER;
+            }
             if (top.session().json()) Output.json(out(), Output.fields("id", id, "exists", e));
             return e ? Main.OK : Main.FAILED;
         }

@@ -6,11 +6,13 @@ import picocli.CommandLine;
 import java.io.PrintWriter;
 
 /**
- * Entry point of the {@code strata} command. Exit codes: 0 ok, 1 the operation failed, 2 usage. An error is one
- * line on stderr that names the layer and the cause.
+ * Entry point of the {@code strata} command. Exit codes: 0 ok, 1 the operation failed, 2 usage, 3 {@code exists}
+ * could not tell. An error is one line on stderr that names the layer and the cause.
  */
 public final class Main {
     public static final int OK = 0, FAILED = 1, USAGE = 2;
+    /** {@code exists} keeps 0 and 1 for yes and no; an error there is neither. */
+    public static final int CANNOT_ANSWER = 3;
 
     private Main() {
     }

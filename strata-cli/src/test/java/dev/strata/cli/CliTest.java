@@ -56,11 +56,24 @@ class CliTest {
     }
 
     @Test
+    void existsOnARootWithTwoDriversDataIsAnErrorNotANo() throws Exception {
+        Files.createDirectories(root.resolve("vfs/dir/x"));
+        Files.createDirectories(root.resolve("overlay/y"));
+        Result r = strata("exists", "x");
+        assertEquals(Main.CANNOT_ANSWER, r.code(), r.err());
+        assertTrue(r.err().contains("several storage drivers"), r.err());
+        assertEquals("", r.out());
+    }
+
+    @Test
     void layerLifecycleWithExitCodes() {
         assertEquals(0, strata("-s", "vfs", "create", "base").code());
         assertEquals(0, strata("-s", "vfs", "create-rw", "c1", "--parent", "base").code());
         assertEquals(0, strata("-s", "vfs", "exists", "c1").code());
         assertEquals(1, strata("-s", "vfs", "exists", "nosuch").code());
+        Result badId = strata("-s", "vfs", "exists", "../c1");
+        assertEquals(Main.CANNOT_ANSWER, badId.code(), "a bad id is an error, not a no");
+        assertTrue(badId.err().startsWith("strata: exists \"../c1\": invalid layer id"), badId.err());
         Result mount = strata("-s", "vfs", "mount", "c1");
         assertEquals(0, mount.code());
         assertEquals(root.resolve("vfs/dir/c1").toString(), mount.out().strip());
@@ -69,7 +82,7 @@ class CliTest {
         assertEquals(0, strata("-s", "vfs", "unmount", "c1").code());
         Result busy = strata("-s", "vfs", "remove", "base");
         assertEquals(1, busy.code());
-        assertEquals("strata: remove base: layer has children: c1", busy.err().strip());
+        assertEquals("strata: remove base: layer has 1 child layer(s) (c1); remove them first", busy.err().strip());
         assertEquals(0, strata("-s", "vfs", "remove", "c1").code());
         assertEquals(0, strata("-s", "vfs", "remove", "base").code());
         assertEquals(0, strata("-s", "vfs", "cleanup").code());

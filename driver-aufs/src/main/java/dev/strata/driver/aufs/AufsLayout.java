@@ -1,10 +1,10 @@
 package dev.strata.driver.aufs;
 
-import dev.strata.api.AtomicFiles;
 import dev.strata.api.InvalidLayerIdException;
 import dev.strata.api.LayerIds;
 import dev.strata.api.LayerUnknownException;
 import dev.strata.api.StorageException;
+import dev.strata.kit.AtomicFiles;
 import dev.strata.nativeio.Mounts;
 import dev.strata.nativeio.Trees;
 
@@ -125,32 +125,6 @@ final class AufsLayout {
             throw new StorageException("list layers", layersRoot, e.toString(), e);
         }
         return ids;
-    }
-
-    /** The layers stacked on {@code id}: those that name it among their ancestors. */
-    List<String> dependents(String id) {
-        List<String> out = new ArrayList<>();
-        for (String other : registeredIds()) {
-            if (other.equals(id)) continue;
-            try {
-                if (parents(other).contains(id)) out.add(other);
-            } catch (LayerUnknownException gone) {
-                // removed meanwhile
-            }
-        }
-        out.sort(null);
-        return out;
-    }
-
-    /** Removes {@code *-removing} leftovers of an interrupted remove in mnt/ and diff/ (moby's Init). */
-    void removeLeftovers() {
-        for (Path root : List.of(mntRoot, diffRoot)) {
-            try (DirectoryStream<Path> ds = Files.newDirectoryStream(root, "*" + REMOVING)) {
-                for (Path p : ds) if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) removeAll(p);
-            } catch (IOException e) {
-                throw new StorageException("remove leftovers", root, e.toString(), e);
-            }
-        }
     }
 
     /**

@@ -6,6 +6,7 @@ import dev.strata.api.NotSupportedException;
 import dev.strata.api.OptionSpec;
 import dev.strata.api.StorageDriver;
 import dev.strata.api.Support;
+import dev.strata.kit.DriverKit;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -19,7 +20,7 @@ public final class AufsProvider implements DriverProvider {
 
     @Override
     public String name() {
-        return AufsDriver.NAME;
+        return AufsStorage.NAME;
     }
 
     @Override
@@ -40,7 +41,7 @@ public final class AufsProvider implements DriverProvider {
     @Override
     public StorageDriver open(DriverContext context) {
         Support s = probe(context.home());
-        if (!s.supported()) throw new NotSupportedException("open", AufsDriver.NAME, s.reason());
-        return new AufsDriver(context.home());
+        if (!s.supported()) throw new NotSupportedException("open", AufsStorage.NAME, s.reason());
+        return DriverKit.wrap(new AufsStorage(context.home()));
     }
 }

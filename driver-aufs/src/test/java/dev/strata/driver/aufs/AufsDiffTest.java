@@ -1,5 +1,7 @@
 package dev.strata.driver.aufs;
 
+import dev.strata.api.StorageDriver;
+import dev.strata.api.StorageException;
 import dev.strata.testsupport.Tmpfs;
 import dev.strata.api.Change;
 import dev.strata.archive.ApplyOptions;
@@ -32,6 +34,7 @@ import static dev.strata.api.Change.Kind.DELETE;
 import static dev.strata.api.Change.Kind.MODIFY;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -44,13 +47,13 @@ class AufsDiffTest {
     Path tmp;
     Tmpfs fs;
     Path home;
-    AufsDriver d;
+    StorageDriver d;
 
     @BeforeEach
     void open() throws Exception {
         fs = Tmpfs.at(tmp, "512m");
         home = tmp.resolve("aufs");
-        d = new AufsDriver(home);
+        d = AufsTests.open(home);
         d.create("base", null, null);
         Path b = home.resolve("diff/base");
         Files.createDirectories(b.resolve("etc"));
@@ -205,12 +208,15 @@ class AufsDiffTest {
     }
 
     @Test
-    void aHostileTarChangesNothingOutsideAndLeavesTheLayerIncomplete() throws Exception {
+    void aHostileTarChangesNothingOutsideAndLeavesTheLayerAsItWas() throws Exception {
         byte[] evil = TarFixtures.write(List.of(Entry.file("ok", 0644, "ok"), Entry.file("../../escaped", 0644, "x")));
-        assertThrows(UnsafeEntryException.class, () -> d.applyDiff("upper", "base", new ByteArrayInputStream(evil)));
+        StorageException e = assertThrows(StorageException.class, () -> d.applyDiff("upper", "base", new ByteArrayInputStream(evil)));
+        assertInstanceOf(UnsafeEntryException.class, e.getCause(), "the refusal is the cause");
+        assertTrue(e.getMessage().contains("layer upper unchanged"), e.getMessage());
         assertFalse(Files.exists(tmp.resolve("escaped")));
         assertFalse(Files.exists(home.resolve("escaped")));
-        assertFalse(d.exists("upper"), "a half-applied layer is not reported");
+        assertTrue(d.exists("upper"), "the layer existed before the apply");
+        assertFalse(Files.exists(home.resolve("diff/upper/ok")), "nothing of the refused tar is in the layer");
         d.remove("upper");
     }
 

@@ -1,5 +1,6 @@
 package dev.strata.driver.aufs;
 
+import dev.strata.api.StorageDriver;
 import dev.strata.testsupport.Tmpfs;
 import dev.strata.api.Change;
 import dev.strata.api.StorageException;
@@ -33,14 +34,14 @@ class AufsMountTest {
     Path tmp;
     Tmpfs fs;
     Path home;
-    AufsDriver d;
+    StorageDriver d;
 
     @BeforeEach
     void open() {
         assumeTrue(Kernel.hasFilesystem("aufs"), "aufs not in /proc/filesystems");
         fs = Tmpfs.at(tmp, "512m");
         home = tmp.resolve("aufs");
-        d = new AufsDriver(home);
+        d = AufsTests.open(home);
     }
 
     @AfterEach
@@ -146,7 +147,7 @@ class AufsMountTest {
             int branch = 77 + h.toString().length();
             int mod = 4095 % branch;
             if (mod == 0 || mod > branch - 2) {
-                AufsDriver deep = new AufsDriver(h);
+                StorageDriver deep = AufsTests.open(h);
                 try {
                     deepStackOn(deep, h);
                 } finally {
@@ -162,7 +163,7 @@ class AufsMountTest {
         deepStackOn(d, h);
     }
 
-    private static void deepStackOn(AufsDriver drv, Path h) throws Exception {
+    private static void deepStackOn(StorageDriver drv, Path h) throws Exception {
         String parent = null;
         int expected = 0;
         for (int i = 1; i < 127; i++) {

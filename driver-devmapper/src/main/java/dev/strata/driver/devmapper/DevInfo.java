@@ -23,6 +23,10 @@ record DevInfo(@JsonProperty("device_id") int deviceId,
         return new DevInfo(deviceId, size, transactionId, initialized, v, parent);
     }
 
+    DevInfo withDeviceId(int v) {
+        return new DevInfo(v, size, transactionId, initialized, deleted, parent);
+    }
+
     DevInfo withSize(long v) {
         return new DevInfo(deviceId, v, transactionId, initialized, deleted, parent);
     }

@@ -1,5 +1,6 @@
 package dev.strata.driver.devmapper;
 
+import dev.strata.kit.Flock;
 import dev.strata.api.Sizes;
 import dev.strata.api.StorageException;
 import dev.strata.nativeio.Errno;
@@ -32,13 +33,13 @@ final class DeviceSet {
     final String prefix;
     final MetadataStore store;
     final DeviceIdMap ids;
-    final PoolLock lock;
+    final Flock lock;
     final boolean deferredRemove, deferredDelete;
     final int[] dmVersion;
     private int nextDeviceId;
 
     DeviceSet(Path home, DevmapperOptions opts, DeviceMapper dm, ThinPool pool, String prefix, MetadataStore store,
-              DeviceIdMap ids, PoolLock lock, boolean deferredRemove, boolean deferredDelete, int[] dmVersion) {
+              DeviceIdMap ids, Flock lock, boolean deferredRemove, boolean deferredDelete, int[] dmVersion) {
         this.home = home;
         this.opts = opts;
         this.dm = dm;
@@ -237,6 +238,46 @@ final class DeviceSet {
             store.delete(hash);
             ids.markFree(info.deviceId());
             closeTransaction(tid);
+        });
+    }
+
+    /**
+     * Makes {@code hash} the device that {@code staged} is (a snapshot of it that an apply wrote into), in steps
+     * that a crash cannot tear: the layer's record takes the staged device's id (the commit point), the staged
+     * record goes, then the old device is deleted from the pool in a transaction. A crash between the steps leaves
+     * an old device no record owns, which the next start deletes ({@link Recovery#sweepOrphanIds}); a staged
+     * record still naming the layer's new device is recognised by {@link #dropStaged}.
+     */
+    void replace(String hash, String staged) {
+        lock.locked(() -> {
+            DevInfo layer = store.read(hash), copy = store.read(staged);
+            if (layer == null || copy == null) throw new StorageException("applyDiff", hash, "devmapper: the device or its staged copy is gone");
+            deactivate(staged, false);
+            deactivate(hash, false);
+            store.write(hash, layer.withDeviceId(copy.deviceId()));
+            CrashPoints.reach("replace-after-commit", hash);
+            store.delete(staged);
+            long tid = openTransaction(hash, layer.deviceId());
+            pool.delete(layer.deviceId());
+            ids.markFree(layer.deviceId());
+            closeTransaction(tid);
+        });
+    }
+
+    /**
+     * Drops a staged copy of {@code hash}: its device, unless a {@link #replace} got as far as giving it to the
+     * layer (then only the staged record goes).
+     */
+    void dropStaged(String hash, String staged) {
+        lock.locked(() -> {
+            DevInfo copy = store.read(staged);
+            if (copy == null) return;
+            DevInfo layer = store.read(hash);
+            if (layer != null && layer.deviceId() == copy.deviceId()) {
+                store.delete(staged);
+                return;
+            }
+            delete(staged, true);
         });
     }
 

@@ -1,5 +1,6 @@
 package dev.strata.driver.devmapper;
 
+import dev.strata.kit.Flock;
 import dev.strata.api.StorageException;
 import dev.strata.nativeio.Errno;
 import dev.strata.nativeio.SyscallException;
@@ -45,7 +46,7 @@ final class DeviceSets {
             Path meta = home.resolve("metadata");
             ids = new DeviceIdMap(meta.resolve(DeviceIdMap.FILE));
             DeviceSet ds = new DeviceSet(home, o, dm, pool, prefix, new MetadataStore(meta), ids,
-                    new PoolLock(meta.resolve(".lock")), removal, deletion, v);
+                    new Flock(meta.resolve(".lock")), removal, deletion, v);
             ds.lock.locked(() -> {
                 Recovery.run(ds);
                 BaseDevice.setup(ds);

@@ -18,6 +18,10 @@ final class DevmapperProbe {
 
     static Support probe() {
         if (!Kernel.isRoot()) return Support.no("devmapper needs root (dm and loop ioctls need CAP_SYS_ADMIN)");
+        if (Kernel.inUserNamespace()) {
+            return Support.no("devmapper needs real root: dm and loop ioctls need CAP_SYS_ADMIN in the initial user namespace, "
+                    + "and this process runs in a user namespace of its own");
+        }
         String release = Kernel.release();
         boolean loaded = DeviceMapper.miscMinor().isPresent();
         boolean node = Files.exists(DeviceMapper.CONTROL);

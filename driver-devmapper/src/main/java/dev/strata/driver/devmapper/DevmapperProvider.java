@@ -6,6 +6,7 @@ import dev.strata.api.NotSupportedException;
 import dev.strata.api.OptionSpec;
 import dev.strata.api.StorageDriver;
 import dev.strata.api.Support;
+import dev.strata.kit.DriverKit;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -14,7 +15,7 @@ import java.util.List;
 public final class DevmapperProvider implements DriverProvider {
     @Override
     public String name() {
-        return DevmapperDriver.NAME;
+        return DevmapperStorage.NAME;
     }
 
     @Override
@@ -39,9 +40,9 @@ public final class DevmapperProvider implements DriverProvider {
 
     @Override
     public StorageDriver open(DriverContext context) {
-        DevmapperOptions opts = DevmapperOptions.from(DevmapperDriver.NAME, context.options());
+        DevmapperOptions opts = DevmapperOptions.from(DevmapperStorage.NAME, context.options());
         Support s = DevmapperProbe.probe();
         if (!s.supported()) throw new NotSupportedException("open", context.home().toString(), s.reason());
-        return new DevmapperDriver(context.home(), opts);
+        return DriverKit.wrap(new DevmapperStorage(context.home(), opts));
     }
 }

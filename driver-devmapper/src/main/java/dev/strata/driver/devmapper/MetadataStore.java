@@ -3,7 +3,7 @@ package dev.strata.driver.devmapper;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.strata.api.AtomicFiles;
+import dev.strata.kit.AtomicFiles;
 import dev.strata.api.StorageException;
 
 import java.io.IOException;
@@ -68,6 +68,16 @@ final class MetadataStore {
             if (Files.deleteIfExists(dir.resolve(fileName(hash)))) AtomicFiles.syncDirectory(dir);
         } catch (IOException e) {
             throw new StorageException("remove metadata", dir.resolve(fileName(hash)).toString(), e.toString(), e);
+        }
+    }
+
+    /** Renames a device's record in one atomic step (the commit point of a create that grows its filesystem first). */
+    void rename(String from, String to) {
+        try {
+            Files.move(dir.resolve(fileName(from)), dir.resolve(fileName(to)), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            AtomicFiles.syncDirectory(dir);
+        } catch (IOException e) {
+            throw new StorageException("rename metadata", dir.resolve(fileName(from)).toString(), e.toString(), e);
         }
     }
 

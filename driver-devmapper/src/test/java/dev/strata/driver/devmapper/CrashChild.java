@@ -1,12 +1,13 @@
 package dev.strata.driver.devmapper;
 
+import dev.strata.api.StorageDriver;
 import dev.strata.api.CreateOptions;
 
 import java.nio.file.Path;
 import java.util.List;
 
 /**
- * The process CrashRecoveryTest kills: {@code CrashChild HOME create|remove|loop}. With
+ * The process CrashRecoveryTest kills: {@code CrashChild HOME create|remove|apply|loop}. With
  * {@code -Dstrata.devmapper.crashAt=POINT} it halts at that point, as a SIGKILL would stop it.
  */
 public final class CrashChild {
@@ -15,13 +16,17 @@ public final class CrashChild {
 
     public static void main(String[] args) {
         Path home = Path.of(args[0]);
-        DevmapperDriver d = DmAssumptions.open(home, DmAssumptions.SMALL);
+        StorageDriver d = DmAssumptions.open(home, DmAssumptions.SMALL);
         if (!d.exists("keep")) d.create("keep", null, CreateOptions.NONE);
         switch (args[1]) {
             case "create" -> d.create("victim", "keep", CreateOptions.NONE);
             case "remove" -> {
                 d.create("victim", "keep", CreateOptions.NONE);
                 d.remove("victim");
+            }
+            case "apply" -> {
+                d.create("victim", "keep", CreateOptions.NONE);
+                d.applyDiff("victim", "keep", new java.io.ByteArrayInputStream(new byte[1024])); // an empty tar
             }
             case "loop" -> {
                 for (int i = 0; ; i++) {

@@ -1,5 +1,6 @@
 package dev.strata.driver.devmapper;
 
+import dev.strata.api.StorageDriver;
 import dev.strata.api.CreateOptions;
 import dev.strata.api.InvalidLayerIdException;
 import dev.strata.api.InvalidOptionException;
@@ -32,7 +33,7 @@ class DevmapperDriverTest {
     @TempDir
     Path tmp;
     Path home;
-    DevmapperDriver d;
+    StorageDriver d;
     String prefix;
 
     @BeforeEach
@@ -41,7 +42,7 @@ class DevmapperDriverTest {
         home = tmp.resolve("devicemapper");
         d = DmAssumptions.open(home);
         assertEquals(List.of(), DmAssumptions.loopDevices(home), "opening makes no device yet");
-        prefix = d.devices().prefix;
+        prefix = DmAssumptions.storage(d).devices().prefix;
     }
 
     @AfterEach
@@ -50,7 +51,7 @@ class DevmapperDriverTest {
         if (prefix != null) DmAssumptions.assertNothingLeft(home, prefix);
     }
 
-    static Map<String, String> status(DevmapperDriver d) {
+    static Map<String, String> status(StorageDriver d) {
         return d.status().stream().collect(Collectors.toMap(StatusEntry::key, StatusEntry::value, (a, b) -> a, java.util.LinkedHashMap::new));
     }
 
@@ -62,14 +63,14 @@ class DevmapperDriverTest {
         assertEquals(1, d.references("a"));
         d.put("a");
         assertEquals(0, d.references("a"));
-        assertFalse(MountInfo.isMountPoint(d.mountPoint("a")));
+        assertFalse(MountInfo.isMountPoint(DmAssumptions.storage(d).mountPoint("a")));
         d.create("b", "a", CreateOptions.NONE);
         assertEquals("a", d.parent("b"));
         assertNull(d.parent("a"));
         Path b = d.get("b", "");
         assertEquals("from a", Files.readString(b.resolve("hello")));
         Files.writeString(b.resolve("hello"), "from b");
-        assertEquals("b", Files.readString(d.mountPoint("b").resolve("id")));
+        assertEquals("b", Files.readString(DmAssumptions.storage(d).mountPoint("b").resolve("id")));
         Map<String, String> meta = d.metadata("b");
         assertTrue(Files.exists(Path.of(meta.get("DeviceName"))), meta.toString());
         d.put("b");
@@ -104,7 +105,7 @@ class DevmapperDriverTest {
         assertEquals(2, d.references("rw"));
         d.remove("rw");
         assertFalse(d.exists("rw"));
-        assertFalse(MountInfo.isMountPoint(d.mountPoint("rw")));
+        assertFalse(MountInfo.isMountPoint(DmAssumptions.storage(d).mountPoint("rw")));
     }
 
     @Test
@@ -194,7 +195,7 @@ class DevmapperDriverTest {
             assertEquals("1", status(d).get("Deferred Deleted Device Count"));
         }
         // closed: the kernel removes the dm device; the worker (here called directly) deletes the thin device
-        d.devices().cleanupDeletedDevices();
+        DmAssumptions.storage(d).devices().cleanupDeletedDevices();
         assertEquals("0", status(d).get("Deferred Deleted Device Count"));
         d.create("busy", null, CreateOptions.NONE);
         d.remove("busy");

@@ -1,5 +1,6 @@
 package dev.strata.driver.devmapper;
 
+import dev.strata.api.StorageDriver;
 import dev.strata.api.CreateOptions;
 import dev.strata.api.StorageException;
 import dev.strata.nativeio.Kernel;
@@ -31,15 +32,15 @@ class DevmapperPoolTest {
     @Test
     void aNearlyFullPoolRefusesNewLayersBeforeItGoesReadOnly() throws Exception {
         Path home = tmp.resolve("full");
-        DevmapperDriver d = DmAssumptions.open(home, List.of("dm.basesize=64M", "dm.loopdatasize=64M", "dm.loopmetadatasize=4M"));
-        String prefix = d.devices().prefix;
+        StorageDriver d = DmAssumptions.open(home, List.of("dm.basesize=64M", "dm.loopdatasize=64M", "dm.loopmetadatasize=4M"));
+        String prefix = DmAssumptions.storage(d).devices().prefix;
         try {
             // the layer may hold 128M, the pool only 64M: fill until less than 10% of the pool is free
             d.createReadWrite("filler", null, CreateOptions.of(Map.of("size", "128M")));
             Path root = d.get("filler", "");
             byte[] mb = new byte[1 << 20];
             new java.util.Random(1).nextBytes(mb);
-            ThinPool pool = d.devices().pool;
+            ThinPool pool = DmAssumptions.storage(d).devices().pool;
             try (var out = java.nio.channels.FileChannel.open(root.resolve("blob"), java.nio.file.StandardOpenOption.CREATE,
                     java.nio.file.StandardOpenOption.WRITE)) {
                 for (int i = 0; i < 64; i++) {
@@ -70,8 +71,8 @@ class DevmapperPoolTest {
     @Test
     void theBaseGrowsWithDmBasesizeAndNeverShrinks() throws Exception {
         Path home = tmp.resolve("grow");
-        DevmapperDriver d = DmAssumptions.open(home);
-        String prefix = d.devices().prefix;
+        StorageDriver d = DmAssumptions.open(home);
+        String prefix = DmAssumptions.storage(d).devices().prefix;
         d.cleanup();
         d = DmAssumptions.open(home, "dm.basesize=96M");
         try {
@@ -92,9 +93,9 @@ class DevmapperPoolTest {
     void xfsBase() throws Exception {
         assumeTrue(Kernel.hasFilesystem("xfs"), "xfs is not in this kernel (the lab loads it with extraModule(\"xfs\"))");
         Path home = tmp.resolve("xfs");
-        DevmapperDriver d = DmAssumptions.open(home, List.of("dm.fs=xfs", "dm.basesize=320M", "dm.loopdatasize=1G", "dm.loopmetadatasize=16M",
+        StorageDriver d = DmAssumptions.open(home, List.of("dm.fs=xfs", "dm.basesize=320M", "dm.loopdatasize=1G", "dm.loopmetadatasize=16M",
                 "dm.xfs_nospace_max_retries=0"));
-        String prefix = d.devices().prefix;
+        String prefix = DmAssumptions.storage(d).devices().prefix;
         try {
             assertEquals("xfs", DevmapperDriverTest.status(d).get("Backing Filesystem"));
             d.create("a", null, CreateOptions.NONE);
@@ -123,7 +124,7 @@ class DevmapperPoolTest {
             }
             try {
                 Path home = tmp.resolve("given");
-                DevmapperDriver d = DmAssumptions.open(home, List.of("dm.thinpooldev=/dev/mapper/" + pool, "dm.basesize=64M"));
+                StorageDriver d = DmAssumptions.open(home, List.of("dm.thinpooldev=/dev/mapper/" + pool, "dm.basesize=64M"));
                 assertEquals(pool, DevmapperDriverTest.status(d).get("Pool Name"));
                 d.create("a", null, CreateOptions.NONE);
                 d.remove("a");
@@ -142,7 +143,7 @@ class DevmapperPoolTest {
 
     @Test
     void aMissingGivenPoolIsNamed() {
-        DevmapperDriver d = DmAssumptions.open(tmp.resolve("h"), List.of("dm.thinpooldev=no-such-pool"));
+        StorageDriver d = DmAssumptions.open(tmp.resolve("h"), List.of("dm.thinpooldev=no-such-pool"));
         var e = assertThrows(StorageException.class, d::status);
         assertTrue(e.getMessage().contains("thin pool no-such-pool (dm.thinpooldev) does not exist"), e.getMessage());
     }

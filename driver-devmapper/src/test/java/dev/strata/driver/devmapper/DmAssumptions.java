@@ -1,5 +1,7 @@
 package dev.strata.driver.devmapper;
 
+import dev.strata.api.StorageDriver;
+import dev.strata.kit.DriverKit;
 import dev.strata.api.DriverContext;
 import dev.strata.api.DriverOptions;
 import dev.strata.nativeio.Kernel;
@@ -28,12 +30,17 @@ final class DmAssumptions {
                 "device-mapper is not in this kernel (" + Kernel.release() + "); these tests run in the kernel lab: scripts/kernel-lab");
     }
 
-    static DevmapperDriver open(Path home, List<String> options) {
+    static StorageDriver open(Path home, List<String> options) {
         DriverOptions o = DriverOptions.parse("devmapper", options, DevmapperOptions.SPECS);
-        return (DevmapperDriver) new DevmapperProvider().open(new DriverContext(home, o));
+        return new DevmapperProvider().open(new DriverContext(home, o));
     }
 
-    static DevmapperDriver open(Path home, String... extra) {
+    /** The storage behind a driver {@link #open} made: its device set and mount points. */
+    static DevmapperStorage storage(StorageDriver d) {
+        return DriverKit.storage(d, DevmapperStorage.class);
+    }
+
+    static StorageDriver open(Path home, String... extra) {
         List<String> all = new ArrayList<>(SMALL);
         all.addAll(List.of(extra));
         return open(home, all);

@@ -1,74 +1,60 @@
 package dev.strata.driver.overlay;
 
-import dev.strata.nativeio.Trees;
-import dev.strata.api.IncompleteLayers;
-import dev.strata.api.LayerBusyException;
 import dev.strata.api.LayerExistsException;
-import dev.strata.api.LayerUnknownException;
-import dev.strata.api.ParentUnknownException;
-import dev.strata.api.RefCounts;
 import dev.strata.api.StorageException;
+import dev.strata.kit.NewLayer;
 import dev.strata.nativeio.Errno;
-import dev.strata.nativeio.Mounts;
 import dev.strata.nativeio.PosixFiles;
 import dev.strata.nativeio.SyscallException;
+import dev.strata.nativeio.Trees;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Predicate;
 
 /**
- * Making and removing layer directories so that a crash never leaves a half-made or half-removed layer that
- * {@code exists} reports: a layer is built under a hidden staging name and renamed into place
- * ({@code RENAME_NOREPLACE}), and removed by renaming it away first. A parent is locked while a child is made on
- * it, so removing it cannot slip in between (and a layer with children is not removed at all).
+ * Making and removing layer directories so that no state but "whole" and "gone" is ever visible: a layer is built
+ * under {@code .staging/new/<id>} and renamed into place ({@code RENAME_NOREPLACE}: the commit point), and removed by
+ * renaming it to {@code .staging/removing/<id>} first. What a crash leaves in either place is found by the id, so
+ * {@link #remove} of the id (which the kit calls for a create or remove cut short) sweeps it.
  */
 final class LayerMaker {
     private final Layout layout;
-    private final LayerMounts mounts;
-    private final IncompleteLayers incomplete;
     private final LayerQuota quota;
+    private final OverlayOptions options;
 
-    LayerMaker(Layout layout, LayerMounts mounts, IncompleteLayers incomplete, LayerQuota quota) {
+    LayerMaker(Layout layout, LayerQuota quota, OverlayOptions options) {
         this.layout = layout;
-        this.mounts = mounts;
-        this.incomplete = incomplete;
         this.quota = quota;
+        this.options = options;
     }
 
-    /** Makes the layer; {@code exists} decides whether a parent is a complete layer. */
-    void make(String op, String id, String parent, StorageOpts limits, Predicate<String> exists) {
-        if (PosixFiles.lexists(layout.dir(id))) throw new LayerExistsException(op, id);
-        if (parent == null) {
-            build(op, id, null, limits);
-        } else {
-            mounts.refs().withLock(parent, () -> {
-                if (!exists.test(parent)) throw new ParentUnknownException(op, id, parent);
-                build(op, id, parent, limits);
-                return null;
-            });
-        }
-    }
-
-    private void build(String op, String id, String parent, StorageOpts limits) {
+    void make(NewLayer layer) {
+        String op = layer.operation(), id = layer.id(), parent = layer.parent();
+        StorageOpts limits = StorageOpts.parse(op, id, layer.options(), layer.readWrite());
+        if (layer.readWrite()) limits = limits.withDefaults(options.defaultSize(), options.defaultInodes());
+        if (limits.any()) quota.require(op, id);
         List<String> lowers = parent == null ? List.of() : layout.lowerEntriesForChild(parent);
         if (lowers.size() > OverlayMounter.KERNEL_MAX_LOWERS) {
             throw new StorageException(op, id, "max depth exceeded: the layer would have " + lowers.size()
                     + " lower layers, and overlay mounts at most " + OverlayMounter.KERNEL_MAX_LOWERS);
         }
-        Path staging = layout.home().resolve(Layout.STAGING_PREFIX + id + "-" + Layout.suffix());
+        Path staging = layout.newDir(id);
+        sweep(staging); // what a lost create of this id left
         Path link = null;
         try {
-            mkdir(staging, "rwx--x---");
+            try {
+                mkdir(staging, "rwx--x---");
+            } catch (NoSuchFileException e) {
+                Files.createDirectories(staging.getParent());
+                mkdir(staging, "rwx--x---");
+            }
             // Before anything is written: with PROJINHERIT, all the layer's files count against its limit.
             if (limits.any()) quota.set(staging, limits.size(), limits.inodes());
             mkdir(staging.resolve(Layout.DIFF), "rwxr-xr-x");
@@ -112,95 +98,42 @@ final class LayerMaker {
         }
     }
 
-    /** Removes a layer (complete or not), unmounting it first; refuses one with children. */
-    void remove(String id) {
-        RefCounts refs = mounts.refs();
-        refs.withLock(id, () -> {
-            Path dir = layout.dir(id);
-            if (!Files.isDirectory(layout.diff(id), LinkOption.NOFOLLOW_LINKS)) throw new LayerUnknownException("remove", id);
-            if (layout.isCommitted(id)) {
-                List<String> children = children(id);
-                if (!children.isEmpty()) {
-                    throw new LayerBusyException("remove", id, "layer has " + children.size() + " child layer(s) ("
-                            + String.join(", ", children.subList(0, Math.min(5, children.size())))
-                            + (children.size() > 5 ? ", ..." : "") + "); remove them first");
-                }
-            }
-            mounts.unmount(id);
-            String lid = readLinkIdQuietly(id);
-            Path grave = layout.home().resolve(Layout.REMOVING_PREFIX + id + "-" + Layout.suffix());
-            PosixFiles.renameat2(null, dir.toString(), null, grave.toString(), 0);
-            if (lid != null) deleteQuietly(layout.links().resolve(lid));
-            refs.forget(id);
-            incomplete.clear(id);
-            quota.forget(dir);
-            Trees.delete(grave);
-            return null;
-        });
-    }
-
-    /** Ids of layers whose nearest lower is {@code id}. */
-    private List<String> children(String id) {
-        String entry = Layout.LINK_DIR + "/" + layout.linkId(id);
-        List<String> out = new ArrayList<>();
-        for (String other : layout.layerDirs()) {
-            Path lower = layout.dir(other).resolve(Layout.LOWER);
-            try {
-                String s = Files.readString(lower, StandardCharsets.US_ASCII);
-                if (s.equals(entry) || s.startsWith(entry + ":")) out.add(other);
-            } catch (NoSuchFileException e) {
-                // a base layer
-            } catch (IOException e) {
-                throw new StorageException("remove", lower.toString(), e.toString(), e);
-            }
-        }
-        return out;
-    }
-
     /**
-     * After a crash: removes layers whose create or apply did not finish, staging and half-removed directories,
-     * and the short links they left.
+     * Removes whatever is stored for {@code id}: the layer in place (renamed away first, then deleted), and what a
+     * create or remove cut short left in {@code .staging}, short links included. Not being there is not an error.
      */
-    void recover() {
-        boolean leftovers = false;
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(layout.home(), ".{staging,removing}-*")) {
-            for (Path p : ds) {
-                leftovers = true;
-                Mounts.unmountAllUnder(p);
-                Trees.delete(p);
+    void remove(String id) {
+        Path dir = layout.dir(id), grave = layout.removingDir(id);
+        if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+            sweep(grave); // a grave from an earlier remove, cut short, is in the way
+            try {
+                Files.createDirectories(grave.getParent());
+            } catch (IOException e) {
+                throw new StorageException("remove", grave.getParent().toString(), e.toString(), e);
             }
-        } catch (IOException e) {
-            throw new StorageException("open", layout.home().toString(), e.toString(), e);
+            PosixFiles.renameat2(null, dir.toString(), null, grave.toString(), PosixFiles.RENAME_NOREPLACE);
+            quota.forget(dir);
         }
-        for (String id : incomplete.abandoned()) {
-            if (Files.isDirectory(layout.dir(id))) {
-                try {
-                    remove(id);
-                } catch (LayerBusyException e) {
-                    continue; // has children: keep it (and its mark) rather than break them
-                }
-            }
-            incomplete.clear(id);
-        }
-        if (leftovers) removeDanglingLinks();
+        sweep(grave);
+        sweep(layout.newDir(id));
     }
 
-    private void removeDanglingLinks() {
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(layout.links())) {
-            for (Path l : ds) {
-                if (!Files.exists(l)) deleteQuietly(l);
-            }
-        } catch (IOException e) {
-            throw new StorageException("open", layout.links().toString(), e.toString(), e);
-        }
-    }
-
-    private String readLinkIdQuietly(String id) {
+    /** Deletes a layer directory that is out of place, with its short link. */
+    private void sweep(Path layerDir) {
+        if (!Files.exists(layerDir, LinkOption.NOFOLLOW_LINKS)) return;
         try {
-            return layout.linkId(id);
-        } catch (StorageException e) {
-            return null;
+            String lid = Layout.linkIdIn(layerDir);
+            Path link = layout.links().resolve(lid);
+            Path target = Files.isSymbolicLink(link) ? Files.readSymbolicLink(link) : null;
+            // LIDs are never reused, so a link to ../<id>/diff under this layer's LID is this layer's alone
+            if (target != null && target.getNameCount() >= 2 && target.getName(1).toString().equals(layerDir.getFileName().toString())) {
+                deleteQuietly(link);
+            }
+        } catch (StorageException | IOException noLink) {
+            // made before its link, or the link file is gone: nothing to unlink
         }
+        quota.forget(layerDir);
+        Trees.delete(layerDir);
     }
 
     static void mkdir(Path dir, String perms) throws IOException {
@@ -215,7 +148,7 @@ final class LayerMaker {
         try {
             Files.deleteIfExists(p);
         } catch (IOException ignored) {
-            // best effort; the next open removes what is left
+            // a dangling short link harms nothing
         }
     }
 }

@@ -1,8 +1,6 @@
 package dev.strata.driver.overlay;
 
 import dev.strata.nativeio.Trees;
-import dev.strata.api.RefCounts;
-import dev.strata.api.RunDirectory;
 import dev.strata.api.StorageException;
 import dev.strata.nativeio.Errno;
 import dev.strata.nativeio.MountRoots;
@@ -11,59 +9,40 @@ import dev.strata.nativeio.PosixFiles;
 import dev.strata.nativeio.SyscallException;
 
 import java.io.IOException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * get and put: reference counts ({@link RefCounts}, kept in the driver's {@link RunDirectory}) around the overlay mount
- * of a layer at its {@code merged} dir. The first get mounts, the last put unmounts and removes {@code merged} (as
- * moby does, so copies of the mount in other mount namespaces go too); a failed mount takes no reference. A base
- * layer is not mounted (get returns its diff dir, as in moby) but its references are counted all the same.
+ * The overlay mount of a layer at its {@code merged} dir, for the kit's get and put (which count the references):
+ * mount on the first, unmount on the last, removing {@code merged} (as moby does, so copies of the mount in other
+ * mount namespaces go too); a failed mount leaves nothing behind. A base layer is not mounted: its root is its diff
+ * dir, as in moby.
  */
 final class LayerMounts {
     private final Layout layout;
     private final OverlayMounter mounter;
-    private final RefCounts refs;
     private final boolean volatileMounts;
 
     LayerMounts(Layout layout, OverlayMounter mounter, boolean volatileMounts) {
         this.layout = layout;
         this.mounter = mounter;
         this.volatileMounts = volatileMounts;
-        this.refs = new RefCounts(RunDirectory.forHome(layout.home()).resolve("refs"), this::isMountedOrBase);
     }
 
-    /** The counts (and their per-id locks), in the driver's {@link RunDirectory}. */
-    RefCounts refs() {
-        return refs;
+    /** What get returns: the diff dir of a base layer, the merged dir of any other. One stat. */
+    Path root(String id) {
+        return Files.exists(layout.dir(id).resolve(Layout.LOWER)) ? layout.merged(id) : layout.diff(id);
     }
 
-    /** Takes a reference; mounts on the first. The layer must exist. */
-    Path get(String id, String mountLabel) {
-        RefCounts refs = refs();
+    /** Mounts a layer with lowers; a base layer needs nothing. */
+    void mount(String id, String mountLabel) {
         List<String> lowers = layout.lowerEntries(id);
-        if (lowers.isEmpty()) {
-            refs.acquire(id, () -> { });
-            return layout.diff(id);
-        }
-        refs.acquire(id, () -> mount(id, lowers, mountLabel));
-        return layout.merged(id);
-    }
-
-    /** Drops a reference; unmounts on the last. */
-    void put(String id) {
-        refs().release(id, () -> unmount(id));
-    }
-
-    int references(String id) {
-        return refs().count(id);
+        if (!lowers.isEmpty()) mount(id, lowers, mountLabel);
     }
 
     private void mount(String id, List<String> lowerEntries, String mountLabel) {
@@ -87,6 +66,16 @@ final class LayerMounts {
             removeMountPoint(merged);
             throw e instanceof StorageException ? e : new StorageException("get", id, e.toString(), e);
         }
+    }
+
+    /**
+     * Mounts a staged copy of a layer (its own upper and work dirs, the layer's lowers) at {@code merged}, for an
+     * apply through the mount (the naive path).
+     */
+    void mountStaged(String id, Path upper, Path work, Path merged) {
+        List<Path> lowers = new ArrayList<>();
+        for (String e : layout.lowerEntries(id)) lowers.add(layout.linkPath(e));
+        mounter.mount(merged, lowers, upper, work, null);
     }
 
     /**
@@ -114,26 +103,11 @@ final class LayerMounts {
     }
 
     /**
-     * The RefCounts predicate: a layer counts as mounted when its merged dir is a mount root; a base layer (no
-     * lower file) is always "mounted", since its diff dir is what get returns. Two system calls, no exceptions.
+     * Whether the layer's root is usable without a mount: its merged dir is a mount root, or it is a base layer
+     * (no lower file), whose diff dir is its root. Two system calls, no exceptions.
      */
-    private boolean isMountedOrBase(String id) {
+    boolean isMountedOrBase(String id) {
         if (MountRoots.isMountRoot(layout.merged(id))) return true;
         return !Files.exists(layout.dir(id).resolve(Layout.LOWER));
-    }
-
-    /**
-     * Unmounts every layer this driver mounted and resets every reference count, then unmounts the counts' tmpfs.
-     * "This driver" means the counts in its run directory: a layer mounted by someone else sharing the home (dockerd,
-     * when Strata opens its overlay2 dir) has none and is left alone.
-     */
-    void cleanup() {
-        for (String id : refs.ids()) {
-            refs.withLock(id, () -> {
-                if (MountRoots.isMountRoot(layout.merged(id))) unmount(id);
-                refs.forget(id);
-                return null;
-            });
-        }
     }
 }

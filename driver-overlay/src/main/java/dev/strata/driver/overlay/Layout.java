@@ -25,13 +25,15 @@ import java.util.List;
  *   committed               0600  written when a child is made: the layer is then mounted read-only
  * </pre>
  * Modes are what moby asks for, under the process umask as with moby. Strata's own state lives in hidden entries
- * that moby never looks at: {@code .incomplete/}, {@code .staging-*}, {@code .removing-*}.
+ * that moby never looks at: the kit's {@code .strata/}, and {@code .staging/} for layers being made
+ * ({@code .staging/new/<id>}) or removed ({@code .staging/removing/<id>}); in a layer's directory, an apply in progress
+ * keeps {@code .apply-diff}, {@code .apply-work} and {@code .apply-merged}.
  */
 final class Layout {
     static final String LINK_DIR = "l", DIFF = "diff", WORK = "work", MERGED = "merged", LINK = "link", LOWER = "lower",
             COMMITTED = "committed";
-    static final String STAGING_PREFIX = ".staging-", REMOVING_PREFIX = ".removing-",
-            INCOMPLETE_DIR = ".incomplete";
+    static final String STAGING_DIR = ".staging",
+            APPLY_DIFF = ".apply-diff", APPLY_WORK = ".apply-work", APPLY_MERGED = ".apply-merged";
     static final int LINK_ID_LENGTH = 26;
     private static final char[] BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".toCharArray();
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -50,6 +52,16 @@ final class Layout {
 
     Path links() {
         return links;
+    }
+
+    /** Where a layer is made before it is renamed into place: in home, so on the same filesystem. */
+    Path newDir(String id) {
+        return home.resolve(STAGING_DIR).resolve("new").resolve(id);
+    }
+
+    /** Where a layer is renamed to be deleted, so that nothing finds half of it. */
+    Path removingDir(String id) {
+        return home.resolve(STAGING_DIR).resolve("removing").resolve(id);
     }
 
     Path dir(String id) {
@@ -75,19 +87,19 @@ final class Layout {
         return new String(c);
     }
 
-    /** A short random suffix for staging and removal names (not a secret, so not from SecureRandom). */
-    static String suffix() {
-        return Long.toString(java.util.concurrent.ThreadLocalRandom.current().nextLong() >>> 24, 36);
-    }
-
     /** The layer's LID (its {@code link} file). */
     String linkId(String id) {
+        return linkIdIn(dir(id));
+    }
+
+    /** The LID in a layer directory, wherever it is (in place, staging or being removed). */
+    static String linkIdIn(Path layerDir) {
         try {
-            String lid = Files.readString(dir(id).resolve(LINK), StandardCharsets.US_ASCII).strip();
-            if (lid.isEmpty()) throw new StorageException("read link", dir(id).resolve(LINK).toString(), "empty link file");
+            String lid = Files.readString(layerDir.resolve(LINK), StandardCharsets.US_ASCII).strip();
+            if (lid.isEmpty()) throw new StorageException("read link", layerDir.resolve(LINK).toString(), "empty link file");
             return lid;
         } catch (IOException e) {
-            throw new StorageException("read link", dir(id).resolve(LINK).toString(), e.toString(), e);
+            throw new StorageException("read link", layerDir.resolve(LINK).toString(), e.toString(), e);
         }
     }
 

@@ -5,6 +5,7 @@ import dev.strata.api.DriverProvider;
 import dev.strata.api.OptionSpec;
 import dev.strata.api.StorageDriver;
 import dev.strata.api.Support;
+import dev.strata.kit.DriverKit;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -42,6 +43,6 @@ public final class OverlayProvider implements DriverProvider {
 
     @Override
     public StorageDriver open(DriverContext context) {
-        return OverlayDriver.open(context.home(), OverlayOptions.from(context.options()));
+        return DriverKit.wrap(OverlayStorage.open(context.home(), OverlayOptions.from(context.options())));
     }
 }

@@ -1,5 +1,6 @@
 package dev.strata.driver.overlay;
 
+import dev.strata.api.StorageDriver;
 import dev.strata.api.CreateOptions;
 import dev.strata.api.DriverRegistry;
 import dev.strata.api.NotSupportedException;
@@ -91,7 +92,7 @@ class BackingFsTest {
         Path img = LoopFs.makeImage(fs.root, "pquota", 320, "/sbin/mkfs.xfs", "-q", "-f");
         try (LoopFs loop = LoopFs.mount(img, fs.root.resolve("mnt"), "xfs", "pquota")) {
             Path home = loop.mountPoint.resolve("overlay");
-            OverlayDriver d = ScratchFs.open(home, "overlay.size=4M");
+            StorageDriver d = ScratchFs.open(home, "overlay.size=4M");
             try {
                 Map<String, String> status = d.status().stream().collect(Collectors.toMap(StatusEntry::key, StatusEntry::value));
                 assertEquals("xfs", status.get("Backing Filesystem"));

@@ -1,14 +1,14 @@
 package dev.strata.driver.overlay;
 
 import dev.strata.api.CreateOptions;
-import dev.strata.api.IncompleteLayers;
 import dev.strata.api.LayerUnknownException;
+import dev.strata.api.StorageDriver;
 import dev.strata.nativeio.MountInfo;
-
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -17,50 +17,83 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** What a crash leaves behind is never reported as a layer, and the next open removes it. */
+/**
+ * What a crash leaves behind, exactly as the overlay storage and the kit lay it out, is never reported as a layer,
+ * and the next open finishes or undoes it: a create cut short is removed, a remove is finished, an apply's copy is
+ * dropped with the layer as it was.
+ */
 class CrashRecoveryTest {
     @TempDir
     Path tmp;
 
     @Test
-    void leftoversOfACrashAreHiddenAndRemovedAtTheNextOpen() throws Exception {
+    void leftoversOfACrashAreHiddenAndFinishedAtTheNextOpen() throws Exception {
         try (ScratchFs fs = ScratchFs.mount(tmp)) {
             Path home = fs.root.resolve("overlay");
-            OverlayDriver d = ScratchFs.open(home);
+            StorageDriver d = ScratchFs.open(home);
             d.create("base", null, CreateOptions.NONE);
-            d.create("half-applied", "base", CreateOptions.NONE);
+            d.create("applied", "base", CreateOptions.NONE);
+            Files.writeString(home.resolve("applied/diff/kept"), "before the apply");
+            d.create("old", "base", CreateOptions.NONE);
+            d.create("legacy", "base", CreateOptions.NONE);
             d.createReadWrite("mounted", "base", CreateOptions.NONE);
             d.get("mounted", "");
+            Path marks = home.resolve(".strata/incomplete"), applying = home.resolve(".strata/applying");
 
-            // A crash inside create: the staging dir and its short link exist, the rename did not happen.
-            Path staging = Files.createDirectories(home.resolve(".staging-ghost-ABCDEFGH/diff"));
+            // A create killed before its rename: a mark naming the parent, the staging dir and its short link.
+            Files.writeString(marks.resolve("ghost"), "create base");
+            Path staging = Files.createDirectories(home.resolve(".staging/new/ghost/diff"));
+            Files.writeString(staging.resolveSibling("link"), "GHOSTGHOSTGHOSTGHOSTGHOSTG");
             Files.createSymbolicLink(home.resolve("l/GHOSTGHOSTGHOSTGHOSTGHOSTG"), Path.of("../ghost/diff"));
-            // A crash inside remove: renamed away, not yet deleted.
-            Files.createDirectories(home.resolve(".removing-old-ABCDEFGH/diff/some/dirs"));
-            // A crash inside applyDiff: the layer is marked incomplete.
-            new IncompleteLayers(home.resolve(".incomplete")).mark("half-applied");
+            // A remove killed after its rename: the mark, the grave.
+            Files.writeString(marks.resolve("old"), "remove");
+            String oldLink = Files.readString(home.resolve("old/link"));
+            Files.createDirectories(home.resolve(".staging/removing"));
+            Files.move(home.resolve("old"), home.resolve(".staging/removing/old"));
+            // An apply killed half way: the mark, a copy with new files; the layer itself untouched.
+            Files.createDirectories(applying);
+            Files.writeString(applying.resolve("applied"), "apply");
+            Files.createDirectories(home.resolve("applied/.apply-diff/new-dir"));
+            // A layer marked by a driver from before the kit (an apply or create it never finished).
+            Files.createDirectories(home.resolve(".incomplete"));
+            Files.createFile(home.resolve(".incomplete/legacy"));
             // A crash inside the probe.
             Path probe = Files.createDirectories(home.resolve(OverlayProbe.PROBE_PREFIX + "X/merged"));
 
-            assertFalse(d.exists("half-applied"), "an incomplete layer is not reported");
-            assertFalse(d.exists("ghost"));
-            assertEquals(List.of("base", "mounted"), d.layers().stream().sorted().toList());
-            assertThrows(LayerUnknownException.class, () -> d.metadata("half-applied"));
-            assertThrows(LayerUnknownException.class, () -> d.parent("half-applied"));
+            assertFalse(d.exists("ghost"), "a create cut short is not reported");
+            assertFalse(d.exists("old"), "a remove cut short is not reported");
+            assertTrue(d.exists("applied"), "an apply cut short leaves the layer as it was");
+            assertThrows(LayerUnknownException.class, () -> d.metadata("old"));
+            assertThrows(LayerUnknownException.class, () -> d.parent("ghost"));
 
-            OverlayDriver reopened = ScratchFs.open(home);
-            assertFalse(Files.exists(staging.getParent()));
-            assertFalse(Files.exists(home.resolve("l/GHOSTGHOSTGHOSTGHOSTGHOSTG"), java.nio.file.LinkOption.NOFOLLOW_LINKS));
-            assertFalse(Files.exists(home.resolve(".removing-old-ABCDEFGH")));
-            assertFalse(Files.exists(home.resolve("half-applied")), "the incomplete layer is removed");
+            StorageDriver reopened = ScratchFs.open(home);
+            assertFalse(Files.exists(home.resolve(".staging/new/ghost")), "the staging dir of the killed create");
+            assertFalse(Files.exists(home.resolve("l/GHOSTGHOSTGHOSTGHOSTGHOSTG"), LinkOption.NOFOLLOW_LINKS));
+            assertFalse(Files.exists(home.resolve(".staging/removing/old")), "the grave of the killed remove");
+            assertFalse(Files.exists(home.resolve("l/" + oldLink), LinkOption.NOFOLLOW_LINKS), "the killed remove's short link");
+            assertFalse(Files.exists(home.resolve("applied/.apply-diff")), "the killed apply's copy");
+            assertEquals("before the apply", Files.readString(home.resolve("applied/diff/kept")));
+            assertFalse(Files.exists(home.resolve("legacy")), "a layer an older driver marked is removed, as that driver did");
             assertFalse(Files.exists(probe.getParent()));
-            assertTrue(reopened.exists("base") && reopened.exists("mounted"));
+            assertEquals(List.of("applied", "base", "mounted"), reopened.layers().stream().sorted().toList());
+            assertEquals(List.of(), listOrEmpty(marks));
+            assertEquals(List.of(), listOrEmpty(applying));
             assertEquals(1, reopened.references("mounted"), "a layer mounted before the 'crash' keeps its count");
             try (var links = Files.list(home.resolve("l"))) {
-                assertEquals(2, links.count(), "the short links of base and mounted remain");
+                assertEquals(3, links.count(), "the short links of base, applied and mounted remain");
             }
+            reopened.create("ghost", "base", CreateOptions.NONE);
+            reopened.create("old", "base", CreateOptions.NONE);
+            reopened.remove("ghost");
             reopened.cleanup();
             assertTrue(MountInfo.under(home).isEmpty());
+        }
+    }
+
+    private static List<String> listOrEmpty(Path dir) throws Exception {
+        if (!Files.isDirectory(dir)) return List.of();
+        try (var s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
         }
     }
 }

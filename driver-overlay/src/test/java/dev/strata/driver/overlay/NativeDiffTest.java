@@ -1,5 +1,6 @@
 package dev.strata.driver.overlay;
 
+import dev.strata.api.StorageDriver;
 import dev.strata.api.Change;
 import dev.strata.api.CreateOptions;
 import dev.strata.api.StorageException;
@@ -43,7 +44,6 @@ class NativeDiffTest {
 
     @BeforeEach
     void mount() throws Exception {
-        ArchiveReady.assume();
         fs = ScratchFs.mount(tmp);
         home = fs.root.resolve("overlay");
     }
@@ -130,7 +130,7 @@ class NativeDiffTest {
 
     @Test
     void applyWritesOverlayWhiteoutsWithoutMountingAndDiffReadsThemBack() throws Exception {
-        OverlayDriver d = ScratchFs.open(home);
+        StorageDriver d = ScratchFs.open(home);
         try {
             assertTrue(d.capabilities().nativeDiff());
             d.create("base", null, CreateOptions.NONE);
@@ -193,7 +193,7 @@ class NativeDiffTest {
 
     @Test
     void userxattrModeAppliesUserOverlayMarkers() throws Exception {
-        OverlayDriver d = ScratchFs.open(home, "overlay.userxattr=true");
+        StorageDriver d = ScratchFs.open(home, "overlay.userxattr=true");
         try {
             d.create("base", null, CreateOptions.NONE);
             d.applyDiff("base", null, baseTar());
@@ -216,24 +216,28 @@ class NativeDiffTest {
     }
 
     @Test
-    void aFailedApplyLeavesNoLayerBehind() throws Exception {
-        OverlayDriver d = ScratchFs.open(home);
+    void aFailedApplyLeavesTheLayerAsItWas() throws Exception {
+        StorageDriver d = ScratchFs.open(home);
         d.create("base", null, CreateOptions.NONE);
         d.create("child", "base", CreateOptions.NONE);
+        d.applyDiff("child", "base", new Tar().file("before", "kept").stream());
         InputStream hostile = new Tar().file("ok", "fine").file("../escape", "out").stream();
-        assertThrows(StorageException.class, () -> d.applyDiff("child", "base", hostile));
+        StorageException e = assertThrows(StorageException.class, () -> d.applyDiff("child", "base", hostile));
+        assertTrue(e.getMessage().contains("layer child unchanged"), e.getMessage());
         assertFalse(Files.exists(home.resolve("escape")) || Files.exists(home.resolve("child/escape")));
-        assertFalse(d.exists("child"), "a layer whose apply failed is not reported");
-        assertFalse(d.layers().contains("child"));
-        OverlayDriver reopened = ScratchFs.open(home);
-        assertFalse(Files.exists(home.resolve("child")), "and the next open removes it");
-        assertTrue(reopened.exists("base"));
+        assertTrue(d.exists("child"), "the layer existed before the apply");
+        assertEquals(List.of("before"), Files.list(home.resolve("child/diff")).map(p -> p.getFileName().toString()).toList(),
+                "the entry applied before the refused one is not in the layer");
+        assertEquals(List.of("diff", "link", "lower", "work"), Files.list(home.resolve("child")).map(p -> p.getFileName().toString())
+                .sorted().toList(), "the staged copy is gone");
+        StorageDriver reopened = ScratchFs.open(home);
+        assertTrue(reopened.exists("child") && reopened.exists("base"));
         reopened.cleanup();
     }
 
     @Test
-    void whenNativeDiffIsUnsafeTheNaivePathAppliesThroughTheMountAndIsMarkedToo() throws Exception {
-        OverlayDriver d = ScratchFs.open(home, "overlay.mountopt=metacopy=on");
+    void whenNativeDiffIsUnsafeTheNaivePathAppliesThroughAMountedCopy() throws Exception {
+        StorageDriver d = ScratchFs.open(home, "overlay.mountopt=metacopy=on");
         try {
             assertFalse(d.capabilities().nativeDiff());
             d.create("base", null, CreateOptions.NONE);
@@ -250,11 +254,25 @@ class NativeDiffTest {
                 d.put("child");
             }
             d.create("bad", "base", CreateOptions.NONE);
+            List<String> before = tree(home.resolve("bad"));
             InputStream hostile = new Tar().file("ok", "fine").file("../escape", "out").stream();
-            assertThrows(StorageException.class, () -> d.applyDiff("bad", "base", hostile));
-            assertFalse(d.exists("bad"), "a failed naive apply is not reported either");
+            StorageException e = assertThrows(StorageException.class, () -> d.applyDiff("bad", "base", hostile));
+            assertTrue(e.getMessage().contains("layer bad unchanged"), e.getMessage());
+            assertTrue(d.exists("bad"), "a failed naive apply leaves the layer too");
+            assertEquals(before, tree(home.resolve("bad")), "nothing of the failed apply, no copy, no mount");
+            assertTrue(MountInfo.under(home).isEmpty(), "the copy's mount is gone");
         } finally {
             d.cleanup();
+        }
+    }
+
+    /** Every path under {@code dir} (a layer's directory: its own mtime is not content) with its type, size and mtime. */
+    private static List<String> tree(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            return s.filter(p -> !p.equals(dir)).map(p -> {
+                var st = PosixFiles.lstat(p);
+                return dir.relativize(p) + " " + st.type() + " " + st.size() + " " + st.mtimeNanos();
+            }).sorted().toList();
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.strata.driver.overlay;
 
+import dev.strata.api.StorageDriver;
 import dev.strata.api.CreateOptions;
 import dev.strata.api.InvalidLayerIdException;
 import dev.strata.api.LayerBusyException;
@@ -41,7 +42,7 @@ class OverlayLayerTest {
     Path tmp;
     ScratchFs fs;
     Path home;
-    OverlayDriver d;
+    StorageDriver d;
 
     @BeforeEach
     void open() throws Exception {
@@ -181,7 +182,7 @@ class OverlayLayerTest {
         d.createReadWrite("rw", "base", CreateOptions.NONE);
         d.createReadWrite("broken", "base", CreateOptions.NONE);
         d.get("rw", "");
-        OverlayDriver again = ScratchFs.open(home);
+        StorageDriver again = ScratchFs.open(home);
         assertEquals(1, again.references("rw"), "the count is persisted");
         again.put("rw");
         assertFalse(MountInfo.isMountPoint(home.resolve("rw/merged")));
@@ -233,7 +234,7 @@ class OverlayLayerTest {
         assertEquals(List.of("base"), d.layers());
         try (var ds = Files.list(home)) {
             assertEquals(List.of("base", "l"), ds.map(p -> p.getFileName().toString())
-                    .filter(n -> !n.equals(".incomplete")).sorted().toList());
+                    .filter(n -> !n.equals(".strata") && !n.equals(".staging")).sorted().toList());
         }
         try (var ds = Files.list(home.resolve("l"))) {
             assertEquals(1, ds.count(), "no short link was left by the refused creates");
@@ -274,7 +275,7 @@ class OverlayLayerTest {
         d.get("base", "");
         assertFalse(MountInfo.isMountPoint(home.resolve(".refs")), "the counts need no mount of their own");
         assertTrue(d.status().stream().anyMatch(e -> e.key().equals("Reference Counts")
-                && e.value().equals(dev.strata.api.RunDirectory.forHome(home).resolve("refs").toString())));
+                && e.value().equals(dev.strata.kit.RunDirectory.forHome(home).resolve("refs").toString())));
         d.cleanup();
         assertEquals(List.of(), MountInfo.under(home), "cleanup unmounts the layers");
         for (String id : List.of("a", "b", "base")) assertEquals(0, d.references(id), id);

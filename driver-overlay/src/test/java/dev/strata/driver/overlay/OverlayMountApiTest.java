@@ -1,5 +1,6 @@
 package dev.strata.driver.overlay;
 
+import dev.strata.api.StorageDriver;
 import dev.strata.api.CreateOptions;
 import dev.strata.api.StatusEntry;
 import dev.strata.api.StorageException;
@@ -44,7 +45,7 @@ class OverlayMountApiTest {
     }
 
     /** Builds L000 (base) .. L{depth-1}, each with one file of its own. */
-    private void chain(OverlayDriver d, int depth) throws Exception {
+    private void chain(StorageDriver d, int depth) throws Exception {
         for (int i = 0; i < depth; i++) {
             d.create(id(i), i == 0 ? null : id(i - 1), CreateOptions.NONE);
             Files.writeString(home.resolve(id(i)).resolve("diff/f" + i), id(i));
@@ -53,8 +54,8 @@ class OverlayMountApiTest {
 
     @Test
     void fiveHundredLowersMountThroughFsconfigLowerdirPlus() throws Exception {
-        OverlayDriver d = ScratchFs.open(home);
-        assumeTrue(d.features().lowerdirPlus(), "kernel " + dev.strata.nativeio.Kernel.release() + " has no fsconfig lowerdir+");
+        StorageDriver d = ScratchFs.open(home);
+        assumeTrue(ScratchFs.features(d).lowerdirPlus(), "kernel " + dev.strata.nativeio.Kernel.release() + " has no fsconfig lowerdir+");
         try {
             chain(d, 500);
             d.createReadWrite("top", id(499), CreateOptions.NONE);
@@ -85,7 +86,7 @@ class OverlayMountApiTest {
 
     @Test
     void mount2FallbackStopsAtOnePageWithAClearError() throws Exception {
-        OverlayDriver d = ScratchFs.open(home, "overlay.mount_api=mount");
+        StorageDriver d = ScratchFs.open(home, "overlay.mount_api=mount");
         try {
             Map<String, String> status = d.status().stream().collect(Collectors.toMap(StatusEntry::key, StatusEntry::value));
             assertEquals("mount(2)", status.get("Mount API"));
@@ -108,8 +109,8 @@ class OverlayMountApiTest {
             d.cleanup();
         }
         // The same layers mount with the new API, where the kernel has it.
-        OverlayDriver modern = ScratchFs.open(home);
-        if (modern.features().lowerdirPlus()) {
+        StorageDriver modern = ScratchFs.open(home);
+        if (ScratchFs.features(modern).lowerdirPlus()) {
             Path root = modern.get("over", "");
             assertEquals("L000", Files.readString(root.resolve("f0")));
             modern.put("over");
@@ -119,7 +120,7 @@ class OverlayMountApiTest {
 
     @Test
     void theKernelsOwnReasonIsInTheError() throws Exception {
-        OverlayDriver d = ScratchFs.open(home);
+        StorageDriver d = ScratchFs.open(home);
         try {
             d.create("base", null, CreateOptions.NONE);
             d.createReadWrite("rw", "base", CreateOptions.NONE);
@@ -130,7 +131,7 @@ class OverlayMountApiTest {
             Files.createSymbolicLink(home.resolve("l").resolve(lid), Path.of("../not-a-dir"));
             StorageException e = assertThrows(StorageException.class, () -> d.get("rw", ""));
             assertTrue(e.getMessage().contains(lid), e.getMessage());
-            if (d.features().lowerdirPlus()) {
+            if (ScratchFs.features(d).lowerdirPlus()) {
                 assertTrue(e.getMessage().contains("is not a directory"), "the kernel's text from the fs context: " + e.getMessage());
             }
             assertEquals(0, d.references("rw"));

@@ -97,7 +97,7 @@ class OverlayOptionsTest {
     void sizeNeedsProjectQuotasAndSaysSo() {
         StorageException e = assertThrows(StorageException.class, () -> ScratchFs.open(home, "overlay.size=10M"));
         assertTrue(e.getMessage().contains("overlay.size") && e.getMessage().contains("tmpfs"), e.getMessage());
-        OverlayDriver d = ScratchFs.open(home);
+        StorageDriver d = ScratchFs.open(home);
         d.create("base", null, CreateOptions.NONE);
         StorageException perLayer = assertThrows(StorageException.class,
                 () -> d.createReadWrite("rw", "base", CreateOptions.of(Map.of("size", "10M"))));
@@ -109,7 +109,7 @@ class OverlayOptionsTest {
     @Test
     void userxattrModeKeepsOverlaysMarkersInUserXattrs() throws Exception {
         assumeTrue(Kernel.atLeast(5, 11), "userxattr needs Linux 5.11");
-        OverlayDriver d = ScratchFs.open(home, "overlay.userxattr=true");
+        StorageDriver d = ScratchFs.open(home, "overlay.userxattr=true");
         try {
             assertEquals("true", status(d).get("userxattr"));
             d.create("base", null, CreateOptions.NONE);
@@ -144,7 +144,7 @@ class OverlayOptionsTest {
 
     @Test
     void metacopyTurnsNativeDiffOffAndStatusSaysWhy() {
-        OverlayDriver d = ScratchFs.open(home, "overlay.mountopt=metacopy=on");
+        StorageDriver d = ScratchFs.open(home, "overlay.mountopt=metacopy=on");
         try {
             Map<String, String> s = status(d);
             assertEquals("false", s.get("Native Overlay Diff"));
@@ -158,7 +158,7 @@ class OverlayOptionsTest {
 
     @Test
     void volatileLayersMountAgainAfterPut() throws Exception {
-        OverlayDriver d = ScratchFs.open(home, "overlay.mountopt=volatile,nodev");
+        StorageDriver d = ScratchFs.open(home, "overlay.mountopt=volatile,nodev");
         try {
             d.create("base", null, CreateOptions.NONE);
             d.createReadWrite("scratch", "base", CreateOptions.NONE);

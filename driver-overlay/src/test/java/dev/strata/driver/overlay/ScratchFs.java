@@ -2,6 +2,8 @@ package dev.strata.driver.overlay;
 
 import dev.strata.testsupport.Tmpfs;
 import dev.strata.api.DriverOptions;
+import dev.strata.api.StorageDriver;
+import dev.strata.kit.DriverKit;
 import dev.strata.nativeio.Kernel;
 
 import java.nio.file.Files;
@@ -29,8 +31,13 @@ final class ScratchFs implements AutoCloseable {
         return new ScratchFs(Tmpfs.at(Files.createDirectory(tmp.resolve("fs")), "512m"));
     }
 
-    static OverlayDriver open(Path home, String... options) {
-        return OverlayDriver.open(home, OverlayOptions.from(DriverOptions.parse("overlay", List.of(options), OverlayOptions.SPECS)));
+    static StorageDriver open(Path home, String... options) {
+        return DriverKit.wrap(OverlayStorage.open(home, OverlayOptions.from(DriverOptions.parse("overlay", List.of(options), OverlayOptions.SPECS))));
+    }
+
+    /** What the probe found for a driver opened by {@link #open}. */
+    static Features features(StorageDriver d) {
+        return DriverKit.storage(d, OverlayStorage.class).features();
     }
 
     @Override

@@ -1,7 +1,7 @@
 package dev.strata.driver.vfs;
 
-import dev.strata.api.AtomicFiles;
 import dev.strata.api.StorageException;
+import dev.strata.kit.AtomicFiles;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -53,8 +53,19 @@ final class LayerRecords {
         }
     }
 
+    /** Whether the layer has a record; a missing one is false, any other error throws. */
     boolean has(String id) {
-        return Files.exists(dir.resolve(id));
+        return dev.strata.nativeio.PosixFiles.lexists(dir.resolve(id));
+    }
+
+    /** The number of records, without reading them. */
+    int count() {
+        if (!Files.isDirectory(dir)) return 0;
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            return (int) s.filter(p -> !p.getFileName().toString().startsWith(".")).count();
+        } catch (IOException e) {
+            throw new StorageException("list layers", dir.toString(), e.toString(), e);
+        }
     }
 
     void delete(String id) {

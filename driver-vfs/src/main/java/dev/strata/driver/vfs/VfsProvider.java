@@ -5,6 +5,7 @@ import dev.strata.api.DriverProvider;
 import dev.strata.api.OptionSpec;
 import dev.strata.api.StorageDriver;
 import dev.strata.api.Support;
+import dev.strata.kit.DriverKit;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -13,7 +14,7 @@ import java.util.List;
 public final class VfsProvider implements DriverProvider {
     @Override
     public String name() {
-        return VfsDriver.NAME;
+        return VfsStorage.NAME;
     }
 
     @Override
@@ -36,6 +37,6 @@ public final class VfsProvider implements DriverProvider {
 
     @Override
     public StorageDriver open(DriverContext context) {
-        return new VfsDriver(context);
+        return DriverKit.wrap(new VfsStorage(context));
     }
 }

@@ -1,4 +1,4 @@
-package dev.strata.driver.vfs;
+package dev.strata.kit;
 
 import dev.strata.api.StorageException;
 import dev.strata.nativeio.Errno;
@@ -35,14 +35,19 @@ import static dev.strata.nativeio.fast.Sys.RESOLVE_NO_SYMLINKS;
  * the filesystem allows it, else copy_file_range, else read/write; the first failure of a method switches it off
  * for the rest of the copy, as moby's DirCopy does.
  *
+ * <p>{@link Method#LINK} copies the directories and hardlinks everything else: a copy that costs no data, for a
+ * staged apply ({@link DirectoryStaging}), which only ever replaces a name, never writes into an existing file.
+ * An entry the kernel will not link (protected_hardlinks) is copied instead.
+ *
  * <p>Directories are copied in parallel (one task per directory), each worker with its own allocation-free
  * {@link Sys}. Everything is resolved relative to the two roots with RESOLVE_BENEATH and RESOLVE_NO_SYMLINKS, so
  * a symlink in the source is copied as a symlink and never followed. Two things wait for the parallel pass:
  * hardlinks (every name of an inode must find its first copy made) and directory metadata (a directory's mtime
  * must be set after everything inside it was created), both done in a fixed order.
  */
-final class TreeCopier {
-    enum Method { REFLINK, COPY_FILE_RANGE, READ_WRITE }
+public final class TreeCopier {
+    /** How file data is copied; REFLINK falls back to COPY_FILE_RANGE, then READ_WRITE, as the filesystem allows. */
+    public enum Method { REFLINK, COPY_FILE_RANGE, READ_WRITE, LINK }
 
     private record Linked(String rel, long dev, long ino, Meta meta) {
     }
@@ -63,26 +68,32 @@ final class TreeCopier {
     private int srcRoot = -1;
     private int dstRoot = -1;
 
-    TreeCopier(Method start) {
+    public TreeCopier(Method start) {
         this(start, Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())));
     }
 
-    TreeCopier(Method start, int threads) {
+    public TreeCopier(Method start, int threads) {
         this.method = start;
         this.threads = threads;
     }
 
     /** The method the copy ended with (what the filesystem turned out to allow). */
-    Method method() {
+    public Method method() {
         return method;
     }
 
     /** Copies the contents and metadata of directory {@code src} into the existing, empty directory {@code dst}. */
-    void copy(Path src, Path dst) {
+    public void copy(Path src, Path dst) {
         try (Fd s = PosixFiles.open(src, PosixFiles.O_RDONLY | PosixFiles.O_DIRECTORY | PosixFiles.O_NOFOLLOW, 0);
              Fd d = PosixFiles.open(dst, PosixFiles.O_RDONLY | PosixFiles.O_DIRECTORY | PosixFiles.O_NOFOLLOW, 0)) {
             srcRoot = s.fd();
             dstRoot = d.fd();
+            if (isEmpty(srcRoot)) { // the usual staged apply, onto a new layer: no pool, no threads
+                try (Sys sys = new Sys()) {
+                    setMetadata(sys, dstRoot, null, stat(sys, srcRoot, "", AT_EMPTY_PATH), srcRoot, "");
+                }
+                return;
+            }
             try (ForkJoinPool pool = new ForkJoinPool(threads)) {
                 pool.invoke(new DirTask(""));
             }
@@ -100,6 +111,19 @@ final class TreeCopier {
                 }
                 Meta root = stat(sys, srcRoot, "", AT_EMPTY_PATH);
                 setMetadata(sys, dstRoot, null, root, srcRoot, "");
+            }
+        }
+    }
+
+    private static boolean isEmpty(int dirFd) {
+        try (Sys sys = new Sys()) {
+            int fd = check(sys.openat(dirFd, ".", O_RDONLY | O_DIRECTORY, 0), "openat", ".");
+            try {
+                boolean[] any = {false};
+                check(sys.readdir(fd, (name, type) -> any[0] = true), "getdents64", ".");
+                return !any[0];
+            } finally {
+                sys.close(fd);
             }
         }
     }
@@ -132,6 +156,8 @@ final class TreeCopier {
                             check(sys.mkdirat(d, name, 0700), "mkdirat", childRel);
                             dirs.add(new DirMeta(childRel, depth(childRel), m));
                             subdirs.add(new DirTask(childRel));
+                        } else if (method == Method.LINK && link(sys, s, d, name)) {
+                            // shares the inode, metadata and all
                         } else if (type == Sys.S_IFREG && sys.stat.nlink > 1) {
                             linked.add(new Linked(childRel, PosixFiles.makedev(sys.stat.devMajor, sys.stat.devMinor), sys.stat.ino, m));
                         } else {
@@ -145,6 +171,17 @@ final class TreeCopier {
             }
             invokeAll(subdirs);
         }
+    }
+
+    /**
+     * Hardlinks an entry; false when the kernel refuses (EPERM: protected_hardlinks; EXDEV: the staging directory is
+     * under another project quota), so it is copied instead.
+     */
+    private static boolean link(Sys sys, int s, int d, String name) {
+        int r = sys.linkat(s, name, d, name);
+        if (r == -Errno.EPERM || r == -Errno.EXDEV) return false;
+        check(r, "linkat", name);
+        return true;
     }
 
     private void copyEntry(Sys sys, int s, int d, String name, String rel, Meta m) {
@@ -204,6 +241,10 @@ final class TreeCopier {
     }
 
     private void copyData(Sys sys, int in, int out, String rel, Meta m) {
+        if (method == Method.LINK) { // a file the kernel would not link: copy it, leaving LINK on for the rest
+            copyRanges(sys, in, out, rel, m);
+            return;
+        }
         if (method == Method.REFLINK) {
             try {
                 Ioctl.call(new Fd(out, rel), PosixFiles.FICLONE, in, "FICLONE");

@@ -1,4 +1,6 @@
-package dev.strata.api;
+package dev.strata.kit;
+
+import dev.strata.api.StorageException;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;

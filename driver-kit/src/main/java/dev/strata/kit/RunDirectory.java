@@ -1,4 +1,6 @@
-package dev.strata.api;
+package dev.strata.kit;
+
+import dev.strata.api.StorageException;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -16,10 +18,15 @@ import java.util.List;
  * a tmpfs, as containers/storage keeps its mount counts under {@code /run}. A tmpfs also spares the layers'
  * filesystem a small journaled write on every get and put.
  *
- * <p>The base is {@code $STRATA_RUN_DIR} when set, else {@code /run/strata} when {@code /run} is a tmpfs, else
- * {@code $XDG_RUNTIME_DIR/strata} for a user that is not root, else {@code /dev/shm/strata-<uid>}, else
+ * <p>The base is {@code $STRATA_RUN_DIR} when set, else {@code /run/strata} when {@code /run} is a tmpfs we may
+ * write, else {@code $XDG_RUNTIME_DIR/strata} for a user that is not root, else {@code /dev/shm/strata-<uid>}, else
  * {@code <home>/.strata-run}. Each home gets its own subdirectory there, named by a hash of its real path, with a
- * {@code home} file that says which home it serves.
+ * {@code home} file that says which home it serves. The base must be a directory of the caller's own, since counts
+ * decide what gets unmounted.
+ *
+ * <p>In a user namespace ({@code unshare -Urm}) "the caller" is the user the namespace maps to: {@code <uid>} and the
+ * root test use that uid, so a user who is root inside the namespace gets {@code $XDG_RUNTIME_DIR} or
+ * {@code /dev/shm/strata-1000}, never the real root's {@code /dev/shm/strata-0}.
  */
 public final class RunDirectory {
     private RunDirectory() {
@@ -53,8 +60,8 @@ public final class RunDirectory {
         String env = System.getenv("STRATA_RUN_DIR");
         if (env != null && !env.isBlank()) return Path.of(env);
         List<String[]> mounts = mounts();
-        if (isTmpfs(mounts, "/run") && Files.isWritable(Path.of("/run"))) return Path.of("/run/strata");
-        String uid = uid();
+        if ("0".equals(kernelUid()) && isTmpfs(mounts, "/run") && Files.isWritable(Path.of("/run"))) return Path.of("/run/strata");
+        String uid = kernelUid();
         String xdg = System.getenv("XDG_RUNTIME_DIR");
         if (!"0".equals(uid) && xdg != null && !xdg.isBlank() && Files.isWritable(Path.of(xdg))) return Path.of(xdg, "strata");
         if (isTmpfs(mounts, "/dev/shm") && Files.isWritable(Path.of("/dev/shm"))) return Path.of("/dev/shm/strata-" + uid);
@@ -72,7 +79,8 @@ public final class RunDirectory {
         // In a world-writable place such as /dev/shm, only a directory of our own will do.
         Object owner = Files.getAttribute(dir, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
         if (!String.valueOf(owner).equals(uid()) || Files.isSymbolicLink(dir)) {
-            throw new IOException(dir + " is not a directory owned by uid " + uid());
+            throw new IOException(dir + " is not a directory owned by uid " + uid() + (kernelUid().equals(uid()) ? ""
+                    : " (uid " + kernelUid() + " outside this user namespace)") + "; set STRATA_RUN_DIR to a directory of your own");
         }
     }
 
@@ -103,6 +111,26 @@ public final class RunDirectory {
         String type = null;
         for (String[] m : mounts) if (m[0].equals(point)) type = m[1];
         return "tmpfs".equals(type);
+    }
+
+    /**
+     * The uid the kernel knows this process by outside any user namespace: what the namespace's {@code uid_map} maps
+     * our uid to. Without a user namespace the map is the identity and this is {@link #uid()}.
+     */
+    static String kernelUid() {
+        String uid = uid();
+        try {
+            long u = Long.parseLong(uid);
+            for (String line : Files.readAllLines(Path.of("/proc/self/uid_map"))) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length != 3) continue;
+                long inside = Long.parseLong(f[0]), outside = Long.parseLong(f[1]), count = Long.parseLong(f[2]);
+                if (u >= inside && u - inside < count) return Long.toString(outside + (u - inside));
+            }
+        } catch (IOException | NumberFormatException e) {
+            // no map to read: not in a user namespace we can see through
+        }
+        return uid;
     }
 
     private static String uid() {

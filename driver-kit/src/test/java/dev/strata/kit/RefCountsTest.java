@@ -1,4 +1,4 @@
-package dev.strata.api;
+package dev.strata.kit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,17 +1,15 @@
-package dev.strata.api;
+package dev.strata.kit;
+
+import dev.strata.api.StorageException;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 
@@ -35,14 +33,12 @@ public final class RefCounts {
     private final Path dir;
     private final Predicate<String> isMounted;
     private static final int STRIPES = 64;
-    // Static: two instances on the same directory in one JVM (a "restart" in a test) must share thread locks,
-    // because flock does not exclude threads of one process.
-    private static final ConcurrentHashMap<String, ReentrantLock> THREAD_LOCKS = new ConcurrentHashMap<>();
-    private volatile boolean dirReady;
+    private final Flock[] stripes = new Flock[STRIPES];
 
     public RefCounts(Path dir, Predicate<String> isMounted) {
         this.dir = dir.toAbsolutePath().normalize();
         this.isMounted = isMounted;
+        for (int i = 0; i < STRIPES; i++) stripes[i] = new Flock(this.dir.resolve(".lock-" + i));
     }
 
     /** Takes a reference; runs {@code onFirst} (the mount) when the count goes from 0 to 1. Returns the new count. */
@@ -120,38 +116,11 @@ public final class RefCounts {
 
     /**
      * Runs {@code body} holding the id's lock against other threads and other processes. Reentrant within a
-     * thread, so a driver may hold it around remove and still call {@link #release}. Locks are striped over a
+     * thread, so the kit may hold it around remove and still call {@link #release}. Locks are striped over a
      * fixed set of lock files that are never deleted, so a count file can be removed without racing a waiter.
      */
     public <T> T withLock(String id, Supplier<T> body) {
-        int stripe = Math.floorMod(id.hashCode(), STRIPES);
-        Path lockFile = dir.resolve(".lock-" + stripe);
-        ReentrantLock lock = THREAD_LOCKS.computeIfAbsent(lockFile.toString(), k -> new ReentrantLock());
-        lock.lock();
-        try {
-            if (lock.getHoldCount() > 1) return body.get();
-            // Opened per use, not kept: an open file would pin the filesystem the counts are on.
-            try (FileChannel ch = openLockFile(lockFile); FileLock ignored = ch.lock()) {
-                return body.get();
-            } catch (IOException e) {
-                throw new StorageException("lock", lockFile.toString(), e.toString(), e);
-            }
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private FileChannel openLockFile(Path lockFile) throws IOException {
-        if (!dirReady) {
-            Files.createDirectories(dir);
-            dirReady = true;
-        }
-        try {
-            return FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        } catch (NoSuchFileException gone) { // the directory was removed since: make it again
-            Files.createDirectories(dir);
-            return FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        }
+        return stripes[Math.floorMod(id.hashCode(), STRIPES)].locked(body);
     }
 
     /** The count, read in place (a missing or unreadable file is 0), for {@link #count}. */

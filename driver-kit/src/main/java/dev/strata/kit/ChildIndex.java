@@ -1,0 +1,113 @@
+package dev.strata.kit;
+
+import dev.strata.api.StorageException;
+
+import java.io.IOException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Which layers were made on which: {@code <dir>/<parent>/<child>}, one empty file per child. It makes the children
+ * check of remove and applyDiff cost the number of children, not the number of layers.
+ *
+ * <p>Kept crash-safe as a superset: an entry is made before its child's storage and dropped after the child is
+ * gone, so a crash at any point leaves at most an entry too many, never one too few. The kit checks each entry
+ * against the layer's real state and drops the stale ones ({@link #remove}).
+ *
+ * <p>A home made before the index (or by another engine, such as dockerd's own overlay2 dir) has none: the first
+ * operation that needs it builds it from the storage once, under the kit's lock, and writes {@code .built}.
+ * Children that another engine makes afterwards in the same home are not seen (moby checks none at all).
+ */
+final class ChildIndex {
+    private static final String BUILT = ".built";
+    private final Path dir;
+    private volatile boolean built;
+
+    ChildIndex(Path dir) {
+        this.dir = dir;
+    }
+
+    /** Builds the index from {@code parents} (id to parent, null for none) unless it was built before. */
+    void ensureBuilt(java.util.function.Supplier<Map<String, String>> parents) {
+        if (built) return;
+        if (Files.exists(dir.resolve(BUILT))) {
+            built = true;
+            return;
+        }
+        for (Map.Entry<String, String> e : parents.get().entrySet()) {
+            if (e.getValue() != null) add(e.getValue(), e.getKey());
+        }
+        try {
+            Files.createDirectories(dir);
+            Files.createFile(dir.resolve(BUILT));
+        } catch (FileAlreadyExistsException ok) {
+            // built by a concurrent process as well
+        } catch (IOException e) {
+            throw new StorageException("index", dir.toString(), e.toString(), e);
+        }
+        built = true;
+    }
+
+    void add(String parent, String child) {
+        Path p = dir.resolve(parent);
+        try {
+            try {
+                Files.createFile(p.resolve(child));
+            } catch (NoSuchFileException e) {
+                Files.createDirectories(p);
+                Files.createFile(p.resolve(child));
+            }
+        } catch (FileAlreadyExistsException ok) {
+            // left by an earlier attempt
+        } catch (IOException e) {
+            throw new StorageException("index", p.resolve(child).toString(), e.toString(), e);
+        }
+    }
+
+    /** The children recorded for {@code parent}, stale ones included. */
+    List<String> children(String parent) {
+        Path p = dir.resolve(parent);
+        if (!Files.exists(p)) return List.of();
+        List<String> out = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(p)) {
+            for (Path c : ds) out.add(c.getFileName().toString());
+        } catch (NoSuchFileException e) {
+            return List.of();
+        } catch (IOException e) {
+            throw new StorageException("index", p.toString(), e.toString(), e);
+        }
+        out.sort(null);
+        return out;
+    }
+
+    /** Drops one entry. The parent's directory stays (empty) until {@link #drop}: its next child costs one create. */
+    void remove(String parent, String child) {
+        Path p = dir.resolve(parent);
+        try {
+            Files.deleteIfExists(p.resolve(child));
+        } catch (IOException e) {
+            throw new StorageException("index", p.resolve(child).toString(), e.toString(), e);
+        }
+    }
+
+    /** Forgets every entry of a parent that is gone. */
+    void drop(String parent) {
+        Path p = dir.resolve(parent);
+        if (!Files.exists(p)) return;
+        for (String c : children(parent)) remove(parent, c);
+        try {
+            Files.deleteIfExists(p);
+        } catch (DirectoryNotEmptyException raced) {
+            // a child was recorded meanwhile; the kit's lock makes that impossible, but never lose an entry
+        } catch (IOException e) {
+            throw new StorageException("index", p.toString(), e.toString(), e);
+        }
+    }
+}

@@ -1,0 +1,332 @@
+package dev.strata.kit;
+
+import dev.strata.api.Capabilities;
+import dev.strata.api.Change;
+import dev.strata.api.CreateOptions;
+import dev.strata.api.LayerBusyException;
+import dev.strata.api.LayerExistsException;
+import dev.strata.api.LayerIds;
+import dev.strata.api.LayerUnknownException;
+import dev.strata.api.ParentUnknownException;
+import dev.strata.api.StatusEntry;
+import dev.strata.api.StorageDriver;
+import dev.strata.api.StorageException;
+import dev.strata.archive.LayerDiffs;
+
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The contract, enforced once around a {@link LayerStorage}: ids and parents, existence and children, crash marks
+ * and the failure policy, locks and reference counts. See {@link DriverKit} for what it promises.
+ *
+ * <p>Locks, always taken in this order: the id's reference-count stripe ({@link RefCounts#withLock}), then the
+ * home lock ({@code <home>/.strata/lock}: creates, removes, the start and the commit of applies), then whatever the
+ * storage locks inside (devmapper's pool). get and put take only the first.
+ */
+final class KitDriver implements StorageDriver {
+    final LayerStorage storage;
+    private final Flock homeLock;
+    final Marks incomplete;
+    private final ChildIndex index;
+    final RefCounts refs;
+    private final LayerDiffs diffs;
+    private final KitApply apply;
+    private final KitRecovery recovery;
+
+    KitDriver(LayerStorage storage) {
+        this.storage = storage;
+        Path state = storage.home().resolve(DriverKit.STATE_DIR);
+        this.homeLock = new Flock(state.resolve("lock"));
+        this.incomplete = new Marks(state.resolve("incomplete"));
+        Marks applying = new Marks(state.resolve("applying"));
+        this.index = new ChildIndex(state.resolve("children"));
+        this.refs = new RefCounts(RunDirectory.forHome(storage.home()).resolve("refs"), storage::isMounted);
+        this.recovery = new KitRecovery(storage, incomplete, applying, index, refs,
+                new Marks(storage.home().resolve(".incomplete")));
+        this.apply = new KitApply(this, applying, recovery);
+        this.diffs = storage.diffs(this);
+        recovery.atOpen(homeLock);
+    }
+
+    // ---------------------------------------------------------------------------------------------- layers
+
+    @Override
+    public void create(String id, String parent, CreateOptions options) {
+        make(new NewLayer(LayerIds.check("create", id), LayerIds.checkParent("create", parent), false, options));
+    }
+
+    @Override
+    public void createReadWrite(String id, String parent, CreateOptions options) {
+        make(new NewLayer(LayerIds.check("createReadWrite", id), LayerIds.checkParent("createReadWrite", parent), true, options));
+    }
+
+    /**
+     * Registers the layer as being made (a mark naming its parent, an entry in the parent's children) under the home
+     * lock, then lets the storage make it without the lock, so a slow create (vfs copies its parent) does not hold
+     * up the others. A parent with a child being made counts that child, so it cannot be removed meanwhile.
+     */
+    private void make(NewLayer layer) {
+        String op = layer.operation(), id = layer.id(), p = layer.parent();
+        homeLock.locked(() -> {
+            recovery.settle(op, id);
+            if (storage.exists(id)) throw new LayerExistsException(op, id);
+            if (p != null) {
+                if (incomplete.isMarked(p) || !storage.exists(p)) throw new ParentUnknownException(op, id, p);
+                apply.requireNotApplying(op, id, p);
+            }
+            incomplete.mark(id, KitRecovery.createNote(p));
+            if (p != null) {
+                try {
+                    ensureIndex();
+                    index.add(p, id);
+                } catch (RuntimeException e) {
+                    incomplete.clear(id);
+                    throw e;
+                }
+            }
+        });
+        try {
+            storage.create(layer);
+        } catch (RuntimeException e) {
+            try {
+                homeLock.locked(() -> {
+                    // Something already there that is not ours to delete (a foreign directory) stays as it is.
+                    if (!(e instanceof LayerExistsException)) storage.remove(id);
+                    if (p != null) index.remove(p, id);
+                    incomplete.clear(id);
+                });
+            } catch (RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+                incomplete.release(id); // the next open finishes the undo
+            }
+            throw e;
+        }
+        incomplete.clear(id);
+    }
+
+    /**
+     * Removes a layer all or nothing: under the locks it is unmounted, marked and dropped from the index (from here
+     * on no call reports it), then the storage deletes it. A remove that fails or is killed after the mark is
+     * finished by the next remove of the same id or the next open; until then the layer is not reported, create
+     * refuses the id and remove finishes it.
+     */
+    @Override
+    public void remove(String id) {
+        LayerIds.check("remove", id);
+        boolean finish = refs.withLock(id, () -> homeLock.locked(() -> {
+            boolean settled = recovery.settle("remove", id);
+            if (!storage.exists(id)) {
+                if (settled) return false; // that was a half-done remove or create, now finished
+                throw new LayerUnknownException("remove", id);
+            }
+            apply.requireNotApplying("remove", id, id);
+            List<String> children = children(id);
+            if (!children.isEmpty()) {
+                throw new LayerBusyException("remove", id, "layer has " + children.size() + " child layer(s) ("
+                        + String.join(", ", children.subList(0, Math.min(5, children.size())))
+                        + (children.size() > 5 ? ", ..." : "") + "); remove them first");
+            }
+            String p = storage.parent(id);
+            storage.unmount(id); // remove wins over references, as in moby
+            incomplete.mark(id, KitRecovery.REMOVE);
+            refs.forget(id);
+            if (p != null) index.remove(p, id);
+            index.drop(id);
+            return true;
+        }));
+        if (!finish) return;
+        try {
+            storage.remove(id);
+        } catch (RuntimeException e) {
+            incomplete.release(id);
+            String why = e instanceof StorageException se ? se.detail() : e.toString();
+            throw new StorageException("remove", id, why + "; the layer is no longer reported, and the next remove of "
+                    + id + " (or the next start) finishes removing it", e);
+        }
+        incomplete.clear(id);
+    }
+
+    /** The children of a layer: from the index, each checked against its real state. Call under the home lock. */
+    List<String> children(String id) {
+        ensureIndex();
+        List<String> out = new ArrayList<>();
+        for (String c : index.children(id)) {
+            if (incomplete.isMarked(c)) {
+                switch (incomplete.state(c)) {
+                    case LIVE -> out.add(c); // being made (or removed) by a live process
+                    case ABANDONED -> {
+                        recovery.finishIncomplete(c);
+                        if (!incomplete.isMarked(c) && storage.exists(c)) out.add(c);
+                    }
+                    case NONE -> {
+                        if (storage.exists(c)) out.add(c);
+                    }
+                }
+            } else if (storage.exists(c)) {
+                out.add(c);
+            } else {
+                index.remove(id, c); // stale: its remove was cut short after the storage forgot it
+            }
+        }
+        return out;
+    }
+
+    private void ensureIndex() {
+        index.ensureBuilt(() -> {
+            Map<String, String> parents = new java.util.HashMap<>();
+            for (String l : storage.layers()) parents.put(l, storage.parent(l));
+            return parents;
+        });
+    }
+
+    @Override
+    public boolean exists(String id) {
+        LayerIds.check("exists", id);
+        return !incomplete.isMarked(id) && storage.exists(id);
+    }
+
+    void requireExists(String op, String id) {
+        if (incomplete.isMarked(id) || !storage.exists(id)) throw new LayerUnknownException(op, id);
+    }
+
+    @Override
+    public String parent(String id) {
+        LayerIds.check("parent", id);
+        requireExists("parent", id);
+        return storage.parent(id);
+    }
+
+    @Override
+    public List<String> layers() {
+        Set<String> marked = new HashSet<>(incomplete.list());
+        List<String> out = new ArrayList<>();
+        for (String id : storage.layers()) if (!marked.contains(id)) out.add(id);
+        return out;
+    }
+
+    @Override
+    public Map<String, String> metadata(String id) {
+        LayerIds.check("metadata", id);
+        requireExists("metadata", id);
+        return storage.metadata(id);
+    }
+
+    @Override
+    public List<StatusEntry> status() {
+        return storage.status();
+    }
+
+    // ---------------------------------------------------------------------------------------------- mounts
+
+    /** Checks and counts under the id's lock (reentrant, so acquire takes no second flock). */
+    @Override
+    public Path get(String id, String mountLabel) {
+        LayerIds.check("get", id);
+        return refs.withLock(id, () -> {
+            requireExists("get", id);
+            refs.acquire(id, () -> storage.mount(id, mountLabel));
+            return storage.root(id);
+        });
+    }
+
+    @Override
+    public void put(String id) {
+        LayerIds.check("put", id);
+        refs.withLock(id, () -> {
+            requireExists("put", id);
+            refs.release(id, () -> storage.unmount(id));
+            return null;
+        });
+    }
+
+    @Override
+    public int references(String id) {
+        LayerIds.check("references", id);
+        return refs.count(id);
+    }
+
+    /** Unmounts every layer this driver counted and forgets the counts, then releases the storage's resources. */
+    @Override
+    public void cleanup() {
+        RuntimeException first = null;
+        for (String id : refs.ids()) {
+            try {
+                refs.withLock(id, () -> {
+                    storage.unmount(id);
+                    refs.forget(id);
+                    return null;
+                });
+            } catch (RuntimeException e) {
+                if (first == null) first = e;
+                else first.addSuppressed(e);
+            }
+        }
+        try {
+            storage.cleanup();
+        } catch (RuntimeException e) {
+            if (first == null) first = e;
+            else first.addSuppressed(e);
+        }
+        if (first != null) throw first;
+    }
+
+    // ---------------------------------------------------------------------------------------------- diffs
+
+    private String checkDiffArgs(String op, String id, String parent) {
+        LayerIds.check(op, id);
+        String p = LayerIds.checkParent(op, parent);
+        requireExists(op, id);
+        if (p != null && (incomplete.isMarked(p) || !storage.exists(p))) throw new ParentUnknownException(op, id, p);
+        return p;
+    }
+
+    @Override
+    public InputStream diff(String id, String parent) {
+        return diffs.diff(id, checkDiffArgs("diff", id, parent));
+    }
+
+    @Override
+    public List<Change> changes(String id, String parent) {
+        return diffs.changes(id, checkDiffArgs("changes", id, parent));
+    }
+
+    @Override
+    public long diffSize(String id, String parent) {
+        return diffs.diffSize(id, checkDiffArgs("diffSize", id, parent));
+    }
+
+    @Override
+    public long applyDiff(String id, String parent, InputStream diff) {
+        String p = checkDiffArgs("applyDiff", id, parent);
+        apply.apply(id, p, diff, homeLock);
+        return diffs.diffSize(id, p);
+    }
+
+    // ---------------------------------------------------------------------------------------------- driver
+
+    @Override
+    public String name() {
+        return storage.name();
+    }
+
+    @Override
+    public Path home() {
+        return storage.home();
+    }
+
+    @Override
+    public Capabilities capabilities() {
+        return storage.capabilities();
+    }
+
+    @Override
+    public String toString() {
+        return "kit(" + storage.name() + " on " + storage.home() + ")";
+    }
+}

@@ -1,0 +1,121 @@
+package dev.strata.kit;
+
+import dev.strata.api.Capabilities;
+import dev.strata.api.LayerStore;
+import dev.strata.api.StatusEntry;
+import dev.strata.archive.LayerDiffs;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The storage work of a driver, and nothing else: what a driver implements to get a whole
+ * {@link dev.strata.api.StorageDriver} from {@link DriverKit#wrap}. The kit enforces the contract around every call:
+ * ids and parents are valid ({@link dev.strata.api.LayerIds}), options are never null, the right locks are held,
+ * and an operation that fails, is interrupted or is killed leaves what existed before it.
+ *
+ * <p>What the kit guarantees when it calls each method, and what the method must do, is said on the method. Methods
+ * not marked "under the home lock" may run concurrently for different ids. Errors are
+ * {@link dev.strata.api.StorageException}s that name the operation and the path or layer.
+ */
+public interface LayerStorage {
+    // ---- what the driver is
+
+    /** The name users select the driver by. */
+    String name();
+
+    /** {@code <root>/<name>}, made by the storage when it opens. The kit keeps its state in {@code <home>/.strata}. */
+    Path home();
+
+    Capabilities capabilities();
+
+    /** Ordered key/value pairs, as {@code docker info} shows them. */
+    List<StatusEntry> status();
+
+    // ---- layers
+
+    /**
+     * Whether a complete layer {@code id} is stored. A missing layer is {@code false}; any other error (an unreadable
+     * home, say) throws. The kit has already answered {@code false} for a layer with an unfinished create or remove.
+     */
+    boolean exists(String id);
+
+    /** The parent of an existing layer, or null for a base layer. */
+    String parent(String id);
+
+    /** Every complete layer stored, in no particular order (the kit leaves out those with unfinished operations). */
+    List<String> layers();
+
+    /**
+     * Makes a layer. Under the home lock: the id is free (no layer, no unfinished operation) and the parent, when
+     * there is one, exists and cannot be removed or applied to until this returns. The layer's commit point (the
+     * moment {@link #exists} turns true) must be the last thing that happens: a create killed after it is kept,
+     * one killed before it is undone through {@link #remove}, and so is one that throws.
+     */
+    void create(NewLayer layer);
+
+    /**
+     * Removes whatever is stored for {@code id}: a complete layer, what a failed or killed create left, or what a
+     * killed remove left; nothing at all is not an error. The kit has unmounted it (through {@link #unmount}) and
+     * made sure it has no children; it is already not reported.
+     */
+    void remove(String id);
+
+    /** Driver-specific facts about an existing layer (UpperDir, DeviceName, ...). */
+    Map<String, String> metadata(String id);
+
+    // ---- mounts: the kit counts references and calls these under the id's lock
+
+    /** The directory {@link dev.strata.api.LayerStore#get} returns for an existing layer. Cheap: called on every get. */
+    Path root(String id);
+
+    /** Makes {@link #root} usable (mounts it): the first reference. A failure must leave nothing mounted. */
+    void mount(String id, String mountLabel);
+
+    /** Undoes {@link #mount}: the last reference, a remove or a cleanup. Not mounted is not an error. */
+    void unmount(String id);
+
+    /**
+     * Whether {@link #root} is usable right now without {@link #mount}: mounted, or a layer that needs no mount.
+     * The kit checks persisted reference counts against it, so a count left by a crash or a reboot starts again.
+     */
+    boolean isMounted(String id);
+
+    // ---- diffs
+
+    /**
+     * The diff, changes and diffSize of this driver, made once when the kit opens. {@code layers} is the kit's own
+     * store: get and put through it are reference-counted (what {@link dev.strata.archive.NaiveDiff} needs).
+     */
+    LayerDiffs diffs(LayerStore layers);
+
+    /**
+     * Prepares a private copy of the layer's content for an apply (for an empty layer: an empty directory; for one
+     * with content, a copy that costs no data: hardlinks, a reflink, a thin snapshot). The kit guarantees the layer
+     * exists, is not mounted, has no children and no other apply is running on it; it applies the tar into
+     * {@link StagedApply#root()}, then {@link StagedApply#commit() commits} or {@link StagedApply#discard()
+     * discards}. {@code parent} is what the caller passed to applyDiff (null for none).
+     */
+    StagedApply stageApply(String id, String parent);
+
+    /**
+     * Drops what {@link #stageApply} left for {@code id} when the process died before committing or discarding
+     * (after a commit too: then it is the layer's old content). Never touches the layer itself. Called when the kit
+     * opens, for every apply a crash or kill cut short.
+     */
+    void discardStaged(String id);
+
+    // ---- driver-wide
+
+    /**
+     * After a crash: sweeps the storage's own leftovers (staging directories of creates, half-renamed removals).
+     * Called once when the kit opens, under the home lock, so no create or remove of another process is running.
+     */
+    default void recover() {
+    }
+
+    /** Releases driver-wide resources (devices, the pool). The kit has unmounted every layer it counted. */
+    default void cleanup() {
+    }
+}

@@ -1,0 +1,296 @@
+package dev.strata.kit;
+
+import dev.strata.api.InvalidLayerIdException;
+import dev.strata.api.LayerBusyException;
+import dev.strata.api.LayerExistsException;
+import dev.strata.api.LayerUnknownException;
+import dev.strata.api.StorageDriver;
+import dev.strata.api.StorageException;
+import dev.strata.archive.tar.TarHeader;
+import dev.strata.archive.tar.TarWriter;
+import dev.strata.nativeio.PosixFiles;
+import dev.strata.nativeio.Stat;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import java.util.zip.GZIPOutputStream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The kit's contract over a plain directory storage: validation, all-or-nothing apply and remove, crash marks. */
+class KitTest {
+    @TempDir
+    Path tmp;
+    Path home;
+    DirStorage storage;
+    StorageDriver d;
+
+    @BeforeEach
+    void open() {
+        home = tmp.resolve("dirs");
+        storage = new DirStorage(home);
+        d = DriverKit.wrap(storage);
+    }
+
+    private StorageDriver reopen() {
+        storage = new DirStorage(home);
+        return d = DriverKit.wrap(storage);
+    }
+
+    @Test
+    void nullOptionsAndParentsMeanNone() {
+        d.create("a", null, null);
+        d.createReadWrite("b", "a", null);
+        d.createReadWrite("c", "", null);
+        assertNull(d.parent("c"));
+        assertEquals("a", d.parent("b"));
+    }
+
+    @Test
+    void existsAnswersNoForAMissingLayerAndThrowsForABadId() {
+        assertFalse(d.exists("nope"));
+        assertThrows(InvalidLayerIdException.class, () -> d.exists("../x"));
+        assertThrows(InvalidLayerIdException.class, () -> d.exists(""));
+    }
+
+    @Test
+    void everyKindOfFailedApplyLeavesALayerExactlyAsItWas() throws Exception {
+        d.create("empty", null, null);
+        d.create("full", null, null);
+        d.applyDiff("full", null, tar(t -> t.dir("etc").file("etc/a", "A").file("b", "B")));
+        d.create("child", "full", null); // to show the index is untouched too
+        d.create("leaf", null, null);
+        d.applyDiff("leaf", null, tar(t -> t.file("x", "X")));
+        byte[] good = bytes(t -> t.file("new", "N").file("etc/a", "A2"));
+        Map<String, byte[]> bad = new LinkedHashMap<>();
+        bad.put("garbage", "garbage\n".getBytes(StandardCharsets.UTF_8));
+        bad.put("truncated tar", Arrays.copyOf(good, 700));
+        bad.put("truncated gzip", Arrays.copyOf(gzip(good), 40));
+        bad.put("bzip2", new byte[]{'B', 'Z', 'h', '9', 1, 2, 3});
+        bad.put("xz", new byte[]{(byte) 0xfd, '7', 'z', 'X', 'Z', 0, 1, 2});
+        bad.put("refused after good entries", bytes(t -> t.file("ok", "fine").file("../escape", "out")));
+        for (String layer : List.of("empty", "leaf")) {
+            Map<String, String> before = describe(storage.dir(layer));
+            for (Map.Entry<String, byte[]> c : bad.entrySet()) {
+                StorageException e = assertThrows(StorageException.class,
+                        () -> d.applyDiff(layer, null, new ByteArrayInputStream(c.getValue())), c.getKey());
+                assertTrue(e.getMessage().endsWith("layer " + layer + " unchanged"), c.getKey() + ": " + e.getMessage());
+                assertTrue(d.exists(layer), c.getKey());
+                assertEquals(before, describe(storage.dir(layer)), c.getKey() + " changed layer " + layer);
+                assertTrue(DirStorage.gone(storage.staging(layer)), c.getKey() + " left its staged copy");
+            }
+        }
+        assertEquals(List.of(), list(home.resolve(".strata/applying")), "no apply is left marked");
+        // a layer with children is refused before anything is read
+        LayerBusyException busy = assertThrows(LayerBusyException.class, () -> d.applyDiff("full", null, new ByteArrayInputStream(good)));
+        assertTrue(busy.getMessage().contains("(child)") && busy.getMessage().endsWith("layer full unchanged"), busy.getMessage());
+    }
+
+    @Test
+    void aMountedLayerIsNotAppliedToAndAnUnmountedOneIs() throws Exception {
+        d.create("a", null, null);
+        d.get("a", "");
+        LayerBusyException busy = assertThrows(LayerBusyException.class, () -> d.applyDiff("a", null, tar(t -> t.file("f", "x"))));
+        assertTrue(busy.getMessage().contains("mounted"), busy.getMessage());
+        d.put("a");
+        assertEquals(1L, d.applyDiff("a", null, tar(t -> t.file("f", "x"))));
+        assertEquals("x", Files.readString(storage.dir("a").resolve("f")));
+    }
+
+    /**
+     * The staged copy shares the layer's inodes (hardlinks); the apply must replace names, never write into them,
+     * or a failure half way would have changed the layer after all. Checked through a link kept outside the layer.
+     */
+    @Test
+    void anApplyNeverWritesIntoTheLayersOwnFiles() throws Exception {
+        d.create("a", null, null);
+        d.applyDiff("a", null, tar(t -> t.dir("d").file("d/f", "old").file("g", "gone soon").file("h", "linked")));
+        Path outside = Files.createDirectories(tmp.resolve("outside"));
+        for (String n : List.of("d/f", "g", "h")) Files.createLink(outside.resolve(n.replace('/', '_')), storage.dir("a").resolve(n));
+        Stat before = PosixFiles.lstat(outside.resolve("d_f"));
+
+        InputStream overwrite = tar(t -> t.file("d/f", "NEW CONTENT").whiteout(".wh.g").hardlink("h2", "h").dir("d"));
+        d.applyDiff("a", null, overwrite);
+        assertEquals("NEW CONTENT", Files.readString(storage.dir("a").resolve("d/f")));
+        assertFalse(Files.exists(storage.dir("a").resolve("g")));
+        assertEquals("old", Files.readString(outside.resolve("d_f")), "the old inode was not written");
+        assertEquals(before.mode(), PosixFiles.lstat(outside.resolve("d_f")).mode());
+        assertEquals(before.mtimeNanos(), PosixFiles.lstat(outside.resolve("d_f")).mtimeNanos());
+        assertEquals("gone soon", Files.readString(outside.resolve("g")));
+        assertEquals(3, PosixFiles.lstat(outside.resolve("h")).nlink(), "h and h2 in the layer, and the link outside");
+    }
+
+    @Test
+    void aFailedRemoveLeavesNoStateInWhichTheCallsDisagree() throws Exception {
+        d.create("base", null, null);
+        d.create("x", "base", null);
+        storage.failRemoveAfterRecord = true;
+        StorageException e = assertThrows(StorageException.class, () -> d.remove("x"));
+        assertTrue(e.getMessage().contains("no longer reported"), e.getMessage());
+        assertFalse(d.exists("x"));
+        assertFalse(d.layers().contains("x"));
+        assertThrows(LayerUnknownException.class, () -> d.metadata("x"));
+        assertThrows(LayerUnknownException.class, () -> d.get("x", ""));
+        storage.failRemoveAfterRecord = false;
+        d.remove("base"); // x is not its child any more
+        d.remove("x"); // finishes it
+        assertTrue(DirStorage.gone(storage.dir("x")));
+        d.create("x", null, null);
+        assertTrue(d.exists("x"));
+    }
+
+    @Test
+    void aFailedCreateLeavesNothing() {
+        d.create("base", null, null);
+        storage.failCreateBeforeRecord = true;
+        assertThrows(StorageException.class, () -> d.create("x", "base", null));
+        storage.failCreateBeforeRecord = false;
+        assertFalse(d.exists("x"));
+        assertTrue(DirStorage.gone(storage.dir("x")));
+        d.remove("base"); // no child was left in the index
+        d.create("x", null, null);
+        assertThrows(LayerExistsException.class, () -> d.create("x", null, null));
+    }
+
+    @Test
+    void whatACrashLeftIsFinishedAtTheNextOpen() throws Exception {
+        d.create("base", null, null);
+        d.create("done", "base", null);
+        d.create("half-removed", "base", null);
+        d.create("applied", null, null);
+        d.applyDiff("applied", null, tar(t -> t.file("kept", "k")));
+        Path marks = home.resolve(".strata/incomplete");
+        // a create killed before its commit point: a mark naming the parent, a partial directory, an index entry
+        Files.createDirectories(storage.dir("half-made").resolve("partial"));
+        Files.createDirectories(home.resolve(".strata/children/base"));
+        Files.createFile(home.resolve(".strata/children/base/half-made"));
+        Files.writeString(marks.resolve("half-made"), "create base");
+        // a create killed after its commit point, before the mark was cleared
+        Files.writeString(marks.resolve("done"), "create base");
+        // a remove killed half way
+        Files.writeString(marks.resolve("half-removed"), "remove");
+        // an apply killed half way
+        Files.createDirectories(home.resolve(".strata/applying"));
+        Files.writeString(home.resolve(".strata/applying/applied"), "apply");
+        Files.createDirectories(storage.staging("applied").resolve("junk"));
+
+        StorageDriver r = reopen();
+        assertTrue(DirStorage.gone(storage.dir("half-made")), "the create cut short is undone");
+        assertTrue(r.exists("done"), "the create past its commit point stays");
+        assertFalse(r.exists("half-removed"));
+        assertTrue(DirStorage.gone(storage.dir("half-removed")), "the remove is finished");
+        assertTrue(DirStorage.gone(storage.staging("applied")), "the apply's copy is dropped");
+        assertEquals("k", Files.readString(storage.dir("applied").resolve("kept")));
+        assertEquals(List.of(), list(marks));
+        LayerBusyException busy = assertThrows(LayerBusyException.class, () -> r.remove("base"));
+        assertTrue(busy.getMessage().contains("(done)"), "the index lost only the undone create: " + busy.getMessage());
+    }
+
+    @Test
+    void theChildrenIndexIsBuiltOnceForAHomeMadeWithoutIt() throws Exception {
+        d.create("base", null, null);
+        d.create("child", "base", null);
+        Files.walk(home.resolve(".strata/children")).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        StorageDriver r = reopen();
+        assertThrows(LayerBusyException.class, () -> r.remove("base"));
+        assertTrue(Files.exists(home.resolve(".strata/children/.built")));
+        r.remove("child");
+        r.remove("base");
+    }
+
+    // ---- helpers
+
+    interface TarBody {
+        void write(Tar t);
+    }
+
+    static InputStream tar(TarBody body) {
+        return new ByteArrayInputStream(bytes(body));
+    }
+
+    static byte[] bytes(TarBody body) {
+        Tar t = new Tar();
+        body.write(t);
+        t.out.finish();
+        return t.bytes.toByteArray();
+    }
+
+    static byte[] gzip(byte[] b) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (GZIPOutputStream z = new GZIPOutputStream(out)) {
+            z.write(b);
+        }
+        return out.toByteArray();
+    }
+
+    static final class Tar {
+        final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        final TarWriter out = new TarWriter(bytes);
+
+        private Tar entry(String name, byte type, int mode, String link, byte[] data) {
+            TarHeader h = new TarHeader();
+            h.name = name;
+            h.type = type;
+            h.mode = mode;
+            h.linkName = link == null ? "" : link;
+            h.size = data.length;
+            h.mtimeNanos = 1_600_000_000_000_000_000L;
+            out.writeHeader(h);
+            if (data.length > 0) out.write(data, 0, data.length);
+            return this;
+        }
+
+        Tar dir(String name) {
+            return entry(name + "/", TarHeader.DIRECTORY, 0755, null, new byte[0]);
+        }
+
+        Tar file(String name, String text) {
+            return entry(name, TarHeader.REGULAR, 0644, null, text.getBytes(StandardCharsets.UTF_8));
+        }
+
+        Tar whiteout(String name) {
+            return entry(name, TarHeader.REGULAR, 0644, null, new byte[0]);
+        }
+
+        Tar hardlink(String name, String target) {
+            return entry(name, TarHeader.HARDLINK, 0644, target, new byte[0]);
+        }
+    }
+
+    /** Every path under a root with its type, mode, size, mtime and inode. */
+    static Map<String, String> describe(Path root) throws IOException {
+        Map<String, String> m = new TreeMap<>();
+        try (Stream<Path> s = Files.walk(root)) {
+            for (Path p : s.toList()) {
+                Stat st = PosixFiles.lstat(p);
+                m.put(root.relativize(p).toString(), st.mode() + " " + st.size() + " " + st.mtimeNanos() + " " + st.ino());
+            }
+        }
+        return m;
+    }
+
+    static List<String> list(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) return List.of();
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+}

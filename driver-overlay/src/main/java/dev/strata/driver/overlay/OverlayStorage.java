@@ -1,0 +1,280 @@
+package dev.strata.driver.overlay;
+
+import dev.strata.api.Capabilities;
+import dev.strata.api.LayerStore;
+import dev.strata.api.StatusEntry;
+import dev.strata.api.StorageException;
+import dev.strata.archive.ApplyOptions;
+import dev.strata.archive.LayerDiffs;
+import dev.strata.archive.UpperDiff;
+import dev.strata.archive.WhiteoutFormat;
+import dev.strata.kit.DirectoryStaging;
+import dev.strata.kit.LayerStorage;
+import dev.strata.kit.NewLayer;
+import dev.strata.kit.RunDirectory;
+import dev.strata.kit.StagedApply;
+import dev.strata.nativeio.Kernel;
+import dev.strata.nativeio.Mounts;
+import dev.strata.nativeio.PosixFiles;
+import dev.strata.nativeio.Trees;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The overlay driver's storage: moby's overlay2 layout ({@link Layout}), layers made and removed by renames
+ * ({@link LayerMaker}), mounts through mount(2) or the new mount API ({@link LayerMounts}, {@link OverlayMounter}),
+ * native diffs from the upper dir ({@link UpperDiff}). The contract around it is the driver kit's.
+ *
+ * <p>Semantics that differ from, or add to, moby's overlay2:
+ * <ul>
+ *   <li>A base layer (no parent) is never mounted: get returns its {@code diff} dir, as moby does, but the
+ *   reference is still counted, so references mean the same for every layer.</li>
+ *   <li>A layer is made under a staging name and renamed into place, and removed by renaming it away first: a
+ *   crash never leaves a half-made or half-removed layer that exists reports.</li>
+ *   <li>An apply goes into {@code <id>/.apply-diff} (the layer's files hardlinked, nothing for a new layer) and is
+ *   swapped with {@code diff} whole; through a mount of that copy when the diff cannot be native.</li>
+ *   <li>A layer with children cannot be removed; moby would leave the children with a dangling lower.</li>
+ *   <li>Up to 500 lowers (the kernel's limit) instead of moby's 128.</li>
+ * </ul>
+ */
+public final class OverlayStorage implements LayerStorage {
+    private final Layout layout;
+    private final OverlayOptions options;
+    private final Features features;
+    private final OverlayMounter mounter;
+    private final LayerMounts mounts;
+    private final LayerMaker maker;
+    private final LayerQuota quota;
+    private final WhiteoutFormat onDisk;
+    private volatile UpperDiff diffs;
+
+    private OverlayStorage(Layout layout, OverlayOptions options, Features features, LayerQuota quota) {
+        this.layout = layout;
+        this.options = options;
+        this.features = features;
+        this.quota = quota;
+        this.mounter = new OverlayMounter(features.policy(), features.lowerdirPlus(), features.indexOff(), options.userxattr(),
+                options.mount(), features.selinux());
+        this.mounts = new LayerMounts(layout, mounter, options.mount().has("volatile"));
+        this.maker = new LayerMaker(layout, quota, options);
+        this.onDisk = options.userxattr() ? WhiteoutFormat.OVERLAY_USERXATTR : WhiteoutFormat.OVERLAY;
+    }
+
+    /** Opens (creating if needed) the storage on {@code home}: probes the kernel first. */
+    static OverlayStorage open(Path home, OverlayOptions options) {
+        Layout layout = new Layout(home);
+        // Probe before making anything: in the home if it exists, else in its parent (as moby's Init does).
+        Path testDir = layout.home();
+        try {
+            if (!Files.isDirectory(testDir)) {
+                Files.createDirectories(layout.home().getParent());
+                testDir = layout.home().getParent();
+            }
+        } catch (IOException e) {
+            throw new StorageException("open", home.toString(), e.toString(), e);
+        }
+        OverlayProbe.removeLeftoverProbes(testDir);
+        Features features = OverlayProbe.probe(testDir, options);
+        try {
+            if (!Files.isDirectory(layout.home())) LayerMaker.mkdir(layout.home(), "rwx--x---");
+            if (!Files.isDirectory(layout.links())) LayerMaker.mkdir(layout.links(), "rwx------");
+        } catch (IOException e) {
+            throw new StorageException("open", home.toString(), e.toString(), e);
+        }
+        LayerQuota quota = new LayerQuota(layout.home(), features.backingFs(), options.defaultSize(), options.defaultInodes());
+        return new OverlayStorage(layout, options, features, quota);
+    }
+
+    // ---------------------------------------------------------------------------------------------- layers
+
+    @Override
+    public void create(NewLayer layer) {
+        maker.make(layer);
+    }
+
+    @Override
+    public void remove(String id) {
+        maker.remove(id); // an apply's copy inside the layer dir goes with it (the kit dropped an abandoned one first)
+    }
+
+    /** A layer is there when its diff dir is (moby's test too, so layers dockerd made are seen). */
+    @Override
+    public boolean exists(String id) {
+        return PosixFiles.lexists(layout.diff(id));
+    }
+
+    @Override
+    public String parent(String id) {
+        List<String> lowers = layout.lowerEntries(id);
+        return lowers.isEmpty() ? null : layout.idOfLower(lowers.getFirst());
+    }
+
+    @Override
+    public List<String> layers() {
+        return layout.layerDirs();
+    }
+
+    @Override
+    public Map<String, String> metadata(String id) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("WorkDir", layout.work(id).toString());
+        m.put("MergedDir", layout.merged(id).toString());
+        m.put("UpperDir", layout.diff(id).toString());
+        List<String> lowers = layout.lowerEntries(id);
+        if (!lowers.isEmpty()) {
+            List<String> abs = new ArrayList<>(lowers.size());
+            for (String e : lowers) abs.add(layout.resolveLower(e).toString());
+            m.put("LowerDir", String.join(":", abs));
+        }
+        return m;
+    }
+
+    @Override
+    public List<StatusEntry> status() {
+        List<StatusEntry> s = new ArrayList<>();
+        s.add(new StatusEntry("Backing Filesystem", features.backingFs()));
+        s.add(new StatusEntry("Supports d_type", Boolean.toString(features.dType())));
+        s.add(new StatusEntry("Native Overlay Diff", Boolean.toString(features.nativeDiff())));
+        if (!features.nativeDiff()) s.add(new StatusEntry("Naive Diff Reason", features.naiveReason()));
+        s.add(new StatusEntry("userxattr", Boolean.toString(options.userxattr())));
+        s.add(new StatusEntry("Mount API", mounter.describe()));
+        s.add(new StatusEntry("Max Stack Depth", maxDepthText()));
+        String extra = options.mount().toString();
+        if (!extra.isEmpty()) s.add(new StatusEntry("Mount Options", extra));
+        s.add(new StatusEntry("Project Quota", quota.describe(options.defaultSize(), options.defaultInodes())));
+        s.add(new StatusEntry("Reference Counts", RunDirectory.forHome(layout.home()).resolve("refs").toString()));
+        return s;
+    }
+
+    private String maxDepthText() {
+        if (mounter.deepStacks()) return OverlayMounter.KERNEL_MAX_LOWERS + " lower layers (the kernel's limit)";
+        return mounter.maxLowersClassic(layout.links(), true) + " lower layers (one page of mount(2) options with this home)";
+    }
+
+    // ---------------------------------------------------------------------------------------------- mounts
+
+    @Override
+    public Path root(String id) {
+        return mounts.root(id);
+    }
+
+    @Override
+    public void mount(String id, String mountLabel) {
+        mounts.mount(id, mountLabel);
+    }
+
+    @Override
+    public void unmount(String id) {
+        mounts.unmount(id);
+    }
+
+    @Override
+    public boolean isMounted(String id) {
+        return mounts.isMountedOrBase(id);
+    }
+
+    // ---------------------------------------------------------------------------------------------- diffs
+
+    @Override
+    public LayerDiffs diffs(LayerStore layers) {
+        UpperDiff d = new UpperDiff(layers, new UpperDiff.Uppers(layout::diff, this::parent, id -> {
+            List<String> entries = layout.lowerEntries(id);
+            List<Path> out = new ArrayList<>(entries.size());
+            for (String e : entries) out.add(layout.resolveLower(e));
+            return out;
+        }), onDisk, features.nativeDiff(), java.util.Set.of());
+        diffs = d;
+        return d;
+    }
+
+    /**
+     * Natively (the parent is the layer's own, or a base layer): the tar goes into a copy of the diff dir with
+     * overlay whiteouts, without mounting. Otherwise through an overlay mount of that copy over the layer's lowers,
+     * with plain deletions, as moby's naive apply goes through the mounted layer.
+     */
+    @Override
+    public StagedApply stageApply(String id, String parent) {
+        Path diff = layout.diff(id), copy = layout.dir(id).resolve(Layout.APPLY_DIFF);
+        boolean base = !Files.exists(layout.dir(id).resolve(Layout.LOWER));
+        if (diffs.isNative(id, parent)) return DirectoryStaging.stage(diff, copy, new ApplyOptions(onDisk, Kernel.isRoot()));
+        if (base) return DirectoryStaging.stage(diff, copy, ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE));
+        DirectoryStaging upper = DirectoryStaging.stage(diff, copy, ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE));
+        Path work = layout.dir(id).resolve(Layout.APPLY_WORK), merged = layout.dir(id).resolve(Layout.APPLY_MERGED);
+        try {
+            for (Path p : List.of(work, merged)) {
+                Trees.delete(p);
+                LayerMaker.mkdir(p, "rwx------");
+            }
+            mounts.mountStaged(id, copy, work, merged);
+        } catch (IOException | RuntimeException e) {
+            discardStaged(id);
+            if (e instanceof RuntimeException r) throw r;
+            throw new StorageException("applyDiff", id, e.toString(), e);
+        }
+        return new StagedApply() {
+            @Override
+            public Path root() {
+                return merged;
+            }
+
+            @Override
+            public ApplyOptions options() {
+                return upper.options();
+            }
+
+            @Override
+            public void commit() {
+                Mounts.unmount(merged, 0); // flushes the copy's upper before it is swapped in
+                upper.commit();
+            }
+
+            @Override
+            public void discard() {
+                discardStaged(id);
+            }
+        };
+    }
+
+    @Override
+    public void discardStaged(String id) {
+        Path dir = layout.dir(id), merged = dir.resolve(Layout.APPLY_MERGED), work = dir.resolve(Layout.APPLY_WORK);
+        if (Files.exists(merged, LinkOption.NOFOLLOW_LINKS)) {
+            Mounts.unmountIfMounted(merged, Mounts.MNT_DETACH);
+            Trees.delete(merged);
+        }
+        if (Files.exists(work, LinkOption.NOFOLLOW_LINKS)) Trees.delete(work);
+        DirectoryStaging.discard(layout.diff(id), dir.resolve(Layout.APPLY_DIFF));
+    }
+
+    // ---------------------------------------------------------------------------------------------- driver
+
+    @Override
+    public String name() {
+        return OverlayProvider.NAME;
+    }
+
+    @Override
+    public Path home() {
+        return layout.home();
+    }
+
+    @Override
+    public Capabilities capabilities() {
+        return new Capabilities(features.nativeDiff(), quota.supported());
+    }
+
+    Features features() {
+        return features;
+    }
+
+    Layout layout() {
+        return layout;
+    }
+}

@@ -1,0 +1,283 @@
+package dev.strata.driver.vfs;
+
+import dev.strata.api.Capabilities;
+import dev.strata.api.DriverContext;
+import dev.strata.api.InvalidOptionException;
+import dev.strata.api.LayerStore;
+import dev.strata.api.NotSupportedException;
+import dev.strata.api.Sizes;
+import dev.strata.api.StatusEntry;
+import dev.strata.api.StorageException;
+import dev.strata.archive.ApplyOptions;
+import dev.strata.archive.LayerDiffs;
+import dev.strata.archive.NaiveDiff;
+import dev.strata.archive.WhiteoutFormat;
+import dev.strata.kit.DirectoryStaging;
+import dev.strata.kit.DriverKit;
+import dev.strata.kit.LayerStorage;
+import dev.strata.kit.NewLayer;
+import dev.strata.kit.StagedApply;
+import dev.strata.kit.TreeCopier;
+import dev.strata.nativeio.PosixFiles;
+import dev.strata.nativeio.ProjectQuota;
+import dev.strata.nativeio.StatFs;
+import dev.strata.nativeio.Trees;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The vfs driver's storage: every layer is a full copy of its parent under {@code <home>/dir/<id>}, as in moby. Get
+ * hands out that directory (nothing is mounted); diffs are naive (tree comparison). The contract around it is the
+ * driver kit's ({@link DriverKit}).
+ *
+ * <p>A layer exists once its record ({@code <home>/.strata/layers/<id>}: parent, read-write) is written, the last
+ * step of a create. An apply is staged in {@code dir/.apply-<id>} (hardlinks of the layer's files) and swapped in.
+ */
+final class VfsStorage implements LayerStorage {
+    static final String NAME = "vfs";
+
+    private final Path home;
+    private final Path layersDir;
+    private final LayerRecords records;
+    private final Long defaultSize;
+    private final TreeCopier.Method copyStart;
+    private volatile TreeCopier.Method copyMethod;
+    private ProjectQuota quota;
+
+    VfsStorage(DriverContext context) {
+        this.home = context.home();
+        this.layersDir = home.resolve("dir");
+        this.records = new LayerRecords(home.resolve(DriverKit.STATE_DIR).resolve("layers"));
+        this.defaultSize = context.options().size("vfs.size").orElse(null);
+        this.copyStart = context.options().string("vfs.copy").map(VfsStorage::method).orElse(TreeCopier.Method.REFLINK);
+        this.copyMethod = copyStart;
+        try {
+            Files.createDirectories(layersDir);
+        } catch (IOException e) {
+            throw new StorageException("open", home.toString(), e.toString(), e);
+        }
+        if (defaultSize != null && defaultSize > 0) quota(); // refuse now, not at the first create
+    }
+
+    private static TreeCopier.Method method(String s) {
+        return switch (s) {
+            case "reflink" -> TreeCopier.Method.REFLINK;
+            case "copy_file_range" -> TreeCopier.Method.COPY_FILE_RANGE;
+            case "copy" -> TreeCopier.Method.READ_WRITE;
+            default -> throw new InvalidOptionException(NAME, "vfs.copy", "invalid value for vfs.copy: \"" + s + "\" (reflink, copy_file_range or copy)");
+        };
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public Path home() {
+        return home;
+    }
+
+    @Override
+    public Capabilities capabilities() {
+        return new Capabilities(false, quotaSupported());
+    }
+
+    // ---- layers
+
+    @Override
+    public boolean exists(String id) {
+        return records.has(id) && PosixFiles.lexists(layersDir.resolve(id));
+    }
+
+    @Override
+    public String parent(String id) {
+        LayerRecords.Record r = records.read(id);
+        return r == null ? null : r.parent();
+    }
+
+    @Override
+    public List<String> layers() {
+        List<String> out = new ArrayList<>();
+        for (LayerRecords.Record r : records.all()) out.add(r.id());
+        return out;
+    }
+
+    @Override
+    public void create(NewLayer layer) {
+        String op = layer.operation(), id = layer.id(), p = layer.parent();
+        Long size = layer.readWrite() ? sizeOption(layer) : null;
+        if (!layer.readWrite() && !layer.options().storageOpts().isEmpty()) {
+            throw new StorageException(op, id, "--storage-opt is not supported for vfs on read-only layers (got "
+                    + String.join(", ", layer.options().storageOpts().keySet()) + ")");
+        }
+        if (size != null && size > 0) quota(); // not supported here: say so before anything is made
+        Path dir = layersDir.resolve(id);
+        Trees.delete(dir); // the kit made sure the id is free: anything here is what a lost create left
+        try {
+            Files.createDirectory(dir);
+            if (p == null) {
+                Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+            } else {
+                TreeCopier copier = new TreeCopier(copyMethod);
+                copier.copy(layersDir.resolve(p), dir);
+                copyMethod = copier.method();
+            }
+            if (size != null && size > 0) quota().set(dir, size, 0);
+        } catch (IOException e) {
+            throw new StorageException(op, id, e.toString(), e);
+        }
+        records.write(new LayerRecords.Record(id, p, layer.readWrite())); // the commit point
+    }
+
+    private Long sizeOption(NewLayer layer) {
+        Long size = defaultSize;
+        for (Map.Entry<String, String> e : layer.options().storageOpts().entrySet()) {
+            if (!e.getKey().equalsIgnoreCase("size")) throw InvalidOptionException.unknown(NAME, e.getKey(), List.of("size"));
+            try {
+                size = Sizes.parse(e.getValue());
+            } catch (IllegalArgumentException ex) {
+                throw new InvalidOptionException(NAME, "size", "invalid value for size: " + ex.getMessage());
+            }
+        }
+        return size;
+    }
+
+    @Override
+    public void remove(String id) {
+        records.delete(id);
+        Path dir = layersDir.resolve(id);
+        Trees.delete(dir);
+        synchronized (this) {
+            if (quota != null) quota.forget(dir);
+        }
+    }
+
+    @Override
+    public Map<String, String> metadata(String id) {
+        return Map.of("Dir", layersDir.resolve(id).toString());
+    }
+
+    @Override
+    public List<StatusEntry> status() {
+        StatFs fs = StatFs.ofNearest(home);
+        return List.of(
+                new StatusEntry("Backing Filesystem", fs.typeName()),
+                new StatusEntry("Copy Method", switch (copyMethod) {
+                    case REFLINK -> copyMethod == copyStart ? "reflink (FICLONE) where supported" : "reflink (FICLONE)";
+                    case COPY_FILE_RANGE -> "copy_file_range";
+                    case READ_WRITE, LINK -> "read/write";
+                }),
+                new StatusEntry("Layers", Integer.toString(records.count())),
+                new StatusEntry("Quota", quotaStatus()));
+    }
+
+    private String quotaStatus() {
+        if (defaultSize != null && defaultSize > 0) return "project quota, default " + Sizes.human(defaultSize);
+        String missing = ProjectQuota.missingKernelSupport(StatFs.ofNearest(home));
+        return missing == null ? "project quota where the filesystem enables it" : "not supported: " + missing;
+    }
+
+    // ---- mounts: vfs mounts nothing
+
+    @Override
+    public Path root(String id) {
+        return layersDir.resolve(id);
+    }
+
+    @Override
+    public void mount(String id, String mountLabel) {
+    }
+
+    @Override
+    public void unmount(String id) {
+    }
+
+    @Override
+    public boolean isMounted(String id) {
+        return true;
+    }
+
+    // ---- diffs
+
+    @Override
+    public LayerDiffs diffs(LayerStore layers) {
+        return new NaiveDiff(layers);
+    }
+
+    /** A copy in {@code dir/.apply-<id>}, under the layer's own size limit when it has one. */
+    @Override
+    public StagedApply stageApply(String id, String parent) {
+        Path dir = layersDir.resolve(id), staging = staging(id);
+        ProjectQuota.Usage limits;
+        synchronized (this) {
+            limits = quota == null ? null : quota.usage(dir);
+        }
+        if (limits == null) return DirectoryStaging.stage(dir, staging, ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE));
+        DirectoryStaging s = DirectoryStaging.stage(dir, staging, ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE),
+                p -> quota.set(p, limits.bytesLimit(), limits.inodesLimit()));
+        return new StagedApply() {
+            @Override
+            public Path root() {
+                return s.root();
+            }
+
+            @Override
+            public ApplyOptions options() {
+                return s.options();
+            }
+
+            @Override
+            public void commit() {
+                s.commit();
+                synchronized (VfsStorage.this) { // the limited inode now has the layer's path, and the old one the staging's
+                    quota.forget(dir);
+                    quota.moved(staging, dir);
+                }
+            }
+
+            @Override
+            public void discard() {
+                s.discard();
+                synchronized (VfsStorage.this) {
+                    quota.forget(staging);
+                }
+            }
+        };
+    }
+
+    @Override
+    public void discardStaged(String id) {
+        DirectoryStaging.discard(layersDir.resolve(id), staging(id));
+    }
+
+    private Path staging(String id) {
+        return layersDir.resolve(".apply-" + id);
+    }
+
+    private synchronized ProjectQuota quota() {
+        if (quota == null) {
+            try {
+                quota = ProjectQuota.open(layersDir);
+            } catch (NotSupportedException e) {
+                throw new NotSupportedException("vfs.size", home.toString(), "size limits need project quotas: " + e.reason());
+            }
+        }
+        return quota;
+    }
+
+    private boolean quotaSupported() {
+        try {
+            quota();
+            return true;
+        } catch (NotSupportedException e) {
+            return false;
+        }
+    }
+}
