@@ -3,14 +3,17 @@ package dev.strata.kit;
 import dev.strata.api.Capabilities;
 import dev.strata.api.Change;
 import dev.strata.api.CreateOptions;
+import dev.strata.api.IdMaps;
 import dev.strata.api.LayerBusyException;
 import dev.strata.api.LayerExistsException;
 import dev.strata.api.LayerIds;
 import dev.strata.api.LayerUnknownException;
+import dev.strata.api.NotSupportedException;
 import dev.strata.api.ParentUnknownException;
 import dev.strata.api.StatusEntry;
 import dev.strata.api.StorageDriver;
 import dev.strata.api.StorageException;
+import dev.strata.api.Support;
 import dev.strata.archive.LayerDiffs;
 
 import java.io.InputStream;
@@ -36,6 +39,7 @@ final class KitDriver implements StorageDriver {
     private final ChildIndex index;
     final RefCounts refs;
     private final LayerDiffs diffs;
+    private final IdMapRecords idMaps;
     private final KitApply apply;
     private final KitRecovery recovery;
 
@@ -47,7 +51,9 @@ final class KitDriver implements StorageDriver {
         Marks applying = new Marks(state.resolve("applying"));
         this.index = new ChildIndex(state.resolve("children"));
         this.refs = new RefCounts(RunDirectory.forHome(storage.home()).resolve("refs"), storage::isMounted);
-        this.recovery = new KitRecovery(storage, incomplete, applying, index, refs,
+        this.idMaps = new IdMapRecords(state.resolve("idmaps"));
+        storage.attach(idMaps);
+        this.recovery = new KitRecovery(storage, incomplete, applying, index, refs, idMaps,
                 new Marks(storage.home().resolve(".incomplete")));
         this.apply = new KitApply(this, applying, recovery);
         this.diffs = storage.diffs(this);
@@ -73,6 +79,11 @@ final class KitDriver implements StorageDriver {
      */
     private void make(NewLayer layer) {
         String op = layer.operation(), id = layer.id(), p = layer.parent();
+        IdMaps maps = layer.options().idMaps();
+        if (!maps.isNone()) {
+            Support s = storage.idMapSupport();
+            if (!s.supported()) throw new NotSupportedException(op, id, "id maps (" + maps + "): " + s.reason());
+        }
         homeLock.locked(() -> {
             recovery.settle(op, id);
             if (storage.exists(id)) throw new LayerExistsException(op, id);
@@ -81,14 +92,16 @@ final class KitDriver implements StorageDriver {
                 apply.requireNotApplying(op, id, p);
             }
             incomplete.mark(id, KitRecovery.createNote(p));
-            if (p != null) {
-                try {
+            try {
+                idMaps.record(id, p, maps);
+                if (p != null) {
                     ensureIndex();
                     index.add(p, id);
-                } catch (RuntimeException e) {
-                    incomplete.clear(id);
-                    throw e;
                 }
+            } catch (RuntimeException e) {
+                idMaps.forget(id);
+                incomplete.clear(id);
+                throw e;
             }
         });
         try {
@@ -99,6 +112,7 @@ final class KitDriver implements StorageDriver {
                     // Something already there that is not ours to delete (a foreign directory) stays as it is.
                     if (!(e instanceof LayerExistsException)) storage.remove(id);
                     if (p != null) index.remove(p, id);
+                    idMaps.forget(id);
                     incomplete.clear(id);
                 });
             } catch (RuntimeException cleanup) {
@@ -143,6 +157,7 @@ final class KitDriver implements StorageDriver {
         if (!finish) return;
         try {
             storage.remove(id);
+            idMaps.forget(id);
         } catch (RuntimeException e) {
             incomplete.release(id);
             String why = e instanceof StorageException se ? se.detail() : e.toString();
@@ -211,15 +226,33 @@ final class KitDriver implements StorageDriver {
     }
 
     @Override
+    public IdMaps idMaps(String id) {
+        LayerIds.check("idMaps", id);
+        requireExists("idMaps", id);
+        return idMaps.of(id);
+    }
+
+    /** The storage's facts, and the layer's id maps when it has some. */
+    @Override
     public Map<String, String> metadata(String id) {
         LayerIds.check("metadata", id);
         requireExists("metadata", id);
-        return storage.metadata(id);
+        Map<String, String> m = storage.metadata(id);
+        IdMaps maps = idMaps.of(id);
+        if (maps.isNone()) return m;
+        Map<String, String> out = new java.util.LinkedHashMap<>(m);
+        out.put("UidMaps", maps.uidSpec());
+        out.put("GidMaps", maps.gidSpec());
+        return out;
     }
 
+    /** The storage's status, and how it shows layers under id maps. */
     @Override
     public List<StatusEntry> status() {
-        return storage.status();
+        List<StatusEntry> s = new ArrayList<>(storage.status());
+        Support ids = storage.idMapSupport();
+        s.add(new StatusEntry("Id Maps", ids.supported() ? ids.reason() : "not supported: " + ids.reason()));
+        return s;
     }
 
     // ---------------------------------------------------------------------------------------------- mounts

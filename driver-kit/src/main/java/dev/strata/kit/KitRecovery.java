@@ -26,14 +26,17 @@ final class KitRecovery {
     private final Marks applying;
     private final ChildIndex index;
     private final RefCounts refs;
+    private final IdMapRecords idMaps;
     private final Marks legacy;
 
-    KitRecovery(LayerStorage storage, Marks incomplete, Marks applying, ChildIndex index, RefCounts refs, Marks legacy) {
+    KitRecovery(LayerStorage storage, Marks incomplete, Marks applying, ChildIndex index, RefCounts refs, IdMapRecords idMaps,
+                Marks legacy) {
         this.storage = storage;
         this.incomplete = incomplete;
         this.applying = applying;
         this.index = index;
         this.refs = refs;
+        this.idMaps = idMaps;
         this.legacy = legacy;
     }
 
@@ -54,6 +57,7 @@ final class KitRecovery {
                 try {
                     storage.unmount(id);
                     storage.remove(id);
+                    idMaps.forget(id);
                     refs.forget(id);
                     index.drop(id);
                     legacy.clear(id);
@@ -95,6 +99,7 @@ final class KitRecovery {
                 return;
             }
             storage.remove(id);
+            idMaps.forget(id);
             refs.forget(id);
             if (parent != null) index.remove(parent, id);
             index.drop(id);
@@ -103,6 +108,7 @@ final class KitRecovery {
         }
         storage.unmount(id);
         storage.remove(id);
+        idMaps.forget(id);
         refs.forget(id);
         index.drop(id);
         incomplete.clear(id);

@@ -150,6 +150,12 @@ final class MemoryDriver implements StorageDriver {
     }
 
     @Override
+    public dev.strata.api.IdMaps idMaps(String id) {
+        require("idMaps", id);
+        return dev.strata.api.IdMaps.NONE;
+    }
+
+    @Override
     public List<String> layers() {
         return new ArrayList<>(layers.keySet());
     }

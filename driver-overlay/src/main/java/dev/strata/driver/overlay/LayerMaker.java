@@ -1,5 +1,6 @@
 package dev.strata.driver.overlay;
 
+import dev.strata.api.IdMaps;
 import dev.strata.api.LayerExistsException;
 import dev.strata.api.StorageException;
 import dev.strata.kit.NewLayer;
@@ -58,6 +59,10 @@ final class LayerMaker {
             // Before anything is written: with PROJINHERIT, all the layer's files count against its limit.
             if (limits.any()) quota.set(staging, limits.size(), limits.inodes());
             mkdir(staging.resolve(Layout.DIFF), "rwxr-xr-x");
+            IdMaps maps = layer.options().idMaps();
+            // The upper of a layer shown under maps holds host ids, its root owned by the container's root (moby's
+            // overlay2 does the same for --userns-remap).
+            if (!maps.isNone()) PosixFiles.fchownat(null, staging.resolve(Layout.DIFF).toString(), maps.rootUid(), maps.rootGid(), 0);
             String lid = null;
             for (int attempt = 0; lid == null; attempt++) {
                 String candidate = Layout.newLinkId();
@@ -72,6 +77,7 @@ final class LayerMaker {
             Files.write(staging.resolve(Layout.LINK), lid.getBytes(StandardCharsets.US_ASCII));
             if (parent != null) {
                 mkdir(staging.resolve(Layout.WORK), "rwx------");
+                if (!maps.isNone()) PosixFiles.fchownat(null, staging.resolve(Layout.WORK).toString(), maps.rootUid(), maps.rootGid(), 0);
                 Files.write(staging.resolve(Layout.LOWER), String.join(":", lowers).getBytes(StandardCharsets.US_ASCII));
                 Path committed = layout.dir(parent).resolve(Layout.COMMITTED);
                 if (!Files.exists(committed)) {

@@ -38,7 +38,10 @@ public final class OverlayProvider implements DriverProvider {
 
     @Override
     public Support probe(Path home) {
-        return OverlayProbe.quick(home);
+        Support s = OverlayProbe.quick(home);
+        if (!s.supported()) return s;
+        Support ids = OverlayStorage.idmappedLowers(home);
+        return Support.yes(s.reason() + "; id maps: " + (ids.supported() ? ids.reason() : "not supported (" + ids.reason() + ")"));
     }
 
     @Override
