@@ -355,7 +355,8 @@ final class KitDriver implements StorageDriver {
 
     @Override
     public Capabilities capabilities() {
-        return storage.capabilities();
+        Capabilities c = storage.capabilities();
+        return new Capabilities(c.nativeDiff(), c.quota(), storage.idMapSupport());
     }
 
     @Override

@@ -35,9 +35,18 @@ public final class NaiveDiff implements LayerDiffs {
         return parent == null || parent.isEmpty();
     }
 
-    /** How a layer's owners, as {@link LayerStore#get} shows them, read as container ids. */
+    /** How a layer's owners, as {@link LayerStore#get} shows them, read as container ids: what its diff carries. */
     private IdTranslation ids(String id) {
         return IdTranslation.toContainer(layers.idMaps(id));
+    }
+
+    /**
+     * How the parent's owners read as the layer shows them: trees are compared the way the layer's container sees
+     * them, so an id outside the layer's map is the overflow id on both sides, not a change (a chown copy could not
+     * keep it either).
+     */
+    private IdTranslation parentAsLayer(String id, String parent) {
+        return new IdTranslation(layers.idMaps(parent), layers.idMaps(id));
     }
 
     @Override
@@ -53,7 +62,7 @@ public final class NaiveDiff implements LayerDiffs {
                 List<Change> changes;
                 Path parentFs = layers.get(parent, "");
                 try {
-                    changes = TreeChanges.between(layerFs, ids, parentFs, ids(parent));
+                    changes = TreeChanges.between(layerFs, IdTranslation.NONE, parentFs, parentAsLayer(id, parent));
                 } finally {
                     layers.put(parent);
                 }
@@ -73,7 +82,7 @@ public final class NaiveDiff implements LayerDiffs {
             if (none(parent)) return TreeChanges.between(layerFs, null);
             Path parentFs = layers.get(parent, "");
             try {
-                return TreeChanges.between(layerFs, ids(id), parentFs, ids(parent));
+                return TreeChanges.between(layerFs, IdTranslation.NONE, parentFs, parentAsLayer(id, parent));
             } finally {
                 layers.put(parent);
             }
@@ -89,7 +98,7 @@ public final class NaiveDiff implements LayerDiffs {
             if (none(parent)) return dev.strata.nativeio.Trees.size(layerFs);
             Path parentFs = layers.get(parent, "");
             try {
-                return TreeChanges.size(layerFs, TreeChanges.between(layerFs, ids(id), parentFs, ids(parent)));
+                return TreeChanges.size(layerFs, TreeChanges.between(layerFs, IdTranslation.NONE, parentFs, parentAsLayer(id, parent)));
             } finally {
                 layers.put(parent);
             }

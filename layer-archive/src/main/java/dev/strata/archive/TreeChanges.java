@@ -39,8 +39,8 @@ public final class TreeChanges {
     }
 
     /**
-     * The same, with each tree's owners translated before they are compared ({@link IdTranslation#toContainer} of
-     * the maps a layer was made with), so that two layers shown under different maps compare by container ids.
+     * The same, with each tree's owners translated before they are compared, so that two layers shown under
+     * different id maps compare as one of them shows them.
      */
     public static List<Change> between(Path layer, IdTranslation layerIds, Path parent, IdTranslation parentIds) {
         try (Sys sys = new Sys()) {
