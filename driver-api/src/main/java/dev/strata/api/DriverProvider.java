@@ -28,6 +28,16 @@ public interface DriverProvider {
      */
     Support probe(Path home);
 
+    /**
+     * Whether layers can be made with id maps ({@link CreateOptions#idMaps}) on this kernel and the filesystem under
+     * {@code home}, and how the driver shows them (idmapped mounts, a chown copy), or why not: what
+     * {@code strata drivers} reports. May cost a few system calls (a user namespace, a detached mount), so it is
+     * asked only when wanted, not by {@link #probe}. Must not change anything under {@code home}.
+     */
+    default Support idMapSupport(Path home) {
+        return Support.no(name() + " cannot show layers under id maps");
+    }
+
     /** Opens the driver on its home, creating the home if needed. */
     StorageDriver open(DriverContext context);
 }

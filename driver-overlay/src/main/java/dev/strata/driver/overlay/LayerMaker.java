@@ -60,9 +60,14 @@ final class LayerMaker {
             if (limits.any()) quota.set(staging, limits.size(), limits.inodes());
             mkdir(staging.resolve(Layout.DIFF), "rwxr-xr-x");
             IdMaps maps = layer.options().idMaps();
-            // The upper of a layer shown under maps holds host ids, its root owned by the container's root (moby's
-            // overlay2 does the same for --userns-remap).
-            if (!maps.isNone()) PosixFiles.fchownat(null, staging.resolve(Layout.DIFF).toString(), maps.rootUid(), maps.rootGid(), 0);
+            if (!maps.isNone()) {
+                // As moby's overlay2 under --userns-remap: the upper holds host ids, its root owned by the container's
+                // root, and the container's root group may pass through the layer dir (0710) to the mount; the
+                // container's runtime sets its root up from inside the user namespace.
+                PosixFiles.fchownat(null, staging.resolve(Layout.DIFF).toString(), maps.rootUid(), maps.rootGid(), 0);
+                PosixFiles.fchownat(null, staging.toString(), -1, maps.rootGid(), 0);
+                passable(layout.home());
+            }
             String lid = null;
             for (int attempt = 0; lid == null; attempt++) {
                 String candidate = Layout.newLinkId();
@@ -140,6 +145,15 @@ final class LayerMaker {
         }
         quota.forget(layerDir);
         Trees.delete(layerDir);
+    }
+
+    /**
+     * Lets anyone pass through the home (0710 to 0711), so that a container's root under id maps reaches its
+     * layer's mount; what is inside stays closed (layer dirs are 0710, their group the mapped root's).
+     */
+    private static void passable(Path home) throws IOException {
+        java.util.Set<java.nio.file.attribute.PosixFilePermission> p = Files.getPosixFilePermissions(home);
+        if (p.add(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) Files.setPosixFilePermissions(home, p);
     }
 
     static void mkdir(Path dir, String perms) throws IOException {

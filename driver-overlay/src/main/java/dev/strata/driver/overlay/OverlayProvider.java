@@ -38,10 +38,13 @@ public final class OverlayProvider implements DriverProvider {
 
     @Override
     public Support probe(Path home) {
-        Support s = OverlayProbe.quick(home);
-        if (!s.supported()) return s;
-        Support ids = OverlayStorage.idmappedLowers(home);
-        return Support.yes(s.reason() + "; id maps: " + (ids.supported() ? ids.reason() : "not supported (" + ids.reason() + ")"));
+        return OverlayProbe.quick(home);
+    }
+
+    /** Idmapped lowers, where this kernel stacks an overlay on idmapped trees of the home's filesystem. */
+    @Override
+    public Support idMapSupport(Path home) {
+        return OverlayStorage.idmappedLowers(home);
     }
 
     @Override

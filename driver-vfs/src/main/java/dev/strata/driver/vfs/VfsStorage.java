@@ -197,9 +197,11 @@ final class VfsStorage implements LayerStorage {
 
     // ---- id maps: a chown copy
 
+    static final Support ID_MAPS = Support.yes("chown copy (every layer is a copy; a layer made with maps gets its parent's owners shifted as it is copied)");
+
     @Override
     public Support idMapSupport() {
-        return Support.yes("chown copy (every layer is a copy; a layer made with maps gets its parent's owners shifted as it is copied)");
+        return ID_MAPS;
     }
 
     @Override
