@@ -232,7 +232,7 @@ final class KitDriver implements StorageDriver {
         return idMaps.of(id);
     }
 
-    /** The storage's facts, and the layer's id maps when it has some. */
+    /** The storage's facts, and the layer's id maps when it has some, with how the storage shows them. */
     @Override
     public Map<String, String> metadata(String id) {
         LayerIds.check("metadata", id);
@@ -243,6 +243,7 @@ final class KitDriver implements StorageDriver {
         Map<String, String> out = new java.util.LinkedHashMap<>(m);
         out.put("UidMaps", maps.uidSpec());
         out.put("GidMaps", maps.gidSpec());
+        out.put("IdMapMethod", storage.idMapMethod(id));
         return out;
     }
 

@@ -119,6 +119,14 @@ public interface LayerStorage {
     }
 
     /**
+     * How {@code id}, a layer made with id maps, is shown under them, in a word or two for its metadata
+     * ({@code IdMapMethod}): "idmapped lowers", "idmapped mount", "chown copy". Only asked of a supporting storage.
+     */
+    default String idMapMethod(String id) {
+        return idMapSupport().reason();
+    }
+
+    /**
      * The maps of every layer, as the kit records them, given once before any other call. A storage that supports
      * maps keeps it: a layer made with maps ({@link NewLayer#options()}) is shown by {@link #root} after
      * {@link #mount} with host ids, its own files and its ancestors' (whose maps may differ) translated from how

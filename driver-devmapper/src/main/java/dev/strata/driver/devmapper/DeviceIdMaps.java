@@ -117,6 +117,11 @@ final class DeviceIdMaps {
         }
     }
 
+    /** How {@code id} is shown: stored as it is made (shifted, it or an ancestor), or idmapped at its mount. */
+    String method(String id) {
+        return new IdTranslation(stored(id), made(id)).isIdentity() ? "chown copy" : "idmapped mount";
+    }
+
     /** How a tar's container ids are written into {@code id}: as its files are stored. */
     IdTranslation applied(String id) {
         return IdTranslation.toHost(stored(id));

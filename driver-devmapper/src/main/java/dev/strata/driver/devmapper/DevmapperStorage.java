@@ -242,6 +242,11 @@ public final class DevmapperStorage implements LayerStorage {
     }
 
     @Override
+    public String idMapMethod(String id) {
+        return idMaps.method(id);
+    }
+
+    @Override
     public void attach(LayerIdMaps made) {
         idMaps.attach(made);
     }

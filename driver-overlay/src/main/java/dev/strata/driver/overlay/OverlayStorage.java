@@ -196,6 +196,12 @@ public final class OverlayStorage implements LayerStorage {
         return s;
     }
 
+    /** Every mapped layer: its upper holds host ids, and each lower stored another way is an idmapped tree. */
+    @Override
+    public String idMapMethod(String id) {
+        return "idmapped lowers";
+    }
+
     /** The answer for {@code home}: "idmapped lowers (...)", or why not. Writes nothing. */
     static Support idmappedLowers(Path home) {
         Support s = IdmapProbe.overlayOnIdmappedLowers(home);

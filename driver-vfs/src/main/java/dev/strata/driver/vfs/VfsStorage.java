@@ -205,6 +205,11 @@ final class VfsStorage implements LayerStorage {
     }
 
     @Override
+    public String idMapMethod(String id) {
+        return "chown copy";
+    }
+
+    @Override
     public void attach(LayerIdMaps idMaps) {
         this.idMaps = idMaps;
     }
