@@ -97,7 +97,11 @@ public interface IdMapTests extends DriverUnderTest {
             assertEquals(List.of(1000, 1000), owner(root.resolve("home/user/notes")));
             return null;
         });
-        assertTrue(d.metadata(c).getOrDefault("UidMaps", "").equals("0:100000:65536"), () -> "metadata " + d.metadata(c));
+        Map<String, String> meta = d.metadata(c);
+        assertEquals("0:100000:65536", meta.get("UidMaps"), () -> "metadata " + meta);
+        assertEquals("0:100000:65536", meta.get("GidMaps"), () -> "metadata " + meta);
+        assertTrue(!meta.getOrDefault("IdMapMethod", "").isBlank(), () -> "which way the layer is shown under its maps: " + meta);
+        assertTrue(!d.metadata(image).containsKey("IdMapMethod"), () -> "an image layer without maps: " + d.metadata(image));
     }
 
     @Test
@@ -263,7 +267,7 @@ public interface IdMapTests extends DriverUnderTest {
     default void noMountLeftBehind() {
         StorageDriver d = driver();
         String image = image(d), c = Layers.id("idmap-c");
-        List<MountInfo> before = MountInfo.all();
+        List<MountInfo> before = MountInfo.under(testRoot()); // not the machine's: other mounts come and go
         createMapped(d, c, image, MAP, true);
         for (int i = 0; i < 3; i++) {
             Path root = d.get(c, "");
@@ -273,8 +277,41 @@ public interface IdMapTests extends DriverUnderTest {
         d.get(c, "");
         d.get(c, "");
         d.remove(c); // mounted, twice: remove unmounts
-        List<String> added = MountInfo.all().stream().filter(m -> !before.contains(m)).map(MountInfo::mountPoint).toList();
+        List<String> added = MountInfo.under(testRoot()).stream().filter(m -> !before.contains(m)).map(MountInfo::mountPoint).toList();
         assertEquals(List.of(), added, "mounts the mapped layer left");
+        assertEquals(List.of(), userNamespaceHelpers(), "user-namespace helpers left");
+    }
+
+    @Test
+    @Order(907)
+    @DisplayName("idmap: KilledWhileMountedLeavesNothing")
+    default void killedWhileMountedLeavesNothing() throws Exception {
+        // A process that got a mapped layer is killed: its mount stays, as any get's does, until a cleanup; nothing
+        // else it made for the view may outlive it (helpers, trees), and the layer shows the same afterwards.
+        StorageDriver d = driver();
+        String image = image(d), c = Layers.id("idmap-c");
+        createMapped(d, c, image, MAP, true);
+        List<MountInfo> before = MountInfo.under(testRoot()); // not the machine's: other mounts come and go
+        List<String> args = new java.util.ArrayList<>(List.of(driverName(), testRoot().toString(), c));
+        args.addAll(driverOptions());
+        long[] child = new long[1];
+        ChildJvm.killWhen(GetUntilKilled.class, args, GetUntilKilled.MOUNTED, p -> {
+            child[0] = p.pid();
+            return null;
+        });
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        List<String> orphans;
+        while (!(orphans = userNamespaceHelpers(child[0], 1)).isEmpty() && System.nanoTime() < deadline) Thread.sleep(50);
+        assertEquals(List.of(), orphans, "user-namespace helpers of the killed process");
+        StorageDriver after = reopen();
+        Layers.mounted(after, c, root -> {
+            assertEquals(List.of(ROOT, ROOT), owner(root.resolve("etc/passwd")));
+            assertEquals(List.of(ROOT + 1000, ROOT + 1000), owner(root.resolve("home/user/notes")));
+            return null;
+        });
+        after.cleanup();
+        List<String> added = MountInfo.under(testRoot()).stream().filter(m -> !before.contains(m)).map(MountInfo::mountPoint).toList();
+        assertEquals(List.of(), added, "mounts left after the killed process's layer was cleaned up");
         assertEquals(List.of(), userNamespaceHelpers(), "user-namespace helpers left");
     }
 
@@ -282,14 +319,19 @@ public interface IdMapTests extends DriverUnderTest {
 
     /** Children of this JVM named as Strata's user-namespace helper ({@code strata-userns}), alive or not yet reaped. */
     private static List<String> userNamespaceHelpers() {
-        long self = ProcessHandle.current().pid();
+        return userNamespaceHelpers(ProcessHandle.current().pid());
+    }
+
+    /** Processes named as Strata's user-namespace helper ({@code strata-userns}) whose parent is one of {@code parents}. */
+    private static List<String> userNamespaceHelpers(long... parents) {
+        java.util.Set<Long> wanted = java.util.Arrays.stream(parents).boxed().collect(java.util.stream.Collectors.toSet());
         List<String> out = new java.util.ArrayList<>();
         try (var dirs = Files.list(Path.of("/proc"))) {
             for (Path p : dirs.filter(x -> x.getFileName().toString().chars().allMatch(Character::isDigit)).toList()) {
                 try {
                     String stat = Files.readString(p.resolve("stat"));
                     String[] rest = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                    if (stat.contains("(strata-userns)") && Long.parseLong(rest[1]) == self) out.add(p.getFileName() + " " + rest[0]);
+                    if (stat.contains("(strata-userns)") && wanted.contains(Long.parseLong(rest[1]))) out.add(p.getFileName() + " " + rest[0]);
                 } catch (IOException | RuntimeException gone) {
                     // exited while we looked
                 }
