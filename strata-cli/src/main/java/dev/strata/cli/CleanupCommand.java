@@ -1,18 +1,13 @@
 package dev.strata.cli;
 
 import picocli.CommandLine.Command;
-import picocli.CommandLine.ParentCommand;
-
-import java.util.concurrent.Callable;
 
 @Command(mixinStandardHelpOptions = true, name = "cleanup", description = "Unmount everything the driver mounted and release its devices; layers stay.")
-final class CleanupCommand implements Callable<Integer> {
-    @ParentCommand
-    StrataCommand top;
-
+final class CleanupCommand extends CliCommand {
     @Override
-    public Integer call() {
-        top.session().driver().cleanup();
+    protected int run() {
+        driver().cleanup();
+        emit(Output.fields("driver", driver().name(), "cleaned", true), () -> { });
         return Main.OK;
     }
 }

@@ -5,15 +5,11 @@ import dev.strata.kernellab.LabConformance;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 
 /**
  * {@code strata conformance}: the shared conformance suite against this kernel, through the JUnit Platform
@@ -24,18 +20,9 @@ import java.util.concurrent.Callable;
         description = {"Run the conformance suite for each driver against this kernel and print a matrix: "
                 + "tests down, drivers across, each cell pass, FAIL or skip with its reason.",
                 "Drivers: -s NAME (comma-separated) and/or NAME arguments; none means every driver found."})
-final class ConformanceCommand implements Callable<Integer> {
-    @ParentCommand
-    StrataCommand top;
-    @Spec
-    CommandSpec spec;
-
+final class ConformanceCommand extends CliCommand {
     @Parameters(paramLabel = "NAME", arity = "0..*", description = "More drivers to run (as with -s).")
     List<String> names = new ArrayList<>();
-
-    @Option(names = {"-o", "--storage-opt"}, paramLabel = "KEY=VALUE",
-            description = "Driver option (repeatable); it goes to the drivers that declare its key.")
-    List<String> storageOpts = new ArrayList<>();
 
     @Option(names = "--report", paramLabel = "FILE",
             description = "Also write the report to FILE: JSON with --json or a .json name, else the matrix.")
@@ -62,26 +49,25 @@ final class ConformanceCommand implements Callable<Integer> {
     long kernelTimeout;
 
     @Override
-    public Integer call() {
+    protected int run() {
         List<String> drivers = new ArrayList<>();
-        if (top.driver != null) {
-            for (String n : top.driver.split(",")) if (!n.isBlank()) drivers.add(n.strip());
+        if (top().driver != null) {
+            for (String n : top().driver.split(",")) if (!n.isBlank()) drivers.add(n.strip());
         }
         drivers.addAll(names);
-        List<String> options = new ArrayList<>(top.session().options());
-        options.addAll(storageOpts);
+        // -o goes to the drivers that declare its key (the suite runs several drivers at once).
+        List<String> options = new ArrayList<>(session().options());
         if (kernel != null) {
             List<String> args = new ArrayList<>();
             if (!drivers.isEmpty()) args.addAll(List.of("-s", String.join(",", drivers)));
             options.forEach(o -> args.addAll(List.of("--storage-opt", o)));
             if (scratch != null) args.addAll(List.of("--scratch", scratch.toAbsolutePath().toString()));
             if (report != null) args.addAll(List.of("--report", report.toAbsolutePath().toString()));
-            if (top.json) args.add("--json");
+            if (json()) args.add("--json");
             only.forEach(o -> args.addAll(List.of("--only", o)));
             return LabConformance.run(kernel, modules, Duration.ofSeconds(kernelTimeout), args,
-                    spec.commandLine().getOut(), spec.commandLine().getErr());
+                    out(), err());
         }
-        return ConformanceRunner.execute(new ConformanceRunner.Request(drivers, options, scratch, report, top.json, only),
-                spec.commandLine().getOut(), spec.commandLine().getErr());
+        return ConformanceRunner.execute(new ConformanceRunner.Request(drivers, options, scratch, report, json(), only), out(), err());
     }
 }

@@ -2,69 +2,40 @@ package dev.strata.cli;
 
 import dev.strata.api.Change;
 import dev.strata.api.StorageDriver;
-import dev.strata.api.StorageException;
+import dev.strata.nativeio.Kernel;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
 
 import java.io.BufferedInputStream;
+import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.PrintWriter;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.Callable;
 
 /** Moving layers in and out: changes, diff-size, diff, apply. */
 final class DiffCommands {
     private DiffCommands() {
     }
 
-    abstract static class DiffCommand implements Callable<Integer> {
-        @ParentCommand
-        StrataCommand top;
-        @Spec
-        CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "ID", description = "Layer id.")
-        String id;
-        @Option(names = {"-p", "--parent"}, description = "Compare against this parent (default: the whole layer).")
+    abstract static class DiffCommand extends LayerCommands.LayerCommand {
+        @Option(names = {"-p", "--parent"}, paramLabel = "PARENT", description = "Compare against this parent (default: the whole layer).")
         String parent;
-
-        StorageDriver driver() {
-            return top.session().driver();
-        }
-
-        PrintWriter out() {
-            return spec.commandLine().getOut();
-        }
     }
 
     @Command(mixinStandardHelpOptions = true, name = "changes", description = "List paths added (A), changed (C) or deleted (D) in a layer.")
     static final class Changes extends DiffCommand {
         @Override
-        public Integer call() {
+        protected int run() {
             List<Change> changes = driver().changes(id, parent);
-            if (top.session().json()) {
-                List<Map<String, Object>> rows = new ArrayList<>();
-                for (Change c : changes) {
-                    Map<String, Object> r = new LinkedHashMap<>();
-                    r.put("Path", c.path());
-                    r.put("Kind", c.kind().wireValue());
-                    rows.add(r);
-                }
-                Output.json(out(), rows);
-            } else {
-                for (Change c : changes) out().println(c);
-            }
+            // Kinds as docker diff prints them (A, C, D), not moby's wire numbers.
+            emit(changes.stream().map(c -> Output.fields("path", c.path(), "kind", String.valueOf(c.kind().letter()))).toList(),
+                    () -> changes.forEach(c -> out().println(c)));
             return Main.OK;
         }
     }
@@ -72,45 +43,58 @@ final class DiffCommands {
     @Command(mixinStandardHelpOptions = true, name = "diff-size", description = "Print the size in bytes of what a layer changed.")
     static final class DiffSize extends DiffCommand {
         @Override
-        public Integer call() {
+        protected int run() {
             long size = driver().diffSize(id, parent);
-            if (top.session().json()) Output.json(out(), Output.fields("id", id, "size", size));
-            else out().println(size);
+            emit(Output.fields("id", id, "parent", parent, "size", size), () -> out().println(size));
             return Main.OK;
         }
     }
 
-    @Command(mixinStandardHelpOptions = true, name = "diff", description = "Write a tar of what a layer changed, to stdout or a file.")
+    @Command(mixinStandardHelpOptions = true, name = "diff",
+            description = "Write a tar of what a layer changed (OCI whiteouts) to a file, or to stdout when that is not a terminal.")
     static final class Diff extends DiffCommand {
-        @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write the tar here instead of stdout.")
+        @Option(names = "--output", paramLabel = "FILE", description = "Write the tar to FILE instead of stdout.")
         Path output;
 
         @Override
-        public Integer call() throws IOException {
+        protected int run() throws IOException {
+            if (output == null && json()) throw new UsageException("--json needs --output FILE: the tar would go to stdout with the JSON");
+            if (output == null && Kernel.isatty(1)) {
+                throw new UsageException("refusing to write a tar to a terminal: redirect stdout (> FILE, | tar -t) or give --output FILE");
+            }
+            if (output != null && output.getParent() != null && !Files.isDirectory(output.getParent())) {
+                throw new NoSuchFileException(output.getParent().toString());
+            }
             StorageDriver d = driver();
-            if (output == null && top.session().json()) {
-                throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--json needs -o FILE: the tar goes to stdout otherwise");
-            }
+            long n;
             try (InputStream tar = d.diff(id, parent);
-                 OutputStream sink = output == null ? new FileOutputStream(java.io.FileDescriptor.out) : Files.newOutputStream(output);
+                 OutputStream sink = output == null ? new FileOutputStream(FileDescriptor.out) : Files.newOutputStream(output);
                  Progress progress = Progress.start("diff " + id, 0)) {
-                long n = tar.transferTo(Progress.counting(sink, progress));
+                n = tar.transferTo(Progress.counting(sink, progress));
                 sink.flush();
-                if (top.session().json()) Output.json(out(), Output.fields("id", id, "bytes", n, "output", output.toString()));
             }
+            long bytes = n;
+            emit(Output.fields("id", id, "parent", parent, "bytes", bytes, "output", String.valueOf(output)), () -> { });
             return Main.OK;
         }
     }
 
-    @Command(mixinStandardHelpOptions = true, name = "apply", description = "Apply a tar diff (plain, gzip or zstd) to a layer, from a file or stdin; print the size applied.")
+    @Command(mixinStandardHelpOptions = true, name = "apply",
+            description = "Apply a tar diff (plain, gzip or zstd) to a layer, from FILE or stdin; print the size applied.")
     static final class Apply extends DiffCommand {
         @Parameters(index = "1", arity = "0..1", paramLabel = "FILE", description = "The tar (default: stdin).")
         Path file;
 
         @Override
-        public Integer call() throws IOException {
+        protected int run() throws IOException {
+            if (file != null && !Files.isRegularFile(file)) {
+                throw new UsageException(file + ": " + (Files.exists(file) ? "not a regular file" : "no such file"));
+            }
             StorageDriver d = driver();
-            if (file != null && !Files.isRegularFile(file)) throw new StorageException("apply", file.toString(), "no such file");
+            if (file == null && Kernel.isatty(0)) {
+                err().println("strata: apply " + id + ": reading a layer tar (plain, gzip or zstd) from standard input,"
+                        + " which is a terminal; pipe one in or give FILE (Ctrl-D ends, Ctrl-C stops)");
+            }
             long total = file == null ? 0 : Files.size(file);
             long size;
             // Ctrl-C or a SIGTERM ends the JVM in the middle of the apply: say what state the layer is in. (The
@@ -133,8 +117,7 @@ final class DiffCommands {
                     // the hook has run or is running
                 }
             }
-            if (top.session().json()) Output.json(out(), Output.fields("id", id, "size", size));
-            else out().println(size);
+            emit(Output.fields("id", id, "parent", parent, "size", size), () -> out().println(size));
             return Main.OK;
         }
     }

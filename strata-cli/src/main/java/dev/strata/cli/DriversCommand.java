@@ -6,37 +6,28 @@ import dev.strata.api.DriverSelection;
 import dev.strata.api.StorageException;
 import dev.strata.api.Support;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 
 /** Every driver discovered, whether this machine supports it and why not, and what would be chosen. */
 @Command(mixinStandardHelpOptions = true, name = "drivers", description = "List the drivers found, whether this machine supports each (and why not), and which one would be chosen.")
-final class DriversCommand implements Callable<Integer> {
-    @ParentCommand
-    StrataCommand top;
-    @Spec
-    CommandSpec spec;
-
+final class DriversCommand extends CliCommand {
     @Override
-    public Integer call() {
-        Session s = top.session();
+    protected int run() {
+        Session s = session();
         DriverRegistry registry = s.registry();
-        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter out = out();
         List<Map<String, Object>> rows = new ArrayList<>();
         for (DriverProvider p : registry.providers()) {
             Support sup;
             try {
                 sup = p.probe(DriverRegistry.home(s.root(), p));
             } catch (RuntimeException e) {
-                sup = Support.no("probe failed: " + Main.oneLine(e));
+                sup = Support.no("probe failed: " + ErrorText.cause(e, null, ErrorText.Paths.NONE));
             }
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("name", p.name());
@@ -55,11 +46,11 @@ final class DriversCommand implements Callable<Integer> {
             how = sel.source().label() + (sel.source() == DriverSelection.Source.AUTO || sel.source() == DriverSelection.Source.PRIOR_DATA ? "" : " (" + sel.detail() + ")");
         } catch (StorageException e) {
             // An unknown -s/$STRATA_STORAGE_DRIVER/config name is an error that lists the names that exist.
-            if (top.driver != null || System.getenv(DriverRegistry.ENV_VAR) != null) throw e;
+            if (top().driver != null || System.getenv(DriverRegistry.ENV_VAR) != null) throw e;
             chosen = null;
-            how = Main.oneLine(e);
+            how = ErrorText.cause(e, null, ErrorText.Paths.NONE);
         }
-        if (s.json()) {
+        if (json()) {
             Map<String, Object> doc = new LinkedHashMap<>();
             doc.put("root", s.root().toString());
             doc.put("drivers", rows);

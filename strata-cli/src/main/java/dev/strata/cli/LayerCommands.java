@@ -1,91 +1,96 @@
 package dev.strata.cli;
 
 import dev.strata.api.CreateOptions;
+import dev.strata.api.LayerIds;
+import dev.strata.api.LayerUnknownException;
 import dev.strata.api.StorageDriver;
+import dev.strata.api.StorageException;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
 
-import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.Callable;
 
 /** The layer lifecycle commands: create, create-rw, mount, unmount, remove, exists, metadata. */
 final class LayerCommands {
     private LayerCommands() {
     }
 
-    abstract static class LayerCommand implements Callable<Integer> {
-        @ParentCommand
-        StrataCommand top;
-        @Spec
-        CommandSpec spec;
+    /** A command about one layer, named by its first argument; errors name that layer. */
+    abstract static class LayerCommand extends CliCommand {
         @Parameters(index = "0", paramLabel = "ID", description = "Layer id.")
         String id;
 
-        StorageDriver driver() {
-            return top.session().driver();
+        @Override
+        protected String subject() {
+            return id;
         }
 
-        PrintWriter out() {
-            return spec.commandLine().getOut();
+        /** The same answer from every driver: an id that cannot name a layer is a usage error, even for exists. */
+        @Override
+        protected void check() {
+            LayerIds.check(verb(), id);
         }
     }
 
     abstract static class CreateCommand extends LayerCommand {
-        @Option(names = {"-p", "--parent"}, description = "Parent layer.")
+        @Option(names = {"-p", "--parent"}, paramLabel = "PARENT", description = "Parent layer.")
         String parent;
         @Option(names = "--layer-opt", paramLabel = "KEY=VALUE", description = "Per-layer option, e.g. size=10G (read-write layers).")
         List<String> layerOpts = List.of();
-        @Option(names = "--mount-label", description = "SELinux mount label.")
+        @Option(names = "--mount-label", paramLabel = "LABEL", description = "SELinux mount label.")
         String mountLabel;
 
-        CreateOptions options() {
+        abstract void create(StorageDriver d, CreateOptions options);
+
+        @Override
+        protected int run() {
             Map<String, String> m = new TreeMap<>();
             for (String kv : layerOpts) {
                 int eq = kv.indexOf('=');
-                if (eq <= 0) throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--layer-opt must be KEY=VALUE, got \"" + kv + "\"");
+                if (eq <= 0) throw new UsageException("--layer-opt must be KEY=VALUE, got \"" + kv + "\"");
                 m.put(kv.substring(0, eq), kv.substring(eq + 1));
             }
-            return new CreateOptions(mountLabel, m);
+            StorageDriver d = driver();
+            try {
+                create(d, new CreateOptions(mountLabel, m));
+            } catch (StorageException e) {
+                throw LayerOptions.inCliWords(e, m.keySet());
+            }
+            emit(Output.fields("id", id, "parent", parent, "readWrite", this instanceof CreateReadWrite), () -> { });
+            return Main.OK;
         }
     }
 
     @Command(mixinStandardHelpOptions = true, name = "create", description = "Create a read-only (image) layer.")
     static final class Create extends CreateCommand {
         @Override
-        public Integer call() {
-            driver().create(id, parent, options());
-            return Main.OK;
+        void create(StorageDriver d, CreateOptions options) {
+            d.create(id, parent, options);
         }
     }
 
     @Command(mixinStandardHelpOptions = true, name = "create-rw", description = "Create a read-write (container) layer.")
     static final class CreateReadWrite extends CreateCommand {
         @Override
-        public Integer call() {
-            driver().createReadWrite(id, parent, options());
-            return Main.OK;
+        void create(StorageDriver d, CreateOptions options) {
+            d.createReadWrite(id, parent, options);
         }
     }
 
     @Command(mixinStandardHelpOptions = true, name = "mount", description = "Mount a layer (take a reference) and print its root directory.")
     static final class Mount extends LayerCommand {
-        @Option(names = "--mount-label", description = "SELinux mount label.")
+        @Option(names = "--mount-label", paramLabel = "LABEL", description = "SELinux mount label.")
         String mountLabel;
 
         @Override
-        public Integer call() {
+        protected int run() {
             Path p = driver().get(id, mountLabel);
-            if (top.session().json()) Output.json(out(), Output.fields("id", id, "dir", p.toString()));
-            else out().println(p);
+            emit(Output.fields("id", id, "dir", p.toString()), () -> out().println(p));
             return Main.OK;
         }
     }
@@ -93,45 +98,49 @@ final class LayerCommands {
     @Command(mixinStandardHelpOptions = true, name = "unmount", aliases = "umount", description = "Release a reference taken by mount; the last one unmounts.")
     static final class Unmount extends LayerCommand {
         @Override
-        public Integer call() {
-            driver().put(id);
+        protected int run() {
+            StorageDriver d = driver();
+            // Every driver answers the same: releasing a layer that does not exist is an error (moby's vfs says nothing).
+            if (!d.exists(id)) throw new LayerUnknownException("put", id);
+            d.put(id);
+            int left = d.references(id);
+            emit(Output.fields("id", id, "mounts", left), () -> { });
             return Main.OK;
         }
     }
 
-    @Command(mixinStandardHelpOptions = true, name = "remove", aliases = "rm", description = "Remove a layer, unmounting it first.")
+    @Command(mixinStandardHelpOptions = true, name = "remove", aliases = "rm", description = "Remove a layer, unmounting it first; a layer with children stays.")
     static final class Remove extends LayerCommand {
         @Override
-        public Integer call() {
+        protected int run() {
             driver().remove(id);
+            emit(Output.fields("id", id, "removed", true), () -> { });
             return Main.OK;
         }
     }
 
     @Command(mixinStandardHelpOptions = true, name = "exists",
-            description = "Answer by exit code: 0 if the layer exists, 1 if not, " + Main.CANNOT_ANSWER + " if that cannot be told (an error).")
+            description = "Answer by exit code: 0 if the layer exists, 1 if not, 3 if that cannot be told (2: usage).")
     static final class Exists extends LayerCommand {
         @Override
-        public Integer call() {
-            boolean e;
-            try {
-                e = driver().exists(id);
-            } catch (RuntimeException error) { // not a "no": 0 and 1 are the answers
-                spec.commandLine().getErr().println("strata: " + Main.oneLine(error));
-                return Main.CANNOT_ANSWER;
-            }
-            if (top.session().json()) Output.json(out(), Output.fields("id", id, "exists", e));
+        protected int run() {
+            boolean e = driver().exists(id);
+            emit(Output.fields("id", id, "exists", e), () -> { });
             return e ? Main.OK : Main.FAILED;
+        }
+
+        @Override
+        protected int failureCode() {
+            return Main.CANNOT_TELL;
         }
     }
 
     @Command(mixinStandardHelpOptions = true, name = "metadata", description = "Show driver-specific facts about a layer (UpperDir, DeviceName, ...).")
     static final class Metadata extends LayerCommand {
         @Override
-        public Integer call() {
+        protected int run() {
             Map<String, String> m = new LinkedHashMap<>(new TreeMap<>(driver().metadata(id)));
-            if (top.session().json()) Output.json(out(), m);
-            else m.forEach((k, v) -> out().println(k + "=" + v));
+            emit(Output.fields("id", id, "metadata", m), () -> m.forEach((k, v) -> out().println(k + "=" + v)));
             return Main.OK;
         }
     }

@@ -2,46 +2,38 @@ package dev.strata.cli;
 
 import dev.strata.api.StorageDriver;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
+import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 
-@Command(mixinStandardHelpOptions = true, name = "layers", aliases = "ls", description = "List the layers with their parents and reference counts.")
-final class LayersCommand implements Callable<Integer> {
-    @ParentCommand
-    StrataCommand top;
-    @Spec
-    CommandSpec spec;
+/** {@code strata layers}: every layer with its parent and mount count; {@code --tree} draws the parent tree with sizes. */
+@Command(mixinStandardHelpOptions = true, name = "layers", aliases = "ls",
+        description = "List the layers with their parents and mount counts; --tree draws the parent tree with each layer's size.")
+final class LayersCommand extends CliCommand {
+    @Option(names = "--tree", description = "Draw the layers as a tree of parents and children, with size and mount count.")
+    boolean tree;
 
     @Override
-    public Integer call() {
-        StorageDriver d = top.session().driver();
-        PrintWriter out = spec.commandLine().getOut();
-        List<String> ids = new ArrayList<>(d.layers());
-        ids.sort(null);
-        List<Map<String, Object>> rows = new ArrayList<>();
-        for (String id : ids) {
-            Map<String, Object> r = new LinkedHashMap<>();
-            r.put("id", id);
-            r.put("parent", d.parent(id));
-            r.put("references", d.references(id));
-            rows.add(r);
-        }
-        if (top.session().json()) {
-            Output.json(out, rows);
+    protected int run() {
+        StorageDriver d = driver();
+        LayerTable table = LayerTable.read(d, tree);
+        if (tree) {
+            emit(table.treeJson(), () -> table.printTree(out()));
             return Main.OK;
         }
-        out.printf("%-40s %-40s %s%n", "LAYER", "PARENT", "REFS");
-        for (Map<String, Object> r : rows) {
-            out.printf("%-40s %-40s %s%n", r.get("id"), r.get("parent") == null ? "-" : r.get("parent"), r.get("references"));
-        }
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (LayerTable.Row r : table.rows()) rows.add(Output.fields("id", r.id(), "parent", r.parent(), "mounts", r.mounts()));
+        emit(rows, () -> {
+            PrintWriter out = out();
+            int w = Math.max(5, table.idWidth());
+            out.printf("%-" + w + "s  %-" + w + "s  %s%n", "LAYER", "PARENT", "MOUNTS");
+            for (LayerTable.Row r : table.rows()) {
+                out.printf("%-" + w + "s  %-" + w + "s  %d%n", r.id(), r.parent() == null ? "-" : r.parent(), r.mounts());
+            }
+        });
         return Main.OK;
     }
 }

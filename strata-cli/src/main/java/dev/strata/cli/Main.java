@@ -1,18 +1,23 @@
 package dev.strata.cli;
 
-import dev.strata.api.StorageException;
 import picocli.CommandLine;
 
 import java.io.PrintWriter;
 
 /**
- * Entry point of the {@code strata} command. Exit codes: 0 ok, 1 the operation failed, 2 usage, 3 {@code exists}
- * could not tell. An error is one line on stderr that names the layer and the cause.
+ * Entry point of the {@code strata} command. Exit codes (the README's table lists them): {@link #OK}, {@link #FAILED},
+ * {@link #USAGE}; {@code exists} answers 0/1 and reports its own failures with {@link #CANNOT_TELL}. An error is one
+ * line on stderr, {@code strata: VERB ID: cause}, made by {@link ErrorText} from whatever the command threw.
  */
 public final class Main {
-    public static final int OK = 0, FAILED = 1, USAGE = 2;
-    /** {@code exists} keeps 0 and 1 for yes and no; an error there is neither. */
-    public static final int CANNOT_ANSWER = 3;
+    /** The command did what was asked. */
+    public static final int OK = 0;
+    /** The operation failed; nothing was changed beyond what the error line says. */
+    public static final int FAILED = 1;
+    /** The command line or the config file is wrong (unknown command, option, driver or driver option). */
+    public static final int USAGE = 2;
+    /** {@code exists} could not tell (0 and 1 are its answers). */
+    public static final int CANNOT_TELL = 3;
 
     private Main() {
     }
@@ -23,6 +28,12 @@ public final class Main {
 
     /** Runs one command line; used by tests too. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        String word = Subcommands.commandWord(args);
+        if (word != null && !Subcommands.isCommand(word)) {
+            err.println("strata: unknown command \"" + word + "\" (commands: " + String.join(", ", Subcommands.names()) + ")");
+            err.println("Try 'strata help' for more information.");
+            return USAGE;
+        }
         CommandLine cl = commandLine(args);
         cl.setOut(out);
         cl.setErr(err);
@@ -31,27 +42,28 @@ public final class Main {
 
     static CommandLine commandLine(String[] args) {
         CommandLine cl = new CommandLine(new StrataCommand());
-        Subcommands.register(cl, args);
-        cl.setExitCodeExceptionMapper(t -> FAILED);
+        Subcommands.register(cl, Subcommands.commandWord(args));
+        cl.setUsageHelpWidth(100);
         cl.setExecutionExceptionHandler((ex, line, parse) -> {
-            line.getErr().println("strata: " + oneLine(ex));
+            Object cmd = line.getCommand();
+            CliCommand c = cmd instanceof CliCommand cc ? cc : null;
+            ErrorText.Report r = ErrorText.report(ex, c);
+            line.getErr().println(r.line());
             if (System.getenv("STRATA_DEBUG") != null) ex.printStackTrace(line.getErr());
-            return FAILED;
+            if (r.usage()) return USAGE;
+            return c != null ? c.failureCode() : FAILED;
         });
         cl.setParameterExceptionHandler((ex, badArgs) -> {
             CommandLine c = ex.getCommandLine();
-            c.getErr().println("strata: " + ex.getMessage());
+            c.getErr().println("strata: " + verbOf(c) + ex.getMessage());
             c.getErr().println("Try '" + c.getCommandSpec().qualifiedName() + " --help' for more information.");
             return USAGE;
         });
         return cl;
     }
 
-    /** The cause as one line: typed storage errors already name operation, subject and errno. */
-    static String oneLine(Throwable t) {
-        Throwable e = t;
-        while (!(e instanceof StorageException) && e.getCause() != null && e.getCause() != e) e = e.getCause();
-        String msg = e instanceof StorageException ? e.getMessage() : t.toString();
-        return msg.replace('\n', ' ');
+    private static String verbOf(CommandLine c) {
+        String v = CliCommand.verb(c.getCommandSpec());
+        return v.isEmpty() ? "" : v + ": ";
     }
 }

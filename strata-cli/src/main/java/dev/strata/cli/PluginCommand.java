@@ -3,16 +3,12 @@ package dev.strata.cli;
 import dev.strata.api.DriverRegistry;
 import dev.strata.plugin.PluginServer;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 import java.util.logging.ConsoleHandler;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -21,8 +17,6 @@ import java.util.logging.Logger;
 @Command(name = "plugin", mixinStandardHelpOptions = true, description = "Serve a driver to dockerd as a graphdriver plugin.",
         subcommands = PluginCommand.Serve.class)
 final class PluginCommand {
-    @ParentCommand
-    StrataCommand top;
 
     @Command(name = "serve", mixinStandardHelpOptions = true, description = {
             "Serve the graphdriver plugin protocol on a UNIX socket until SIGTERM, which stops it through the"
@@ -30,36 +24,26 @@ final class PluginCommand {
             "dockerd finds /run/docker/plugins/<name>.sock as plugin <name>; run it with --experimental -s <name>."
                     + " The driver keeps its layers in <Home>/<driver>, where Home is <data-root>/<name>, sent by"
                     + " dockerd at Init; --root does not apply. dockerd's --storage-opt values follow -o."})
-    static final class Serve implements Callable<Integer> {
+    static final class Serve extends CliCommand {
         /** Keeps the configured loggers from being collected (j.u.l holds them weakly). */
         private static Logger pluginLogger;
 
-        @ParentCommand
-        PluginCommand plugin;
-        @Spec
-        CommandSpec spec;
-
         @Option(names = "--socket", paramLabel = "PATH", description = "Socket to serve on (default: ${DEFAULT-VALUE}).")
         Path socket = PluginServer.DEFAULT_SOCKET;
-
-        @Option(names = {"-o", "--storage-opt"}, paramLabel = "KEY=VALUE",
-                description = "Driver option (repeatable), after the config file's and before dockerd's --storage-opt.")
-        List<String> storageOpts = new ArrayList<>();
 
         @Option(names = "--debug", description = "Log every request with its status and time.")
         boolean debug;
 
         @Override
-        public Integer call() throws Exception {
+        protected int run() throws Exception {
             configureLogging(debug);
-            StrataCommand top = plugin.top;
-            Session session = top.session();
+            StrataCommand top = top();
+            Session session = session();
             if (top.root != null) {
-                spec.commandLine().getErr().println("strata plugin: --root is ignored: dockerd's Init decides where layers go");
+                err().println("strata plugin: --root is ignored: dockerd's Init decides where layers go");
             }
-            List<String> options = new ArrayList<>(session.config().storageOpts());
-            options.addAll(top.storageOpts);
-            options.addAll(storageOpts);
+            // The config file's options, then -o; dockerd's --storage-opt values come after these at Init.
+            List<String> options = new ArrayList<>(session.options());
             PluginServer.serve(new PluginServer.Config(socket, driverName(top, session), options,
                     session.registry(), System.getenv(), Duration.ofSeconds(20)));
             return Main.OK;

@@ -59,8 +59,4 @@ final class Session {
         if (driver == null) driver = registry.open(selection().provider(), root(), options());
         return driver;
     }
-
-    boolean json() {
-        return top.json;
-    }
 }

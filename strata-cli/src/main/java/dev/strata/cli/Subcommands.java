@@ -3,23 +3,26 @@ package dev.strata.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
+import java.util.stream.Stream;
 
 /**
  * Every subcommand of {@code strata}, registered lazily. picocli builds its model of a command by reflection,
  * and doing that for every subcommand cost most of the CLI's start-up; a script that calls {@code strata exists}
- * in a loop only needs the one it names. Help, a missing or an unknown command get them all.
+ * in a loop only needs the one it names. Help, a missing command, completion and man pages get them all.
  */
 final class Subcommands {
-    /** Add a new subcommand here (its class must carry {@code @Command(name = ...)}). */
+    /** Add a new subcommand here: a {@link CliCommand} (or a group of them) with {@code @Command(name = ...)}. */
     static final List<Class<?>> ALL = List.of(
-            DriversCommand.class, StatusCommand.class, LayersCommand.class,
+            DriversCommand.class, StatusCommand.class, LayersCommand.class, DuCommand.class,
             LayerCommands.Create.class, LayerCommands.CreateReadWrite.class, LayerCommands.Mount.class,
             LayerCommands.Unmount.class, LayerCommands.Remove.class, LayerCommands.Exists.class,
             LayerCommands.Metadata.class, DiffCommands.Changes.class, DiffCommands.DiffSize.class,
             DiffCommands.Diff.class, DiffCommands.Apply.class, CleanupCommand.class, ConformanceCommand.class,
-            TrainCommand.class, PluginCommand.class);
+            PluginCommand.class, TrainCommand.class);
 
     /** Top-level options that take a value, so that the value is not taken for the command's name. */
     private static final Set<String> OPTIONS_WITH_VALUE = Set.of("--root", "-s", "--storage-driver", "-o", "--storage-opt", "--config");
@@ -27,9 +30,9 @@ final class Subcommands {
     private Subcommands() {
     }
 
-    static void register(CommandLine cl, String[] args) {
-        String word = commandWord(args);
-        if (word != null) {
+    /** Registers the one command {@code word} names, or all of them (help, no command, an unknown word). */
+    static void register(CommandLine cl, String word) {
+        if (word != null && !word.equals("help")) {
             for (Class<?> c : ALL) {
                 if (names(c).contains(word)) {
                     cl.addSubcommand(instantiate(c));
@@ -37,7 +40,28 @@ final class Subcommands {
                 }
             }
         }
+        all(cl);
+    }
+
+    static void all(CommandLine cl) {
         for (Class<?> c : ALL) cl.addSubcommand(instantiate(c));
+        cl.addSubcommand("help", new CommandLine.HelpCommand());
+    }
+
+    /** Whether {@code word} names a command (or its alias, or help). */
+    static boolean isCommand(String word) {
+        return word.equals("help") || ALL.stream().anyMatch(c -> names(c).contains(word));
+    }
+
+    /** The visible command names, for an unknown command's error. */
+    static List<String> names() {
+        List<String> n = new ArrayList<>();
+        for (Class<?> c : ALL) {
+            Command cmd = c.getAnnotation(Command.class);
+            if (!cmd.hidden()) n.add(cmd.name());
+        }
+        n.add("help");
+        return n;
     }
 
     /** The first argument that is not a top-level option or an option's value. */
@@ -56,8 +80,7 @@ final class Subcommands {
 
     private static List<String> names(Class<?> c) {
         Command cmd = c.getAnnotation(Command.class);
-        return cmd == null ? List.of() : java.util.stream.Stream.concat(java.util.stream.Stream.of(cmd.name()),
-                java.util.Arrays.stream(cmd.aliases())).toList();
+        return cmd == null ? List.of() : Stream.concat(Stream.of(cmd.name()), Arrays.stream(cmd.aliases())).toList();
     }
 
     private static Object instantiate(Class<?> c) {

@@ -1,66 +1,23 @@
 package dev.strata.cli;
 
-import dev.strata.nativeio.Kernel;
 import dev.strata.nativeio.MountInfo;
-import dev.strata.nativeio.Mounts;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The CLI in-process: exit codes, one-line errors, selection, JSON. */
-class CliTest {
-    @TempDir
-    Path tmp;
-    Path root;
-
-    record Result(int code, String out, String err) {
-    }
-
-    @BeforeEach
-    void scratch() throws Exception {
-        assumeTrue(Kernel.isRoot(), "needs root to mount a scratch tmpfs");
-        root = Files.createDirectory(tmp.resolve("root"));
-        Mounts.mount("strata-test", root, "tmpfs", 0, "size=64m");
-    }
-
-    @AfterEach
-    void unmount() {
-        if (root != null) Mounts.unmountAllUnder(tmp);
-        assertTrue(MountInfo.under(tmp).isEmpty());
-    }
-
-    private Result run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Result(code, out.toString(), err.toString());
-    }
-
-    private Result strata(String... args) {
-        String[] all = new String[args.length + 2];
-        all[0] = "--root";
-        all[1] = root.toString();
-        System.arraycopy(args, 0, all, 2, args.length);
-        return run(all);
-    }
-
+class CliTest extends ScratchRootTest {
     @Test
     void existsOnARootWithTwoDriversDataIsAnErrorNotANo() throws Exception {
         Files.createDirectories(root.resolve("vfs/dir/x"));
         Files.createDirectories(root.resolve("overlay/y"));
         Result r = strata("exists", "x");
-        assertEquals(Main.CANNOT_ANSWER, r.code(), r.err());
+        assertEquals(Main.CANNOT_TELL, r.code(), r.err());
         assertTrue(r.err().contains("several storage drivers"), r.err());
         assertEquals("", r.out());
     }
@@ -72,7 +29,7 @@ class CliTest {
         assertEquals(0, strata("-s", "vfs", "exists", "c1").code());
         assertEquals(1, strata("-s", "vfs", "exists", "nosuch").code());
         Result badId = strata("-s", "vfs", "exists", "../c1");
-        assertEquals(Main.CANNOT_ANSWER, badId.code(), "a bad id is an error, not a no");
+        assertEquals(Main.CANNOT_TELL, badId.code(), "a bad id is an error, not a no");
         assertTrue(badId.err().startsWith("strata: exists \"../c1\": invalid layer id"), badId.err());
         Result mount = strata("-s", "vfs", "mount", "c1");
         assertEquals(0, mount.code());
@@ -105,7 +62,7 @@ class CliTest {
         Files.writeString(mnt.resolve("new-file"), "written inside the mount");
 
         Path out = tmp.resolve("c1.tar");
-        Result diff = strata("-s", "vfs", "diff", "c1", "--parent", "base", "-o", out.toString());
+        Result diff = strata("-s", "vfs", "diff", "c1", "--parent", "base", "--output", out.toString());
         assertEquals(0, diff.code(), diff.err());
         Process list = new ProcessBuilder("tar", "-tf", out.toString()).redirectErrorStream(true).start();
         String names = new String(list.getInputStream().readAllBytes()).strip();
@@ -126,7 +83,7 @@ class CliTest {
         assertEquals(1, missing.code());
         assertEquals("strata: create c2: parent layer nosuch does not exist", missing.err().strip());
         Result badId = strata("-s", "vfs", "create", "../x");
-        assertEquals(1, badId.code());
+        assertEquals(2, badId.code());
         assertTrue(badId.err().startsWith("strata: create \"../x\": invalid layer id"), badId.err());
         assertEquals(1, badId.err().strip().lines().count());
     }
@@ -134,11 +91,11 @@ class CliTest {
     @Test
     void unknownDriverAndOptionNameWhatExists() {
         Result nosuch = strata("-s", "nosuch", "drivers");
-        assertEquals(1, nosuch.code());
-        assertTrue(nosuch.err().contains("unknown storage driver \"nosuch\" (drivers: ") && nosuch.err().contains("vfs"), nosuch.err());
+        assertEquals(2, nosuch.code());
+        assertTrue(nosuch.err().startsWith("strata: drivers: unknown storage driver \"nosuch\" (drivers: ") && nosuch.err().contains("vfs"), nosuch.err());
         Result bogus = strata("-s", "vfs", "--storage-opt", "vfs.bogus=1", "status");
-        assertEquals(1, bogus.code());
-        assertTrue(bogus.err().contains("unknown option vfs.bogus (valid keys: vfs.size, vfs.copy)"), bogus.err());
+        assertEquals(2, bogus.code());
+        assertEquals("strata: status: unknown option vfs.bogus (valid keys: vfs.size, vfs.copy)", bogus.err().strip());
         Result usage = strata("create");
         assertEquals(2, usage.code());
         assertTrue(usage.err().contains("Missing required parameter"), usage.err());
@@ -161,10 +118,18 @@ class CliTest {
         assertTrue(status.out().contains("Storage Driver: vfs") && status.out().contains("read/write"), status.out());
         Path bad = Files.writeString(tmp.resolve("bad.json"), "{\"storage-drvier\":\"vfs\"}");
         Result typo = strata("--config", bad.toString(), "status");
-        assertEquals(1, typo.code());
-        assertTrue(typo.err().contains("storage-drvier"), typo.err());
+        assertEquals(2, typo.code());
+        assertEquals("strata: config " + bad + ": unknown key \"storage-drvier\" (keys: storage-driver, storage-opts, root)", typo.err().strip());
+        Path notList = Files.writeString(tmp.resolve("string.json"), "{\"storage-opts\": \"vfs.copy=copy\"}");
+        Result wrongType = strata("--config", notList.toString(), "status");
+        assertEquals(2, wrongType.code());
+        assertEquals("strata: config " + notList + ": key \"storage-opts\": expected a list of \"key=value\" strings such as"
+                + " [\"overlay.size=10G\"], got the string \"vfs.copy=copy\"", wrongType.err().strip());
+        Result dir = strata("--config", tmp.toString(), "status");
+        assertEquals(2, dir.code());
+        assertEquals("strata: config " + tmp + ": is a directory, not a JSON file", dir.err().strip());
         Result missing = strata("--config", tmp.resolve("nope.json").toString(), "status");
-        assertEquals(1, missing.code());
+        assertEquals(2, missing.code());
         assertTrue(missing.err().contains("nope.json: no such file"), missing.err());
         assertFalse(Files.exists(root.resolve("overlay")));
     }

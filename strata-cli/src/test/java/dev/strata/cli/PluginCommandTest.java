@@ -28,7 +28,7 @@ class PluginCommandTest {
     void anUnknownDriverIsRefusedWithTheKnownOnesAndNoSocketIsMade() {
         Path socket = tmp.resolve("s.sock");
         String[] r = run("plugin", "serve", "--socket", socket.toString(), "-s", "nosuch");
-        assertEquals("1", r[0]);
+        assertEquals("2", r[0]);
         assertTrue(r[2].contains("unknown storage driver \"nosuch\"") && r[2].contains("vfs"), r[2]);
         assertFalse(Files.exists(socket));
     }
@@ -37,7 +37,7 @@ class PluginCommandTest {
     void anUnknownOptionIsRefusedNamingTheValidKeys() {
         Path socket = tmp.resolve("s.sock");
         String[] r = run("plugin", "serve", "--socket", socket.toString(), "-s", "vfs", "-o", "vfs.colour=blue");
-        assertEquals("1", r[0]);
+        assertEquals("2", r[0]);
         assertTrue(r[2].contains("unknown option vfs.colour"), r[2]);
         assertFalse(Files.exists(socket));
     }
