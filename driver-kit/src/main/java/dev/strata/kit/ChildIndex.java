@@ -17,9 +17,10 @@ import java.util.Map;
  * Which layers were made on which: {@code <dir>/<parent>/<child>}, one empty file per child. It makes the children
  * check of remove and applyDiff cost the number of children, not the number of layers.
  *
- * <p>Kept crash-safe as a superset: an entry is made before its child's storage and dropped after the child is
- * gone, so a crash at any point leaves at most an entry too many, never one too few. The kit checks each entry
- * against the layer's real state and drops the stale ones ({@link #remove}).
+ * <p>Kept crash-safe as a superset: an entry is made before its child's storage, and a removed child's entry is
+ * left to go stale, so a crash at any point leaves at most an entry too many, never one too few. The kit checks
+ * each entry against the layer's real state (it exists, and its parent is this one) when it reads a parent's
+ * children, and drops the stale ones then ({@link #remove}): a remove costs no index write.
  *
  * <p>A home made before the index (or by another engine, such as dockerd's own overlay2 dir) has none: the first
  * operation that needs it builds it from the storage once, under the kit's lock, and writes {@code .built}.
@@ -55,26 +56,15 @@ final class ChildIndex {
         built = true;
     }
 
+    /** Records a child (its entry may be there already, left stale by an earlier child of that id). */
     void add(String parent, String child) {
-        Path p = dir.resolve(parent);
-        try {
-            try {
-                Files.createFile(p.resolve(child));
-            } catch (NoSuchFileException e) {
-                Files.createDirectories(p);
-                Files.createFile(p.resolve(child));
-            }
-        } catch (FileAlreadyExistsException ok) {
-            // left by an earlier attempt
-        } catch (IOException e) {
-            throw new StorageException("index", p.resolve(child).toString(), e.toString(), e);
-        }
+        LockFiles.touch(dir.resolve(parent).resolve(child));
     }
 
     /** The children recorded for {@code parent}, stale ones included. */
     List<String> children(String parent) {
         Path p = dir.resolve(parent);
-        if (!Files.exists(p)) return List.of();
+        if (!LockFiles.exists(p)) return List.of();
         List<String> out = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(p)) {
             for (Path c : ds) out.add(c.getFileName().toString());
@@ -89,18 +79,13 @@ final class ChildIndex {
 
     /** Drops one entry. The parent's directory stays (empty) until {@link #drop}: its next child costs one create. */
     void remove(String parent, String child) {
-        Path p = dir.resolve(parent);
-        try {
-            Files.deleteIfExists(p.resolve(child));
-        } catch (IOException e) {
-            throw new StorageException("index", p.resolve(child).toString(), e.toString(), e);
-        }
+        LockFiles.unlink(dir.resolve(parent).resolve(child));
     }
 
     /** Forgets every entry of a parent that is gone. */
     void drop(String parent) {
         Path p = dir.resolve(parent);
-        if (!Files.exists(p)) return;
+        if (!LockFiles.exists(p)) return;
         for (String c : children(parent)) remove(parent, c);
         try {
             Files.deleteIfExists(p);

@@ -17,12 +17,17 @@ import dev.strata.api.StorageDriver;
  *   <li>locks across threads and processes, and reference counts (kept in the {@link RunDirectory}) around
  *   the storage's mount and unmount.</li>
  * </ul>
- * The kit keeps its own state in {@code <home>/.strata}: {@code lock}, {@code incomplete/}, {@code applying/},
- * {@code children/}.
+ * The kit keeps the children index in {@code <home>/.strata/children}, and what lives as long as the processes
+ * using the home in the home's {@link RunDirectory} (a tmpfs): the home lock, the crash marks ({@code incomplete/},
+ * {@code applying/}) and the reference counts ({@code refs/}). A mark must outlive the process that made it, not a
+ * reboot: every storage's commit point is atomic, so after a reboot nothing half made is ever reported, and what a
+ * reboot cut short is swept when its id is next made, applied or removed.
  */
 public final class DriverKit {
     /** The kit's directory in a driver's home. */
     public static final String STATE_DIR = ".strata";
+    /** In the run directory: the home lock, the marks of creates and removes, and of applies, in progress. */
+    public static final String HOME_LOCK = "lock", INCOMPLETE = "incomplete", APPLYING = "applying";
 
     private DriverKit() {
     }

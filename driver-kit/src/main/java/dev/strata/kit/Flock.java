@@ -1,23 +1,16 @@
 package dev.strata.kit;
 
-import dev.strata.api.StorageException;
 
-import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
 /**
  * A lock across threads and processes (the CLI runs one process per command): a reentrant thread lock shared by
- * every instance on the same file in this JVM (flock does not exclude threads of one process), then an
- * {@code flock} on the file. The file is opened per use, not kept: an open file would pin the filesystem it is on.
- * Lock files are never deleted, so nobody waits on a file that is about to go.
+ * every instance on the same file in this JVM (so the threads of one process queue in Java, not in the kernel), then
+ * an {@code flock(2)} on the file ({@link LockFiles}). The file is opened per use, not kept: an open file would pin
+ * the filesystem it is on. Lock files are never deleted, so nobody waits on a file that is about to go.
  */
 public final class Flock {
     // Static: two driver instances on one home in one JVM (a restart in a test) must exclude each other.
@@ -36,10 +29,11 @@ public final class Flock {
         lock.lock();
         try {
             if (lock.getHoldCount() > 1) return body.get();
-            try (FileChannel ch = open(); FileLock ignored = ch.lock()) {
+            int fd = LockFiles.lock(file);
+            try {
                 return body.get();
-            } catch (IOException e) {
-                throw new StorageException("lock", file.toString(), e.toString(), e);
+            } finally {
+                LockFiles.close(fd); // drops the flock
             }
         } finally {
             lock.unlock();
@@ -51,14 +45,5 @@ public final class Flock {
             body.run();
             return null;
         });
-    }
-
-    private FileChannel open() throws IOException {
-        try {
-            return FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        } catch (NoSuchFileException e) { // its directory is not there (yet, or any more): make it
-            Files.createDirectories(file.getParent());
-            return FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        }
     }
 }

@@ -43,9 +43,15 @@ final class IdMapRecords implements LayerIdMaps {
         return Files.exists(dir.resolve(id));
     }
 
-    /** Records {@code maps} for a new layer {@code id} on {@code parent}, if it or its chain has maps. */
+    /**
+     * Records {@code maps} for a new layer {@code id} on {@code parent}, if it or its chain has maps; else drops a
+     * record a create of the same id left when it was killed before the layer was made (a quick create has no mark).
+     */
     void record(String id, String parent, IdMaps maps) {
-        if (maps.isNone() && (parent == null || !inChain(parent))) return;
+        if (maps.isNone() && (parent == null || !inChain(parent))) {
+            forget(id);
+            return;
+        }
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {

@@ -44,7 +44,7 @@ final class KitApply {
             kit.requireExists("applyDiff", id);
             refuseIfInUse(id, "");
             requireNotApplying("applyDiff", id, id);
-            applying.mark(id, "apply");
+            if (!applying.mark(id, "apply")) throw new LayerBusyException("applyDiff", id, "layer " + id + " is being applied right now");
             return null;
         }));
         StagedApply staged = null;

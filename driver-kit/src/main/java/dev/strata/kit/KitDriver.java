@@ -29,8 +29,8 @@ import java.util.Set;
  * and the failure policy, locks and reference counts. See {@link DriverKit} for what it promises.
  *
  * <p>Locks, always taken in this order: the id's reference-count stripe ({@link RefCounts#withLock}), then the
- * home lock ({@code <home>/.strata/lock}: creates, removes, the start and the commit of applies), then whatever the
- * storage locks inside (devmapper's pool). get and put take only the first.
+ * home lock (creates, removes, the start and the commit of applies), then whatever the storage locks inside
+ * (devmapper's pool). get and put take only the first.
  */
 final class KitDriver implements StorageDriver {
     final LayerStorage storage;
@@ -45,16 +45,17 @@ final class KitDriver implements StorageDriver {
 
     KitDriver(LayerStorage storage) {
         this.storage = storage;
-        Path state = storage.home().resolve(DriverKit.STATE_DIR);
-        this.homeLock = new Flock(state.resolve("lock"));
-        this.incomplete = new Marks(state.resolve("incomplete"));
-        Marks applying = new Marks(state.resolve("applying"));
-        this.index = new ChildIndex(state.resolve("children"));
-        this.refs = new RefCounts(RunDirectory.forHome(storage.home()).resolve("refs"), storage::isMounted);
-        this.idMaps = new IdMapRecords(state.resolve("idmaps"));
+        Path run = RunDirectory.forHome(storage.home());
+        this.homeLock = new Flock(run.resolve(DriverKit.HOME_LOCK));
+        this.incomplete = new Marks(run.resolve(DriverKit.INCOMPLETE));
+        Marks applying = new Marks(run.resolve(DriverKit.APPLYING));
+        this.index = new ChildIndex(storage.home().resolve(DriverKit.STATE_DIR).resolve("children"));
+        this.refs = new RefCounts(run.resolve("refs"), storage::isMounted);
+        this.idMaps = new IdMapRecords(storage.home().resolve(DriverKit.STATE_DIR).resolve("idmaps"));
         storage.attach(idMaps);
-        this.recovery = new KitRecovery(storage, incomplete, applying, index, refs, idMaps,
-                new Marks(storage.home().resolve(".incomplete")));
+        this.recovery = new KitRecovery(storage, incomplete, applying, index, refs, idMaps, List.of(
+                new Marks(storage.home().resolve(".incomplete")), // the drivers' own, before the kit
+                new Marks(storage.home().resolve(DriverKit.STATE_DIR).resolve("incomplete"))));
         this.apply = new KitApply(this, applying, recovery);
         this.diffs = storage.diffs(this);
         recovery.atOpen(homeLock);
@@ -73,9 +74,10 @@ final class KitDriver implements StorageDriver {
     }
 
     /**
-     * Registers the layer as being made (a mark naming its parent, an entry in the parent's children) under the home
-     * lock, then lets the storage make it without the lock, so a slow create (vfs copies its parent) does not hold
-     * up the others. A parent with a child being made counts that child, so it cannot be removed meanwhile.
+     * A quick create ({@link LayerStorage#createsQuickly}) runs whole under the home lock, with no mark. Any other is
+     * registered as being made (a mark naming its parent, an entry in the parent's children) under the home lock,
+     * then made without the lock, so a slow create (vfs copies its parent) does not hold up the others: a parent
+     * with a child being made counts that child, so it cannot be removed meanwhile.
      */
     private void make(NewLayer layer) {
         String op = layer.operation(), id = layer.id(), p = layer.parent();
@@ -84,22 +86,33 @@ final class KitDriver implements StorageDriver {
             Support s = storage.idMapSupport();
             if (!s.supported()) throw new NotSupportedException(op, id, "id maps (" + maps + "): " + s.reason());
         }
-        homeLock.locked(() -> {
-            recovery.settle(op, id);
-            if (storage.exists(id)) throw new LayerExistsException(op, id);
-            if (p != null) {
-                if (incomplete.isMarked(p) || !storage.exists(p)) throw new ParentUnknownException(op, id, p);
-                apply.requireNotApplying(op, id, p);
-            }
-            incomplete.mark(id, KitRecovery.createNote(p));
-            try {
-                idMaps.record(id, p, maps);
-                if (p != null) {
-                    ensureIndex();
-                    index.add(p, id);
+        if (storage.createsQuickly()) {
+            homeLock.locked(() -> {
+                recovery.settle(op, id);
+                if (storage.exists(id)) throw new LayerExistsException(op, id);
+                if (p != null) register(op, id, p);
+                try {
+                    idMaps.record(id, p, maps);
+                    storage.create(layer);
+                } catch (RuntimeException e) {
+                    try {
+                        if (!(e instanceof LayerExistsException)) storage.remove(id);
+                        idMaps.forget(id);
+                    } catch (RuntimeException cleanup) {
+                        e.addSuppressed(cleanup); // swept by the next create of the id
+                    }
+                    throw e;
                 }
+            });
+            return;
+        }
+        homeLock.locked(() -> {
+            mark(op, id, KitRecovery.createNote(p));
+            try {
+                if (storage.exists(id)) throw new LayerExistsException(op, id);
+                if (p != null) register(op, id, p);
+                idMaps.record(id, p, maps);
             } catch (RuntimeException e) {
-                idMaps.forget(id);
                 incomplete.clear(id);
                 throw e;
             }
@@ -146,12 +159,10 @@ final class KitDriver implements StorageDriver {
                         + String.join(", ", children.subList(0, Math.min(5, children.size())))
                         + (children.size() > 5 ? ", ..." : "") + "); remove them first");
             }
-            String p = storage.parent(id);
             storage.unmount(id); // remove wins over references, as in moby
-            incomplete.mark(id, KitRecovery.REMOVE);
+            mark("remove", id, KitRecovery.REMOVE);
             refs.forget(id);
-            if (p != null) index.remove(p, id);
-            index.drop(id);
+            index.drop(id); // its own entry under its parent goes stale: the parent's next check drops it
             return true;
         }));
         if (!finish) return;
@@ -167,6 +178,24 @@ final class KitDriver implements StorageDriver {
         incomplete.clear(id);
     }
 
+    /** Checks that the parent exists and is not being applied, and records the child in its index. Under the home lock. */
+    private void register(String op, String id, String p) {
+        if (incomplete.isMarked(p) || !storage.exists(p)) throw new ParentUnknownException(op, id, p);
+        apply.requireNotApplying(op, id, p);
+        ensureIndex();
+        index.add(p, id);
+    }
+
+    /**
+     * Marks {@code id} as being made or removed; a mark already there is finished first when it was abandoned, and
+     * refused when a live process holds it. Call under the home lock.
+     */
+    private void mark(String op, String id, String note) {
+        if (incomplete.mark(id, note)) return;
+        recovery.settle(op, id); // throws when someone is working on the id
+        if (!incomplete.mark(id, note)) throw new LayerBusyException(op, id, "another process is creating or removing this layer right now");
+    }
+
     /** The children of a layer: from the index, each checked against its real state. Call under the home lock. */
     List<String> children(String id) {
         ensureIndex();
@@ -176,17 +205,19 @@ final class KitDriver implements StorageDriver {
                 switch (incomplete.state(c)) {
                     case LIVE -> out.add(c); // being made (or removed) by a live process
                     case ABANDONED -> {
-                        recovery.finishIncomplete(c);
-                        if (!incomplete.isMarked(c) && storage.exists(c)) out.add(c);
+                        String note = incomplete.note(c);
+                        if (note == null || !note.startsWith(KitRecovery.CREATE)) continue; // a remove: gone as far as anyone can see
+                        recovery.finishIncomplete(c); // a create cut short: whole (kept) or undone
+                        if (!incomplete.isMarked(c) && storage.exists(c) && id.equals(storage.parent(c))) out.add(c);
                     }
                     case NONE -> {
-                        if (storage.exists(c)) out.add(c);
+                        if (storage.exists(c) && id.equals(storage.parent(c))) out.add(c);
                     }
                 }
-            } else if (storage.exists(c)) {
+            } else if (storage.exists(c) && id.equals(storage.parent(c))) {
                 out.add(c);
             } else {
-                index.remove(id, c); // stale: its remove was cut short after the storage forgot it
+                index.remove(id, c); // stale: removed since (or removed and made again on another parent)
             }
         }
         return out;

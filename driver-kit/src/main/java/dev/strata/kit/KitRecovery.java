@@ -2,6 +2,8 @@ package dev.strata.kit;
 
 import dev.strata.api.LayerBusyException;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.util.List;
 import java.util.logging.Logger;
 
@@ -10,15 +12,16 @@ import java.util.logging.Logger;
  * <ul>
  *   <li>{@code create <parent>}: if the storage reached its commit point the layer is complete and stays (the
  *   process died before it could clear the mark); otherwise what was made is removed, with its index entry.</li>
- *   <li>{@code remove}: the layer was past the point of no return; the removal is finished.</li>
+ *   <li>a remove (an empty note): the layer was past the point of no return; the removal is finished.</li>
  *   <li>an apply mark: the staged copy is dropped; the layer itself was never touched, or was swapped whole.</li>
- *   <li>a mark with no note (made before marks had notes, in {@code <home>/.incomplete} or vfs's
- *   {@code .strata/incomplete}): the layer is removed, as the drivers did then.</li>
+ *   <li>a mark left by a driver from before the kit (in {@code <home>/.incomplete} or vfs's
+ *   {@code <home>/.strata/incomplete}; empty, like a remove's): the layer is removed, as those drivers did.</li>
  * </ul>
  * All of it runs under the home lock: when the kit opens, or when an operation meets an abandoned mark on its way.
  */
 final class KitRecovery {
-    static final String CREATE = "create", REMOVE = "remove";
+    /** Notes: a create names its parent; a remove's note is empty (no write to make), as the drivers' old marks were. */
+    static final String CREATE = "create", REMOVE = "";
     private static final Logger LOG = Logger.getLogger(KitRecovery.class.getName());
 
     private final LayerStorage storage;
@@ -27,10 +30,10 @@ final class KitRecovery {
     private final ChildIndex index;
     private final RefCounts refs;
     private final IdMapRecords idMaps;
-    private final Marks legacy;
+    private final List<Marks> legacy;
 
     KitRecovery(LayerStorage storage, Marks incomplete, Marks applying, ChildIndex index, RefCounts refs, IdMapRecords idMaps,
-                Marks legacy) {
+                List<Marks> legacy) {
         this.storage = storage;
         this.incomplete = incomplete;
         this.applying = applying;
@@ -44,28 +47,30 @@ final class KitRecovery {
         return CREATE + " " + (parent == null ? "" : parent);
     }
 
-    /** At open: finishes every abandoned operation. Costs two directory reads when there is none. */
+    /** At open: finishes every abandoned operation. Costs a few directory reads when there is none. */
     void atOpen(Flock homeLock) {
-        List<String> applies = applying.abandoned();
-        List<String> others = incomplete.abandoned();
-        List<String> old = legacy.directory().toFile().isDirectory() ? legacy.abandoned() : List.of();
-        if (applies.isEmpty() && others.isEmpty() && old.isEmpty()) return;
+        boolean any = !applying.abandoned().isEmpty() || !incomplete.abandoned().isEmpty();
+        for (Marks m : legacy) any |= Files.isDirectory(m.directory());
+        if (!any) return;
         homeLock.locked(() -> {
             for (String id : applying.abandoned()) finishApply(id);
-            for (String id : incomplete.abandoned()) finishIncomplete(id);
-            for (String id : legacy.abandoned()) {
-                try {
-                    storage.unmount(id);
-                    storage.remove(id);
-                    idMaps.forget(id);
-                    refs.forget(id);
-                    index.drop(id);
-                    legacy.clear(id);
-                } catch (RuntimeException e) {
-                    LOG.warning("cannot finish removing half-made layer " + id + " yet: " + e.getMessage());
+            for (String id : incomplete.abandoned()) finishIncomplete(id, incomplete);
+            for (Marks m : legacy) {
+                for (String id : m.abandoned()) {
+                    try {
+                        finishIncomplete(id, m);
+                    } catch (RuntimeException e) {
+                        LOG.warning("cannot finish what an older driver left for layer " + id + " yet: " + e.getMessage());
+                    }
+                }
+                if (m.list().isEmpty()) {
+                    try {
+                        Files.deleteIfExists(m.directory());
+                    } catch (IOException e) {
+                        LOG.warning("cannot remove " + m.directory() + ": " + e);
+                    }
                 }
             }
-            if (legacy.list().isEmpty()) legacy.directory().toFile().delete();
         });
     }
 
@@ -78,7 +83,7 @@ final class KitRecovery {
         switch (incomplete.state(id)) {
             case LIVE -> throw new LayerBusyException(op, id, "another process is creating or removing this layer right now");
             case ABANDONED -> {
-                finishIncomplete(id);
+                finishIncomplete(id, incomplete);
                 return true;
             }
             default -> {
@@ -89,13 +94,17 @@ final class KitRecovery {
 
     /** Finishes an abandoned create or remove of {@code id}. */
     void finishIncomplete(String id) {
-        String note = incomplete.note(id);
+        finishIncomplete(id, incomplete);
+    }
+
+    private void finishIncomplete(String id, Marks marks) {
+        String note = marks.note(id);
         if (note == null) return; // cleared meanwhile
         if (note.startsWith(CREATE)) {
             String p = note.substring(CREATE.length()).strip();
             String parent = p.isEmpty() ? null : p;
             if (storage.exists(id)) { // the storage's commit point was reached: the layer is whole
-                incomplete.clear(id);
+                marks.clear(id);
                 return;
             }
             storage.remove(id);
@@ -103,7 +112,7 @@ final class KitRecovery {
             refs.forget(id);
             if (parent != null) index.remove(parent, id);
             index.drop(id);
-            incomplete.clear(id);
+            marks.clear(id);
             return;
         }
         storage.unmount(id);
@@ -111,7 +120,7 @@ final class KitRecovery {
         idMaps.forget(id);
         refs.forget(id);
         index.drop(id);
-        incomplete.clear(id);
+        marks.clear(id);
     }
 
     /** Drops what an abandoned apply staged; the layer stays as it is. */

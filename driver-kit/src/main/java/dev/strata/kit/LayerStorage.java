@@ -57,6 +57,16 @@ public interface LayerStorage {
     void create(NewLayer layer);
 
     /**
+     * Whether {@link #create} takes a moment (directories and small files, a thin snapshot: no copying), so that
+     * the kit makes it holding its home lock and without a crash mark. Such a create must sweep, before anything
+     * else, what an earlier create of the same id cut short (a kill leaves it for the next create of that id).
+     * Default false: a create the kit marks and runs outside its lock (vfs copies its parent).
+     */
+    default boolean createsQuickly() {
+        return false;
+    }
+
+    /**
      * Removes whatever is stored for {@code id}: a complete layer, what a failed or killed create left, or what a
      * killed remove left; nothing at all is not an error. The kit has unmounted it (through {@link #unmount}) and
      * made sure it has no children; it is already not reported.

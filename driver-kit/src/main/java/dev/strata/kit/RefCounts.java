@@ -1,15 +1,9 @@
 package dev.strata.kit;
 
-import dev.strata.api.StorageException;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 
@@ -44,15 +38,16 @@ public final class RefCounts {
     /** Takes a reference; runs {@code onFirst} (the mount) when the count goes from 0 to 1. Returns the new count. */
     public int acquire(String id, Action onFirst) {
         return withLock(id, () -> {
-            try (FileChannel ch = openCount(id)) {
-                int n = read(ch);
+            int fd = openCount(id);
+            try {
+                int n = read(fd, id);
                 boolean mounted = isMounted == null ? n > 0 : isMounted.test(id);
                 if (n > 0 && !mounted) n = 0;          // stale: left by a crash or a reboot
                 if (n == 0 && !mounted) onFirst.run();  // if this throws, the count stays as it was
-                write(ch, n + 1);
+                write(fd, n + 1, id);
                 return n + 1;
-            } catch (IOException e) {
-                throw new StorageException("write reference count", file(id).toString(), e.toString(), e);
+            } finally {
+                LockFiles.close(fd);
             }
         });
     }
@@ -60,18 +55,19 @@ public final class RefCounts {
     /** Drops a reference; runs {@code onLast} (the unmount) when the count reaches 0. Returns the new count. */
     public int release(String id, Action onLast) {
         return withLock(id, () -> {
-            try (FileChannel ch = openCount(id)) {
-                int n = read(ch);
+            int fd = openCount(id);
+            try {
+                int n = read(fd, id);
                 if (isMounted != null && n > 0 && !isMounted.test(id)) n = 1;  // someone unmounted it behind our back
                 if (n <= 1) {
                     if (isMounted == null || isMounted.test(id)) onLast.run();
-                    write(ch, 0);
+                    write(fd, 0, id);
                     return 0;
                 }
-                write(ch, n - 1);
+                write(fd, n - 1, id);
                 return n - 1;
-            } catch (IOException e) {
-                throw new StorageException("write reference count", file(id).toString(), e.toString(), e);
+            } finally {
+                LockFiles.close(fd);
             }
         });
     }
@@ -107,11 +103,7 @@ public final class RefCounts {
 
     /** Forgets an id (after its layer is removed). Call under {@link #withLock}. */
     public void forget(String id) {
-        try {
-            Files.deleteIfExists(file(id));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        LockFiles.unlink(file(id));
     }
 
     /**
@@ -125,38 +117,48 @@ public final class RefCounts {
 
     /** The count, read in place (a missing or unreadable file is 0), for {@link #count}. */
     private int read(String id) {
-        // No file is a usual answer: Files.exists (following links) says so without the exception FileChannel.open
-        // would build, stack trace and all.
-        if (!Files.exists(file(id))) return 0;
-        try (FileChannel ch = FileChannel.open(file(id), StandardOpenOption.READ)) {
-            return read(ch);
-        } catch (IOException e) {
-            return 0;
-        }
-    }
+        if (!LockFiles.exists(file(id))) return 0; // the usual answer: no exception
 
-    /** acquire and release read and rewrite the count through one open file: three system calls fewer per get and put. */
-    private FileChannel openCount(String id) throws IOException {
-        return FileChannel.open(file(id), StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.CREATE);
-    }
-
-    private static int read(FileChannel ch) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(16);
-        ch.read(b, 0);
-        String s = new String(b.array(), 0, b.position(), StandardCharsets.US_ASCII).trim();
         try {
-            return s.isEmpty() ? 0 : Integer.parseInt(s);
-        } catch (NumberFormatException e) {
+            int fd = openCount(id);
+            try {
+                return read(fd, id);
+            } finally {
+                LockFiles.close(fd);
+            }
+        } catch (RuntimeException e) {
             return 0;
         }
+    }
+
+    /** acquire and release read and rewrite the count through one open descriptor: open, pread, pwrite, close. */
+    private int openCount(String id) {
+        return LockFiles.openOrCreate(file(id));
+    }
+
+    private int read(int fd, String id) {
+        byte[] b = new byte[16];
+        int len = LockFiles.pread(fd, b, file(id).toString());
+        int n = 0;
+        boolean any = false;
+        for (int i = 0; i < len; i++) {
+            byte c = b[i];
+            if (c >= '0' && c <= '9') {
+                n = n * 10 + (c - '0');
+                any = true;
+            } else if (c != ' ' && c != '\n') {
+                return 0; // not a count: start again
+            }
+        }
+        return any ? n : 0;
     }
 
     /** Rewrites the count in place at a fixed width: no truncate, so the file's size never changes after its first write. */
-    private static void write(FileChannel ch, int n) throws IOException {
+    private void write(int fd, int n, String id) {
         byte[] digits = new byte[11]; // "%010d\n", without a Formatter on the get/put path
         for (int i = 9, v = n; i >= 0; i--, v /= 10) digits[i] = (byte) ('0' + v % 10);
         digits[10] = '\n';
-        ch.write(ByteBuffer.wrap(digits), 0);
+        LockFiles.pwrite(fd, digits, file(id).toString());
     }
 
     private Path file(String id) {

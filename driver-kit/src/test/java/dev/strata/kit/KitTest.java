@@ -98,7 +98,7 @@ class KitTest {
                 assertTrue(DirStorage.gone(storage.staging(layer)), c.getKey() + " left its staged copy");
             }
         }
-        assertEquals(List.of(), list(home.resolve(".strata/applying")), "no apply is left marked");
+        assertEquals(List.of(), list(RunDirectory.forHome(home).resolve(DriverKit.APPLYING)), "no apply is left marked");
         // a layer with children is refused before anything is read
         LayerBusyException busy = assertThrows(LayerBusyException.class, () -> d.applyDiff("full", null, new ByteArrayInputStream(good)));
         assertTrue(busy.getMessage().contains("(child)") && busy.getMessage().endsWith("layer full unchanged"), busy.getMessage());
@@ -177,7 +177,7 @@ class KitTest {
         d.create("half-removed", "base", null);
         d.create("applied", null, null);
         d.applyDiff("applied", null, tar(t -> t.file("kept", "k")));
-        Path marks = home.resolve(".strata/incomplete");
+        Path marks = Files.createDirectories(RunDirectory.forHome(home).resolve(DriverKit.INCOMPLETE));
         // a create killed before its commit point: a mark naming the parent, a partial directory, an index entry
         Files.createDirectories(storage.dir("half-made").resolve("partial"));
         Files.createDirectories(home.resolve(".strata/children/base"));
@@ -186,10 +186,10 @@ class KitTest {
         // a create killed after its commit point, before the mark was cleared
         Files.writeString(marks.resolve("done"), "create base");
         // a remove killed half way
-        Files.writeString(marks.resolve("half-removed"), "remove");
+        Files.writeString(marks.resolve("half-removed"), ""); // a remove's mark is empty
         // an apply killed half way
-        Files.createDirectories(home.resolve(".strata/applying"));
-        Files.writeString(home.resolve(".strata/applying/applied"), "apply");
+        Path applying = Files.createDirectories(RunDirectory.forHome(home).resolve(DriverKit.APPLYING));
+        Files.writeString(applying.resolve("applied"), "apply");
         Files.createDirectories(storage.staging("applied").resolve("junk"));
 
         StorageDriver r = reopen();

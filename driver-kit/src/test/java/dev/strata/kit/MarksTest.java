@@ -29,7 +29,7 @@ class MarksTest {
     @Test
     void aMarkHeldByALiveProcessIsLiveAndAbandonedOnceItDies() throws Exception {
         Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), MarksTest.class.getName(), dir.toString(), "busy")
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), MarksTest.class.getName(), dir.toString(), "busy")
                 .redirectErrorStream(true).start();
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream()));
@@ -53,6 +53,10 @@ class MarksTest {
         marks.mark("a", "remove");
         assertTrue(marks.isMarked("a"));
         assertEquals(Marks.State.LIVE, marks.state("a"));
+        assertEquals(Marks.State.LIVE, new Marks(dir).state("a"), "held by another instance (another thread's operation)");
+        assertFalse(new Marks(dir).mark("a", "create x"), "a mark someone holds is not taken over");
+        assertEquals("remove", new Marks(dir).note("a"), "reading a mark does not drop its lock (flock, not a POSIX lock)");
+        assertEquals(Marks.State.LIVE, new Marks(dir).state("a"));
         assertEquals(List.of(), marks.abandoned(), "our own mark is live");
         marks.clear("a");
         assertFalse(marks.isMarked("a"));

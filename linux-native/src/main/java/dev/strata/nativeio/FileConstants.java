@@ -18,6 +18,7 @@ public interface FileConstants {
             RESOLVE_IN_ROOT = 0x10;
     int RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2, RENAME_WHITEOUT = 4;
     int SEEK_SET = 0, SEEK_DATA = 3, SEEK_HOLE = 4;
+    int LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8;
     long UTIME_OMIT = (1L << 30) - 2;
 
     int S_IFMT = 0170000, S_IFSOCK = 0140000, S_IFLNK = 0120000, S_IFREG = 0100000, S_IFBLK = 060000, S_IFDIR = 040000,

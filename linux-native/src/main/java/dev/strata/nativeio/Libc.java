@@ -32,6 +32,7 @@ public final class Libc {
         static final MethodHandle SYSCALL4 = Native.errnoCallVariadic("syscall",
                 FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG), 1);
         static final MethodHandle CLOSE = Native.errnoCall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        static final MethodHandle FLOCK = Native.errnoCall("flock", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     }
 
     static final class Data {
@@ -41,6 +42,10 @@ public final class Libc {
         static final MethodHandle WRITE = Native.LINKER.downcallHandle(Native.LIBC.findOrThrow("write"),
                 FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Linker.Option.captureCallState("errno"), HEAP);
         static final MethodHandle LSEEK = Native.errnoCall("lseek", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
+        static final MethodHandle PREAD = Native.LINKER.downcallHandle(Native.LIBC.findOrThrow("pread"),
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG), Linker.Option.captureCallState("errno"), HEAP);
+        static final MethodHandle PWRITE = Native.LINKER.downcallHandle(Native.LIBC.findOrThrow("pwrite"),
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG), Linker.Option.captureCallState("errno"), HEAP);
         static final MethodHandle FTRUNCATE = Native.errnoCall("ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
         static final MethodHandle FSYNC = Native.errnoCall("fsync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
         static final MethodHandle COPY_FILE_RANGE = Native.errnoCall("copy_file_range",
@@ -127,12 +132,39 @@ public final class Libc {
         }
     }
 
+    /** flock(2): {@code LOCK_EX}, {@code LOCK_UN}, with {@code LOCK_NB} not to wait (then -EWOULDBLOCK when held). */
+    public static int flock(MemorySegment errno, int fd, int operation) {
+        try {
+            return ret(errno, (int) Open.FLOCK.invokeExact(errno, fd, operation));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
     // ---- data ----
 
     /** read(2) into {@code buf} (heap or native); bytes read, 0 at the end, or -errno. */
     public static long read(MemorySegment errno, int fd, MemorySegment buf, long len) {
         try {
             return ret(errno, (long) Data.READ.invokeExact(errno, fd, buf, len));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** pread(2) into {@code buf} (heap or native) at {@code offset}; bytes read or -errno. */
+    public static long pread(MemorySegment errno, int fd, MemorySegment buf, long len, long offset) {
+        try {
+            return ret(errno, (long) Data.PREAD.invokeExact(errno, fd, buf, len, offset));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** pwrite(2) from {@code buf} (heap or native) at {@code offset}; bytes written or -errno. */
+    public static long pwrite(MemorySegment errno, int fd, MemorySegment buf, long len, long offset) {
+        try {
+            return ret(errno, (long) Data.PWRITE.invokeExact(errno, fd, buf, len, offset));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }

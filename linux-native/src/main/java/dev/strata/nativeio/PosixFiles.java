@@ -123,6 +123,14 @@ public final class PosixFiles implements FileConstants {
         }
     }
 
+    /** renameat2(2) of two paths (relative to the working directory), returning 0 or the errno instead of throwing. */
+    public static int tryRenameat2(String oldPath, String newPath, int flags) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = Native.captureState(a);
+            return -Libc.renameat2(st, AT_FDCWD, a.allocateFrom(oldPath), AT_FDCWD, a.allocateFrom(newPath), flags);
+        }
+    }
+
     public static void renameat2(Fd oldDir, String oldPath, Fd newDir, String newPath, int flags) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(a);

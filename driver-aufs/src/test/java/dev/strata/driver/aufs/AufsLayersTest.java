@@ -1,6 +1,8 @@
 package dev.strata.driver.aufs;
 
 import dev.strata.api.StorageDriver;
+import dev.strata.kit.DriverKit;
+import dev.strata.kit.RunDirectory;
 import dev.strata.testsupport.Tmpfs;
 import dev.strata.api.CreateOptions;
 import dev.strata.api.InvalidLayerIdException;
@@ -225,8 +227,8 @@ class AufsLayersTest {
         Files.createDirectories(home.resolve("diff/half"));
         Files.writeString(home.resolve("diff/half/partial"), "x");
         Files.createDirectories(home.resolve("mnt/half"));
-        Files.createDirectories(home.resolve(".strata/incomplete"));
-        Files.writeString(home.resolve(".strata/incomplete/half"), "create base");
+        Path marks = Files.createDirectories(RunDirectory.forHome(home).resolve(DriverKit.INCOMPLETE));
+        Files.writeString(marks.resolve("half"), "create base");
         assertFalse(d.exists("half"));
         assertEquals(List.of("base"), d.layers());
         assertThrows(ParentUnknownException.class, () -> d.create("on-half", "half", null));
@@ -255,8 +257,8 @@ class AufsLayersTest {
     @Test
     void aRemoveInterruptedAfterTheLayersFileIsFinishedAtOpen() throws Exception {
         d.create("gone", null, null);
-        Files.createDirectories(home.resolve(".strata/incomplete"));
-        Files.writeString(home.resolve(".strata/incomplete/gone"), "remove");
+        Path marks = Files.createDirectories(RunDirectory.forHome(home).resolve(DriverKit.INCOMPLETE));
+        Files.writeString(marks.resolve("gone"), ""); // a remove's mark is empty
         Files.delete(home.resolve("layers/gone"));
         Files.move(home.resolve("diff/gone"), home.resolve("diff/gone-removing"));
         AufsTests.open(home);

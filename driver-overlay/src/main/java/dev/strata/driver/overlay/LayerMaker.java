@@ -115,33 +115,39 @@ final class LayerMaker {
      */
     void remove(String id) {
         Path dir = layout.dir(id), grave = layout.removingDir(id);
-        if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
-            sweep(grave); // a grave from an earlier remove, cut short, is in the way
-            try {
-                Files.createDirectories(grave.getParent());
-            } catch (IOException e) {
-                throw new StorageException("remove", grave.getParent().toString(), e.toString(), e);
-            }
-            PosixFiles.renameat2(null, dir.toString(), null, grave.toString(), PosixFiles.RENAME_NOREPLACE);
-            quota.forget(dir);
-        }
+        if (renameAway(dir, grave)) quota.forget(dir);
         sweep(grave);
         sweep(layout.newDir(id));
     }
 
-    /** Deletes a layer directory that is out of place, with its short link. */
-    private void sweep(Path layerDir) {
-        if (!Files.exists(layerDir, LinkOption.NOFOLLOW_LINKS)) return;
-        try {
-            String lid = Layout.linkIdIn(layerDir);
-            Path link = layout.links().resolve(lid);
-            Path target = Files.isSymbolicLink(link) ? Files.readSymbolicLink(link) : null;
-            // LIDs are never reused, so a link to ../<id>/diff under this layer's LID is this layer's alone
-            if (target != null && target.getNameCount() >= 2 && target.getName(1).toString().equals(layerDir.getFileName().toString())) {
-                deleteQuietly(link);
+    /** Renames the layer's directory to its grave; false when there is none. */
+    private boolean renameAway(Path dir, Path grave) {
+        for (int attempt = 0; ; attempt++) {
+            int e = PosixFiles.tryRenameat2(dir.toString(), grave.toString(), PosixFiles.RENAME_NOREPLACE);
+            if (e == 0) return true;
+            if (e == Errno.ENOENT && !PosixFiles.lexists(dir)) return false; // no layer (a half-made one, say)
+            if (attempt > 0) throw new SyscallException("renameat2", dir + " -> " + grave, e);
+            if (e == Errno.ENOENT) { // the first remove here: no .staging/removing yet
+                try {
+                    Files.createDirectories(grave.getParent());
+                } catch (IOException x) {
+                    throw new StorageException("remove", grave.getParent().toString(), x.toString(), x);
+                }
+            } else if (e == Errno.EEXIST || e == Errno.ENOTEMPTY) {
+                sweep(grave); // a grave from an earlier remove, cut short, is in the way
+            } else {
+                throw new SyscallException("renameat2", dir + " -> " + grave, e);
             }
-        } catch (StorageException | IOException noLink) {
-            // made before its link, or the link file is gone: nothing to unlink
+        }
+    }
+
+    /** Deletes a layer directory that is out of place, with its short link (LIDs are never reused: it is its alone). */
+    private void sweep(Path layerDir) {
+        if (!PosixFiles.lexists(layerDir)) return;
+        try {
+            deleteQuietly(layout.links().resolve(Layout.linkIdIn(layerDir)));
+        } catch (StorageException noLink) {
+            // made before its link file: nothing to unlink
         }
         quota.forget(layerDir);
         Trees.delete(layerDir);

@@ -105,6 +105,12 @@ public final class OverlayStorage implements LayerStorage {
         maker.make(layer);
     }
 
+    /** Directories, small files and a rename: quick. A create sweeps {@code .staging/new/<id>} first. */
+    @Override
+    public boolean createsQuickly() {
+        return true;
+    }
+
     @Override
     public void remove(String id) {
         maker.remove(id); // an apply's copy inside the layer dir goes with it (the kit dropped an abandoned one first)

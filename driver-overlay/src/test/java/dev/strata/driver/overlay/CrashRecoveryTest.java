@@ -3,6 +3,8 @@ package dev.strata.driver.overlay;
 import dev.strata.api.CreateOptions;
 import dev.strata.api.LayerUnknownException;
 import dev.strata.api.StorageDriver;
+import dev.strata.kit.DriverKit;
+import dev.strata.kit.RunDirectory;
 import dev.strata.nativeio.MountInfo;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,7 +40,8 @@ class CrashRecoveryTest {
             d.create("legacy", "base", CreateOptions.NONE);
             d.createReadWrite("mounted", "base", CreateOptions.NONE);
             d.get("mounted", "");
-            Path marks = home.resolve(".strata/incomplete"), applying = home.resolve(".strata/applying");
+            Path run = RunDirectory.forHome(home);
+            Path marks = Files.createDirectories(run.resolve(DriverKit.INCOMPLETE)), applying = run.resolve(DriverKit.APPLYING);
 
             // A create killed before its rename: a mark naming the parent, the staging dir and its short link.
             Files.writeString(marks.resolve("ghost"), "create base");
@@ -46,7 +49,7 @@ class CrashRecoveryTest {
             Files.writeString(staging.resolveSibling("link"), "GHOSTGHOSTGHOSTGHOSTGHOSTG");
             Files.createSymbolicLink(home.resolve("l/GHOSTGHOSTGHOSTGHOSTGHOSTG"), Path.of("../ghost/diff"));
             // A remove killed after its rename: the mark, the grave.
-            Files.writeString(marks.resolve("old"), "remove");
+            Files.writeString(marks.resolve("old"), ""); // a remove's mark is empty
             String oldLink = Files.readString(home.resolve("old/link"));
             Files.createDirectories(home.resolve(".staging/removing"));
             Files.move(home.resolve("old"), home.resolve(".staging/removing/old"));
