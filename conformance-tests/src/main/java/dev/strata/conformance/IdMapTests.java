@@ -280,6 +280,7 @@ public interface IdMapTests extends DriverUnderTest {
         List<String> added = MountInfo.under(testRoot()).stream().filter(m -> !before.contains(m)).map(MountInfo::mountPoint).toList();
         assertEquals(List.of(), added, "mounts the mapped layer left");
         assertEquals(List.of(), userNamespaceHelpers(), "user-namespace helpers left");
+        assertEquals(List.of(), userNamespaceFds(), "user-namespace descriptors left open (each keeps a namespace alive)");
     }
 
     @Test
@@ -334,6 +335,24 @@ public interface IdMapTests extends DriverUnderTest {
                     if (stat.contains("(strata-userns)") && wanted.contains(Long.parseLong(rest[1]))) out.add(p.getFileName() + " " + rest[0]);
                 } catch (IOException | RuntimeException gone) {
                     // exited while we looked
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out;
+    }
+
+    /** This JVM's open descriptors of user namespaces ({@code user:[inode]}). */
+    private static List<String> userNamespaceFds() {
+        List<String> out = new java.util.ArrayList<>();
+        try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : fds.toList()) {
+                try {
+                    String target = Files.readSymbolicLink(fd).toString();
+                    if (target.startsWith("user:[")) out.add(fd.getFileName() + " -> " + target);
+                } catch (IOException closed) {
+                    // closed while we looked (the listing's own descriptor among them)
                 }
             }
         } catch (IOException e) {
