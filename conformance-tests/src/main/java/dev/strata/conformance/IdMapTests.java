@@ -9,6 +9,7 @@ import dev.strata.archive.tar.TarHeader;
 import dev.strata.archive.tar.TarReader;
 import dev.strata.archive.tar.TarWriter;
 import dev.strata.nativeio.MountInfo;
+import dev.strata.nativeio.UserNamespace;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Order;
@@ -318,29 +319,15 @@ public interface IdMapTests extends DriverUnderTest {
 
     // ---- helpers
 
-    /** Children of this JVM named as Strata's user-namespace helper ({@code strata-userns}), alive or not yet reaped. */
+    /** Children of this JVM that are Strata's user-namespace helper, alive or not yet reaped. */
     private static List<String> userNamespaceHelpers() {
         return userNamespaceHelpers(ProcessHandle.current().pid());
     }
 
-    /** Processes named as Strata's user-namespace helper ({@code strata-userns}) whose parent is one of {@code parents}. */
+    /** Strata's user-namespace helpers whose parent is one of {@code parents}. */
     private static List<String> userNamespaceHelpers(long... parents) {
         java.util.Set<Long> wanted = java.util.Arrays.stream(parents).boxed().collect(java.util.stream.Collectors.toSet());
-        List<String> out = new java.util.ArrayList<>();
-        try (var dirs = Files.list(Path.of("/proc"))) {
-            for (Path p : dirs.filter(x -> x.getFileName().toString().chars().allMatch(Character::isDigit)).toList()) {
-                try {
-                    String stat = Files.readString(p.resolve("stat"));
-                    String[] rest = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                    if (stat.contains("(strata-userns)") && wanted.contains(Long.parseLong(rest[1]))) out.add(p.getFileName() + " " + rest[0]);
-                } catch (IOException | RuntimeException gone) {
-                    // exited while we looked
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out;
+        return UserNamespace.helpers().stream().filter(h -> wanted.contains(h.parent())).map(Object::toString).toList();
     }
 
     /** This JVM's open descriptors of user namespaces ({@code user:[inode]}). */

@@ -5,6 +5,7 @@ import dev.strata.api.Support;
 import dev.strata.nativeio.Kernel;
 import dev.strata.nativeio.MountInfo;
 import dev.strata.nativeio.Mounts;
+import dev.strata.nativeio.UserNamespace;
 import dev.strata.testsupport.Dockerd;
 import dev.strata.testsupport.Host;
 import org.junit.jupiter.api.AfterAll;
@@ -21,7 +22,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -107,27 +107,7 @@ class UsernsRemapDockerTest {
     @AfterAll
     void stop() {
         if (run == null) return;
-        List<String> leaks = new ArrayList<>();
-        try {
-            if (dockerd != null && dockerd.alive()) {
-                String ids = dockerd.docker("ps", "-aq").out().trim();
-                if (!ids.isEmpty()) {
-                    List<String> rm = new ArrayList<>(List.of("rm", "-f"));
-                    rm.addAll(List.of(ids.split("\\s+")));
-                    dockerd.docker(rm.toArray(String[]::new));
-                }
-                dockerd.stop();
-            }
-            if (plugin != null) plugin.stop();
-        } finally {
-            if (dockerd != null) leaks.addAll(dockerd.cleanUp());
-            if (plugin != null) plugin.close();
-            for (MountInfo m : MountInfo.under(run)) {
-                if (!m.mountPoint().equals(run.toString())) leaks.add("mount " + m.mountPoint());
-            }
-            E2e.unmountRun(run, Path.of("target", "e2e-logs"));
-        }
-        assertEquals(List.of(), leaks, "left behind after dockerd and the plugin stopped");
+        assertEquals(List.of(), E2e.stopAll(run, dockerd, plugin), "left behind after dockerd and the plugin stopped");
     }
 
     @Test
@@ -194,7 +174,7 @@ class UsernsRemapDockerTest {
             throw new java.io.UncheckedIOException(e);
         }
         assertTrue(MountInfo.under(home()).isEmpty(), () -> "mounts left under " + home() + ": " + MountInfo.under(home()));
-        assertEquals(List.of(), helpersOf(plugin.pid()), "user-namespace helpers of the plugin");
+        assertEquals(List.of(), UserNamespace.helpers().stream().filter(h -> h.parent() == plugin.pid()).toList(), "user-namespace helpers of the plugin");
     }
 
     /** The upper dir of a container's layer, from what dockerd stored for it. */
@@ -211,23 +191,5 @@ class UsernsRemapDockerTest {
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
-    }
-
-    private static List<String> helpersOf(long parent) {
-        List<String> out = new ArrayList<>();
-        try (Stream<Path> dirs = Files.list(Path.of("/proc"))) {
-            for (Path p : dirs.filter(d -> d.getFileName().toString().chars().allMatch(Character::isDigit)).toList()) {
-                try {
-                    String stat = Files.readString(p.resolve("stat"));
-                    String[] rest = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                    if (stat.contains("(strata-userns)") && Long.parseLong(rest[1]) == parent) out.add(stat);
-                } catch (IOException | RuntimeException gone) {
-                    // exited
-                }
-            }
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-        return out;
     }
 }

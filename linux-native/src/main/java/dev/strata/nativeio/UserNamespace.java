@@ -71,6 +71,30 @@ public final class UserNamespace implements AutoCloseable {
         }
     }
 
+    /** A process named as the helper, seen in {@code /proc}: its pid and its parent's (alive, or a zombie not yet reaped). */
+    public record Helper(long pid, long parent) {
+    }
+
+    /** Every process named {@value #HELPER_NAME} on the machine: what tests check no helper outlives. */
+    public static java.util.List<Helper> helpers() {
+        java.util.List<Helper> out = new java.util.ArrayList<>();
+        try (var dirs = java.nio.file.Files.list(java.nio.file.Path.of("/proc"))) {
+            for (java.nio.file.Path p : dirs.filter(d -> d.getFileName().toString().chars().allMatch(Character::isDigit)).toList()) {
+                try {
+                    String stat = java.nio.file.Files.readString(p.resolve("stat"));
+                    if (!stat.contains("(" + HELPER_NAME + ")")) continue;
+                    String[] rest = stat.substring(stat.lastIndexOf(')') + 2).split(" "); // state, ppid, ...
+                    out.add(new Helper(Long.parseLong(p.getFileName().toString()), Long.parseLong(rest[1])));
+                } catch (java.io.IOException | RuntimeException gone) {
+                    // exited while we looked
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return out;
+    }
+
     /** The namespace's descriptor, valid until {@link #close}. */
     public int fd() {
         return fd.fd();

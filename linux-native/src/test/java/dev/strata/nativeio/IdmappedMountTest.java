@@ -49,24 +49,9 @@ class IdmappedMountTest {
     }
 
     /** Children of this JVM named as the helper, alive or zombie. */
-    static List<String> helpers() {
+    static List<UserNamespace.Helper> helpers() {
         long self = ProcessHandle.current().pid();
-        List<String> out = new ArrayList<>();
-        try (var dirs = Files.list(Path.of("/proc"))) {
-            for (Path p : dirs.filter(d -> d.getFileName().toString().matches("\\d+")).toList()) {
-                try {
-                    String stat = Files.readString(p.resolve("stat"));
-                    String comm = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-                    String[] rest = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                    if (comm.equals(UserNamespace.HELPER_NAME) && Long.parseLong(rest[1]) == self) out.add(p.getFileName() + " " + rest[0]);
-                } catch (IOException | RuntimeException gone) {
-                    // exited while we looked
-                }
-            }
-        } catch (IOException e) {
-            throw new RuntimeException(e);
-        }
-        return out;
+        return UserNamespace.helpers().stream().filter(h -> h.parent() == self).toList();
     }
 
     static int uid(Path p) throws IOException {
@@ -238,24 +223,13 @@ class IdmappedMountTest {
         }
         // A helper the JVM had not reaped is reparented and reaped by init; none may stay.
         long deadline = System.nanoTime() + 5_000_000_000L;
-        List<String> left;
-        while (!(left = anyHelper()).isEmpty() && System.nanoTime() < deadline) Thread.sleep(50);
+        List<UserNamespace.Helper> left;
+        while (!(left = orphansOf(p.pid())).isEmpty() && System.nanoTime() < deadline) Thread.sleep(50);
         assertEquals(List.of(), left);
     }
 
-    /** Any process named as the helper, whoever its parent. */
-    static List<String> anyHelper() throws IOException {
-        List<String> out = new ArrayList<>();
-        try (var dirs = Files.list(Path.of("/proc"))) {
-            for (Path p : dirs.filter(d -> d.getFileName().toString().matches("\\d+")).toList()) {
-                try {
-                    String stat = Files.readString(p.resolve("stat"));
-                    if (stat.contains("(" + UserNamespace.HELPER_NAME + ")")) out.add(stat);
-                } catch (IOException gone) {
-                    // exited while we looked
-                }
-            }
-        }
-        return out;
+    /** Helpers of a dead process: still its children (not yet reparented) or init's (not yet reaped). */
+    private static List<UserNamespace.Helper> orphansOf(long dead) {
+        return UserNamespace.helpers().stream().filter(h -> h.parent() == dead || h.parent() == 1).toList();
     }
 }
