@@ -2,6 +2,7 @@ package dev.strata.conformance;
 
 import dev.strata.api.CreateOptions;
 import dev.strata.api.InvalidLayerIdException;
+import dev.strata.api.LayerEntry;
 import dev.strata.api.LayerExistsException;
 import dev.strata.api.LayerUnknownException;
 import dev.strata.api.ParentUnknownException;
@@ -14,12 +15,14 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The contract's error cases and reference-count edges (DESIGN.md, "The contract"), several of them the
@@ -72,6 +75,26 @@ public interface ContractTests extends DriverUnderTest {
         d.remove("key");
         d.createReadWrite("key", "", CreateOptions.NONE); // "" parent means none
         assertEquals(null, d.parent("key"));
+    }
+
+    @Test
+    @Order(307)
+    @DisplayName("contract: EntriesAgreeWithLayersParentAndReferences")
+    default void entriesAgree() {
+        StorageDriver d = driver();
+        d.create("base", null, CreateOptions.NONE);
+        d.createReadWrite("c1", "base", CreateOptions.NONE);
+        d.get("c1", null);
+        try {
+            Set<LayerEntry> expected = Set.of(new LayerEntry("base", null, 0), new LayerEntry("c1", "base", 1));
+            assertEquals(expected, Set.copyOf(d.entries()), "entries() with a mounted child");
+            for (String id : d.layers()) {
+                assertTrue(expected.contains(new LayerEntry(id, d.parent(id), d.references(id))), id);
+            }
+        } finally {
+            d.put("c1");
+        }
+        assertEquals(Set.of(new LayerEntry("base", null, 0), new LayerEntry("c1", "base", 0)), Set.copyOf(d.entries()), "entries() after put");
     }
 
     @Test

@@ -61,6 +61,14 @@ public interface LayerStore {
     /** Every complete layer, in no particular order. */
     List<String> layers();
 
+    /**
+     * Every complete layer with its parent and reference count, in no particular order: what a listing needs, in
+     * one pass. A driver that keeps these facts together answers without the per-layer checks of {@link #parent}.
+     */
+    default List<LayerEntry> entries() {
+        return layers().stream().map(id -> new LayerEntry(id, parent(id), references(id))).toList();
+    }
+
     /** Ordered key/value pairs describing the driver, as in {@code docker info}. */
     List<StatusEntry> status();
 

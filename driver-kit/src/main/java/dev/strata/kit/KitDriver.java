@@ -5,6 +5,7 @@ import dev.strata.api.Change;
 import dev.strata.api.CreateOptions;
 import dev.strata.api.IdMaps;
 import dev.strata.api.LayerBusyException;
+import dev.strata.api.LayerEntry;
 import dev.strata.api.LayerExistsException;
 import dev.strata.api.LayerIds;
 import dev.strata.api.LayerUnknownException;
@@ -224,11 +225,7 @@ final class KitDriver implements StorageDriver {
     }
 
     private void ensureIndex() {
-        index.ensureBuilt(() -> {
-            Map<String, String> parents = new java.util.HashMap<>();
-            for (String l : storage.layers()) parents.put(l, storage.parent(l));
-            return parents;
-        });
+        index.ensureBuilt(storage::parents);
     }
 
     @Override
@@ -253,6 +250,20 @@ final class KitDriver implements StorageDriver {
         Set<String> marked = new HashSet<>(incomplete.list());
         List<String> out = new ArrayList<>();
         for (String id : storage.layers()) if (!marked.contains(id)) out.add(id);
+        return out;
+    }
+
+    /** One listing of the marks and the counted ids instead of a lock and a mark check per layer. */
+    @Override
+    public List<LayerEntry> entries() {
+        Set<String> marked = new HashSet<>(incomplete.list());
+        Set<String> counted = new HashSet<>(refs.ids());
+        List<LayerEntry> out = new ArrayList<>();
+        for (Map.Entry<String, String> e : storage.parents().entrySet()) {
+            String id = e.getKey();
+            if (marked.contains(id)) continue;
+            out.add(new LayerEntry(id, e.getValue(), counted.contains(id) ? refs.count(id) : 0));
+        }
         return out;
     }
 

@@ -7,6 +7,7 @@ import dev.strata.api.Support;
 import dev.strata.archive.LayerDiffs;
 
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -47,6 +48,13 @@ public interface LayerStorage {
 
     /** Every complete layer stored, in no particular order (the kit leaves out those with unfinished operations). */
     List<String> layers();
+
+    /** {@link #layers} with each one's parent (null for none); a storage that keeps them together reads them once. */
+    default Map<String, String> parents() {
+        Map<String, String> parents = new HashMap<>();
+        for (String id : layers()) parents.put(id, parent(id));
+        return parents;
+    }
 
     /**
      * Makes a layer. Under the home lock: the id is free (no layer, no unfinished operation) and the parent, when

@@ -18,7 +18,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * <p>{@code errno} is the capture segment of the calling layer ({@link Native#captureState}); names and buffers are
  * segments too, so each layer chooses how a name is encoded (raw bytes or UTF-8) and where it lives. read and write
  * are critical downcalls that accept heap segments, so file data is never copied to native memory. Handles are
- * made lazily, one holder class an area, because making them costs start-up time.
+ * made lazily, one holder class a call (grouped by area): making one costs ~7 ms of start-up, and a short command
+ * such as {@code strata exists} needs two or three of them, not a whole area.
  */
 public final class Libc {
     private static final long SYS_OPENAT2 = 437;
@@ -28,60 +29,130 @@ public final class Libc {
     }
 
     static final class Open {
-        static final MethodHandle OPENAT = Native.errnoCallVariadic("openat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), 3);
-        static final MethodHandle SYSCALL4 = Native.errnoCallVariadic("syscall",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG), 1);
-        static final MethodHandle CLOSE = Native.errnoCall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-        static final MethodHandle FLOCK = Native.errnoCall("flock", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+        static final class Openat {
+            static final MethodHandle H = Native.errnoCallVariadic("openat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), 3);
+        }
+        static final class Syscall4 {
+            static final MethodHandle H = Native.errnoCallVariadic("syscall",
+                    FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG), 1);
+        }
+        static final class Close {
+            static final MethodHandle H = Native.errnoCall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        }
+        static final class Flock {
+            static final MethodHandle H = Native.errnoCall("flock", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+        }
     }
 
     static final class Data {
         private static final Linker.Option HEAP = Linker.Option.critical(true);
-        static final MethodHandle READ = Native.LINKER.downcallHandle(Native.LIBC.findOrThrow("read"),
-                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Linker.Option.captureCallState("errno"), HEAP);
-        static final MethodHandle WRITE = Native.LINKER.downcallHandle(Native.LIBC.findOrThrow("write"),
-                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Linker.Option.captureCallState("errno"), HEAP);
-        static final MethodHandle LSEEK = Native.errnoCall("lseek", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
-        static final MethodHandle PREAD = Native.LINKER.downcallHandle(Native.LIBC.findOrThrow("pread"),
-                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG), Linker.Option.captureCallState("errno"), HEAP);
-        static final MethodHandle PWRITE = Native.LINKER.downcallHandle(Native.LIBC.findOrThrow("pwrite"),
-                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG), Linker.Option.captureCallState("errno"), HEAP);
-        static final MethodHandle FTRUNCATE = Native.errnoCall("ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
-        static final MethodHandle FSYNC = Native.errnoCall("fsync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-        static final MethodHandle COPY_FILE_RANGE = Native.errnoCall("copy_file_range",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+        static final class Read {
+            static final MethodHandle H = Native.LINKER.downcallHandle(Native.LIBC.findOrThrow("read"),
+                    FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Linker.Option.captureCallState("errno"), HEAP);
+        }
+        static final class Write {
+            static final MethodHandle H = Native.LINKER.downcallHandle(Native.LIBC.findOrThrow("write"),
+                    FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Linker.Option.captureCallState("errno"), HEAP);
+        }
+        static final class Lseek {
+            static final MethodHandle H = Native.errnoCall("lseek", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
+        }
+        static final class Pread {
+            static final MethodHandle H = Native.LINKER.downcallHandle(Native.LIBC.findOrThrow("pread"),
+                    FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG), Linker.Option.captureCallState("errno"), HEAP);
+        }
+        static final class Pwrite {
+            static final MethodHandle H = Native.LINKER.downcallHandle(Native.LIBC.findOrThrow("pwrite"),
+                    FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG), Linker.Option.captureCallState("errno"), HEAP);
+        }
+        static final class Ftruncate {
+            static final MethodHandle H = Native.errnoCall("ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
+        }
+        static final class Fsync {
+            static final MethodHandle H = Native.errnoCall("fsync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        }
+        static final class CopyFileRange {
+            static final MethodHandle H = Native.errnoCall("copy_file_range",
+                    FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+        }
     }
 
     static final class Make {
-        static final MethodHandle MKDIRAT = Native.errnoCall("mkdirat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-        static final MethodHandle MKNODAT = Native.errnoCall("mknodat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG));
-        static final MethodHandle SYMLINKAT = Native.errnoCall("symlinkat", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
-        static final MethodHandle LINKAT = Native.errnoCall("linkat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT));
-        static final MethodHandle UNLINKAT = Native.errnoCall("unlinkat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-        static final MethodHandle RENAMEAT2 = Native.errnoCall("renameat2", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT));
-        static final MethodHandle READLINKAT = Native.errnoCall("readlinkat", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
+        static final class Mkdirat {
+            static final MethodHandle H = Native.errnoCall("mkdirat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+        }
+        static final class Mknodat {
+            static final MethodHandle H = Native.errnoCall("mknodat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG));
+        }
+        static final class Symlinkat {
+            static final MethodHandle H = Native.errnoCall("symlinkat", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
+        }
+        static final class Linkat {
+            static final MethodHandle H = Native.errnoCall("linkat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT));
+        }
+        static final class Unlinkat {
+            static final MethodHandle H = Native.errnoCall("unlinkat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+        }
+        static final class Renameat2 {
+            static final MethodHandle H = Native.errnoCall("renameat2", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT));
+        }
+        static final class Readlinkat {
+            static final MethodHandle H = Native.errnoCall("readlinkat", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
+        }
     }
 
     static final class Meta {
-        static final MethodHandle FCHOWN = Native.errnoCall("fchown", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-        static final MethodHandle FCHOWNAT = Native.errnoCall("fchownat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT));
-        static final MethodHandle FCHMOD = Native.errnoCall("fchmod", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-        static final MethodHandle FCHMODAT = Native.errnoCall("fchmodat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
-        static final MethodHandle FUTIMENS = Native.errnoCall("futimens", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
-        static final MethodHandle UTIMENSAT = Native.errnoCall("utimensat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
-        static final MethodHandle STATX = Native.errnoCall("statx", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
-        static final MethodHandle GETDENTS64 = Native.errnoCall("getdents64", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+        static final class Fchown {
+            static final MethodHandle H = Native.errnoCall("fchown", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+        }
+        static final class Fchownat {
+            static final MethodHandle H = Native.errnoCall("fchownat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT));
+        }
+        static final class Fchmod {
+            static final MethodHandle H = Native.errnoCall("fchmod", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+        }
+        static final class Fchmodat {
+            static final MethodHandle H = Native.errnoCall("fchmodat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+        }
+        static final class Futimens {
+            static final MethodHandle H = Native.errnoCall("futimens", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        }
+        static final class Utimensat {
+            static final MethodHandle H = Native.errnoCall("utimensat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+        }
+        static final class Statx {
+            static final MethodHandle H = Native.errnoCall("statx", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
+        }
+        static final class Getdents64 {
+            static final MethodHandle H = Native.errnoCall("getdents64", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+        }
     }
 
     static final class Xattr {
-        static final MethodHandle FGET = Native.errnoCall("fgetxattr", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
-        static final MethodHandle LGET = Native.errnoCall("lgetxattr", FunctionDescriptor.of(JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
-        static final MethodHandle FSET = Native.errnoCall("fsetxattr", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT));
-        static final MethodHandle LSET = Native.errnoCall("lsetxattr", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT));
-        static final MethodHandle FLIST = Native.errnoCall("flistxattr", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-        static final MethodHandle LLIST = Native.errnoCall("llistxattr", FunctionDescriptor.of(JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG));
-        static final MethodHandle FREMOVE = Native.errnoCall("fremovexattr", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
-        static final MethodHandle LREMOVE = Native.errnoCall("lremovexattr", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        static final class Fget {
+            static final MethodHandle H = Native.errnoCall("fgetxattr", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
+        }
+        static final class Lget {
+            static final MethodHandle H = Native.errnoCall("lgetxattr", FunctionDescriptor.of(JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
+        }
+        static final class Fset {
+            static final MethodHandle H = Native.errnoCall("fsetxattr", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT));
+        }
+        static final class Lset {
+            static final MethodHandle H = Native.errnoCall("lsetxattr", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT));
+        }
+        static final class Flist {
+            static final MethodHandle H = Native.errnoCall("flistxattr", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+        }
+        static final class Llist {
+            static final MethodHandle H = Native.errnoCall("llistxattr", FunctionDescriptor.of(JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG));
+        }
+        static final class Fremove {
+            static final MethodHandle H = Native.errnoCall("fremovexattr", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        }
+        static final class Lremove {
+            static final MethodHandle H = Native.errnoCall("lremovexattr", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        }
     }
 
     private static int ret(MemorySegment errno, int r) {
@@ -97,7 +168,7 @@ public final class Libc {
     /** openat(2); O_CLOEXEC is always added. */
     public static int openat(MemorySegment errno, int dirfd, MemorySegment path, int flags, int mode) {
         try {
-            return ret(errno, (int) Open.OPENAT.invokeExact(errno, dirfd, path, flags | FileConstants.O_CLOEXEC, mode));
+            return ret(errno, (int) Open.Openat.H.invokeExact(errno, dirfd, path, flags | FileConstants.O_CLOEXEC, mode));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -116,7 +187,7 @@ public final class Libc {
             int r;
             int tries = 0;
             do {
-                r = (int) ret(errno, (long) Open.SYSCALL4.invokeExact(errno, SYS_OPENAT2, (long) dirfd, path, how, 24L));
+                r = (int) ret(errno, (long) Open.Syscall4.H.invokeExact(errno, SYS_OPENAT2, (long) dirfd, path, how, 24L));
             } while (r == -Errno.EAGAIN && ++tries < 64);
             return r;
         } catch (Throwable t) {
@@ -126,7 +197,7 @@ public final class Libc {
 
     public static int close(MemorySegment errno, int fd) {
         try {
-            return ret(errno, (int) Open.CLOSE.invokeExact(errno, fd));
+            return ret(errno, (int) Open.Close.H.invokeExact(errno, fd));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -135,7 +206,7 @@ public final class Libc {
     /** flock(2): {@code LOCK_EX}, {@code LOCK_UN}, with {@code LOCK_NB} not to wait (then -EWOULDBLOCK when held). */
     public static int flock(MemorySegment errno, int fd, int operation) {
         try {
-            return ret(errno, (int) Open.FLOCK.invokeExact(errno, fd, operation));
+            return ret(errno, (int) Open.Flock.H.invokeExact(errno, fd, operation));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -146,7 +217,7 @@ public final class Libc {
     /** read(2) into {@code buf} (heap or native); bytes read, 0 at the end, or -errno. */
     public static long read(MemorySegment errno, int fd, MemorySegment buf, long len) {
         try {
-            return ret(errno, (long) Data.READ.invokeExact(errno, fd, buf, len));
+            return ret(errno, (long) Data.Read.H.invokeExact(errno, fd, buf, len));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -155,7 +226,7 @@ public final class Libc {
     /** pread(2) into {@code buf} (heap or native) at {@code offset}; bytes read or -errno. */
     public static long pread(MemorySegment errno, int fd, MemorySegment buf, long len, long offset) {
         try {
-            return ret(errno, (long) Data.PREAD.invokeExact(errno, fd, buf, len, offset));
+            return ret(errno, (long) Data.Pread.H.invokeExact(errno, fd, buf, len, offset));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -164,7 +235,7 @@ public final class Libc {
     /** pwrite(2) from {@code buf} (heap or native) at {@code offset}; bytes written or -errno. */
     public static long pwrite(MemorySegment errno, int fd, MemorySegment buf, long len, long offset) {
         try {
-            return ret(errno, (long) Data.PWRITE.invokeExact(errno, fd, buf, len, offset));
+            return ret(errno, (long) Data.Pwrite.H.invokeExact(errno, fd, buf, len, offset));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -173,7 +244,7 @@ public final class Libc {
     /** write(2) from {@code buf} (heap or native); bytes written or -errno. */
     public static long write(MemorySegment errno, int fd, MemorySegment buf, long len) {
         try {
-            return ret(errno, (long) Data.WRITE.invokeExact(errno, fd, buf, len));
+            return ret(errno, (long) Data.Write.H.invokeExact(errno, fd, buf, len));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -181,7 +252,7 @@ public final class Libc {
 
     public static long lseek(MemorySegment errno, int fd, long offset, int whence) {
         try {
-            return ret(errno, (long) Data.LSEEK.invokeExact(errno, fd, offset, whence));
+            return ret(errno, (long) Data.Lseek.H.invokeExact(errno, fd, offset, whence));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -189,7 +260,7 @@ public final class Libc {
 
     public static int ftruncate(MemorySegment errno, int fd, long size) {
         try {
-            return ret(errno, (int) Data.FTRUNCATE.invokeExact(errno, fd, size));
+            return ret(errno, (int) Data.Ftruncate.H.invokeExact(errno, fd, size));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -197,7 +268,7 @@ public final class Libc {
 
     public static int fsync(MemorySegment errno, int fd) {
         try {
-            return ret(errno, (int) Data.FSYNC.invokeExact(errno, fd));
+            return ret(errno, (int) Data.Fsync.H.invokeExact(errno, fd));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -206,7 +277,7 @@ public final class Libc {
     /** copy_file_range(2); offsets NULL for the descriptors' own. */
     public static long copyFileRange(MemorySegment errno, int in, MemorySegment inOff, int out, MemorySegment outOff, long len) {
         try {
-            return ret(errno, (long) Data.COPY_FILE_RANGE.invokeExact(errno, in, inOff, out, outOff, len, 0));
+            return ret(errno, (long) Data.CopyFileRange.H.invokeExact(errno, in, inOff, out, outOff, len, 0));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -216,7 +287,7 @@ public final class Libc {
 
     public static int mkdirat(MemorySegment errno, int dirfd, MemorySegment path, int mode) {
         try {
-            return ret(errno, (int) Make.MKDIRAT.invokeExact(errno, dirfd, path, mode));
+            return ret(errno, (int) Make.Mkdirat.H.invokeExact(errno, dirfd, path, mode));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -224,7 +295,7 @@ public final class Libc {
 
     public static int mknodat(MemorySegment errno, int dirfd, MemorySegment path, int mode, long dev) {
         try {
-            return ret(errno, (int) Make.MKNODAT.invokeExact(errno, dirfd, path, mode, dev));
+            return ret(errno, (int) Make.Mknodat.H.invokeExact(errno, dirfd, path, mode, dev));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -232,7 +303,7 @@ public final class Libc {
 
     public static int symlinkat(MemorySegment errno, MemorySegment target, int dirfd, MemorySegment path) {
         try {
-            return ret(errno, (int) Make.SYMLINKAT.invokeExact(errno, target, dirfd, path));
+            return ret(errno, (int) Make.Symlinkat.H.invokeExact(errno, target, dirfd, path));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -240,7 +311,7 @@ public final class Libc {
 
     public static int linkat(MemorySegment errno, int olddir, MemorySegment oldPath, int newdir, MemorySegment newPath, int flags) {
         try {
-            return ret(errno, (int) Make.LINKAT.invokeExact(errno, olddir, oldPath, newdir, newPath, flags));
+            return ret(errno, (int) Make.Linkat.H.invokeExact(errno, olddir, oldPath, newdir, newPath, flags));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -248,7 +319,7 @@ public final class Libc {
 
     public static int unlinkat(MemorySegment errno, int dirfd, MemorySegment path, int flags) {
         try {
-            return ret(errno, (int) Make.UNLINKAT.invokeExact(errno, dirfd, path, flags));
+            return ret(errno, (int) Make.Unlinkat.H.invokeExact(errno, dirfd, path, flags));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -256,7 +327,7 @@ public final class Libc {
 
     public static int renameat2(MemorySegment errno, int olddir, MemorySegment oldPath, int newdir, MemorySegment newPath, int flags) {
         try {
-            return ret(errno, (int) Make.RENAMEAT2.invokeExact(errno, olddir, oldPath, newdir, newPath, flags));
+            return ret(errno, (int) Make.Renameat2.H.invokeExact(errno, olddir, oldPath, newdir, newPath, flags));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -265,7 +336,7 @@ public final class Libc {
     /** readlinkat(2) into {@code buf}; the target's length (not NUL-terminated) or -errno. */
     public static long readlinkat(MemorySegment errno, int dirfd, MemorySegment path, MemorySegment buf) {
         try {
-            return ret(errno, (long) Make.READLINKAT.invokeExact(errno, dirfd, path, buf, buf.byteSize()));
+            return ret(errno, (long) Make.Readlinkat.H.invokeExact(errno, dirfd, path, buf, buf.byteSize()));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -275,7 +346,7 @@ public final class Libc {
 
     public static int fchown(MemorySegment errno, int fd, int uid, int gid) {
         try {
-            return ret(errno, (int) Meta.FCHOWN.invokeExact(errno, fd, uid, gid));
+            return ret(errno, (int) Meta.Fchown.H.invokeExact(errno, fd, uid, gid));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -283,7 +354,7 @@ public final class Libc {
 
     public static int fchownat(MemorySegment errno, int dirfd, MemorySegment path, int uid, int gid, int flags) {
         try {
-            return ret(errno, (int) Meta.FCHOWNAT.invokeExact(errno, dirfd, path, uid, gid, flags));
+            return ret(errno, (int) Meta.Fchownat.H.invokeExact(errno, dirfd, path, uid, gid, flags));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -291,7 +362,7 @@ public final class Libc {
 
     public static int fchmod(MemorySegment errno, int fd, int mode) {
         try {
-            return ret(errno, (int) Meta.FCHMOD.invokeExact(errno, fd, mode));
+            return ret(errno, (int) Meta.Fchmod.H.invokeExact(errno, fd, mode));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -299,7 +370,7 @@ public final class Libc {
 
     public static int fchmodat(MemorySegment errno, int dirfd, MemorySegment path, int mode, int flags) {
         try {
-            return ret(errno, (int) Meta.FCHMODAT.invokeExact(errno, dirfd, path, mode, flags));
+            return ret(errno, (int) Meta.Fchmodat.H.invokeExact(errno, dirfd, path, mode, flags));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -315,8 +386,8 @@ public final class Libc {
         ts.set(JAVA_LONG, 16, Math.floorDiv(mtimeNanos, 1_000_000_000L));
         ts.set(JAVA_LONG, 24, Math.floorMod(mtimeNanos, 1_000_000_000L));
         try {
-            return ret(errno, path == null ? (int) Meta.FUTIMENS.invokeExact(errno, dirfd, ts)
-                    : (int) Meta.UTIMENSAT.invokeExact(errno, dirfd, path, ts, flags));
+            return ret(errno, path == null ? (int) Meta.Futimens.H.invokeExact(errno, dirfd, ts)
+                    : (int) Meta.Utimensat.H.invokeExact(errno, dirfd, path, ts, flags));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -329,7 +400,7 @@ public final class Libc {
 
     public static int statx(MemorySegment errno, int dirfd, MemorySegment path, int flags, int mask, MemorySegment buf) {
         try {
-            return ret(errno, (int) Meta.STATX.invokeExact(errno, dirfd, path, flags, mask, buf));
+            return ret(errno, (int) Meta.Statx.H.invokeExact(errno, dirfd, path, flags, mask, buf));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -338,7 +409,7 @@ public final class Libc {
     /** getdents64(2): bytes of {@code struct linux_dirent64} records read into {@code buf}, 0 at the end, or -errno. */
     public static long getdents64(MemorySegment errno, int fd, MemorySegment buf) {
         try {
-            return ret(errno, (long) Meta.GETDENTS64.invokeExact(errno, fd, buf, buf.byteSize()));
+            return ret(errno, (long) Meta.Getdents64.H.invokeExact(errno, fd, buf, buf.byteSize()));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -348,8 +419,8 @@ public final class Libc {
 
     public static long getxattr(MemorySegment errno, int fd, MemorySegment path, MemorySegment name, MemorySegment value) {
         try {
-            return ret(errno, path == null ? (long) Xattr.FGET.invokeExact(errno, fd, name, value, value.byteSize())
-                    : (long) Xattr.LGET.invokeExact(errno, path, name, value, value.byteSize()));
+            return ret(errno, path == null ? (long) Xattr.Fget.H.invokeExact(errno, fd, name, value, value.byteSize())
+                    : (long) Xattr.Lget.H.invokeExact(errno, path, name, value, value.byteSize()));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -357,8 +428,8 @@ public final class Libc {
 
     public static int setxattr(MemorySegment errno, int fd, MemorySegment path, MemorySegment name, MemorySegment value, long size, int flags) {
         try {
-            return ret(errno, path == null ? (int) Xattr.FSET.invokeExact(errno, fd, name, value, size, flags)
-                    : (int) Xattr.LSET.invokeExact(errno, path, name, value, size, flags));
+            return ret(errno, path == null ? (int) Xattr.Fset.H.invokeExact(errno, fd, name, value, size, flags)
+                    : (int) Xattr.Lset.H.invokeExact(errno, path, name, value, size, flags));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -366,8 +437,8 @@ public final class Libc {
 
     public static long listxattr(MemorySegment errno, int fd, MemorySegment path, MemorySegment names) {
         try {
-            return ret(errno, path == null ? (long) Xattr.FLIST.invokeExact(errno, fd, names, names.byteSize())
-                    : (long) Xattr.LLIST.invokeExact(errno, path, names, names.byteSize()));
+            return ret(errno, path == null ? (long) Xattr.Flist.H.invokeExact(errno, fd, names, names.byteSize())
+                    : (long) Xattr.Llist.H.invokeExact(errno, path, names, names.byteSize()));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -375,7 +446,7 @@ public final class Libc {
 
     public static int removexattr(MemorySegment errno, int fd, MemorySegment path, MemorySegment name) {
         try {
-            return ret(errno, path == null ? (int) Xattr.FREMOVE.invokeExact(errno, fd, name) : (int) Xattr.LREMOVE.invokeExact(errno, path, name));
+            return ret(errno, path == null ? (int) Xattr.Fremove.H.invokeExact(errno, fd, name) : (int) Xattr.Lremove.H.invokeExact(errno, path, name));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }

@@ -30,8 +30,8 @@ public final class Native {
     }
 
     /**
-     * The holder classes of this module's handles, roughly in the order a driver's first operation needs them. A
-     * test checks that the list names every holder.
+     * The holder classes of this module's handles, roughly in the order a driver's first operation needs them (for
+     * Libc, its areas: each holds a class per call). A test checks that the list names every holder.
      */
     static final java.util.List<String> HOLDERS = java.util.List.of("Kernel$H", "Libc$Open", "Libc$Meta", "Libc$Make",
             "Mounts$H", "MountRoots$H", "StatFs$H", "Libc$Xattr", "Ioctl$H", "FsContext$H", "MountTree$H", "UserNamespace$H", "Libc$Data", "fast.Sys$H",
@@ -47,7 +47,10 @@ public final class Native {
         return Thread.ofPlatform().daemon().name("strata-native-link").start(() -> {
             for (String h : HOLDERS) {
                 try {
-                    Class.forName("dev.strata.nativeio." + h, true, Native.class.getClassLoader());
+                    Class<?> holder = Class.forName("dev.strata.nativeio." + h, true, Native.class.getClassLoader());
+                    for (Class<?> call : holder.getDeclaredClasses()) { // Libc's areas hold a class per call
+                        Class.forName(call.getName(), true, Native.class.getClassLoader());
+                    }
                 } catch (ClassNotFoundException | LinkageError e) {
                     return; // whoever uses that handle gets the same error, with its own stack
                 }

@@ -1,9 +1,11 @@
 package dev.strata.cli;
 
+import dev.strata.api.LayerEntry;
 import dev.strata.api.StorageDriver;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,12 +33,11 @@ final class LayerTable {
 
     /** Reads every layer's parent and mount count, and its size when {@code sizes} is set (a walk per layer). */
     static LayerTable read(StorageDriver d, boolean sizes) {
-        List<String> ids = new ArrayList<>(d.layers());
-        ids.sort(null);
-        List<Row> rows = new ArrayList<>(ids.size());
-        for (String id : ids) {
-            String parent = d.parent(id);
-            rows.add(new Row(id, parent, d.references(id), sizes ? DiskUsage.of(d, id, parent) : null));
+        List<LayerEntry> entries = new ArrayList<>(d.entries());
+        entries.sort(Comparator.comparing(LayerEntry::id));
+        List<Row> rows = new ArrayList<>(entries.size());
+        for (LayerEntry e : entries) {
+            rows.add(new Row(e.id(), e.parent(), e.references(), sizes ? DiskUsage.of(d, e.id(), e.parent()) : null));
         }
         return new LayerTable(rows);
     }

@@ -41,7 +41,8 @@ final class LayerRecords {
         try {
             String parent = null;
             boolean rw = false;
-            for (String line : Files.readAllLines(dir.resolve(id), StandardCharsets.UTF_8)) {
+            // a few bytes: one read and a split, not readAllLines's decoder and buffered reader (layers reads them all)
+            for (String line : new String(Files.readAllBytes(dir.resolve(id)), StandardCharsets.UTF_8).split("\n")) {
                 if (line.startsWith("parent=")) parent = line.substring(7).isEmpty() ? null : line.substring(7);
                 else if (line.startsWith("rw=")) rw = Boolean.parseBoolean(line.substring(3));
             }

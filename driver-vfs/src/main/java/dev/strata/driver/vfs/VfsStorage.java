@@ -32,6 +32,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -113,6 +114,14 @@ final class VfsStorage implements LayerStorage {
     public List<String> layers() {
         List<String> out = new ArrayList<>();
         for (LayerRecords.Record r : records.all()) out.add(r.id());
+        return out;
+    }
+
+    /** One read of each record, which holds the parent. */
+    @Override
+    public Map<String, String> parents() {
+        Map<String, String> out = new HashMap<>();
+        for (LayerRecords.Record r : records.all()) out.put(r.id(), r.parent());
         return out;
     }
 
