@@ -195,6 +195,45 @@ final class BulkOps {
         if (!cc.isEmpty() && med > 0) r.put("changes_s", PeerStats.round(cc.size() / (med / 1e6), 2));
     }
 
+    /**
+     * The moby peer's create-child: the tar applied to P (untimed); {@code -warmup} untimed rounds of create + remove
+     * of a child of an empty layer W; then per rep {@code create(child, P)} and its remove, each timed after a sync(2)
+     * (the line's median is the create's; phases has both).
+     */
+    void createChild() throws IOException {
+        TarSummary ts = scan();
+        int reps = PeerBench.reps(flags, "create-child");
+        d.create("P", null, CreateOptions.NONE);
+        d.create("W", null, CreateOptions.NONE);
+        try (InputStream in = PeerBench.stream(flags.get("tar"))) {
+            d.applyDiff("P", null, in);
+        }
+        for (int i = warmup() - 1; i >= 0; i--) {
+            d.create("wu-" + i, "W", CreateOptions.NONE);
+            d.remove("wu-" + i);
+        }
+        List<Long> td = new ArrayList<>(), tr = new ArrayList<>();
+        for (int i = 0; i < reps; i++) {
+            String id = "cc-" + i;
+            PeerBench.sync();
+            long t0 = System.nanoTime();
+            d.create(id, "P", CreateOptions.NONE);
+            td.add(System.nanoTime() - t0);
+            if (i == 0) verify(id, ts);
+            PeerBench.sync();
+            long t1 = System.nanoTime();
+            d.remove(id);
+            tr.add(System.nanoTime() - t1);
+        }
+        Map<String, Object> s = PeerStats.of(td);
+        PeerStats.put(r, s);
+        PeerStats.putRate(r, ts.payload, ts.files.size(), s);
+        Map<String, Object> phases = new LinkedHashMap<>();
+        phases.put("create", s);
+        phases.put("remove", PeerStats.of(tr));
+        r.put("phases", phases);
+    }
+
     /** Discards bytes. */
     private static final class OutputSink extends java.io.OutputStream {
         static final OutputSink INSTANCE = new OutputSink();

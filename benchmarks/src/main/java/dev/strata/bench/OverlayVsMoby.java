@@ -1,23 +1,10 @@
 package dev.strata.bench;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.strata.nativeio.Kernel;
-import dev.strata.nativeio.LoopDevice;
-import dev.strata.nativeio.Mounts;
 
-import java.io.IOException;
-import java.io.RandomAccessFile;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.time.ZoneOffset;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Strata's overlay driver against moby's overlay2 (peerbench's Go build of the real driver), interleaved: for each
@@ -36,21 +23,13 @@ public final class OverlayVsMoby {
 
     private final Path peerbench;
     private final Path data;
-    private final Path out;
-    private final Path work;
-    private final Path roots;
-    private final Path root;
-    private final String session;
+    private final PeerSession s;
     private final String variantCp = env("VARIANT_CP", "");
 
-    private OverlayVsMoby(Path peerbench, Path data, Path out, Path work, String session) {
+    private OverlayVsMoby(Path peerbench, Path data, PeerSession s) {
         this.peerbench = peerbench;
         this.data = data;
-        this.out = out;
-        this.work = work;
-        this.roots = work.resolve("roots");
-        this.root = roots.resolve("run");
-        this.session = session;
+        this.s = s;
     }
 
     public static void main(String[] args) throws Exception {
@@ -68,22 +47,21 @@ public final class OverlayVsMoby {
         for (String t : List.of("small-files.tar", "large-files.tar")) {
             if (!Files.exists(data.resolve(t))) fail(data.resolve(t) + " is missing: " + peerbench + " gen-tar (see peerbench's run.sh)");
         }
-        String session = ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")) + "-ovm";
-        OverlayVsMoby b = new OverlayVsMoby(peerbench, data, out, work, session);
-        Files.createDirectories(out.toAbsolutePath().getParent());
-        Files.createDirectories(work);
+        PeerSession s = new PeerSession(out, work, "ovm", false);
+        OverlayVsMoby b = new OverlayVsMoby(peerbench, data, s);
         Path img = work.resolve("backing.img");
-        b.mountBacking(img);
+        // peerbench's BACKING=loop: a fresh 8 GiB sparse ext4 (no lazy init), mounted nobarrier.
+        s.mountBacking(img, 8L << 30, List.of("mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0"), "ext4", "nobarrier");
         try {
-            b.meta();
+            s.meta("ext4 loop nobarrier", "start");
             for (int run = 1; run <= runs; run++) {
-                System.err.println("=== session " + session + " run " + run + "/" + runs + " -> " + out);
+                System.err.println("=== session " + s.session + " run " + run + "/" + runs + " -> " + out);
                 for (String op : ops) b.op(op, run);
             }
         } finally {
-            b.unmountBacking(img);
+            s.unmountBacking(img);
         }
-        OverlayVsMobySummary.print(out, session);
+        OverlayVsMobySummary.print(out, s.session);
     }
 
     private void op(String op, int run) throws Exception {
@@ -118,72 +96,8 @@ public final class OverlayVsMoby {
     }
 
     private void bench(int run, String impl, String op, String label, String... extra) throws Exception {
-        freshRoot();
-        List<String> cmd = new ArrayList<>();
-        if (impl.equals(MOBY)) {
-            cmd.add(peerbench.toString());
-        } else {
-            String cp = System.getProperty("java.class.path");
-            if (label.endsWith("-variant")) cp = variantCp + ":" + cp;
-            cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
-                    "-cp", cp, PeerBench.class.getName()));
-        }
-        cmd.addAll(List.of("-impl", impl, "-root", root.toString(), "-op", op, "-label", label, "-run", Integer.toString(run),
-                "-session", session));
-        cmd.addAll(List.of(extra));
-        String load = Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.appendTo(work.resolve("bench.log").toFile())).start();
-        String line = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        boolean done = p.waitFor(60, TimeUnit.MINUTES);
-        if (!line.isEmpty()) {
-            Files.writeString(out, line + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-        }
-        JsonNode r = line.isEmpty() ? null : new ObjectMapper().readTree(line);
-        System.err.printf("run=%d %-15s %-13s %-12s rc=%s load=%s median_us=%s%s%n", run, impl, op, label,
-                done ? p.exitValue() : "timeout", load, r == null ? "-" : r.path("median_us").asText("-"),
-                r != null && r.has("error") ? " error=" + r.get("error").asText() : "");
-        freshRoot();
-    }
-
-    /** Unmounts what a run left under the root (by exact path, deepest first) and removes the root. */
-    private void freshRoot() throws Exception {
-        Mounts.unmountAllUnder(root);
-        if (Files.exists(root)) {
-            Process rm = new ProcessBuilder("rm", "-rf", "--one-file-system", root.toString()).inheritIO().start();
-            if (!rm.waitFor(10, TimeUnit.MINUTES) || rm.exitValue() != 0) fail("cannot remove " + root);
-        }
-        Files.createDirectories(root);
-        PeerBench.sync();
-    }
-
-    /** peerbench's BACKING=loop: a fresh 8 GiB sparse ext4 (no lazy init) on a loop device, mounted nobarrier. */
-    private void mountBacking(Path img) throws Exception {
-        Mounts.unmountAllUnder(roots);
-        Files.deleteIfExists(img);
-        try (RandomAccessFile f = new RandomAccessFile(img.toFile(), "rw")) {
-            f.setLength(8L << 30);
-        }
-        Process mkfs = new ProcessBuilder("mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0", img.toString())
-                .inheritIO().start();
-        if (!mkfs.waitFor(10, TimeUnit.MINUTES) || mkfs.exitValue() != 0) fail("mkfs.ext4 failed");
-        Files.createDirectories(roots);
-        try (LoopDevice loop = LoopDevice.attach(img, false, true)) {
-            Mounts.mount(loop.device().toString(), roots, "ext4", 0, "nobarrier");
-            System.err.println("backing: fresh ext4 on " + loop.device() + " at " + roots + " (nobarrier)");
-        }
-    }
-
-    private void unmountBacking(Path img) throws Exception {
-        Mounts.unmountAllUnder(roots);
-        for (int i = 0; i < 100 && LoopDevice.findAttached(img).isPresent(); i++) Thread.sleep(50);
-        Files.deleteIfExists(img);
-    }
-
-    private void meta() throws IOException {
-        String line = "{\"op\":\"meta\",\"session\":\"" + session + "\",\"kernel\":\"" + Kernel.release() + "\",\"ncpu\":"
-                + Runtime.getRuntime().availableProcessors() + ",\"backing\":\"ext4 loop nobarrier\",\"loadavg\":\""
-                + Files.readString(Path.of("/proc/loadavg")).strip() + "\",\"java\":\"" + Runtime.version() + "\"}\n";
-        Files.writeString(out, line, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        List<String> cmd = impl.equals(MOBY) ? List.of(peerbench.toString()) : PeerSession.strata(label.endsWith("-variant") ? variantCp : "");
+        s.bench(cmd, run, impl, op, label, extra);
     }
 
     private static String env(String k, String def) {

@@ -1,15 +1,12 @@
 package dev.strata.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.function.Function;
 
 /**
@@ -32,29 +29,23 @@ public final class OverlayVsMobySummary {
     }
 
     static void print(Path results, String session) throws Exception {
-        ObjectMapper json = new ObjectMapper();
-        List<JsonNode> lines = new ArrayList<>();
-        for (String l : Files.readAllLines(results)) {
-            if (l.isBlank()) continue;
-            JsonNode n = json.readTree(l);
-            if (session.equals(n.path("session").asText()) && !n.path("op").asText().equals("meta")) lines.add(n);
-        }
+        List<JsonNode> lines = PeerTable.load(results, session);
         List<Metric> metrics = new ArrayList<>();
         for (String phase : List.of("create", "get", "put", "remove")) {
             metrics.add(new Metric("lifecycle " + phase + ", µs (2,000 rounds; Strata JIT-warm: 10,000 rounds first)", "lifecycle", "empty-base", "warm",
-                    n -> num(n.path("phases").path(phase).path("median_us")), false, "≤ 1.0"));
+                    n -> PeerTable.num(n.path("phases").path(phase).path("median_us")), false, "≤ 1.0"));
         }
-        metrics.add(new Metric("lifecycle create+get+put+remove, µs (warm)", "lifecycle", "empty-base", "warm", n -> num(n.path("median_us")), false, "≤ 1.0"));
+        metrics.add(new Metric("lifecycle create+get+put+remove, µs (warm)", "lifecycle", "empty-base", "warm", n -> PeerTable.num(n.path("median_us")), false, "≤ 1.0"));
         for (String phase : List.of("create", "get", "put", "remove")) {
             metrics.add(new Metric("lifecycle " + phase + ", µs (warm, VARIANT_CP)", "lifecycle", "empty-base", "warm-variant",
-                    n -> num(n.path("phases").path(phase).path("median_us")), false, ""));
+                    n -> PeerTable.num(n.path("phases").path(phase).path("median_us")), false, ""));
         }
         for (String phase : List.of("create", "get", "put", "remove")) {
             metrics.add(new Metric("lifecycle " + phase + ", µs (Strata cold JVM, first 200 rounds)", "lifecycle", "empty-base", "cold",
-                    n -> num(n.path("phases").path(phase).path("median_us")), false, ""));
+                    n -> PeerTable.num(n.path("phases").path(phase).path("median_us")), false, ""));
         }
         metrics.add(new Metric("create-chain: create+applyDiff(1 KiB) per layer, µs", "create-chain", "tiny-layers", "tiny-layers",
-                n -> num(n.path("chain_create_apply").path("median_us")), false, ""));
+                n -> PeerTable.num(n.path("chain_create_apply").path("median_us")), false, ""));
         for (int d : List.of(1, 10, 50, 100, 128, 129, 130, 200, 300, 400, 500, 501)) {
             metrics.add(new Metric("create-chain: get+put of the rw top, D=" + d + " (" + (d - 1) + " lowers), µs", "create-chain",
                     "tiny-layers", "tiny-layers", n -> depth(n, "depths", d), false, d == 501 ? "≤ 10 ms" : ""));
@@ -67,7 +58,7 @@ public final class OverlayVsMobySummary {
         }
         for (String op : List.of("apply", "diff")) {
             for (String t : List.of("small-files", "large-files")) {
-                metrics.add(new Metric(op + " " + t + ", MB/s", op, t, t, n -> num(n.path("mb_s")), true, "≥ 1.0"));
+                metrics.add(new Metric(op + " " + t + ", MB/s", op, t, t, n -> PeerTable.num(n.path("mb_s")), true, "≥ 1.0"));
             }
         }
 
@@ -77,59 +68,23 @@ public final class OverlayVsMobySummary {
         System.out.println("| metric | moby-overlay2 | strata-overlay | ratio (per run) | median ratio | goal |");
         System.out.println("|---|---|---|---|---|---|");
         for (Metric m : metrics) {
-            Map<Integer, Double> moby = byRun(lines, "moby-overlay2", m.op, m.mobyLabel, m.value);
-            Map<Integer, Double> strata = byRun(lines, "strata-overlay", m.op, m.strataLabel, m.value);
+            Map<Integer, Double> moby = PeerTable.byRun(lines, "moby-overlay2", m.op, m.mobyLabel, m.value);
+            Map<Integer, Double> strata = PeerTable.byRun(lines, "strata-overlay", m.op, m.strataLabel, m.value);
             if (strata.isEmpty() && (moby.isEmpty() || m.strataLabel.endsWith("-variant"))) continue;
-            List<Double> ratios = new ArrayList<>();
-            for (Integer run : strata.keySet()) {
-                Double a = strata.get(run), b = moby.get(run);
-                if (a != null && b != null && b > 0) ratios.add(a / b);
-            }
-            System.out.printf(Locale.ROOT, "| %s | %s | %s | %s | %s | %s |%n", m.name, cell(moby), cell(strata),
+            List<Double> ratios = PeerTable.ratios(strata, moby);
+            System.out.printf(Locale.ROOT, "| %s | %s | %s | %s | %s | %s |%n", m.name, PeerTable.cell(moby), PeerTable.cell(strata),
                     ratios.isEmpty() ? "" : String.join(", ", ratios.stream().map(r -> String.format(Locale.ROOT, "%.2f", r)).toList()),
-                    ratios.isEmpty() ? "n/a" : String.format(Locale.ROOT, "**%.2f**", median(ratios)), m.goal);
+                    ratios.isEmpty() ? "n/a" : String.format(Locale.ROOT, "**%.2f**", PeerTable.median(ratios)), m.goal);
         }
-    }
-
-    private static Map<Integer, Double> byRun(List<JsonNode> lines, String impl, String op, String label, Function<JsonNode, Double> value) {
-        Map<Integer, Double> out = new TreeMap<>();
-        for (JsonNode n : lines) {
-            if (!impl.equals(n.path("impl").asText()) || !op.equals(n.path("op").asText()) || !label.equals(n.path("label").asText())) continue;
-            Double v = value.apply(n);
-            if (v != null) out.put(n.path("run").asInt(), v);
-        }
-        return out;
     }
 
     private static Double depth(JsonNode n, String field, int depth) {
         for (JsonNode d : n.path(field)) {
             if (d.path("depth").asInt() == depth) {
                 if (d.has("error") && !d.has("get_put")) return null;
-                return num(d.path("get_put").path("median_us"));
+                return PeerTable.num(d.path("get_put").path("median_us"));
             }
         }
         return null;
-    }
-
-    private static Double num(JsonNode n) {
-        return n.isNumber() ? n.asDouble() : null;
-    }
-
-    private static double median(List<Double> xs) {
-        List<Double> s = new ArrayList<>(xs);
-        s.sort(null);
-        int n = s.size();
-        return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
-    }
-
-    private static String cell(Map<Integer, Double> v) {
-        if (v.isEmpty()) return "";
-        List<Double> xs = new ArrayList<>(v.values());
-        String each = String.join(", ", xs.stream().map(OverlayVsMobySummary::fmt).toList());
-        return "**" + fmt(median(xs)) + "** (" + each + ")";
-    }
-
-    private static String fmt(double x) {
-        return x >= 100 ? String.format(Locale.ROOT, "%.0f", x) : String.format(Locale.ROOT, "%.1f", x);
     }
 }

@@ -56,7 +56,7 @@ public final class PeerBench {
         String impl = f.get("impl"), op = f.get("op");
         Path root = Path.of(f.getOrDefault("root", "")).toAbsolutePath();
         if (impl == null || op == null || !impl.startsWith("strata-")) {
-            System.err.println("usage: PeerBench -impl strata-<driver> -root DIR -op lifecycle|create-chain|apply|diff|changes [-tar T] [-n N] [-reps R] ...");
+            System.err.println("usage: PeerBench -impl strata-<driver> -root DIR -op lifecycle|create-chain|apply|diff|changes|create-child [-tar T] [-n N] [-reps R] ...");
             System.exit(2);
         }
         Files.createDirectories(root);
@@ -104,6 +104,7 @@ public final class PeerBench {
                 case "apply" -> new BulkOps(b.flags, d, r).apply();
                 case "diff" -> new BulkOps(b.flags, d, r).diff();
                 case "changes" -> new BulkOps(b.flags, d, r).changes();
+                case "create-child" -> new BulkOps(b.flags, d, r).createChild();
                 default -> throw new IllegalArgumentException("unknown -op " + op);
             }
         } catch (Exception e) {

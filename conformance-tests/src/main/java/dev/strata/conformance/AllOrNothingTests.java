@@ -30,6 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.abort;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -154,23 +155,38 @@ public interface AllOrNothingTests extends DriverUnderTest {
         assumeFalse(driverName().startsWith("devmapper"), "devmapper's layers are thin devices: the pool's fill level is "
                 + "dm.min_free_space's job, and filling its loop files' filesystem would break the pool");
         Path small = Files.createDirectories(testRoot().resolve("small"));
-        Mounts.mount("strata-full", small, "tmpfs", 0, "size=4m");
+        LoopFilesystem own = null;
+        if (backingFilesystem().isPresent()) {
+            // A driver with a filesystem of its own (btrfs) gets a small one of that kind: 64 MiB in btrfs's mixed data
+            // and metadata mode (below that, its own reservations leave no room for a layer).
+            try {
+                own = LoopFilesystem.make(small, backingFilesystem().get(), 64 << 20, List.of("--mixed"), null);
+            } catch (LoopFilesystem.Unavailable e) {
+                abort(e.getMessage());
+            }
+        } else {
+            Mounts.mount("strata-full", small, "tmpfs", 0, "size=4m");
+        }
+        Path on = own == null ? small : own.mountPoint();
         try {
-            StorageDriver d = openAt(small);
+            StorageDriver d = openAt(on);
             d.create("aon-base", null, CreateOptions.NONE);
             d.applyDiff("aon-base", null, new ByteArrayInputStream(KillTrial.baseTar()));
             d.create("x", "aon-base", CreateOptions.NONE);
             d.applyDiff("x", "aon-base", new ByteArrayInputStream(KillTrial.applied())); // ~2 MiB: fits once
             Map<String, String> before = Layers.describe(d, "x", true);
+            // More than the filesystem has left, whatever its size: 3 MiB or so on the 4 MiB tmpfs.
+            int tooBig = (int) Files.getFileStore(on).getUsableSpace() + (2 << 20);
             StorageException e = assertThrows(StorageException.class,
-                    () -> d.applyDiff("x", "aon-base", new ByteArrayInputStream(KillTrial.bigger(3 << 20))));
+                    () -> d.applyDiff("x", "aon-base", new ByteArrayInputStream(KillTrial.bigger(tooBig))));
             assertTrue(e.getMessage().contains("layer x unchanged"), e.getMessage());
             Layers.assertSameTree(before, Layers.describe(d, "x", true), "a layer whose apply ran out of space");
             d.remove("x");
             d.remove("aon-base");
             d.cleanup();
         } finally {
-            Mounts.unmountIfMounted(small, Mounts.MNT_DETACH);
+            if (own != null) own.close();
+            else Mounts.unmountIfMounted(small, Mounts.MNT_DETACH);
         }
     }
 

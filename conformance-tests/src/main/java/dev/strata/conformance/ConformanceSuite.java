@@ -67,6 +67,7 @@ public abstract class ConformanceSuite implements MobyGraphTests, QuotaTests, Co
     private String testName;
     private StorageDriver driver;
     private final List<StorageDriver> extraInstances = new ArrayList<>();
+    private final List<LoopFilesystem> extraFilesystems = new ArrayList<>();
     private final List<String> leaks = new ArrayList<>();
 
     protected ConformanceSuite(String driverName) {
@@ -88,10 +89,24 @@ public abstract class ConformanceSuite implements MobyGraphTests, QuotaTests, Co
             return;
         }
         scratch = Scratch.mount(Path.of(System.getProperty(SCRATCH_PROPERTY, "/tmp")), provider.name());
+        support = probe(provider, scratch.testsDir().resolve(provider.name()));
+        if (!support.supported() && provider.backingFilesystem().isPresent()) {
+            // A driver that needs its own filesystem (btrfs) gets one made on a loop file in the scratch tmpfs.
+            String type = provider.backingFilesystem().get();
+            try {
+                scratch.onFilesystem(type);
+                support = probe(provider, scratch.testsDir().resolve(provider.name()));
+            } catch (LoopFilesystem.Unavailable | java.io.IOException | RuntimeException e) {
+                support = Support.no("it needs " + type + ", and the suite cannot make one on a loop file here: " + e.getMessage());
+            }
+        }
+    }
+
+    private static Support probe(DriverProvider p, Path home) {
         try {
-            support = provider.probe(scratch.root().resolve(provider.name()));
+            return p.probe(home);
         } catch (RuntimeException e) {
-            support = Support.no("probe failed: " + e);
+            return Support.no("probe failed: " + e);
         }
     }
 
@@ -123,6 +138,14 @@ public abstract class ConformanceSuite implements MobyGraphTests, QuotaTests, Co
                 problems.add("cleanup of " + d.name() + " on " + d.home() + " failed: " + e);
             }
         }
+        for (LoopFilesystem fs : extraFilesystems) {
+            try {
+                fs.close();
+            } catch (RuntimeException e) {
+                problems.add("unmounting the " + fs.image() + " made for another driver failed: " + e);
+            }
+        }
+        extraFilesystems.clear();
         List<String> left = scratch.leftoversUnder(testRoot);
         if (!left.isEmpty()) {
             leaks.add(testName + ": " + String.join("; ", left));
@@ -181,11 +204,28 @@ public abstract class ConformanceSuite implements MobyGraphTests, QuotaTests, Co
     @Override
     public final StorageDriver openOther(String name, Path root) {
         DriverProvider p = registry.require(name);
-        Support s = p.probe(DriverRegistry.home(root, p));
-        assumeTrue(s.supported(), () -> p.name() + " cannot run here: " + s.reason());
+        Support s = probe(p, DriverRegistry.home(root, p));
+        if (!s.supported() && p.backingFilesystem().isPresent()) {
+            String type = p.backingFilesystem().get();
+            try {
+                LoopFilesystem fs = LoopFilesystem.make(root.resolveSibling(root.getFileName() + "-" + type), type, 1L << 30, null);
+                extraFilesystems.add(fs);
+                root = fs.mountPoint();
+                s = probe(p, DriverRegistry.home(root, p));
+            } catch (LoopFilesystem.Unavailable | java.io.IOException e) {
+                s = Support.no("it needs " + type + ", and none can be made on a loop file here: " + e.getMessage());
+            }
+        }
+        Support support = s;
+        assumeTrue(support.supported(), () -> p.name() + " cannot run here: " + support.reason());
         StorageDriver d = registry.open(p, root, List.of());
         extraInstances.add(d);
         return d;
+    }
+
+    @Override
+    public final java.util.Optional<String> backingFilesystem() {
+        return provider.backingFilesystem();
     }
 
     @Override

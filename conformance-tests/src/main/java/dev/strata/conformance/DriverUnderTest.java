@@ -35,6 +35,9 @@ public interface DriverUnderTest {
      */
     StorageDriver openOther(String name, Path root);
 
+    /** The filesystem the driver under test needs (its tests' directories are on one), if any. */
+    java.util.Optional<String> backingFilesystem();
+
     /** Every registered provider. */
     List<DriverProvider> providers();
 }

@@ -23,14 +23,30 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * The suite's scratch space: a tmpfs it mounts itself (the host's /tmp is ext4, where each file costs ~0.5 ms),
  * private so that driver mounts under it do not propagate, plus the leak checks, scoped to what lives under it:
- * mounts, loop devices backed by files under it, and dm devices stacked on such loop devices.
+ * mounts, loop devices backed by files under it, and dm devices stacked on such loop devices. For a driver that
+ * needs its own kind of filesystem (btrfs), tests get their directories on one made on a loop file in the tmpfs
+ * ({@link #onFilesystem}); that filesystem and its loop device are the scratch's own, not leftovers.
  */
 final class Scratch implements AutoCloseable {
     private final Path root;
     private final AtomicInteger tests = new AtomicInteger();
+    private LoopFilesystem backing;
 
     private Scratch(Path root) {
         this.root = root;
+    }
+
+    /**
+     * Makes a {@code type} filesystem on a sparse loop file in the tmpfs, for the tests' directories. 8 GiB of
+     * sparse file costs the tmpfs only what is written.
+     */
+    void onFilesystem(String type) throws LoopFilesystem.Unavailable, IOException {
+        backing = LoopFilesystem.make(root.resolve(".backing"), type, 8L << 30, null);
+    }
+
+    /** Where tests get their directories: the tmpfs, or the filesystem made on it. */
+    Path testsDir() {
+        return backing == null ? root : backing.mountPoint();
     }
 
     /** Mounts a fresh tmpfs on a new directory under {@code base}. */
@@ -60,7 +76,7 @@ final class Scratch implements AutoCloseable {
     /** A new, empty directory for one test, named after it so a leak report says whose it was. */
     Path newTestRoot(String testName) {
         String safe = testName.replaceAll("[^A-Za-z0-9._-]", "_");
-        Path dir = root.resolve(String.format("%03d-%s", tests.incrementAndGet(), safe));
+        Path dir = testsDir().resolve(String.format("%03d-%s", tests.incrementAndGet(), safe));
         try {
             return Files.createDirectory(dir);
         } catch (IOException e) {
@@ -72,9 +88,9 @@ final class Scratch implements AutoCloseable {
     List<String> leftoversUnder(Path dir) {
         List<String> out = new ArrayList<>();
         for (MountInfo m : MountInfo.under(dir)) {
-            if (!m.mountPoint().equals(root.toString())) out.add("mount " + m.fsType() + " on " + m.mountPoint());
+            if (!isOwn(m)) out.add("mount " + m.fsType() + " on " + m.mountPoint());
         }
-        for (Loop l : loopsUnder(dir)) out.add("loop device /dev/loop" + l.number + " backed by " + l.backingFile);
+        for (Loop l : loopsUnder(dir)) if (!isOwn(l)) out.add("loop device /dev/loop" + l.number + " backed by " + l.backingFile);
         for (String dm : dmDevicesOn(loopsUnder(dir))) out.add("dm device " + dm);
         return out;
     }
@@ -88,15 +104,25 @@ final class Scratch implements AutoCloseable {
         detachLoopsUnder(dir);
     }
 
-    /** Unmounts (detaching busy ones) every mount at or under {@code dir} except the scratch tmpfs itself. */
+    /** The scratch tmpfs, and the filesystem made on it with its loop device. */
+    private boolean isOwn(MountInfo m) {
+        return m.mountPoint().equals(root.toString()) || backing != null && m.mountPoint().equals(backing.mountPoint().toString());
+    }
+
+    private boolean isOwn(Loop l) {
+        return backing != null && l.backingFile().equals(backing.image().toString());
+    }
+
+    /** Unmounts (detaching busy ones) every mount at or under {@code dir} except the scratch's own. */
     private void unmountBelow(Path dir) {
         for (MountInfo m : MountInfo.under(dir)) {
-            if (!m.mountPoint().equals(root.toString())) Mounts.unmountIfMounted(Path.of(m.mountPoint()), Mounts.MNT_DETACH);
+            if (!isOwn(m)) Mounts.unmountIfMounted(Path.of(m.mountPoint()), Mounts.MNT_DETACH);
         }
     }
 
-    private static void detachLoopsUnder(Path dir) {
+    private void detachLoopsUnder(Path dir) {
         for (Loop l : loopsUnder(dir)) {
+            if (isOwn(l)) continue;
             try (Fd fd = PosixFiles.open(Path.of("/dev/loop" + l.number), PosixFiles.O_RDONLY, 0)) {
                 Ioctl.call(fd, LoopDevice.LOOP_CLR_FD, 0L, "LOOP_CLR_FD");
             } catch (SyscallException ignored) {
@@ -136,6 +162,7 @@ final class Scratch implements AutoCloseable {
     @Override
     public void close() {
         forceClean(root);
+        if (backing != null) backing.close();
         Mounts.unmountIfMounted(root, Mounts.MNT_DETACH);
         try {
             Files.deleteIfExists(root);

@@ -38,6 +38,14 @@ public interface DriverProvider {
         return Support.no(name() + " cannot show layers under id maps");
     }
 
+    /**
+     * The filesystem the driver's home must be on, as {@code /proc/filesystems} and {@code mkfs.<type>} name it
+     * ({@code btrfs}), or empty when any will do. Test kits make one on a loop device for a driver that names one.
+     */
+    default java.util.Optional<String> backingFilesystem() {
+        return java.util.Optional.empty();
+    }
+
     /** Opens the driver on its home, creating the home if needed. */
     StorageDriver open(DriverContext context);
 }

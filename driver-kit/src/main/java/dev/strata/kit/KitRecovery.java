@@ -47,11 +47,17 @@ final class KitRecovery {
         return CREATE + " " + (parent == null ? "" : parent);
     }
 
-    /** At open: finishes every abandoned operation. Costs a few directory reads when there is none. */
+    /**
+     * At open: finishes every abandoned operation, then lets the storage sweep its own leftovers
+     * ({@link LayerStorage#recover}). Costs a few directory reads and one flock when there is nothing to do.
+     */
     void atOpen(Flock homeLock) {
         boolean any = !applying.abandoned().isEmpty() || !incomplete.abandoned().isEmpty();
         for (Marks m : legacy) any |= Files.isDirectory(m.directory());
-        if (!any) return;
+        if (!any) {
+            homeLock.locked(storage::recover);
+            return;
+        }
         homeLock.locked(() -> {
             for (String id : applying.abandoned()) finishApply(id);
             for (String id : incomplete.abandoned()) finishIncomplete(id, incomplete);
@@ -71,6 +77,7 @@ final class KitRecovery {
                     }
                 }
             }
+            storage.recover();
         });
     }
 

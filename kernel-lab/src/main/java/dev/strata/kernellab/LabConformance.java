@@ -34,6 +34,22 @@ public final class LabConformance {
     }
 
     /**
+     * Whether the runner will run btrfs's suite (named, or every driver), which makes its own btrfs on a loop file:
+     * then the guest needs the module, which it loads in the background while the suite starts.
+     */
+    static boolean runsBtrfs(List<String> runnerArgs) {
+        boolean named = false;
+        for (int i = 0; i < runnerArgs.size(); i++) {
+            String a = runnerArgs.get(i);
+            if ((a.equals("-s") || a.equals("--storage-driver")) && i + 1 < runnerArgs.size()) {
+                named = true;
+                if (List.of(runnerArgs.get(i + 1).split(",")).contains("btrfs")) return true;
+            }
+        }
+        return !named;
+    }
+
+    /**
      * @param modules    the kernel's module tree, or null for /lib/modules/RELEASE
      * @param runnerArgs the runner's own arguments ({@code -s NAME}, {@code --storage-opt KEY=VALUE}, ...)
      */
@@ -45,6 +61,7 @@ public final class LabConformance {
                         out.flush();
                     });
             if (modules != null) b.modules(modules);
+            if (runsBtrfs(runnerArgs)) b.extraModule("btrfs");
             KernelLab lab = b.build();
             err.println("strata conformance: booting " + lab.config().kernel().path() + " (" + lab.config().kernel().release()
                     + ") in qemu/" + lab.config().accel() + ", timeout " + timeout.toSeconds() + " s");

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class LabConformanceTest {
@@ -20,5 +21,13 @@ class LabConformanceTest {
         assertEquals(2, code);
         assertTrue(err.toString().contains("kernel image /nonexistent/vmlinuz-1.0 does not exist"), err.toString());
         assertEquals("", out.toString());
+    }
+
+    @Test
+    void theGuestLoadsBtrfsOnlyWhenItsSuiteRuns() {
+        assertTrue(LabConformance.runsBtrfs(List.of()), "every driver");
+        assertTrue(LabConformance.runsBtrfs(List.of("-s", "btrfs")));
+        assertTrue(LabConformance.runsBtrfs(List.of("--storage-driver", "vfs,btrfs", "--only", "SetQuota")));
+        assertFalse(LabConformance.runsBtrfs(List.of("-s", "devmapper", "--storage-opt", "dm.basesize=1G")));
     }
 }

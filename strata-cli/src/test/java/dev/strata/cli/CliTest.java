@@ -103,6 +103,7 @@ class CliTest extends ScratchRootTest {
         Result r = strata("drivers");
         assertEquals(0, r.code());
         assertTrue(r.out().contains("vfs") && r.out().contains("selected: "), r.out());
+        assertTrue(r.out().contains("btrfs") && (r.out().contains("not btrfs (filesystem magic") || r.out().contains("a subvolume per layer")), r.out());
         Result json = strata("--json", "drivers");
         assertTrue(json.out().contains("\"name\":\"vfs\"") && json.out().contains("\"selected\""), json.out());
     }

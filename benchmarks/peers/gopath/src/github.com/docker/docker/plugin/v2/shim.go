@@ -1,8 +1,8 @@
-// Package v2 is a build shim for peerbench (copied from ../shared/peerbench for benchmarks/peers), NOT moby's plugin/v2.
+// Package v2 is a build shim for Strata's moby peers (copied from ../shared/peerbench), NOT moby's plugin/v2.
 //
 // Debian's golang-github-docker-docker-dev (20.10.24) omits moby's plugin/
 // tree; daemon/graphdriver/plugin.go only needs the *Plugin type for a type
-// assertion on the graphdriver-plugin path, which peerbench never takes
+// assertion on the graphdriver-plugin path, which the peers never take
 // (drivers are initialised directly through their Init functions).
 package v2 // import "github.com/docker/docker/plugin/v2"
 

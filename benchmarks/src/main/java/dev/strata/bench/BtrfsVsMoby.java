@@ -1,0 +1,162 @@
+package dev.strata.bench;
+
+import dev.strata.nativeio.Kernel;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Strata's btrfs driver against moby 20.10's ({@code benchmarks/peers/moby-btrfs}, the real driver through its Go
+ * package), on one freshly made loop btrfs, each op on a fresh root, the two sides alternating (moby first in odd
+ * runs, Strata first in even ones) so that every ratio compares numbers taken seconds apart:
+ * <ul>
+ *   <li>create-child: create a child of a layer of 2,000, 20,000 and 200,000 files of 1 KiB (a snapshot: O(1));
+ *   at 20,000 also Strata's vfs (a reflink copy) and overlay on the same btrfs;</li>
+ *   <li>lifecycle: create/get/put/remove of a child of an empty layer;</li>
+ *   <li>apply and diff of peerbench's two data sets (20,000 x 4 KiB, 20 x 20 MiB).</li>
+ * </ul>
+ * Both sides are warmed the same way (the same untimed rounds or reps first; the JVM's lifecycle warm-up goes on
+ * until the JIT is idle), tars are read once into the page cache before timing, and sync(2) runs before every
+ * timed rep. Results are peerbench JSON lines appended to {@code OUT}; the table is printed at the end
+ * ({@link BtrfsVsMobySummary}).
+ *
+ * <pre>scripts/bench BtrfsVsMoby [RUNS]   (env: DATA, OUT, WORK, OPS, FILES, ALSO; RUNS default 5)</pre>
+ *
+ * {@code FILES} picks the create-child series by file count (default {@code 2000 20000 200000}) and {@code ALSO} the
+ * other Strata drivers measured at 20,000 files (default {@code vfs overlay}, {@code none} for none), so that a
+ * session fits in the benchmark lock's ~20 minutes on 2 busy cores.
+ */
+public final class BtrfsVsMoby {
+    static final String MOBY = "moby-btrfs", STRATA = "strata-btrfs";
+    /** The O(1) series: files of 1 KiB, a hundred to a directory. */
+    static final List<DataSets> SERIES = List.of(new DataSets("2,000 x 1 KiB", 2_000, 20, 1024),
+            new DataSets("20,000 x 1 KiB", 20_000, 200, 1024), new DataSets("200,000 x 1 KiB", 200_000, 2_000, 1024));
+
+    private final List<String> peer;
+    private final Path data;
+    private final PeerSession s;
+    private final List<DataSets> series;
+    private final List<String> also;
+
+    private BtrfsVsMoby(Path peer, Path data, PeerSession s, List<DataSets> series, List<String> also) {
+        this.peer = List.of(peer.toString());
+        this.data = data;
+        this.s = s;
+        this.series = series;
+        this.also = also;
+    }
+
+    public static void main(String[] args) throws Exception {
+        int runs = args.length > 0 ? Integer.parseInt(args[0]) : 5;
+        Path data = Path.of(env("DATA", "/tmp/strata-bbm/data"));
+        Path out = Path.of(env("OUT", "/tmp/strata-bbm/results.jsonl"));
+        Path work = Path.of(env("WORK", "/tmp/strata-bbm"));
+        List<String> ops = List.of(env("OPS", "create-child lifecycle apply diff").split("\\s+"));
+        List<String> files = List.of(env("FILES", "2000 20000 200000").split("\\s+"));
+        List<DataSets> series = SERIES.stream().filter(d -> files.contains(Integer.toString(d.files()))).toList();
+        if (series.size() != files.size()) fail("FILES takes 2000, 20000 and 200000, not " + files);
+        String alsoEnv = env("ALSO", "vfs overlay");
+        List<String> also = alsoEnv.equals("none") ? List.of() : List.of(alsoEnv.split("\\s+"));
+        if (!Kernel.isRoot()) fail("must run as root (mounts, loop devices)");
+        Path peer = buildPeer();
+        Files.createDirectories(data);
+        List<DataSets> sets = new ArrayList<>(series);
+        sets.addAll(List.of(DataSets.SMALL, DataSets.LARGE));
+        for (DataSets set : sets) {
+            Path t = tar(data, set);
+            if (!Files.exists(t)) {
+                System.err.println("writing " + t);
+                set.writeTar(t);
+            }
+        }
+        PeerSession s = new PeerSession(out, work, "bbm", true);
+        BtrfsVsMoby b = new BtrfsVsMoby(peer, data, s, series, also);
+        Path img = work.resolve("btrfs.img");
+        // 32 GiB of sparse file, nobarrier as peerbench's ext4: no flushes of the image to the host's disk.
+        s.mountBacking(img, 32L << 30, List.of("mkfs.btrfs", "-q", "-f"), "btrfs", "nobarrier");
+        try {
+            s.meta("btrfs loop nobarrier", "start");
+            for (int run = 1; run <= runs; run++) {
+                boolean mobyFirst = run % 2 == 1;
+                System.err.println("=== session " + s.session + " run " + run + "/" + runs + (mobyFirst ? " (moby first)" : " (Strata first)"));
+                for (String op : ops) b.op(op, run, mobyFirst);
+            }
+            s.meta("btrfs loop nobarrier", "end");
+        } finally {
+            s.unmountBacking(img);
+        }
+        BtrfsVsMobySummary.print(out, s.session);
+    }
+
+    static Path tar(Path data, DataSets s) {
+        return data.resolve(s.files() + "x" + s.size() + ".tar");
+    }
+
+    private void op(String op, int run, boolean mobyFirst) throws Exception {
+        switch (op) {
+            case "create-child" -> {
+                for (DataSets set : series) {
+                    String label = set.files() + "-files";
+                    String t = tar(data, set).toString();
+                    // 200 untimed rounds first on both sides (of a child of an empty layer): a fresh JVM's first creates
+                    // pay for class loading and linking the FFM calls (milliseconds each) and run interpreted.
+                    // 5 reps at 200,000 files: moby's remove of each child walks the whole tree (~5 s a rep).
+                    String reps = set.files() >= 200_000 ? "5" : "10";
+                    both(mobyFirst, impl -> bench(run, impl, "create-child", label, "-tar", t, "-reps", reps, "-warmup", "200"));
+                    if (set.files() == 20_000) {
+                        for (String other : also) {
+                            bench(run, "strata-" + other, "create-child", label, "-tar", t, "-reps", other.equals("vfs") ? "5" : "10", "-warmup", "200");
+                        }
+                    }
+                }
+            }
+            case "lifecycle" -> both(mobyFirst, impl -> bench(run, impl, "lifecycle", "empty-base", "-n", "2000", "-warmup", "2000"));
+            case "apply", "diff" -> {
+                for (DataSets set : List.of(DataSets.SMALL, DataSets.LARGE)) {
+                    String label = set == DataSets.SMALL ? "small-files" : "large-files";
+                    String t = tar(data, set).toString();
+                    both(mobyFirst, impl -> bench(run, impl, op, label, "-tar", t, "-reps", "5", "-warmup", "1"));
+                }
+            }
+            default -> fail("unknown op " + op + " (create-child, lifecycle, apply, diff)");
+        }
+    }
+
+    private interface Side {
+        void run(String impl) throws Exception;
+    }
+
+    /** Both sides, in the run's order. */
+    private static void both(boolean mobyFirst, Side side) throws Exception {
+        side.run(mobyFirst ? MOBY : STRATA);
+        side.run(mobyFirst ? STRATA : MOBY);
+    }
+
+    private void bench(int run, String impl, String op, String label, String... extra) throws Exception {
+        s.bench(impl.equals(MOBY) ? peer : PeerSession.strata(""), run, impl, op, label, extra);
+    }
+
+    /** benchmarks/peers/build moby-btrfs, from the repository root (scripts/bench runs there). */
+    private static Path buildPeer() throws Exception {
+        Path script = Path.of("benchmarks/peers/build").toAbsolutePath();
+        if (!Files.isExecutable(script)) fail(script + " not found: run from the repository root (scripts/bench does)");
+        Process p = new ProcessBuilder(script.toString(), "moby-btrfs").redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String path = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) fail("cannot build the moby peer (see above)");
+        return Path.of(path);
+    }
+
+    private static String env(String k, String def) {
+        String v = System.getenv(k);
+        return v == null || v.isBlank() ? def : v;
+    }
+
+    private static void fail(String why) {
+        System.err.println("BtrfsVsMoby: " + why);
+        System.exit(2);
+    }
+}

@@ -1,0 +1,128 @@
+package dev.strata.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.strata.nativeio.Kernel;
+import dev.strata.nativeio.LoopDevice;
+import dev.strata.nativeio.Mounts;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One session of a *VsMoby benchmark: a fresh filesystem on a loop file as the backing of every root, each
+ * invocation (a moby peer, or Strata's {@link PeerBench}) on a fresh root there, its JSON line appended to
+ * {@code out} with the 1-minute load average taken just before it.
+ */
+final class PeerSession {
+    final Path out;
+    final Path work;
+    final Path roots;
+    final Path root;
+    final String session;
+    private final boolean subvolumes;
+
+    /** @param subvolumes the backing is btrfs: rm must descend into subvolumes, which are other devices to it */
+    PeerSession(Path out, Path work, String suffix, boolean subvolumes) throws IOException {
+        this.subvolumes = subvolumes;
+        this.out = out;
+        this.work = work;
+        this.roots = work.resolve("roots");
+        this.root = roots.resolve("run");
+        this.session = ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")) + "-" + suffix;
+        Files.createDirectories(out.toAbsolutePath().getParent());
+        Files.createDirectories(roots);
+    }
+
+    /** Strata's side: this JVM's java running {@link PeerBench}, with {@code extraCp} (may be empty) in front. */
+    static List<String> strata(String extraCp) {
+        String cp = System.getProperty("java.class.path");
+        if (!extraCp.isEmpty()) cp = extraCp + ":" + cp;
+        return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
+                "-cp", cp, PeerBench.class.getName());
+    }
+
+    /** Runs {@code command} with the common flags and {@code extra} on a fresh root; returns its result line (or null). */
+    ObjectNode bench(List<String> command, int run, String impl, String op, String label, String... extra) throws Exception {
+        freshRoot();
+        List<String> cmd = new ArrayList<>(command);
+        cmd.addAll(List.of("-impl", impl, "-root", root.toString(), "-op", op, "-label", label, "-run", Integer.toString(run),
+                "-session", session));
+        cmd.addAll(List.of(extra));
+        String load = loadAverage().split(" ")[0];
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.appendTo(work.resolve("bench.log").toFile())).start();
+        String line = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        boolean done = p.waitFor(60, TimeUnit.MINUTES);
+        ObjectNode r = null;
+        if (!line.isEmpty()) {
+            r = (ObjectNode) new ObjectMapper().readTree(line);
+            r.put("loadavg_start", load);
+            Files.writeString(out, r + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        }
+        System.err.printf("run=%d %-15s %-13s %-13s rc=%s load=%s median_us=%s%s%n", run, impl, op, label,
+                done ? p.exitValue() : "timeout", load, r == null ? "-" : r.path("median_us").asText("-"),
+                r != null && r.has("error") ? " error=" + r.get("error").asText() : "");
+        freshRoot();
+        return r;
+    }
+
+    /** Unmounts what a run left under the root (by exact path, deepest first) and removes the root. */
+    void freshRoot() throws Exception {
+        Mounts.unmountAllUnder(root);
+        if (Files.exists(root)) {
+            // Nothing is mounted under the root now. On btrfs, rm removes a subvolume as a directory once it is
+            // empty (root may since Linux 4.18), but only without --one-file-system: each subvolume is a device.
+            Process rm = new ProcessBuilder(subvolumes ? List.of("rm", "-rf", root.toString())
+                    : List.of("rm", "-rf", "--one-file-system", root.toString())).inheritIO().start();
+            if (!rm.waitFor(30, TimeUnit.MINUTES) || rm.exitValue() != 0) throw new IOException("cannot remove " + root);
+        }
+        Files.createDirectories(root);
+        PeerBench.sync();
+    }
+
+    /** A fresh sparse {@code image} of {@code size} bytes, formatted by {@code mkfs} (image path appended), mounted on the roots. */
+    void mountBacking(Path image, long size, List<String> mkfs, String type, String data) throws Exception {
+        Mounts.unmountAllUnder(roots);
+        Files.deleteIfExists(image);
+        try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
+            f.setLength(size);
+        }
+        List<String> cmd = new ArrayList<>(mkfs);
+        cmd.add(image.toString());
+        Process p = new ProcessBuilder(cmd).inheritIO().start();
+        if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) throw new IOException(String.join(" ", cmd) + " failed");
+        try (LoopDevice loop = LoopDevice.attach(image, false, true)) {
+            Mounts.mount(loop.device().toString(), roots, type, 0, data);
+            System.err.println("backing: fresh " + type + " on " + loop.device() + " at " + roots + " (" + data + ")");
+        }
+    }
+
+    void unmountBacking(Path image) throws Exception {
+        Mounts.unmountAllUnder(roots);
+        for (int i = 0; i < 100 && LoopDevice.findAttached(image).isPresent(); i++) Thread.sleep(50);
+        Files.deleteIfExists(image);
+    }
+
+    /** A meta line: the kernel, the cores, the backing and the load average now. */
+    void meta(String backing, String when) throws IOException {
+        String line = "{\"op\":\"meta\",\"when\":\"" + when + "\",\"session\":\"" + session + "\",\"kernel\":\"" + Kernel.release()
+                + "\",\"ncpu\":" + Runtime.getRuntime().availableProcessors() + ",\"backing\":\"" + backing + "\",\"loadavg\":\""
+                + loadAverage() + "\",\"java\":\"" + Runtime.version() + "\"}\n";
+        Files.writeString(out, line, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        System.err.println("load average at " + when + ": " + loadAverage());
+    }
+
+    static String loadAverage() throws IOException {
+        return Files.readString(Path.of("/proc/loadavg")).strip();
+    }
+}

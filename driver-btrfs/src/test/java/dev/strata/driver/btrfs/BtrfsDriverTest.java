@@ -1,0 +1,304 @@
+package dev.strata.driver.btrfs;
+
+import dev.strata.api.CreateOptions;
+import dev.strata.api.DriverRegistry;
+import dev.strata.api.InvalidOptionException;
+import dev.strata.api.StorageDriver;
+import dev.strata.api.Support;
+import dev.strata.nativeio.btrfs.Qgroups;
+import dev.strata.nativeio.btrfs.Subvolumes;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** What is particular to btrfs, on a loop btrfs: snapshots, qgroup limits, what remove leaves, restarts, the probe. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class BtrfsDriverTest {
+    private static final long MIB = 1 << 20;
+    private LoopBtrfs btrfs;
+
+    @BeforeAll
+    void mount() throws IOException {
+        btrfs = LoopBtrfs.make();
+    }
+
+    @AfterAll
+    void unmount() throws IOException {
+        if (btrfs != null) btrfs.close();
+    }
+
+    @Test
+    void theProbeSaysWhyNotOffBtrfsAndYesOnIt() throws IOException {
+        BtrfsProvider p = (BtrfsProvider) DriverRegistry.load().require("btrfs");
+        Path tmpfs = btrfs.scratch("probe");
+        Support no = p.probe(tmpfs.resolve("strata/btrfs"));
+        assertFalse(no.supported());
+        assertTrue(no.reason().contains("tmpfs, not btrfs") && no.reason().contains("0x9123683e"), no.reason());
+        assertFalse(Files.exists(tmpfs.resolve("strata")), "the probe made its home");
+        assertTrue(p.probe(btrfs.newRoot("probe").resolve("btrfs")).supported());
+        // Docker's order: below overlay (50) and aufs (40), above devicemapper (20) and vfs.
+        assertEquals(30, p.priority());
+        assertTrue(p.priority() > DriverRegistry.load().require("vfs").priority());
+    }
+
+    @Test
+    void aSnapshotAndItsParentChangeIndependently() throws IOException {
+        StorageDriver d = LoopBtrfs.open(btrfs.newRoot("independence"));
+        d.create("base", null, CreateOptions.NONE);
+        Path base = d.get("base", null);
+        Files.writeString(base.resolve("shared"), "base");
+        Files.createDirectory(base.resolve("dir"));
+        Files.writeString(base.resolve("dir/file"), "in dir");
+        d.put("base");
+        d.createReadWrite("child", "base", CreateOptions.NONE);
+        d.createReadWrite("sibling", "base", CreateOptions.NONE);
+        Path child = d.get("child", null), sibling = d.get("sibling", null);
+        assertEquals("base", Files.readString(child.resolve("shared")));
+        Files.writeString(child.resolve("shared"), "child");
+        Files.delete(child.resolve("dir/file"));
+        Files.setPosixFilePermissions(child.resolve("dir"), PosixFilePermissions.fromString("rwx------"));
+        Files.writeString(base.resolve("later"), "after the snapshot");
+
+        assertEquals("base", Files.readString(base.resolve("shared")));
+        assertEquals("in dir", Files.readString(base.resolve("dir/file")));
+        assertEquals("rwxr-xr-x", PosixFilePermissions.toString(Files.getPosixFilePermissions(base.resolve("dir"))));
+        assertFalse(Files.exists(child.resolve("later")));
+        assertEquals("base", Files.readString(sibling.resolve("shared")));
+        assertTrue(Files.exists(sibling.resolve("dir/file")));
+        assertEquals("base", d.parent("child"));
+        assertEquals(Subvolumes.info(base).uuid(), Subvolumes.info(child).parentUuid(), "the child is a snapshot of its parent");
+        d.put("child");
+        d.put("sibling");
+        d.cleanup();
+    }
+
+    @Test
+    void aSizeLimitFailsWritesWithEdquotAndHoldsAcrossRestartsAndQuotasTurnedOff() throws Exception {
+        Path root = btrfs.newRoot("quota");
+        StorageDriver d = LoopBtrfs.open(root);
+        d.create("base", null, CreateOptions.NONE);
+        d.createReadWrite("limited", "base", CreateOptions.of(Map.of("size", "20M")));
+        Path home = d.home();
+        assertEquals("20971520", Files.readString(home.resolve("quotas/limited")), "moby's quota file");
+        assertWriteFails(d, "limited", "first");
+        d.cleanup();
+
+        StorageDriver again = LoopBtrfs.open(root);
+        assertWriteFails(again, "limited", "after a restart");
+        again.cleanup();
+
+        Qgroups.disable(home); // what moby's Cleanup does: every limit is gone from the filesystem
+        StorageDriver third = LoopBtrfs.open(root);
+        assertWriteFails(third, "limited", "after quotas were turned off, and on again by the next open");
+        third.cleanup();
+
+        Path layer = home.resolve("subvolumes/limited");
+        long subvolume = Subvolumes.id(layer);
+        third.remove("limited");
+        assertFalse(Files.exists(home.resolve("quotas/limited")));
+        assertQgroupGoes(home, subvolume);
+    }
+
+    @Test
+    void sizeOptionsAreCheckedAsMobyChecksThem() throws IOException {
+        Path root = btrfs.newRoot("options");
+        StorageDriver d = LoopBtrfs.open(root, "btrfs.min_space=10M", "btrfs.size=30M");
+        assertTrue(Qgroups.status(d.home()).orElseThrow().on(), "btrfs.min_space turns quotas on at open, as moby's Init");
+        d.create("base", null, CreateOptions.NONE);
+        InvalidOptionException small = assertThrows(InvalidOptionException.class,
+                () -> d.createReadWrite("small", "base", CreateOptions.of(Map.of("size", "5M"))));
+        assertTrue(small.getMessage().contains("less than btrfs.min_space 10"), small.getMessage());
+        InvalidOptionException unknown = assertThrows(InvalidOptionException.class,
+                () -> d.createReadWrite("odd", "base", CreateOptions.of(Map.of("inodes", "5"))));
+        assertTrue(unknown.getMessage().contains("inodes") && unknown.getMessage().contains("size"), unknown.getMessage());
+        assertFalse(d.exists("small") || d.exists("odd"));
+        d.createReadWrite("defaulted", "base", CreateOptions.NONE);
+        assertEquals(Long.toString(30 * MIB), Files.readString(d.home().resolve("quotas/defaulted")), "btrfs.size applies to read-write layers");
+        d.create("image", "base", CreateOptions.NONE);
+        assertFalse(Files.exists(d.home().resolve("quotas/image")), "btrfs.size does not apply to image layers");
+        assertTrue(d.status().toString().contains("qgroups on, default 31.46MB, min 10.49MB"), d.status().toString()); // decimal units, as moby's HumanSize
+        d.cleanup();
+    }
+
+    @Test
+    void removeLeavesNoSubvolumeNotEvenANestedOne() throws Exception {
+        Path root = btrfs.newRoot("remove");
+        StorageDriver d = LoopBtrfs.open(root);
+        d.create("base", null, CreateOptions.NONE);
+        d.createReadWrite("box", "base", CreateOptions.of(Map.of("size", "50M")));
+        Path box = d.get("box", null);
+        // What a container might do inside its layer (systemd-nspawn, a nested engine): subvolumes of its own.
+        Files.createDirectories(box.resolve("var/lib/machines"));
+        Subvolumes.create(box.resolve("var/lib/machines"), "inner");
+        Subvolumes.create(box.resolve("var/lib/machines/inner"), "innermost");
+        Files.writeString(box.resolve("var/lib/machines/inner/innermost/f"), "x");
+        d.put("box");
+        Path home = d.home();
+        List<Long> ids = List.of(Subvolumes.id(box), Subvolumes.id(box.resolve("var/lib/machines/inner")),
+                Subvolumes.id(box.resolve("var/lib/machines/inner/innermost")));
+        d.remove("box");
+        d.remove("base");
+        assertEquals(List.of(), d.layers());
+        assertEquals(Set.of(), names(home.resolve("subvolumes")));
+        for (String own : List.of("creating", "applying")) assertEquals(Set.of(), names(home.resolve(".btrfs").resolve(own)), own);
+        assertEquals(Set.of(), names(home.resolve(".btrfs/parents")));
+        assertTrue(Subvolumes.nested(btrfs.mountPoint()).stream().noneMatch(n -> n.path().startsWith(btrfs.mountPoint().relativize(home).toString())),
+                "subvolumes left under " + home + ": " + Subvolumes.nested(btrfs.mountPoint()));
+        for (long id : ids) assertQgroupGoes(home, id);
+        d.cleanup();
+    }
+
+    @Test
+    void aFailedApplyLeavesTheLayerAsItWasAndNoSnapshotBehind() throws IOException {
+        Path root = btrfs.newRoot("apply");
+        StorageDriver d = LoopBtrfs.open(root);
+        d.create("base", null, CreateOptions.NONE);
+        Files.writeString(d.get("base", null).resolve("kept"), "kept");
+        d.put("base");
+        Path before = d.home().resolve("subvolumes/base");
+        java.util.UUID uuid = Subvolumes.info(before).uuid();
+        RuntimeException e = assertThrows(RuntimeException.class, () -> d.applyDiff("base", null, new java.io.ByteArrayInputStream(new byte[]{1, 2, 3})));
+        assertTrue(e.getMessage().endsWith("layer base unchanged"), e.getMessage());
+        assertEquals(uuid, Subvolumes.info(before).uuid(), "the layer's subvolume was replaced");
+        assertEquals("kept", Files.readString(d.get("base", null).resolve("kept")));
+        d.put("base");
+        assertEquals(Set.of(), names(d.home().resolve(".btrfs/applying")));
+        d.cleanup();
+    }
+
+    @Test
+    void whatAKilledCreateOrApplyLeftGoesWithoutTouchingTheLayer() throws Exception {
+        Path root = btrfs.newRoot("leftovers");
+        StorageDriver d = LoopBtrfs.open(root);
+        d.create("base", null, CreateOptions.NONE);
+        Path home = d.home(), own = home.resolve(".btrfs");
+        // As kills would leave them (a create runs under the kit's lock with no mark): a sized create before its
+        // rename (its subvolume limited, its parent recorded), a create before its snapshot (only the record), and
+        // an apply's snapshot before its exchange.
+        Subvolumes.snapshot(home.resolve("subvolumes/base"), own.resolve("creating"), "made", false);
+        Path made = own.resolve("creating/made");
+        if (!Qgroups.status(home).map(Qgroups.Status::on).orElse(false)) Qgroups.enable(home);
+        Qgroups.limit(made, 50 * MIB);
+        long madeId = Subvolumes.id(made);
+        Files.createSymbolicLink(own.resolve("parents/made"), Path.of("base"));
+        Files.createSymbolicLink(own.resolve("parents/unborn"), Path.of("base"));
+        Subvolumes.snapshot(home.resolve("subvolumes/base"), own.resolve("applying"), "base", false);
+        new BtrfsStorage(home, new BtrfsOptions(0, 0)).discardStaged("base"); // what the kit does for an apply's mark
+        StorageDriver reopened = LoopBtrfs.open(root);
+        for (String dir : List.of("creating", "applying")) assertEquals(Set.of(), names(own.resolve(dir)), dir);
+        assertEquals(Set.of("base"), names(own.resolve("parents")));
+        assertEquals(List.of("base"), reopened.layers());
+        assertQgroupGoes(home, madeId);
+        reopened.create("made", "base", CreateOptions.NONE);
+        assertEquals("base", reopened.parent("made"));
+        reopened.remove("made");
+        d.cleanup();
+        reopened.cleanup();
+    }
+
+    @Test
+    void aLayerMobyMadeMeanwhileIsRefusedNotRemoved() throws IOException {
+        Path root = btrfs.newRoot("race");
+        StorageDriver d = LoopBtrfs.open(root);
+        d.create("base", null, CreateOptions.NONE);
+        Path home = d.home();
+        // moby, which takes no lock of ours, made both ids after the kit saw neither: one for a snapshot, one for a
+        // sized create's rename.
+        Subvolumes.create(home.resolve("subvolumes"), "snap");
+        Subvolumes.create(home.resolve("subvolumes"), "sized");
+        Files.writeString(home.resolve("subvolumes/snap/moby"), "m");
+        BtrfsStorage storage = new BtrfsStorage(home, new BtrfsOptions(0, 0));
+        assertThrows(dev.strata.api.LayerExistsException.class,
+                () -> storage.create(new dev.strata.kit.NewLayer("snap", "base", false, CreateOptions.NONE)));
+        assertThrows(dev.strata.api.LayerExistsException.class,
+                () -> storage.create(new dev.strata.kit.NewLayer("sized", "base", true, CreateOptions.of(Map.of("size", "50M")))));
+        assertEquals("m", Files.readString(home.resolve("subvolumes/snap/moby")));
+        assertEquals(Set.of(), names(home.resolve(".btrfs/creating")));
+        assertEquals(Set.of("base"), names(home.resolve(".btrfs/parents")), "records of layers moby made are not ours");
+        d.remove("snap");
+        d.remove("sized");
+        d.remove("base");
+        d.cleanup();
+    }
+
+    @Test
+    void aLayerMobyMadeGetsItsParentFromBtrfs() throws IOException {
+        Path root = btrfs.newRoot("adopt");
+        StorageDriver d = LoopBtrfs.open(root);
+        d.create("base", null, CreateOptions.NONE);
+        Path subvolumes = d.home().resolve("subvolumes");
+        // moby's Create: a snapshot straight into subvolumes/, no record of the parent.
+        Subvolumes.snapshot(subvolumes.resolve("base"), subvolumes, "from-moby", false);
+        Subvolumes.create(subvolumes, "moby-base");
+        assertTrue(d.exists("from-moby"));
+        assertEquals("base", d.parent("from-moby"));
+        assertNull(d.parent("moby-base"));
+        assertThrows(dev.strata.api.LayerBusyException.class, () -> d.remove("base"), "base has a child moby made");
+        StorageDriver reopened = LoopBtrfs.open(root);
+        assertEquals(Set.of("base", "from-moby", "moby-base"), Set.copyOf(reopened.layers()));
+        assertEquals("base", reopened.parent("from-moby"));
+        d.cleanup();
+        reopened.cleanup();
+    }
+
+    private static void assertWriteFails(StorageDriver d, String id, String when) throws IOException {
+        Path root = d.get(id, null);
+        try {
+            Path f = root.resolve("fill-" + System.nanoTime());
+            IOException e = assertThrows(IOException.class, () -> write(f, 40 * MIB), "writing 40 MiB into 20M succeeded " + when);
+            assertTrue(String.valueOf(e.getMessage()).contains("Disk quota exceeded"), when + ": " + e);
+            Files.deleteIfExists(f);
+        } finally {
+            d.put(id);
+        }
+    }
+
+    private static void write(Path f, long bytes) throws IOException {
+        byte[] buf = new byte[(int) MIB];
+        new java.util.Random(7).nextBytes(buf);
+        try (OutputStream out = Files.newOutputStream(f)) {
+            for (long n = 0; n < bytes; n += buf.length) out.write(buf);
+        }
+        try (var ch = java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+    }
+
+    /** The qgroup of a destroyed subvolume goes: removed by the driver, or by the kernel once the subvolume is dropped. */
+    private static void assertQgroupGoes(Path fs, long subvolume) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (Qgroups.of(fs, subvolume).isPresent() && System.nanoTime() < deadline) {
+            Subvolumes.sync(fs);
+            StorageDriver again = LoopBtrfs.open(fs.getParent()); // an open retries the qgroups kept for later
+            again.cleanup();
+            Thread.sleep(100);
+        }
+        assertTrue(Qgroups.of(fs, subvolume).isEmpty(), "qgroup 0/" + subvolume + " is still there: " + Qgroups.list(fs));
+    }
+
+    private static Set<String> names(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) return Set.of();
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).filter(n -> !n.startsWith(".")).collect(Collectors.toSet());
+        }
+    }
+}
