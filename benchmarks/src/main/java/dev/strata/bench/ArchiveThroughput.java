@@ -4,16 +4,15 @@ import dev.strata.archive.ApplyOptions;
 import dev.strata.archive.LayerArchive;
 import dev.strata.archive.WhiteoutFormat;
 import dev.strata.nativeio.Kernel;
-import dev.strata.nativeio.LoopDevice;
-import dev.strata.nativeio.MountInfo;
-import dev.strata.nativeio.Mounts;
-import dev.strata.nativeio.Native;
 
+import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.invoke.MethodHandle;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.Pipe;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,47 +20,47 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static dev.strata.bench.Comparison.Goal;
+import static dev.strata.bench.Comparison.Metric;
 
 /**
- * Apply and diff throughput of {@link LayerArchive} against GNU tar, measured in the same run on the same data, on a
- * warm JVM: peerbench's two data sets (20,000 files of 4 KiB in 200 dirs; 20 files of 20 MiB), generated here, on a
- * tmpfs and on a loop-mounted ext4 ({@code nobarrier}, as peerbench's), tars read from a tmpfs.
- *
+ * layer-archive's apply and diff against GNU tar, as a {@link Comparison}: peerbench's two data sets (20,000 files of
+ * 4 KiB in 200 dirs; 20 files of 20 MiB) on a tmpfs and on a loop-mounted ext4 ({@code nobarrier}, as peerbench's),
+ * tars read from a tmpfs. Two ways, each the same for both sides:
  * <ul>
- *   <li>apply: {@code LayerArchive.apply} of the tar file vs {@code tar -xpf TAR -C DIR};</li>
- *   <li>diff: {@code LayerArchive.tree(DIR)} read fully vs {@code tar -cf - -C DIR .} read fully through a pipe,
- *   with GNU tar's default 10 KiB records and with {@code -b 2048} (1 MiB records, peerbench's reference).</li>
+ *   <li><b>warm</b>: Strata in this long-running JVM, GNU tar as the process it always is; each block does
+ *   {@code --warmup} untimed reps, then {@code --reps} timed ones, on both sides;</li>
+ *   <li><b>process</b>: a fresh process per rep on both sides: GNU tar, and a fresh JVM running {@link ArchiveOnce}
+ *   with the launcher's flags for apply and diff (what a command-line user of either pays, less the launcher's AOT
+ *   cache).</li>
  * </ul>
- * Untimed before each timed rep: {@code sync(2)}, and removal of the previous rep's tree. Ours and GNU tar alternate
- * rep by rep so that both see the same background load. Reported: wall-time medians and the throughput ratio
- * (GNU tar's median time / ours; above 1 means faster than GNU tar), and the same for CPU time (user + system of
- * this JVM and of GNU tar, from getrusage; for GNU tar's diff it includes this JVM reading the pipe), which the
- * background load of a shared machine disturbs much less than wall time.
+ * apply: {@code LayerArchive.apply} of the tar file vs {@code tar -xpf TAR -C DIR}. diff: a tar of the whole tree
+ * written into a pipe that this JVM reads fully, by {@code LayerArchive.writeTree} vs {@code tar -cf - -C DIR .},
+ * GNU tar with its default 10 KiB records and with {@code -b 2048} (1 MiB records, its strongest). Untimed before
+ * each rep: sync(2), and the removal of the previous rep's tree. Values: throughput from the median rep's wall time,
+ * and the median rep's CPU time (user + system, this process and its children, from getrusage).
  *
- * <p>Usage: {@code ArchiveThroughput [--reps N] [--warmup N] [--targets tmpfs,disk] [--sets small,large]
- * [--work DIR] [--image-size BYTES]}. Needs root (mounts, loop device).
+ * <pre>scripts/bench-archive [--runs N] [--warmup N] [--reps N] [--targets tmpfs,disk] [--sets small,large]
+ * [--modes warm,process]</pre>
  */
 public final class ArchiveThroughput {
-    private static final MethodHandle SYNC = Native.plainCall("sync", FunctionDescriptor.ofVoid());
+    private static final ApplyOptions OPTIONS = new ApplyOptions(WhiteoutFormat.DELETE_IN_PLACE, true);
 
-    private int reps = 5, warmup = 2;
-    private List<String> targets = List.of("tmpfs", "disk");
-    private List<String> sets = List.of("small", "large");
-    private Path work = Path.of("/tmp/strata-bench-archive");
-    private long imageSize = 8L << 30;
-    private final List<Path> mounts = new ArrayList<>();
-    private final List<String[]> rows = new ArrayList<>();
+    private int runs = Comparison.MIN_RUNS, warmup = 1, reps = 3;
+    private List<String> targets = List.of("tmpfs", "disk"), sets = List.of("small", "large"), modes = List.of("warm", "process");
 
     public static void main(String[] args) throws Exception {
         ArchiveThroughput b = new ArchiveThroughput();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
-                case "--reps" -> b.reps = Integer.parseInt(args[++i]);
+                case "--runs" -> b.runs = Integer.parseInt(args[++i]);
                 case "--warmup" -> b.warmup = Integer.parseInt(args[++i]);
+                case "--reps" -> b.reps = Integer.parseInt(args[++i]);
                 case "--targets" -> b.targets = List.of(args[++i].split(","));
                 case "--sets" -> b.sets = List.of(args[++i].split(","));
-                case "--work" -> b.work = Path.of(args[++i]);
-                case "--image-size" -> b.imageSize = Long.parseLong(args[++i]);
+                case "--modes" -> b.modes = List.of(args[++i].split(","));
                 default -> {
                     System.err.println("unknown argument " + args[i]);
                     System.exit(2);
@@ -76,212 +75,179 @@ public final class ArchiveThroughput {
     }
 
     private void run() throws Exception {
-        Files.createDirectories(work);
+        Comparison c = new Comparison("layer-archive against GNU tar", runs, null);
+        List<BenchMount> mounts = new ArrayList<>();
         try {
-            Path data = mountTmpfs(work.resolve("data"), "1200m");
-            Map<String, DataSets> all = new LinkedHashMap<>();
-            all.put("small", DataSets.SMALL);
-            all.put("large", DataSets.LARGE);
+            BenchMount data = BenchMount.tmpfs("1200m");
+            mounts.add(data);
             Map<String, Path> tars = new LinkedHashMap<>();
             for (String s : sets) {
-                Path t = data.resolve(s + ".tar");
-                long n = all.get(s).writeTar(t);
-                System.out.printf(Locale.ROOT, "generated %s: %,d bytes%n", all.get(s).name(), n);
+                Path t = data.mount.resolve(s + ".tar");
+                set(s).writeTar(t);
                 tars.put(s, t);
             }
-            System.out.printf(Locale.ROOT, "kernel %s, %d cpus, load %s, reps %d (+%d warm-up)%n", Kernel.release(),
-                    Runtime.getRuntime().availableProcessors(), Files.readString(Path.of("/proc/loadavg")).trim(), reps, warmup);
             for (String target : targets) {
-                Path root = switch (target) {
-                    case "tmpfs" -> mountTmpfs(work.resolve("tmpfs"), "4g");
-                    case "disk" -> mountExt4(work.resolve("disk"));
-                    default -> throw new IllegalArgumentException("unknown target " + target);
+                BenchMount m = switch (target) {
+                    case "tmpfs" -> BenchMount.tmpfs("4g");
+                    case "disk" -> BenchMount.ext4(8L << 30);
+                    default -> throw new IllegalArgumentException("unknown target " + target + " (tmpfs, disk)");
                 };
-                for (String s : sets) measure(target, root, all.get(s), tars.get(s));
-            }
-        } finally {
-            for (int i = mounts.size() - 1; i >= 0; i--) {
-                try {
-                    Mounts.unmount(mounts.get(i), 0);
-                } catch (RuntimeException e) {
-                    System.err.println("unmount " + mounts.get(i) + ": " + e.getMessage());
+                mounts.add(m);
+                for (String s : sets) {
+                    for (String mode : modes) cases(c, target, m.mount, s, tars.get(s), mode);
                 }
             }
-            Files.deleteIfExists(work.resolve("backing.img"));
-            try {
-                for (Path m : mounts) Files.deleteIfExists(m);
-                Files.deleteIfExists(work);
-            } catch (IOException e) {
-                System.err.println("left behind: " + e.getMessage());
-            }
+            System.out.printf(Locale.ROOT, "kernel %s, %d CPUs; GNU tar's process start: %.2f ms (tar --version, median of 20)%n",
+                    Kernel.release(), Runtime.getRuntime().availableProcessors(), execFloorMs());
+            c.run();
+        } finally {
+            for (BenchMount m : mounts.reversed()) m.close();
         }
-        print();
+        c.print();
+        System.out.printf(Locale.ROOT, "%nEach block: %d untimed rep(s), then %d timed; value from the median rep. scripts/bench-archive --runs %d "
+                + "--warmup %d --reps %d --targets %s --sets %s --modes %s%n", warmup, reps, runs, warmup, reps,
+                String.join(",", targets), String.join(",", sets), String.join(",", modes));
     }
 
-    private void measure(String target, Path root, DataSets set, Path tar) throws Exception {
-        ApplyOptions options = new ApplyOptions(WhiteoutFormat.DELETE_IN_PLACE, true);
+    private static DataSets set(String s) {
+        return switch (s) {
+            case "small" -> DataSets.SMALL;
+            case "large" -> DataSets.LARGE;
+            default -> throw new IllegalArgumentException("unknown set " + s + " (small, large)");
+        };
+    }
+
+    private void cases(Comparison c, String target, Path root, String set, Path tar, String mode) throws Exception {
         long tarBytes = Files.size(tar);
-        // apply
-        List<long[]> ours = new ArrayList<>(), gnu = new ArrayList<>();
-        for (int i = 0; i < warmup + reps; i++) {
-            boolean timed = i >= warmup;
-            for (int order = 0; order < 2; order++) {
-                boolean oursFirst = i % 2 == 0;
-                boolean doOurs = (order == 0) == oursFirst;
-                if (!doOurs && !timed) continue; // GNU tar needs no warm-up
-                Path dir = Files.createDirectories(root.resolve("apply"));
-                sync();
+        boolean fresh = mode.equals("process");
+        if (!fresh && !mode.equals("warm")) throw new IllegalArgumentException("unknown mode " + mode + " (warm, process)");
+        List<Metric> rate = List.of(Metric.rate("MB/s", "MB/s (tar bytes)", fresh ? null : Goal.ratio(1.0, Double.NaN)),
+                Metric.time("CPU s", "CPU s", null));
+        String where = set + " on " + target + (fresh ? ", fresh process" : ", warm");
+
+        Path applyDir = root.resolve("apply");
+        Rep strataApply = fresh ? () -> exec(javaCmd("apply", tar.toString(), applyDir.toString()))
+                : () -> {
+                    try (InputStream in = new FileInputStream(tar.toFile())) {
+                        LayerArchive.apply(applyDir, in, OPTIONS);
+                    }
+                };
+        Rep tarApply = () -> exec(List.of("tar", "-xpf", tar.toString(), "-C", applyDir.toString()));
+        c.add(new Comparison.Case("apply " + where, List.of(
+                new RepSide(fresh ? "strata (fresh JVM)" : "strata", strataApply, applyDir, tarBytes),
+                new RepSide("tar -xpf", tarApply, applyDir, tarBytes)), rate, Comparison.warmFiles(tar)));
+
+        // diff: both read the same tree, extracted once by GNU tar
+        Path src = root.resolve("src-" + set);
+        if (!Files.exists(src)) {
+            Files.createDirectories(src);
+            exec(List.of("tar", "-xpf", tar.toString(), "-C", src.toString()));
+        }
+        long diffBytes = drainCommand(List.of("tar", "-cf", "-", "-C", src.toString(), "."));
+        Rep strataDiff = fresh ? () -> drainCommand(javaCmd("diff", src.toString())) : () -> drainWriteTree(src);
+        c.add(new Comparison.Case("diff " + where, List.of(
+                new RepSide(fresh ? "strata (fresh JVM)" : "strata", strataDiff, null, diffBytes),
+                new RepSide("tar -cf", () -> drainCommand(List.of("tar", "-cf", "-", "-C", src.toString(), ".")), null, diffBytes),
+                new RepSide("tar -b 2048 -cf", () -> drainCommand(List.of("tar", "-b", "2048", "-cf", "-", "-C", src.toString(), ".")),
+                        null, diffBytes)), rate, Comparison.Prepare.NOTHING));
+    }
+
+    @FunctionalInterface
+    interface Rep {
+        void run() throws Exception;
+    }
+
+    /** One side: per block {@code warmup} untimed reps, then {@code reps} timed ones; {@code scratch} is emptied after each. */
+    private final class RepSide implements Comparison.Side {
+        private final String name;
+        private final Rep rep;
+        private final Path scratch;
+        private final long bytes;
+
+        RepSide(String name, Rep rep, Path scratch, long bytes) {
+            this.name = name;
+            this.rep = rep;
+            this.scratch = scratch;
+            this.bytes = bytes;
+        }
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        public Map<String, Double> measure(int run) throws Exception {
+            List<Double> wall = new ArrayList<>(), cpu = new ArrayList<>();
+            for (int i = 0; i < warmup + reps; i++) {
+                if (scratch != null) Files.createDirectories(scratch);
+                PeerBench.sync();
                 long[] u0 = Usage.now();
                 long t0 = System.nanoTime();
-                if (doOurs) {
-                    try (InputStream in = new java.io.FileInputStream(tar.toFile())) {
-                        LayerArchive.apply(dir, in, options);
-                    }
-                } else {
-                    exec("tar", "-xpf", tar.toString(), "-C", dir.toString());
-                }
+                rep.run();
                 long t = System.nanoTime() - t0;
-                long cpu = Usage.since(u0);
-                if (timed) (doOurs ? ours : gnu).add(new long[]{t, cpu});
-                exec("rm", "-rf", "--one-file-system", dir.toString());
-            }
-        }
-        row(target, set, "apply", "tar -xpf", ours, gnu, tarBytes);
-
-        // diff: both read the same tree, extracted by GNU tar
-        Path src = Files.createDirectories(root.resolve("src"));
-        exec("tar", "-xpf", tar.toString(), "-C", src.toString());
-        List<long[]> ours2 = new ArrayList<>(), gnu10k = new ArrayList<>(), gnu1m = new ArrayList<>();
-        long oursBytes = 0;
-        byte[] buf = new byte[1 << 20];
-        for (int i = 0; i < warmup + reps; i++) {
-            boolean timed = i >= warmup;
-            sync();
-            long[] u0 = Usage.now();
-            long t0 = System.nanoTime();
-            long n = 0;
-            try (InputStream in = LayerArchive.tree(src)) {
-                for (int r; (r = in.read(buf)) > 0; ) n += r;
-            }
-            if (timed) ours2.add(new long[]{System.nanoTime() - t0, Usage.since(u0)});
-            oursBytes = n;
-            if (!timed) continue;
-            sync();
-            long[] u1 = Usage.now();
-            long w = drain(buf, "tar", "-cf", "-", "-C", src.toString(), ".");
-            gnu10k.add(new long[]{w, Usage.since(u1)});
-            sync();
-            long[] u2 = Usage.now();
-            w = drain(buf, "tar", "-b", "2048", "-cf", "-", "-C", src.toString(), ".");
-            gnu1m.add(new long[]{w, Usage.since(u2)});
-        }
-        row(target, set, "diff", "tar -cf - | read", ours2, gnu10k, oursBytes);
-        row(target, set, "diff", "tar -b 2048 -cf - | read", ours2, gnu1m, oursBytes);
-        exec("rm", "-rf", "--one-file-system", src.toString());
-    }
-
-    private void row(String target, DataSets set, String op, String ref, List<long[]> ours, List<long[]> gnu, long bytes) {
-        double o = median(ours, 0) / 1e9, g = median(gnu, 0) / 1e9;
-        double oc = median(ours, 1) / 1e9, gc = median(gnu, 1) / 1e9;
-        String[] r = {set.shortName(), target, op, ref, f3(o), f3(g), String.format(Locale.ROOT, "**%.2fx**", g / o),
-                String.format(Locale.ROOT, "%.0f", bytes / 1e6 / o), f3(oc), f3(gc), String.format(Locale.ROOT, "%.2fx", gc / oc),
-                spread(ours), spread(gnu)};
-        rows.add(r);
-        System.out.printf(Locale.ROOT, "%-6s %-6s %-5s vs %-24s wall: ours %s s, ref %s s, ratio %s | cpu: ours %s s, ref %s s, ratio %s%n",
-                r[0], r[1], r[2], r[3], r[4], r[5], r[6].replace("*", ""), r[8], r[9], r[10]);
-    }
-
-    private void print() {
-        System.out.println();
-        System.out.println("| set | on | op | reference | ours, median wall s | ref, median wall s | throughput ratio (ref / ours) "
-                + "| ours MB/s | ours, median CPU s | ref, median CPU s | CPU ratio (ref / ours) | ours, wall per rep | ref, wall per rep |");
-        System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-        for (String[] r : rows) System.out.println("| " + String.join(" | ", r) + " |");
-    }
-
-    private static String f3(double x) {
-        return String.format(Locale.ROOT, "%.3f", x);
-    }
-
-    private static String spread(List<long[]> l) {
-        StringBuilder b = new StringBuilder();
-        for (long[] x : l) b.append(b.isEmpty() ? "" : " ").append(String.format(Locale.ROOT, "%.2f", x[0] / 1e9));
-        return b.toString();
-    }
-
-    private static double median(List<long[]> samples, int field) {
-        List<Long> s = new ArrayList<>();
-        for (long[] x : samples) s.add(x[field]);
-        s.sort(null);
-        int n = s.size();
-        return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2.0;
-    }
-
-    private Path mountTmpfs(Path dir, String size) throws IOException {
-        Files.createDirectories(dir);
-        Mounts.mount("tmpfs", dir, "tmpfs", 0, "size=" + size);
-        mounts.add(dir);
-        return dir;
-    }
-
-    /** A fresh ext4 on a sparse image file, loop-attached (autoclear) and mounted nobarrier, as peerbench's. */
-    private Path mountExt4(Path dir) throws IOException {
-        Path img = work.resolve("backing.img");
-        Files.deleteIfExists(img);
-        try (var f = java.nio.channels.FileChannel.open(img, java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
-            f.truncate(0);
-            f.write(java.nio.ByteBuffer.allocate(1), imageSize - 1);
-        }
-        exec("mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0", img.toString());
-        Files.createDirectories(dir);
-        try (LoopDevice loop = LoopDevice.attach(img, false, true)) {
-            Mounts.mount(loop.device().toString(), dir, "ext4", 0, "nobarrier");
-        }
-        mounts.add(dir);
-        if (!MountInfo.isMountPoint(dir)) throw new IllegalStateException("ext4 not mounted at " + dir);
-        return dir;
-    }
-
-    private static void sync() {
-        try {
-            SYNC.invokeExact();
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
-    }
-
-    private static void exec(String... cmd) {
-        try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            int rc = p.waitFor();
-            if (rc != 0) throw new IllegalStateException(String.join(" ", cmd) + " exited " + rc);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /** Runs a command and reads its stdout fully through the pipe; returns the elapsed ns. */
-    private static long drain(byte[] buf, String... cmd) {
-        try {
-            long t0 = System.nanoTime();
-            Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            try (InputStream in = p.getInputStream()) {
-                while (in.read(buf) > 0) {
-                    // discard, as peerbench does
+                long cpuNs = Usage.since(u0);
+                if (i >= warmup) {
+                    wall.add(t / 1e9);
+                    cpu.add(cpuNs / 1e9);
                 }
+                if (scratch != null) exec(List.of("rm", "-rf", "--one-file-system", scratch.toString()));
             }
-            int rc = p.waitFor();
-            long t = System.nanoTime() - t0;
-            if (rc != 0) throw new IllegalStateException(String.join(" ", cmd) + " exited " + rc);
-            return t;
+            return Map.of("MB/s", bytes / 1e6 / Comparison.median(wall), "CPU s", Comparison.median(cpu));
+        }
+    }
+
+    /** A fresh JVM with the flags the launcher gives apply and diff (it adds an AOT cache of its own jar, which this has not). */
+    private static List<String> javaCmd(String... args) {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xss2m", "-cp", System.getProperty("java.class.path"), ArchiveOnce.class.getName()));
+        cmd.addAll(List.of(args));
+        return cmd;
+    }
+
+    /** LayerArchive.writeTree into a pipe, read fully here with 1 MiB reads: what {@link #drainCommand} does with tar's stdout. */
+    private static void drainWriteTree(Path src) throws Exception {
+        Pipe p = Pipe.open();
+        Thread reader = Thread.ofPlatform().start(() -> drain(p.source()));
+        try (OutputStream out = Channels.newOutputStream(p.sink())) {
+            LayerArchive.writeTree(src, out);
+        }
+        reader.join();
+    }
+
+    private static void drain(Pipe.SourceChannel in) {
+        ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+        try (in) {
+            while (in.read(buf) >= 0) buf.clear();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
         }
+    }
+
+    /** Runs a command and reads its stdout fully through the pipe with 1 MiB reads; returns the bytes read. */
+    private static long drainCommand(List<String> cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        long n = 0;
+        byte[] buf = new byte[1 << 20];
+        try (InputStream in = p.getInputStream()) {
+            for (int r; (r = in.read(buf)) >= 0; ) n += r;
+        }
+        if (p.waitFor() != 0) throw new IOException(String.join(" ", cmd) + " exited " + p.exitValue());
+        return n;
+    }
+
+    private static void exec(List<String> cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        if (!p.waitFor(30, TimeUnit.MINUTES) || p.exitValue() != 0) throw new IOException(String.join(" ", cmd) + " failed");
+    }
+
+    private static double execFloorMs() throws Exception {
+        List<Double> ms = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            long t0 = System.nanoTime();
+            exec(List.of("tar", "--version"));
+            ms.add((System.nanoTime() - t0) / 1e6);
+        }
+        return Comparison.median(ms);
     }
 }

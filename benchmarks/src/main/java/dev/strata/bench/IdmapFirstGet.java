@@ -68,7 +68,7 @@ public final class IdmapFirstGet {
         if (!Kernel.isRoot()) fail("must run as root (mounts, user namespaces)");
         Path peer = buildPeer();
         long biggest = sizes.stream().mapToLong(n -> n).max().orElse(0) * FILE_SIZE;
-        String loadStart = Stats.loadAverage();
+        String loadStart = Comparison.loadAverage();
         List<String> report = new ArrayList<>();
         try (BenchMount b = BenchMount.ext4(Math.max(8L << 30, biggest * 5))) {
             StorageDriver d = DriverRegistry.load().open(DriverRegistry.load().require("overlay"), b.mount.resolve("strata"), List.of());
@@ -80,7 +80,7 @@ public final class IdmapFirstGet {
                 d.cleanup();
             }
         }
-        String loadEnd = Stats.loadAverage();
+        String loadEnd = Comparison.loadAverage();
         System.out.println();
         System.out.println("IdmapFirstGet: first get of a container layer under 0:100000:65536, " + runs + " runs per size, kernel "
                 + Kernel.release() + ", " + Runtime.getRuntime().availableProcessors() + " CPUs, ext4 on loop (nobarrier), page cache warm");
@@ -144,7 +144,7 @@ public final class IdmapFirstGet {
         for (int run = 1; run <= runs; run++) {
             warm(strataImage);
             warm(mobyPlain);
-            Stats.sync();
+            PeerBench.sync();
             double[] st = null;
             double dc, tu;
             if (run % 2 == 1) {
@@ -163,14 +163,14 @@ public final class IdmapFirstGet {
             double faster = Double.isNaN(dc) ? tu : Double.isNaN(tu) ? dc : Math.min(dc, tu);
             ratios.add(faster / st[0]);
             System.err.printf(Locale.ROOT, "files=%d run=%d strata=%.2f ms (get %.2f) moby dircopy=%.1f ms tar=%.1f ms ratio=%.0fx load=%s%n",
-                    files, run, st[0], st[1], dc, tu, faster / st[0], Stats.loadAverage());
+                    files, run, st[0], st[1], dc, tu, faster / st[0], Comparison.loadAverage());
         }
         strata.remove(image);
         List<Double> sorted = new ArrayList<>(ratios);
         sorted.sort(null);
         return String.format(Locale.ROOT, "%-8d %-8d %-18s %-22.1f %-22.1f %-28s %.0fx-%.0fx", files, files * FILE_SIZE / 1_000_000,
-                String.format(Locale.ROOT, "%.2f (%.2f)", Stats.median(s), Stats.median(sGet)), Stats.median(dircopy), Stats.median(untar),
-                String.format(Locale.ROOT, "%.0fx", Stats.median(ratios)), sorted.getFirst(), sorted.getLast());
+                String.format(Locale.ROOT, "%.2f (%.2f)", Comparison.median(s), Comparison.median(sGet)), Comparison.median(dircopy), Comparison.median(untar),
+                String.format(Locale.ROOT, "%.0fx", Comparison.median(ratios)), sorted.getFirst(), sorted.getLast());
     }
 
     /** ms of createReadWrite + first get, and of the get alone; checks the view, then puts and removes. */
@@ -197,7 +197,7 @@ public final class IdmapFirstGet {
         JsonNode r = peer(List.of("remap-get", "-src-home", plain.toString(), "-src-id", "image", "-home", remap.toString(),
                 "-variant", variant, "-run", Integer.toString(run)));
         if (r.path("root_uid").asInt() != 100000) fail("moby's copy shows uid " + r.path("root_uid") + " at its root, not 100000");
-        Stats.sync(); // the copy's dirty pages, before the next side runs
+        PeerBench.sync(); // the copy's dirty pages, before the next side runs
         return r.path("total_ms").asDouble();
     }
 

@@ -349,6 +349,7 @@ final class KitDriver implements StorageDriver {
             if (first == null) first = e;
             else first.addSuppressed(e);
         }
+        refs.release();
         if (first != null) throw first;
     }
 

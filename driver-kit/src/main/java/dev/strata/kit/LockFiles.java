@@ -75,6 +75,27 @@ final class LockFiles implements FileConstants {
         }
     }
 
+    /** Opens (creating it, and its directory, if need be) {@code file} to be locked again and again ({@link Flock#keptOpen}). */
+    static int openForLock(Path file) {
+        Scratch x = SCRATCH.get();
+        return open(x.st, file, x.path(file), O_RDWR | O_CREAT);
+    }
+
+    /** Takes the flock on an open descriptor, waiting for it. */
+    static void flock(int fd, Path file) {
+        int r;
+        do {
+            r = Libc.flock(SCRATCH.get().st, fd, LOCK_EX);
+        } while (r == -4); // EINTR
+        if (r < 0) throw new SyscallException("flock", file.toString(), -r);
+    }
+
+    /** Drops the flock on an open descriptor. */
+    static void unlock(int fd, Path file) {
+        int r = Libc.flock(SCRATCH.get().st, fd, LOCK_UN);
+        if (r < 0) throw new SyscallException("flock", file.toString(), -r);
+    }
+
     /**
      * Creates {@code file} (it must not exist), locks it and writes {@code content}; returns the descriptor, or
      * {@link #EXISTS} when the file is there already (a mark someone holds, or one a crash left).

@@ -32,7 +32,13 @@ public final class RefCounts {
     public RefCounts(Path dir, Predicate<String> isMounted) {
         this.dir = dir.toAbsolutePath().normalize();
         this.isMounted = isMounted;
-        for (int i = 0; i < STRIPES; i++) stripes[i] = new Flock(this.dir.resolve(".lock-" + i));
+        // kept open: taken on every get and put, on a tmpfs (RunDirectory) nobody unmounts; release() closes them
+        for (int i = 0; i < STRIPES; i++) stripes[i] = Flock.keptOpen(this.dir.resolve(".lock-" + i));
+    }
+
+    /** Closes the stripes' kept descriptors (the driver's cleanup); the next use opens them again. */
+    public void release() {
+        for (Flock f : stripes) f.release();
     }
 
     /** Takes a reference; runs {@code onFirst} (the mount) when the count goes from 0 to 1. Returns the new count. */
@@ -58,9 +64,10 @@ public final class RefCounts {
             int fd = openCount(id);
             try {
                 int n = read(fd, id);
-                if (isMounted != null && n > 0 && !isMounted.test(id)) n = 1;  // someone unmounted it behind our back
+                boolean mounted = isMounted == null || isMounted.test(id); // asked once: a put is two system calls fewer
+                if (!mounted && n > 0) n = 1;  // someone unmounted it behind our back
                 if (n <= 1) {
-                    if (isMounted == null || isMounted.test(id)) onLast.run();
+                    if (mounted) onLast.run();
                     write(fd, 0, id);
                     return 0;
                 }

@@ -7,7 +7,8 @@ public class UnsafeEntryException extends StorageException {
     private final String entry;
 
     public UnsafeEntryException(String layer, String entry, String why) {
-        super("applyDiff", layer, "refused tar entry \"" + entry + "\": " + why);
+        // a stream broken between entries has no entry to name: the reason says where it broke
+        super("applyDiff", layer, entry.isEmpty() ? "not a valid tar stream: " + why : "refused tar entry \"" + entry + "\": " + why);
         this.entry = entry;
     }
 

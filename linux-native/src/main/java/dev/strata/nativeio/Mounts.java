@@ -62,6 +62,21 @@ public final class Mounts {
         throw new SyscallException("umount2", target.toString(), e);
     }
 
+    /** What {@link #unmountIfPresent} found. */
+    public enum Unmounted { UNMOUNTED, NOT_A_MOUNT, ABSENT }
+
+    /**
+     * {@link #unmountIfMounted}, telling "nothing at that path" (ENOENT) from "not a mount point" (EINVAL), so a
+     * caller that removes the mount point afterwards can skip that call too.
+     */
+    public static Unmounted unmountIfPresent(Path target, int flags) {
+        int e = umount2(target, flags);
+        if (e == 0) return Unmounted.UNMOUNTED;
+        if (e == Errno.EINVAL) return Unmounted.NOT_A_MOUNT;
+        if (e == Errno.ENOENT) return Unmounted.ABSENT;
+        throw new SyscallException("umount2", target.toString(), e);
+    }
+
     /** 0, or the errno. */
     private static int umount2(Path target, int flags) {
         try (Arena a = Arena.ofConfined()) {

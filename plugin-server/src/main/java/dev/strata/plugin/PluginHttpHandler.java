@@ -39,7 +39,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * One connection's HTTP exchanges. Auto-read is off and this handler asks for each socket read, so a connection
  * has one request in progress at a time: a streamed body is read only as fast as the driver consumes it, and the
  * next request is read only once the reply is written (a request that arrived in the same read waits in
- * {@code pending}). Driver calls run on the worker executor, never on the event loop: a mount or a tar walk blocks.
+ * {@code pending}). A JSON call runs on the event loop, which serves this connection alone ({@link ConnectionLoops});
+ * Diff and ApplyDiff run on the worker executor, since the loop must go on moving their streams meanwhile.
  */
 final class PluginHttpHandler extends ChannelInboundHandlerAdapter {
     private static final System.Logger LOG = System.getLogger(PluginHttpHandler.class.getName());
@@ -51,6 +52,7 @@ final class PluginHttpHandler extends ChannelInboundHandlerAdapter {
 
     private final GraphDriverApi api;
     private final Executor workers;
+    private final Calls calls;
     private Exchange exchange;
     /** Messages of a next request that arrived while the current one was still being answered. */
     private final ArrayDeque<HttpObject> pending = new ArrayDeque<>();
@@ -78,9 +80,10 @@ final class PluginHttpHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    PluginHttpHandler(GraphDriverApi api, Executor workers) {
+    PluginHttpHandler(GraphDriverApi api, Executor workers, Calls calls) {
         this.api = api;
         this.workers = workers;
+        this.calls = calls;
     }
 
     @Override
@@ -213,8 +216,14 @@ final class PluginHttpHandler extends ChannelInboundHandlerAdapter {
         x.json = null;
         if (x.endpoint.kind == GraphDriverApi.Kind.TAR_REPLY) {
             submit(ctx, x, () -> streamDiff(ctx, x, body));
+        } else if (!calls.begin()) {
+            shuttingDown(ctx, x);
         } else {
-            submit(ctx, x, () -> reply(ctx, x, callJson(x, body)));
+            try {
+                reply(ctx, x, callJson(x, body));
+            } finally {
+                calls.end();
+            }
         }
     }
 
@@ -310,13 +319,28 @@ final class PluginHttpHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void submit(ChannelHandlerContext ctx, Exchange x, Runnable task) {
-        try {
-            workers.execute(task);
-        } catch (RejectedExecutionException e) {
-            if (x.tar != null) x.tar.close();
-            x.closeAfter = true;
-            reply(ctx, x, error(HttpResponseStatus.SERVICE_UNAVAILABLE, "the strata plugin is shutting down"));
+        if (!calls.begin()) {
+            shuttingDown(ctx, x);
+            return;
         }
+        try {
+            workers.execute(() -> {
+                try {
+                    task.run();
+                } finally {
+                    calls.end();
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            calls.end();
+            shuttingDown(ctx, x);
+        }
+    }
+
+    private void shuttingDown(ChannelHandlerContext ctx, Exchange x) {
+        if (x.tar != null) x.tar.close();
+        x.closeAfter = true;
+        reply(ctx, x, error(HttpResponseStatus.SERVICE_UNAVAILABLE, "the strata plugin is shutting down"));
     }
 
     /** Writes the reply; then reads the next request, or closes. Callable from any thread. */

@@ -29,11 +29,13 @@ import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Serves one storage driver to dockerd as a graphdriver plugin: HTTP/1.1 on a UNIX socket (Netty, pure JDK
- * transport). One event-loop thread does the I/O; driver calls run on worker threads, so requests on different
- * connections proceed concurrently.
+ * transport). One thread accepts; each connection is served on an event loop of its own ({@link ConnectionLoops}),
+ * where its JSON calls run too, so requests on different connections proceed concurrently and a request wakes one
+ * thread. Diff and ApplyDiff, which stream while the driver works, run on worker threads.
  */
 public final class PluginServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(PluginServer.class.getName());
@@ -64,9 +66,13 @@ public final class PluginServer implements AutoCloseable {
 
     private final Config config;
     private final DriverHost host;
-    private final EventLoopGroup loop;
+    private final EventLoopGroup acceptor;
+    private final ConnectionLoops connectionLoops = new ConnectionLoops();
+    private final EventLoopGroup loops;
     private final ThreadPoolExecutor workers;
+    private final Calls calls = new Calls();
     private final ChannelGroup connections;
+    private final AtomicLong accepted = new AtomicLong();
     private final CountDownLatch closed = new CountDownLatch(1);
     private Channel server;
     private Object socketKey;
@@ -75,7 +81,8 @@ public final class PluginServer implements AutoCloseable {
     private PluginServer(Config config) {
         this.config = config;
         this.host = new DriverHost(config.registry(), config.driverName(), config.options(), config.environment());
-        this.loop = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("strata-plugin-io", true), NioIoHandler.newFactory());
+        this.acceptor = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("strata-plugin-accept", true), NioIoHandler.newFactory());
+        this.loops = connectionLoops.newGroup();
         AtomicInteger n = new AtomicInteger();
         this.workers = new ThreadPoolExecutor(0, MAX_WORKERS, 30, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
             Thread t = new Thread(r, "strata-plugin-worker-" + n.incrementAndGet());
@@ -108,17 +115,19 @@ public final class PluginServer implements AutoCloseable {
         Path at = bindPath != null ? bindPath : socket;
         GraphDriverApi api = new GraphDriverApi(host);
         ServerBootstrap b = new ServerBootstrap()
-                .group(loop)
+                .group(acceptor, loops)
                 .channel(NioServerDomainSocketChannel.class)
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
                         connections.add(ch);
+                        accepted.incrementAndGet();
+                        connectionLoops.track(ch);
                         ch.pipeline().addLast(
                                 new HttpServerCodec(new HttpDecoderConfig().setMaxChunkSize(PluginHttpHandler.DIFF_CHUNK)),
                                 new HttpServerExpectContinueHandler(),
-                                new PluginHttpHandler(api, workers));
+                                new PluginHttpHandler(api, workers, calls));
                     }
                 });
         try {
@@ -136,6 +145,11 @@ public final class PluginServer implements AutoCloseable {
 
     public Path socket() {
         return config.socket();
+    }
+
+    /** Connections accepted since the start: with a kept-alive client, one per client. */
+    public long connectionsAccepted() {
+        return accepted.get();
     }
 
     /**
@@ -195,7 +209,7 @@ public final class PluginServer implements AutoCloseable {
             SocketFile.removeIfOurs(config.socket(), socketKey);
             if (server != null) server.close().syncUninterruptibly();
             workers.shutdown();
-            if (!awaitWorkers(config.shutdownGrace())) {
+            if (!calls.closeAndAwait(config.shutdownGrace())) {
                 LOG.log(System.Logger.Level.WARNING, "requests still running after {0}; closing their connections", config.shutdownGrace());
             }
             connections.close().syncUninterruptibly();
@@ -233,6 +247,7 @@ public final class PluginServer implements AutoCloseable {
 
     private void shutdownResources() {
         workers.shutdownNow();
-        loop.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        acceptor.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     }
 }

@@ -349,6 +349,35 @@ class PluginServerTest {
     }
 
     @Test
+    void closeLetsACallInProgressFinishBeforeTheCleanupAndRefusesNewOnes() throws Exception {
+        try (RawHttp a = new RawHttp(socket); RawHttp b = new RawHttp(socket)) {
+            init(a);
+            a.call("GraphDriver.Create", "{\"ID\":\"l1\"}");
+            java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+            MemoryDriver d = driver();
+            d.getGate = gate;
+            d.getEntered = entered;
+            var blocked = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return a.call("GraphDriver.Get", "{\"ID\":\"l1\"}");
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            assertTrue(entered.await(10, java.util.concurrent.TimeUnit.SECONDS));
+            var closing = java.util.concurrent.CompletableFuture.runAsync(server::close);
+            Thread.sleep(300);
+            assertFalse(closing.isDone(), "close waits for the Get in progress");
+            assertEquals(0, d.cleanups.get(), "no cleanup while a call runs");
+            gate.countDown();
+            assertEquals(200, blocked.get(10, java.util.concurrent.TimeUnit.SECONDS).status());
+            closing.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(1, d.cleanups.get());
+        }
+    }
+
+    @Test
     void closeRunsTheDriversCleanupAndRemovesTheSocket() throws IOException {
         try (RawHttp c = new RawHttp(socket)) {
             init(c);

@@ -102,8 +102,9 @@ final class DiffCommands {
             // command drops what it staged.)
             java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
             java.io.PrintWriter err = spec.commandLine().getErr();
+            boolean progressLine = Kernel.isatty(2); // the message must not run on from it
             Thread onSignal = new Thread(() -> {
-                if (!done.get()) err.println("strata: apply " + id + ": interrupted; layer " + id + " unchanged");
+                if (!done.get()) err.println((progressLine ? "\n" : "") + "strata: apply " + id + ": interrupted; layer " + id + " unchanged");
             });
             Runtime.getRuntime().addShutdownHook(onSignal);
             try (InputStream raw = file == null ? System.in : Files.newInputStream(file);

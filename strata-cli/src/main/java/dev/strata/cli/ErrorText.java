@@ -18,6 +18,7 @@ import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Set;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -35,6 +36,7 @@ final class ErrorText {
     private static final Pattern CLASS_NAME = Pattern.compile("\\b(?:[a-z][a-z0-9_]*\\.)+[A-Z][A-Za-z0-9_$]*(?:Exception|Error)\\b:?\\s*");
 
     private static final Pattern TRUNCATED = Pattern.compile("(?i)truncated|unexpected end|premature end");
+    private static final Pattern LAYER_STATE = Pattern.compile("; layer \\S+ unchanged$");
     private static final String ENDS_EARLY = "the input ends early: truncated or not what it claims to be";
 
     /** The line to print, and whether the error is the user's input (exit 2) rather than a failure. */
@@ -66,9 +68,13 @@ final class ErrorText {
     /** The cause, without the parts the head already says. */
     static String cause(Throwable t, String subject, Paths where) {
         String c = describe(t, subject, where);
+        // The state the layer is left in closes the line, outside whatever is put in parentheses below.
+        Matcher state = LAYER_STATE.matcher(c);
+        String tail = state.find() ? state.group() : "";
+        c = c.substring(0, c.length() - tail.length());
         // A stream that ends early says so in the words of whichever decoder noticed (zstd: "Truncated source").
         if (!c.startsWith(ENDS_EARLY) && TRUNCATED.matcher(c).find()) c = ENDS_EARLY + " (" + lowerFirst(c) + ")";
-        return c;
+        return c + tail;
     }
 
     private static String describe(Throwable t, String subject, Paths where) {

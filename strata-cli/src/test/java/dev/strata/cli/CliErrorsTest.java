@@ -60,6 +60,7 @@ class CliErrorsTest extends ScratchRootTest {
         Result r = strata("-s", "vfs", "apply", "t1", truncated.toString());
         assertEquals(1, r.code());
         assertTrue(r.err().startsWith("strata: apply t1: the input ends early"), r.err());
+        assertTrue(r.err().strip().endsWith("); layer t1 unchanged"), "the layer's state closes the line: " + r.err());
         r.assertOneCleanLine();
         assertFalse(r.err().contains(root.toString()), r.err());
 
@@ -74,6 +75,24 @@ class CliErrorsTest extends ScratchRootTest {
         assertTrue(rz.err().startsWith("strata: apply t2: the input ends early"), rz.err());
         rz.assertOneCleanLine();
         assertFalse(rz.err().contains(root.toString()), rz.err());
+
+        // plain tars cut short: between entries there is no entry to name, so the line says where the stream broke
+        Path garbage = Files.write(tmp.resolve("garbage"), "garbage\n".getBytes());
+        expect(1, "strata: apply t1: not a valid tar stream: the input ends after 8 bytes, inside the first 512-byte header; layer t1 unchanged",
+                strata("-s", "vfs", "apply", "t1", garbage.toString()));
+        byte[] plain = Files.readAllBytes(tar);
+        Path inData = Files.write(tmp.resolve("in-data.tar"), Arrays.copyOf(plain, 512 + 1000));
+        expect(1, "strata: apply t1: refused tar entry \"random\": archive ends inside the entry's data (99000 of 100000 bytes missing); layer t1 unchanged",
+                strata("-s", "vfs", "apply", "t1", inData.toString()));
+        Path inPadding = Files.write(tmp.resolve("in-padding.tar"), Arrays.copyOf(plain, 512 + 100_000 + 100));
+        expect(1, "strata: apply t1: refused tar entry \"random\": archive ends inside the padding after the entry's data; layer t1 unchanged",
+                strata("-s", "vfs", "apply", "t1", inPadding.toString()));
+        Path inHeader = Files.write(tmp.resolve("in-header.tar"), Arrays.copyOf(plain, 512 + 100_352 + 100));
+        expect(1, "strata: apply t1: not a valid tar stream: archive ends inside the header after entry \"random\" (100 of 512 bytes); layer t1 unchanged",
+                strata("-s", "vfs", "apply", "t1", inHeader.toString()));
+        // as Go's archive/tar: an input that stops right after an entry's data (no padding, no end blocks) ends the archive
+        Path noPadding = Files.write(tmp.resolve("no-padding.tar"), Arrays.copyOf(plain, 512 + 100_000));
+        assertEquals(0, strata("-s", "vfs", "apply", "t1", noPadding.toString()).code());
 
         Result missing = strata("-s", "vfs", "diff", "t1", "--output", "/nonexistent/x.tar");
         expect(1, "strata: diff t1: /nonexistent: no such file or directory", missing);

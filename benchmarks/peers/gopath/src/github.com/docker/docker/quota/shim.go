@@ -1,4 +1,4 @@
-// Package quota is a build shim for peerbench (copied from ../shared/peerbench for benchmarks/peers), NOT moby's implementation.
+// Package quota is a build shim for Strata's moby peers (copied from ../shared/peerbench), NOT moby's implementation.
 //
 // Debian's golang-github-docker-docker-dev (20.10.24) omits moby's quota/
 // directory, which overlay2 and vfs import. Upstream quota only works on XFS

@@ -99,8 +99,8 @@ final class LayerMounts {
     /** Unmounts the layer's merged dir if something is mounted there, and removes the mount point. */
     void unmount(String id) {
         Path merged = layout.merged(id);
-        Mounts.unmountIfMounted(merged, Mounts.MNT_DETACH);
-        removeMountPoint(merged);
+        // no merged dir (a base layer, or one never mounted): nothing to remove either
+        if (Mounts.unmountIfPresent(merged, Mounts.MNT_DETACH) != Mounts.Unmounted.ABSENT) removeMountPoint(merged);
     }
 
     private static void removeMountPoint(Path merged) {
@@ -115,7 +115,7 @@ final class LayerMounts {
      * (no lower file), whose diff dir is its root. Two system calls, no exceptions.
      */
     boolean isMountedOrBase(String id) {
-        if (MountRoots.isMountRoot(layout.merged(id))) return true;
-        return !Files.exists(layout.dir(id).resolve(Layout.LOWER));
+        // the lower file first: a base layer is answered in one call
+        return !Files.exists(layout.dir(id).resolve(Layout.LOWER)) || MountRoots.isMountRoot(layout.merged(id));
     }
 }

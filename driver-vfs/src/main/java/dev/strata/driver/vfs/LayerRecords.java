@@ -1,21 +1,27 @@
 package dev.strata.driver.vfs;
 
 import dev.strata.api.StorageException;
-import dev.strata.kit.AtomicFiles;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotLinkException;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * What vfs knows of each layer beyond its directory: its parent and whether it is read-write. One small text
- * file per layer ({@code parent=...}, {@code rw=...}), written atomically; its presence is what makes a layer
- * complete.
+ * What vfs knows of each layer beyond its directory: its parent and whether it is read-write. One small record per
+ * layer ({@code parent=...}, {@code rw=...}); its presence is what makes a layer complete.
+ *
+ * <p>A record is a symbolic link whose target is that text, made under a temporary name and renamed into place: one
+ * metadata operation that the filesystem's journal makes whole or not at all, so a crash leaves a whole record or
+ * none, with no fsync. Two fsyncs (file and directory) were 90% of an empty child's create (JFR: 10 ms of 11 on a
+ * busy ext4), and bought nothing the layer had: its copied files are not synced, as in moby and the overlay driver.
+ * Records written as regular files by earlier versions are still read.
  */
 final class LayerRecords {
     record Record(String id, String parent, boolean readWrite) {
@@ -28,21 +34,37 @@ final class LayerRecords {
     }
 
     void write(Record r) {
+        Path target = dir.resolve(r.id());
+        Path tmp = dir.resolve("." + r.id() + ".tmp-" + ProcessHandle.current().pid() + "-" + Thread.currentThread().threadId());
         try {
             Files.createDirectories(dir);
+            Files.deleteIfExists(tmp);
+            Files.createSymbolicLink(tmp, Path.of("parent=" + (r.parent() == null ? "" : r.parent()) + "\nrw=" + r.readWrite() + "\n"));
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
-            throw new StorageException("create", dir.toString(), e.toString(), e);
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // the original error matters more
+            }
+            throw new StorageException("create", target.toString(), e.toString(), e);
         }
-        AtomicFiles.write(dir.resolve(r.id()), "parent=" + (r.parent() == null ? "" : r.parent()) + "\nrw=" + r.readWrite() + "\n");
     }
 
     /** The record, or null if the layer has none (never made, or not finished). */
     Record read(String id) {
+        Path file = dir.resolve(id);
         try {
+            String text;
+            try {
+                text = Files.readSymbolicLink(file).toString();
+            } catch (NotLinkException e) {
+                // written by an earlier version; a few bytes: one read, not readAllLines's decoder (layers reads them all)
+                text = new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
+            }
             String parent = null;
             boolean rw = false;
-            // a few bytes: one read and a split, not readAllLines's decoder and buffered reader (layers reads them all)
-            for (String line : new String(Files.readAllBytes(dir.resolve(id)), StandardCharsets.UTF_8).split("\n")) {
+            for (String line : text.split("\n")) {
                 if (line.startsWith("parent=")) parent = line.substring(7).isEmpty() ? null : line.substring(7);
                 else if (line.startsWith("rw=")) rw = Boolean.parseBoolean(line.substring(3));
             }
@@ -50,7 +72,7 @@ final class LayerRecords {
         } catch (NoSuchFileException e) {
             return null;
         } catch (IOException e) {
-            throw new StorageException("read layer record", dir.resolve(id).toString(), e.toString(), e);
+            throw new StorageException("read layer record", file.toString(), e.toString(), e);
         }
     }
 

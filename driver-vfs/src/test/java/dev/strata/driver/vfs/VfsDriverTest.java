@@ -151,6 +151,22 @@ class VfsDriverTest {
     }
 
     @Test
+    void aRecordIsOneSymlinkAndAnEarlierVersionsFileIsStillRead() throws Exception {
+        vfs.create("base", null, CreateOptions.NONE);
+        vfs.createReadWrite("child", "base", CreateOptions.NONE);
+        Path records = root.resolve("vfs/.strata/layers");
+        assertTrue(Files.isSymbolicLink(records.resolve("child")), "a record is made whole in one step (no fsync)");
+        assertEquals("parent=base\nrw=true\n", Files.readSymbolicLink(records.resolve("child")).toString());
+        // what versions before the symlink wrote: a regular file with the same text
+        Files.delete(records.resolve("child"));
+        Files.writeString(records.resolve("child"), "parent=base\nrw=true\n");
+        StorageDriver reopened = open(List.of());
+        assertEquals("base", reopened.parent("child"));
+        assertEquals(Set.of("base", "child"), Set.copyOf(reopened.layers()));
+        assertTrue(reopened.exists("child"));
+    }
+
+    @Test
     void aCreateCutShortIsNeverSeenAndIsRemovedAtTheNextOpen() throws Exception {
         vfs.create("base", null, CreateOptions.NONE);
         // What a kill -9 in the middle of a copy left, under the driver from before the kit: a mark in

@@ -56,6 +56,7 @@ public final class TarReader {
     private final TarHeader h = new TarHeader();
     private final Ustar block = new Ustar(new byte[Ustar.BLOCK]);
     private long entrySizeTotal;
+    private boolean started; // a whole header block was read
 
     public TarReader(InputStream in) {
         this.in = in;
@@ -100,8 +101,11 @@ public final class TarReader {
     /** The next entry (the same instance each time), or null at the end of the archive. */
     public TarHeader next() {
         if (ended) return null;
-        skip(remaining + padding);
-        remaining = padding = 0;
+        skipData(remaining);
+        if (!skipPadding()) {
+            ended = true;
+            return null; // the input ends right after an entry's data: Go's reader ends the archive there too
+        }
         Map<String, byte[]> pax = null;
         String longName = null, longLink = null;
         while (true) {
@@ -362,8 +366,14 @@ public final class TarReader {
     /** Skips {@code n} bytes of entry data. */
     public void skipData(long n) {
         if (n > remaining) throw new IllegalArgumentException("only " + remaining + " bytes left");
-        skip(n);
-        remaining -= n;
+        long left = n;
+        while (left > 0) {
+            if (pos == lim && !fill()) throw eof();
+            int k = (int) Math.min(left, lim - pos);
+            pos += k;
+            left -= k;
+            remaining -= k; // so that eof() counts what is really missing
+        }
     }
 
     private int readDataByte() {
@@ -377,18 +387,42 @@ public final class TarReader {
         return new TarFormatException(h.name, "archive ends inside the entry's data (" + remaining + " of " + entrySizeTotal + " bytes missing)");
     }
 
+    /** Skips the padding after an entry's data; false when the input ends before any of it (no padding at all). */
+    private boolean skipPadding() {
+        long left = padding;
+        padding = 0;
+        while (left > 0) {
+            if (pos == lim && !fill()) {
+                if (left == entryPadding()) return false;
+                throw new TarFormatException(h.name, "archive ends inside the padding after the entry's data");
+            }
+            int k = (int) Math.min(left, lim - pos);
+            pos += k;
+            left -= k;
+        }
+        return true;
+    }
+
+    private long entryPadding() {
+        return (Ustar.BLOCK - entrySizeTotal % Ustar.BLOCK) % Ustar.BLOCK;
+    }
+
     private boolean readBlock() {
         int got = 0;
         while (got < Ustar.BLOCK) {
             if (pos == lim && !fill()) {
                 if (got == 0) return false;
-                throw new TarFormatException("", "archive ends inside a header block");
+                // no entry to name: say where the stream broke off instead
+                throw new TarFormatException("", !started
+                        ? "the input ends after " + got + " bytes, inside the first 512-byte header"
+                        : "archive ends inside the header after entry \"" + h.name + "\" (" + got + " of 512 bytes)");
             }
             int k = Math.min(Ustar.BLOCK - got, lim - pos);
             copyOut(block.bytes(), got, k);
             pos += k;
             got += k;
         }
+        started = true;
         return true;
     }
 
@@ -410,16 +444,6 @@ public final class TarReader {
         long left = n;
         while (left > 0) {
             if (pos == lim && !fill()) throw new TarFormatException(what, "archive ends early");
-            int k = (int) Math.min(left, lim - pos);
-            pos += k;
-            left -= k;
-        }
-    }
-
-    private void skip(long n) {
-        long left = n;
-        while (left > 0) {
-            if (pos == lim && !fill()) throw eof();
             int k = (int) Math.min(left, lim - pos);
             pos += k;
             left -= k;

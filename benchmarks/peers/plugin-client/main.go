@@ -1,0 +1,264 @@
+// plugin-client: dockerd's side of the graphdriver plugin protocol, timed. It calls a plugin socket through moby
+// 20.10's own plugin client (github.com/docker/docker/pkg/plugins, what dockerd's graphDriverProxy uses, with its
+// kept-alive HTTP connection), with the request and reply shapes of daemon/graphdriver/proxy.go.
+//
+//	plugin-client -socket S -home H -op exists|lifecycle [-n N] [-warmup W] [-client moby|raw]
+//
+// plugin-client -serve S: a stub plugin in Go's net/http on socket S that answers every call at once from memory
+// (Exists true, Get a fixed path): what the Go stack Docker's own plugins are built on costs per request.
+//
+// -client raw: a minimal kept-alive HTTP/1.1 client instead (one connection, the request bytes dockerd sends, the
+// reply read by its Content-Length): what the server itself adds, without the Go HTTP client's own goroutine hops.
+//
+// exists: Exists of a layer, N times. lifecycle: Create(lc-i, base) + Get + Put + Remove, each phase timed, N rounds.
+// Before either: Init(H), the base layer created when missing, and W untimed calls or rounds. One JSON line on
+// stdout: per phase n, median_us, min_us, max_us (the median of an even count is the mean of the middle two).
+// Build in GOPATH mode: ../build plugin-client.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/textproto"
+	"os"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/docker/docker/pkg/plugins"
+)
+
+type request struct {
+	ID         string            `json:",omitempty"`
+	Parent     string            `json:",omitempty"`
+	MountLabel string            `json:",omitempty"`
+	StorageOpt map[string]string `json:",omitempty"`
+}
+
+type response struct {
+	Err    string `json:",omitempty"`
+	Dir    string `json:",omitempty"`
+	Exists bool   `json:",omitempty"`
+}
+
+type initRequest struct {
+	Home    string
+	Opts    []string
+	UIDMaps []struct{} `json:"UIDMaps"`
+	GIDMaps []struct{} `json:"GIDMaps"`
+}
+
+// caller makes one plugin call: moby's client, or the raw one.
+type caller interface {
+	Call(serviceMethod string, args, ret interface{}) error
+}
+
+type client struct{ c caller }
+
+func (c client) call(method string, args interface{}) (response, error) {
+	var r response
+	if err := c.c.Call("GraphDriver."+method, args, &r); err != nil {
+		return r, err
+	}
+	if r.Err != "" {
+		return r, fmt.Errorf("%s: %s", method, r.Err)
+	}
+	return r, nil
+}
+
+// raw is one kept-alive connection written to and read from directly.
+type raw struct {
+	conn net.Conn
+	r    *bufio.Reader
+	buf  bytes.Buffer
+}
+
+func (c *raw) Call(method string, args, ret interface{}) error {
+	var body bytes.Buffer
+	if args != nil {
+		if err := json.NewEncoder(&body).Encode(args); err != nil {
+			return err
+		}
+	}
+	c.buf.Reset()
+	fmt.Fprintf(&c.buf, "POST /%s HTTP/1.1\r\nHost: \r\nUser-Agent: Go-http-client/1.1\r\nContent-Length: %d\r\n"+
+		"Accept: application/vnd.docker.plugins.v1.2+json\r\nAccept-Encoding: gzip\r\n\r\n", method, body.Len())
+	c.buf.Write(body.Bytes())
+	if _, err := c.conn.Write(c.buf.Bytes()); err != nil {
+		return err
+	}
+	tp := textproto.NewReader(c.r)
+	status, err := tp.ReadLine()
+	if err != nil {
+		return err
+	}
+	h, err := tp.ReadMIMEHeader()
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(h.Get("Content-Length"))
+	if err != nil {
+		return fmt.Errorf("%s: no Content-Length in the reply (%s)", method, status)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(c.r, b); err != nil {
+		return err
+	}
+	if ret == nil {
+		return nil
+	}
+	return json.Unmarshal(b, ret)
+}
+
+type stat struct {
+	N        int     `json:"n"`
+	MedianUS float64 `json:"median_us"`
+	MinUS    float64 `json:"min_us"`
+	MaxUS    float64 `json:"max_us"`
+}
+
+func summarize(ds []time.Duration) stat {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	us := func(d time.Duration) float64 { return math.Round(float64(d.Nanoseconds())/10) / 100 }
+	if len(s) == 0 {
+		return stat{}
+	}
+	med := s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return stat{N: len(s), MedianUS: us(med), MinUS: us(s[0]), MaxUS: us(s[len(s)-1])}
+}
+
+func run(c client, op string, n, warmup int) (map[string]stat, error) {
+	switch op {
+	case "exists":
+		var t []time.Duration
+		for i := -warmup; i < n; i++ {
+			t0 := time.Now()
+			r, err := c.call("Exists", &request{ID: "base"})
+			dt := time.Since(t0)
+			if err != nil {
+				return nil, err
+			}
+			if !r.Exists {
+				return nil, fmt.Errorf("Exists(base) answered false")
+			}
+			if i >= 0 {
+				t = append(t, dt)
+			}
+		}
+		return map[string]stat{"exists": summarize(t)}, nil
+	case "lifecycle":
+		phases := []string{"create", "get", "put", "remove"}
+		t := make([][]time.Duration, len(phases))
+		for i := -warmup; i < n; i++ {
+			id := fmt.Sprintf("lc-%d", i+warmup)
+			calls := []func() error{
+				func() error { _, err := c.call("Create", &request{ID: id, Parent: "base"}); return err },
+				func() error { _, err := c.call("Get", &request{ID: id}); return err },
+				func() error { _, err := c.call("Put", &request{ID: id}); return err },
+				func() error { _, err := c.call("Remove", &request{ID: id}); return err },
+			}
+			for p, call := range calls {
+				t0 := time.Now()
+				if err := call(); err != nil {
+					return nil, err
+				}
+				if i >= 0 {
+					t[p] = append(t[p], time.Since(t0))
+				}
+			}
+		}
+		out := map[string]stat{}
+		for p, name := range phases {
+			out[name] = summarize(t[p])
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("unknown -op %q (exists, lifecycle)", op)
+}
+
+func serveStub(socket string) error {
+	os.Remove(socket)
+	l, err := net.Listen("unix", socket)
+	if err != nil {
+		return err
+	}
+	reply := func(body string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/vnd.docker.plugins.v1+json")
+			io.WriteString(w, body)
+		}
+	}
+	mux := http.NewServeMux()
+	for _, m := range []string{"Init", "Create", "Put", "Remove"} {
+		mux.HandleFunc("/GraphDriver."+m, reply(`{}`))
+	}
+	mux.HandleFunc("/GraphDriver.Exists", reply(`{"Exists":true}`))
+	mux.HandleFunc("/GraphDriver.Get", reply(`{"Dir":"/var/lib/stub"}`))
+	return http.Serve(l, mux)
+}
+
+func main() {
+	if len(os.Args) == 3 && os.Args[1] == "-serve" {
+		if err := serveStub(os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	socket := flag.String("socket", "", "the plugin's socket")
+	home := flag.String("home", "", "Init's Home")
+	op := flag.String("op", "", "exists|lifecycle")
+	n := flag.Int("n", 1000, "timed calls or rounds")
+	warmup := flag.Int("warmup", 0, "untimed calls or rounds first")
+	kind := flag.String("client", "moby", "moby (dockerd's plugin client) or raw")
+	flag.Parse()
+	if *socket == "" || *home == "" || *op == "" {
+		flag.Usage()
+		os.Exit(2)
+	}
+	var c client
+	if *kind == "raw" {
+		conn, err := net.Dial("unix", *socket)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		c = client{&raw{conn: conn, r: bufio.NewReader(conn)}}
+	} else {
+		pc, err := plugins.NewClient("unix://"+*socket, nil)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		c = client{pc}
+	}
+	if err := c.c.Call("GraphDriver.Init", &initRequest{Home: *home}, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "Init:", err)
+		os.Exit(1)
+	}
+	if r, err := c.call("Exists", &request{ID: "base"}); err == nil && !r.Exists {
+		if _, err := c.call("Create", &request{ID: "base"}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
+	out, err := run(c, *op, *n, *warmup)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	b, _ := json.Marshal(map[string]interface{}{"op": *op, "client": *kind, "n": *n, "warmup": *warmup, "phases": out})
+	fmt.Println(string(b))
+}

@@ -1,0 +1,168 @@
+package dev.strata.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.strata.api.CreateOptions;
+import dev.strata.api.DriverRegistry;
+import dev.strata.api.StorageDriver;
+import dev.strata.nativeio.Kernel;
+import dev.strata.plugin.PluginServer;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static dev.strata.bench.Comparison.Goal;
+import static dev.strata.bench.Comparison.Metric;
+
+/**
+ * What a request over the graphdriver plugin socket adds to the same driver call made in-process, as a
+ * {@link Comparison}: this JVM serves a driver on a socket ({@link PluginServer}, as {@code strata plugin serve}
+ * does) and also opens the same driver in-process on a root of its own, both on one scratch filesystem. The socket
+ * side is {@code benchmarks/peers/plugin-client} in a process per block, with one kept-alive connection: moby 20.10's
+ * own plugin client (what dockerd calls a plugin through), and a raw HTTP/1.1 client (what the server alone adds,
+ * without the Go HTTP client's own goroutine hops). The in-process side makes the same calls in this JVM. Both do the
+ * same untimed calls first. Calls: Exists of a layer; and Create of a child of an empty layer, Get (an overlay mount
+ * with one lower), Put, Remove. A last case sets Strata's server against a Go net/http stub that answers at once
+ * from memory, both through moby's client: the floor of Go's own HTTP stack on this machine.
+ *
+ * <pre>scripts/bench PluginOverhead [DRIVER] [RUNS] [N] [WARMUP] [tmpfs|ext4]   (defaults: overlay 5 2000 2000 ext4)</pre>
+ */
+public final class PluginOverhead {
+    private static final Goal ADDS_AT_MOST_200_US = Goal.ratio(200, Double.NaN);
+
+    private PluginOverhead() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        String driver = args.length > 0 ? args[0] : "overlay";
+        int runs = args.length > 1 ? Integer.parseInt(args[1]) : Comparison.MIN_RUNS;
+        int n = args.length > 2 ? Integer.parseInt(args[2]) : 2000;
+        int warmup = args.length > 3 ? Integer.parseInt(args[3]) : 2000;
+        String backing = args.length > 4 ? args[4] : "ext4";
+        if (!Kernel.isRoot()) throw new IllegalStateException("must run as root (mounts)");
+        Path client = VsMoby.buildPeer(Path.of("").toAbsolutePath(), "plugin-client");
+        Comparison c = new Comparison("graphdriver plugin socket against in-process, " + driver + " on " + backing, runs, null);
+        long connections;
+        try (BenchMount m = backing.equals("tmpfs") ? BenchMount.tmpfs("2g") : BenchMount.ext4(4L << 30)) {
+            DriverRegistry registry = DriverRegistry.load();
+            StorageDriver local = registry.open(registry.require(driver), m.mount.resolve("in-process"), List.of());
+            Path home = m.mount.resolve("served");
+            Path socket = m.mount.resolve("plugin.sock"), stubSocket = m.mount.resolve("stub.sock");
+            Process stub = new ProcessBuilder(client.toString(), "-serve", stubSocket.toString()).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            try (PluginServer server = PluginServer.start(new PluginServer.Config(socket, driver, List.of(), registry,
+                    System.getenv(), Duration.ofSeconds(20)))) {
+                local.create("base", null, CreateOptions.NONE);
+                Comparison.Side exists = inProcessSide(local, "exists", n, warmup), lifecycle = inProcessSide(local, "lifecycle", n, warmup);
+                for (String kind : List.of("moby", "raw")) {
+                    String label = kind.equals("moby") ? "moby's plugin client" : "raw client";
+                    c.add(new Comparison.Case("exists, " + label, List.of(socketSide("socket", client, socket, home, "exists", kind, n, warmup),
+                            exists), List.of(Metric.added("exists", "Exists, µs added", ADDS_AT_MOST_200_US)), Comparison.Prepare.NOTHING));
+                    List<Metric> added = new ArrayList<>();
+                    for (String p : List.of("create", "get", "put", "remove")) added.add(Metric.added(p, p + ", µs added", ADDS_AT_MOST_200_US));
+                    c.add(new Comparison.Case("lifecycle, " + label, List.of(socketSide("socket", client, socket, home, "lifecycle", kind, n, warmup),
+                            lifecycle), added, Comparison.Prepare.NOTHING));
+                }
+                while (!Files.exists(stubSocket) && stub.isAlive()) Thread.sleep(20);
+                c.add(new Comparison.Case("exists, moby's client: Strata's server against a Go stub", List.of(
+                        socketSide("Strata's server", client, socket, home, "exists", "moby", n, warmup),
+                        socketSide("Go net/http stub", client, stubSocket, home, "exists", "moby", n, warmup)),
+                        List.of(Metric.time("exists", "Exists, µs", null)), Comparison.Prepare.NOTHING));
+                c.run();
+                connections = server.connectionsAccepted();
+            } finally {
+                stub.destroy();
+                local.remove("base");
+                local.close();
+            }
+        }
+        c.print();
+        System.out.printf("%nConnections Strata's server accepted: %d, for %d client processes (each keeps one connection for its calls; "
+                + "moby's client opens a second when a reply is not read to its end, as for Init).%n", connections, runs * 5);
+        System.out.printf("scripts/bench PluginOverhead %s %d %d %d %s%n", driver, runs, n, warmup, backing);
+    }
+
+    private static Comparison.Side socketSide(String name, Path client, Path socket, Path home, String op, String kind, int n, int warmup) {
+        return new Comparison.Side() {
+            @Override
+            public String name() {
+                return name;
+            }
+
+            @Override
+            public Map<String, Double> measure(int run) throws Exception {
+                Process p = new ProcessBuilder(client.toString(), "-socket", socket.toString(), "-home", home.toString(), "-op", op,
+                        "-client", kind, "-n", Integer.toString(n), "-warmup", Integer.toString(warmup))
+                        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+                String line = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+                if (!p.waitFor(30, TimeUnit.MINUTES) || p.exitValue() != 0) throw new IOException("plugin-client failed: " + line);
+                JsonNode phases = new ObjectMapper().readTree(line).path("phases");
+                Map<String, Double> v = new LinkedHashMap<>();
+                phases.properties().forEach(e -> v.put(e.getKey(), e.getValue().path("median_us").asDouble()));
+                return v;
+            }
+        };
+    }
+
+    private static Comparison.Side inProcessSide(StorageDriver d, String op, int n, int warmup) {
+        return new Comparison.Side() {
+            @Override
+            public String name() {
+                return "in-process";
+            }
+
+            @Override
+            public Map<String, Double> measure(int run) {
+                return inProcess(d, op, n, warmup);
+            }
+        };
+    }
+
+    /** The client's calls, made on the driver directly. */
+    private static Map<String, Double> inProcess(StorageDriver d, String op, int n, int warmup) {
+        if (op.equals("exists")) {
+            List<Long> t = new ArrayList<>();
+                for (int i = -warmup; i < n; i++) {
+                long dt = timed(() -> {
+                    if (!d.exists("base")) throw new IllegalStateException("base is missing");
+                });
+                if (i >= 0) t.add(dt);
+            }
+            return Map.of("exists", Comparison.medianMicros(t));
+        }
+        List<Long> tc = new ArrayList<>(), tg = new ArrayList<>(), tp = new ArrayList<>(), tr = new ArrayList<>();
+        for (int i = -warmup; i < n; i++) {
+            String id = "lc-" + (i + warmup);
+            long a = timed(() -> d.create(id, "base", CreateOptions.NONE));
+            long b = timed(() -> d.get(id, ""));
+            long c = timed(() -> d.put(id));
+            long e = timed(() -> d.remove(id));
+            if (i >= 0) {
+                tc.add(a);
+                tg.add(b);
+                tp.add(c);
+                tr.add(e);
+            }
+        }
+        Map<String, Double> v = new LinkedHashMap<>();
+        v.put("create", Comparison.medianMicros(tc));
+        v.put("get", Comparison.medianMicros(tg));
+        v.put("put", Comparison.medianMicros(tp));
+        v.put("remove", Comparison.medianMicros(tr));
+        return v;
+    }
+
+    private static long timed(Runnable r) {
+        long t0 = System.nanoTime();
+        r.run();
+        return System.nanoTime() - t0;
+    }
+}

@@ -1,0 +1,182 @@
+package dev.strata.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.strata.nativeio.Kernel;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+import static dev.strata.bench.Comparison.Goal;
+import static dev.strata.bench.Comparison.Metric;
+
+/**
+ * A Strata driver against moby's driver of the same kind (a Go peer: moby 20.10's driver through its Go package),
+ * as a {@link Comparison}: every block is one process on a fresh root of one freshly made loop filesystem, the
+ * peer and Strata's {@link PeerBench} doing the same untimed warm-up before they time anything.
+ *
+ * <ul>
+ *   <li>lifecycle: create, get, put and remove of a child of an empty layer, {@code lifecycleWarmup} rounds first
+ *   (a long-running engine's steady state), and the same in a fresh process (no warm-up on either side);</li>
+ *   <li>depth: get+put of the top of a chain of layers at 0 to 128 lowers (and, for Strata alone, to 500), after
+ *   {@code chainWarmup} untimed rounds;</li>
+ *   <li>apply and diff of peerbench's two data sets, one untimed rep first.</li>
+ * </ul>
+ */
+public final class VsMoby {
+    /** Lowers at which get+put is timed; moby mounts up to 128. */
+    public static final List<Integer> LOWERS = List.of(0, 1, 5, 10, 20, 50, 100, 128);
+    /** Deeper stacks, Strata's alone (the kernel's limit is 500 lowers). */
+    public static final List<Integer> DEEP_LOWERS = List.of(200, 500);
+    public static final List<String> OPS = List.of("lifecycle", "depth", "apply", "diff");
+    /** Strata's driver to the Go peer's {@code -impl} of the same kind. */
+    public static final java.util.Map<String, String> PEERS = java.util.Map.of("overlay", "moby-overlay2", "vfs", "moby-vfs");
+    private static final Goal PER_OP = Goal.ratio(1.0, 1.2);
+
+    /**
+     * @param driver       Strata's driver; {@code driverOpts} its options
+     * @param peerImpl     the peer's {@code -impl}: moby-overlay2, moby-vfs
+     * @param deep         the driver stacks past moby's 128 lowers (overlay): time Strata alone there
+     */
+    public record Plan(String driver, List<String> driverOpts, String peerImpl, Path peer, Path data, List<String> ops, int runs,
+                       int lifecycleRounds, int lifecycleWarmup, int chainWarmup, int chainReps, int bulkReps, boolean deep) {
+    }
+
+    /** A finished comparison: the Markdown table, its rows as values, and where the raw lines went. */
+    public record Result(String table, List<Map<String, Object>> rows, String loadStart, String loadEnd, Path raw, String session) {
+    }
+
+    private final Plan plan;
+    private final PeerSession session;
+
+    VsMoby(Plan plan, PeerSession session) {
+        this.plan = plan;
+        this.session = session;
+    }
+
+    Comparison comparison(String title) {
+        Comparison c = new Comparison(title, plan.runs(), session.work.resolve("blocks.jsonl"));
+        String strata = "strata-" + plan.driver();
+        for (String op : plan.ops()) {
+            switch (op) {
+                case "lifecycle" -> {
+                    List<Metric> m = new ArrayList<>();
+                    for (String p : List.of("create", "get", "put", "remove", "round")) m.add(Metric.time(p, p + ", µs", PER_OP));
+                    c.add(pair("lifecycle, warm (" + plan.lifecycleWarmup() + " rounds first)", "lifecycle", "warm", m, Comparison.Prepare.NOTHING,
+                            "-n", Integer.toString(plan.lifecycleRounds()), "-warmup", Integer.toString(plan.lifecycleWarmup())));
+                    List<Metric> cold = m.stream().map(x -> Metric.time(x.key(), x.label(), null)).toList();
+                    c.add(pair("lifecycle, fresh process", "lifecycle", "cold", cold, Comparison.Prepare.NOTHING, "-n", "200", "-warmup", "0"));
+                }
+                case "depth" -> {
+                    List<Metric> m = new ArrayList<>();
+                    for (int l : LOWERS) m.add(Metric.time("D=" + (l + 1), "get+put, " + l + " lowers, µs", PER_OP));
+                    List<Integer> depths = new ArrayList<>(LOWERS.stream().map(l -> l + 1).toList());
+                    if (plan.deep()) {
+                        for (int l : DEEP_LOWERS) m.add(Metric.time("D=" + (l + 1), "get+put, " + l + " lowers, µs", Goal.value(10_000)));
+                        m.add(Metric.time("committed D=500", "get+put, read-only layer on 499 lowers, µs", Goal.value(10_000)));
+                        depths.addAll(DEEP_LOWERS.stream().map(l -> l + 1).toList());
+                    }
+                    m.add(Metric.time("create+apply", "create + apply of a 1 KiB layer, µs", null));
+                    String ds = depths.stream().map(String::valueOf).collect(Collectors.joining(","));
+                    List<String> common = List.of("-depth", "100", "-reps", Integer.toString(plan.chainReps()), "-warmup",
+                            Integer.toString(plan.chainWarmup()));
+                    Comparison.Side s = strataSide(strata, "create-chain", "tiny-layers", PeerSide::chain,
+                            concat(common, plan.deep() ? List.of("-depths", ds, "-committed-depths", "500") : List.of("-depths", ds)));
+                    String mobyDepths = LOWERS.stream().map(l -> String.valueOf(l + 1)).collect(Collectors.joining(","));
+                    Comparison.Side p = peerSide("create-chain", "tiny-layers", PeerSide::chain, concat(common, List.of("-depths", mobyDepths)));
+                    c.add(new Comparison.Case("depth (" + plan.chainWarmup() + " rounds first)", List.of(s, p), m, Comparison.Prepare.NOTHING));
+                }
+                case "apply", "diff" -> {
+                    for (String set : List.of("small-files", "large-files")) {
+                        Path tar = plan.data().resolve(set + ".tar");
+                        List<Metric> m = List.of(Metric.rate("MB/s", "MB/s", Goal.ratio(1.0, Double.NaN)));
+                        c.add(pair(op + " " + set, op, set, m, Comparison.warmFiles(tar), "-tar", tar.toString(),
+                                "-reps", Integer.toString(plan.bulkReps()), "-warmup", "1"));
+                    }
+                }
+                default -> throw new IllegalArgumentException("unknown comparison " + op + " (" + String.join(", ", OPS) + ")");
+            }
+        }
+        return c;
+    }
+
+    private Comparison.Case pair(String name, String op, String label, List<Metric> metrics, Comparison.Prepare prepare, String... args) {
+        Function<JsonNode, Map<String, Double>> values = op.equals("lifecycle") ? PeerSide::lifecycle : PeerSide::rate;
+        return new Comparison.Case(name, List.of(strataSide("strata-" + plan.driver(), op, label, values, List.of(args)),
+                peerSide(op, label, values, List.of(args))), metrics, prepare);
+    }
+
+    private Comparison.Side strataSide(String name, String op, String label,
+                                       Function<JsonNode, Map<String, Double>> values,
+                                       List<String> args) {
+        List<String> a = plan.driverOpts().isEmpty() ? args : concat(args, List.of("-driver-opts", String.join(",", plan.driverOpts())));
+        return new PeerSide(name, session, strataCommand(), op, label, a, values);
+    }
+
+    private Comparison.Side peerSide(String op, String label,
+                                     Function<JsonNode, Map<String, Double>> values,
+                                     List<String> args) {
+        return new PeerSide(plan.peerImpl(), session, List.of(plan.peer().toString()), op, label, args, values);
+    }
+
+    /** This JVM's java and class path running {@link PeerBench}, with the JVM flags the launcher gives a long-running strata. */
+    static List<String> strataCommand() {
+        return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
+                "-XX:+UseSerialGC", "-Xss2m", "-cp", System.getProperty("java.class.path"), PeerBench.class.getName());
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> out = new ArrayList<>(a);
+        out.addAll(b);
+        return out;
+    }
+
+    /** Makes the data sets when missing, mounts a fresh loop ext4 as every root's backing, runs, unmounts. */
+    public static Result run(Plan plan, Path work, String title) throws Exception {
+        if (!Kernel.isRoot()) throw new IllegalStateException("must run as root (mounts, loop devices)");
+        Files.createDirectories(plan.data());
+        for (DataSets set : List.of(DataSets.SMALL, DataSets.LARGE)) {
+            Path t = plan.data().resolve((set == DataSets.SMALL ? "small-files" : "large-files") + ".tar");
+            if (!Files.exists(t) && (plan.ops().contains("apply") || plan.ops().contains("diff"))) {
+                System.err.println("writing " + t);
+                set.writeTar(t);
+            }
+        }
+        Files.createDirectories(work);
+        PeerSession s = new PeerSession(work.resolve("results.jsonl"), work, "vs-" + plan.peerImpl(), false);
+        Path img = work.resolve("backing.img");
+        // peerbench's BACKING=loop: a fresh 8 GiB sparse ext4 (no lazy init), mounted nobarrier.
+        s.mountBacking(img, 8L << 30, List.of("mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0"), "ext4", "nobarrier");
+        Comparison c;
+        try {
+            s.meta("ext4 loop nobarrier", "start");
+            c = new VsMoby(plan, s).comparison(title).run();
+            s.meta("ext4 loop nobarrier", "end");
+        } finally {
+            s.unmountBacking(img);
+        }
+        String table = c.table() + "\nRaw: " + s.out + " (session " + s.session + "), " + work.resolve("blocks.jsonl") + "; kernel "
+                + Kernel.release() + ", " + Runtime.getRuntime().availableProcessors() + " CPUs, Java " + Runtime.version()
+                + ", backing ext4 on a loop device, nobarrier.\n";
+        return new Result(table, c.summary(), c.loadAtStart(), c.loadAtEnd(), s.out, s.session);
+    }
+
+    /** benchmarks/peers/build PEER from the repository at {@code repo}; the path of the binary. */
+    public static Path buildPeer(Path repo, String peer) throws IOException, InterruptedException {
+        Path script = repo.resolve("benchmarks/peers/build");
+        if (!Files.isExecutable(script)) throw new IOException(script + " not found: the Go peers are built from a clone of Strata's repository");
+        Process p = new ProcessBuilder(script.toString(), peer).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String path = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
+            throw new IOException("cannot build the Go peer " + peer + " (" + script + "; see above)");
+        }
+        return Path.of(path);
+    }
+}
