@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-/** Runs {@link ApplyUntilKilled} in a second JVM on this class path and kills it with SIGKILL mid-apply. */
+/** Runs a driver operation in a second JVM on this class path and kills it with SIGKILL in the middle of it. */
 final class ChildJvm {
     private static final int SIGKILL_EXIT = 128 + 9;
 
@@ -25,14 +25,36 @@ final class ChildJvm {
         killDuringApply(driver, options, root, id, parent, () -> { });
     }
 
-    /** As above, running {@code whileApplying} in this JVM while the child is inside applyDiff, then checking it still is. */
+    /**
+     * Runs {@link ApplyUntilKilled}, running {@code whileApplying} in this JVM while the child is inside applyDiff,
+     * then checking it still is.
+     */
     static void killDuringApply(String driver, List<String> options, Path root, String id, String parent,
                                 Runnable whileApplying) throws Exception {
+        List<String> args = new ArrayList<>(List.of(driver, root.toString(), id, parent));
+        args.addAll(options);
+        killWhen(ApplyUntilKilled.class, args, ApplyUntilKilled.APPLYING, child -> {
+            sleep(300); // let it write a few files
+            whileApplying.run();
+            sleep(300);
+            return child.isAlive() ? null : "the child returned from applyDiff of an endless stream";
+        });
+    }
+
+    /** What the test does while the child is where it waits to be killed: null, or what went wrong. */
+    interface WhileReady {
+        String run(Process child) throws Exception;
+    }
+
+    /**
+     * Starts {@code main} with {@code args}, waits (90 s at most) for it to print the line {@code ready}, runs
+     * {@code whileReady}, and kills it with SIGKILL.
+     */
+    static void killWhen(Class<?> main, List<String> args, String ready, WhileReady whileReady) throws Exception {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-Xshare:auto", "-XX:TieredStopAtLevel=1",
-                "-cp", System.getProperty("java.class.path"), ApplyUntilKilled.class.getName(),
-                driver, root.toString(), id, parent));
-        command.addAll(options);
+                "-cp", System.getProperty("java.class.path"), main.getName()));
+        command.addAll(args);
         Process child = new ProcessBuilder(command).start();
         LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
         StringBuilder stderr = new StringBuilder();
@@ -51,19 +73,26 @@ final class ChildJvm {
                 line = lines.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
                 if (line == null || line.equals("EOF")) {
                     child.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-                    fail("the child JVM never reached applyDiff (" + (line == null ? "timed out" : "exited " + child.exitValue())
+                    fail("the child JVM never printed " + ready + " (" + (line == null ? "timed out" : "exited " + child.exitValue())
                             + "); its stderr:\n" + stderr);
                 }
-            } while (!line.equals(ApplyUntilKilled.APPLYING));
-            Thread.sleep(300); // let it write a few files
-            whileApplying.run();
-            Thread.sleep(300);
-            assertTrue(child.isAlive(), "the child returned from applyDiff of an endless stream; stderr:\n" + stderr);
+            } while (!line.equals(ready));
+            String wrong = whileReady.run(child);
+            if (wrong != null) fail(wrong + "; the child's stderr:\n" + stderr);
         } finally {
             child.destroyForcibly();
             assertTrue(child.waitFor(30, TimeUnit.SECONDS), "the child JVM did not die after SIGKILL");
         }
         assertEquals(SIGKILL_EXIT, child.exitValue(), "the child's exit status (SIGKILL expected); stderr:\n" + stderr);
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
     }
 
     private static void pump(Process child, LinkedBlockingQueue<String> lines) {

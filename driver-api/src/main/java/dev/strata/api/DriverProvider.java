@@ -29,6 +29,16 @@ public interface DriverProvider {
     Support probe(Path home);
 
     /**
+     * Whether layers can be made with id maps ({@link CreateOptions#idMaps}) on this kernel and the filesystem under
+     * {@code home}, and how the driver shows them (idmapped mounts, a chown copy), or why not: what
+     * {@code strata drivers} reports. May cost a few system calls (a user namespace, a detached mount), so it is
+     * asked only when wanted, not by {@link #probe}. Must not change anything under {@code home}.
+     */
+    default Support idMapSupport(Path home) {
+        return Support.no(name() + " cannot show layers under id maps");
+    }
+
+    /**
      * The filesystem the driver's home must be on, as {@code /proc/filesystems} and {@code mkfs.<type>} name it
      * ({@code btrfs}), or empty when any will do. Test kits make one on a loop device for a driver that names one.
      */

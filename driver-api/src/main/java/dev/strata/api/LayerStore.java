@@ -12,10 +12,13 @@ import java.util.Map;
  * existed before it; a later call never sees half of it.
  */
 public interface LayerStore {
-    /** Makes a read-only (image) layer on top of {@code parent}. */
+    /**
+     * Makes a read-only (image) layer on top of {@code parent}. With {@link CreateOptions#idMaps} the layer is for a
+     * container in that user namespace: see {@link #idMaps}.
+     */
     void create(String id, String parent, CreateOptions options);
 
-    /** Makes a read-write (container) layer on top of {@code parent}. */
+    /** Makes a read-write (container) layer on top of {@code parent}; id maps as for {@link #create}. */
     void createReadWrite(String id, String parent, CreateOptions options);
 
     /**
@@ -42,6 +45,15 @@ public interface LayerStore {
 
     /** The number of {@link #get} references now held on the layer. */
     int references(String id);
+
+    /**
+     * The id maps the layer was made with ({@link IdMaps#NONE} if none). A layer with maps is shown by {@link #get}
+     * with host ids: every file of it and of its parents as the map shows the owner it was stored with (an image's
+     * root-owned files as the mapped root), ids outside the map as {@link IdMaps#OVERFLOW_ID}, and a file a process
+     * of the container creates with the host id it has. Its diffs and changes carry container ids, as engines expect,
+     * and a diff applied to it is read with container ids.
+     */
+    IdMaps idMaps(String id);
 
     /** The parent of a layer, or null for a base layer. */
     String parent(String id);

@@ -3,15 +3,18 @@ package dev.strata.kit;
 import dev.strata.api.Capabilities;
 import dev.strata.api.Change;
 import dev.strata.api.CreateOptions;
+import dev.strata.api.IdMaps;
 import dev.strata.api.LayerBusyException;
 import dev.strata.api.LayerEntry;
 import dev.strata.api.LayerExistsException;
 import dev.strata.api.LayerIds;
 import dev.strata.api.LayerUnknownException;
+import dev.strata.api.NotSupportedException;
 import dev.strata.api.ParentUnknownException;
 import dev.strata.api.StatusEntry;
 import dev.strata.api.StorageDriver;
 import dev.strata.api.StorageException;
+import dev.strata.api.Support;
 import dev.strata.archive.LayerDiffs;
 
 import java.io.InputStream;
@@ -37,6 +40,7 @@ class KitDriver implements StorageDriver {
     private final ChildIndex index;
     final RefCounts refs;
     private final LayerDiffs diffs;
+    private final IdMapRecords idMaps;
     private final KitApply apply;
     private final KitRecovery recovery;
 
@@ -48,7 +52,9 @@ class KitDriver implements StorageDriver {
         Marks applying = new Marks(run.resolve(DriverKit.APPLYING));
         this.index = new ChildIndex(storage.home().resolve(DriverKit.STATE_DIR).resolve("children"));
         this.refs = new RefCounts(run.resolve("refs"), storage::isMounted);
-        this.recovery = new KitRecovery(storage, incomplete, applying, index, refs, List.of(
+        this.idMaps = new IdMapRecords(storage.home().resolve(DriverKit.STATE_DIR).resolve("idmaps"));
+        storage.attach(idMaps);
+        this.recovery = new KitRecovery(storage, incomplete, applying, index, refs, idMaps, List.of(
                 new Marks(storage.home().resolve(".incomplete")), // the drivers' own, before the kit
                 new Marks(storage.home().resolve(DriverKit.STATE_DIR).resolve("incomplete"))));
         this.apply = new KitApply(this, applying, recovery);
@@ -76,16 +82,23 @@ class KitDriver implements StorageDriver {
      */
     private void make(NewLayer layer) {
         String op = layer.operation(), id = layer.id(), p = layer.parent();
+        IdMaps maps = layer.options().idMaps();
+        if (!maps.isNone()) {
+            Support s = storage.idMapSupport();
+            if (!s.supported()) throw new NotSupportedException(op, id, "id maps (" + maps + "): " + s.reason());
+        }
         if (storage.createsQuickly()) {
             homeLock.locked(() -> {
                 recovery.settle(op, id);
                 if (storage.exists(id)) throw new LayerExistsException(op, id);
                 if (p != null) register(op, id, p);
                 try {
+                    idMaps.record(id, p, maps);
                     storage.create(layer);
                 } catch (RuntimeException e) {
                     try {
                         if (!(e instanceof LayerExistsException)) storage.remove(id);
+                        idMaps.forget(id);
                     } catch (RuntimeException cleanup) {
                         e.addSuppressed(cleanup); // swept by the next create of the id
                     }
@@ -99,6 +112,7 @@ class KitDriver implements StorageDriver {
             try {
                 if (storage.exists(id)) throw new LayerExistsException(op, id);
                 if (p != null) register(op, id, p);
+                idMaps.record(id, p, maps);
             } catch (RuntimeException e) {
                 incomplete.clear(id);
                 throw e;
@@ -112,6 +126,7 @@ class KitDriver implements StorageDriver {
                     // Something already there that is not ours to delete (a foreign directory) stays as it is.
                     if (!(e instanceof LayerExistsException)) storage.remove(id);
                     if (p != null) index.remove(p, id);
+                    idMaps.forget(id);
                     incomplete.clear(id);
                 });
             } catch (RuntimeException cleanup) {
@@ -154,6 +169,7 @@ class KitDriver implements StorageDriver {
         if (!finish) return;
         try {
             storage.remove(id);
+            idMaps.forget(id);
         } catch (RuntimeException e) {
             incomplete.release(id);
             String why = e instanceof StorageException se ? se.detail() : e.toString();
@@ -252,15 +268,34 @@ class KitDriver implements StorageDriver {
     }
 
     @Override
+    public IdMaps idMaps(String id) {
+        LayerIds.check("idMaps", id);
+        requireExists("idMaps", id);
+        return idMaps.of(id);
+    }
+
+    /** The storage's facts, and the layer's id maps when it has some, with how the storage shows them. */
+    @Override
     public Map<String, String> metadata(String id) {
         LayerIds.check("metadata", id);
         requireExists("metadata", id);
-        return storage.metadata(id);
+        Map<String, String> m = storage.metadata(id);
+        IdMaps maps = idMaps.of(id);
+        if (maps.isNone()) return m;
+        Map<String, String> out = new java.util.LinkedHashMap<>(m);
+        out.put("UidMaps", maps.uidSpec());
+        out.put("GidMaps", maps.gidSpec());
+        out.put("IdMapMethod", storage.idMapMethod(id));
+        return out;
     }
 
+    /** The storage's status, and how it shows layers under id maps. */
     @Override
     public List<StatusEntry> status() {
-        return storage.status();
+        List<StatusEntry> s = new ArrayList<>(storage.status());
+        Support ids = storage.idMapSupport();
+        s.add(new StatusEntry("Id Maps", ids.supported() ? ids.reason() : "not supported: " + ids.reason()));
+        return s;
     }
 
     // ---------------------------------------------------------------------------------------------- mounts
@@ -364,7 +399,8 @@ class KitDriver implements StorageDriver {
 
     @Override
     public Capabilities capabilities() {
-        return storage.capabilities();
+        Capabilities c = storage.capabilities();
+        return new Capabilities(c.nativeDiff(), c.quota(), storage.idMapSupport());
     }
 
     @Override

@@ -29,14 +29,17 @@ final class KitRecovery {
     private final Marks applying;
     private final ChildIndex index;
     private final RefCounts refs;
+    private final IdMapRecords idMaps;
     private final List<Marks> legacy;
 
-    KitRecovery(LayerStorage storage, Marks incomplete, Marks applying, ChildIndex index, RefCounts refs, List<Marks> legacy) {
+    KitRecovery(LayerStorage storage, Marks incomplete, Marks applying, ChildIndex index, RefCounts refs, IdMapRecords idMaps,
+                List<Marks> legacy) {
         this.storage = storage;
         this.incomplete = incomplete;
         this.applying = applying;
         this.index = index;
         this.refs = refs;
+        this.idMaps = idMaps;
         this.legacy = legacy;
     }
 
@@ -112,6 +115,7 @@ final class KitRecovery {
                 return;
             }
             storage.remove(id);
+            idMaps.forget(id);
             refs.forget(id);
             if (parent != null) index.remove(parent, id);
             index.drop(id);
@@ -120,6 +124,7 @@ final class KitRecovery {
         }
         storage.unmount(id);
         storage.remove(id);
+        idMaps.forget(id);
         refs.forget(id);
         index.drop(id);
         marks.clear(id);

@@ -3,6 +3,7 @@ package dev.strata.kit;
 import dev.strata.api.Capabilities;
 import dev.strata.api.LayerStore;
 import dev.strata.api.StatusEntry;
+import dev.strata.api.Support;
 import dev.strata.archive.LayerDiffs;
 
 import java.nio.file.Path;
@@ -123,6 +124,35 @@ public interface LayerStorage {
      * opens, for every apply a crash or kill cut short.
      */
     void discardStaged(String id);
+
+    // ---- id maps
+
+    /**
+     * Whether this storage can show layers made with id maps ({@link dev.strata.api.LayerStore#idMaps}) here, and
+     * how, in a few words for status and {@code strata drivers} (idmapped lowers, a chown copy); a probe decides it
+     * where the kernel or the filesystem does. When not, the kit refuses maps with the reason.
+     */
+    default Support idMapSupport() {
+        return Support.no(name() + " cannot show layers under id maps");
+    }
+
+    /**
+     * How {@code id}, a layer made with id maps, is shown under them, in a word or two for its metadata
+     * ({@code IdMapMethod}): "idmapped lowers", "idmapped mount", "chown copy". Only asked of a supporting storage.
+     */
+    default String idMapMethod(String id) {
+        return idMapSupport().reason();
+    }
+
+    /**
+     * The maps of every layer, as the kit records them, given once before any other call. A storage that supports
+     * maps keeps it: a layer made with maps ({@link NewLayer#options()}) is shown by {@link #root} after
+     * {@link #mount} with host ids, its own files and its ancestors' (whose maps may differ) translated from how
+     * each was stored; a staged apply into it writes the tar's owners as host ids
+     * ({@link dev.strata.archive.ApplyOptions#ids}).
+     */
+    default void attach(LayerIdMaps idMaps) {
+    }
 
     // ---- driver-wide
 

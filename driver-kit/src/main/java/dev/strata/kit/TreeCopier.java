@@ -1,5 +1,6 @@
 package dev.strata.kit;
 
+import dev.strata.api.IdTranslation;
 import dev.strata.api.StorageException;
 import dev.strata.nativeio.Errno;
 import dev.strata.nativeio.Fd;
@@ -63,6 +64,7 @@ public final class TreeCopier {
 
     private volatile Method method;
     private final int threads;
+    private final IdTranslation ids;
     private final ConcurrentLinkedQueue<Linked> linked = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<DirMeta> dirs = new ConcurrentLinkedQueue<>();
     private int srcRoot = -1;
@@ -73,8 +75,23 @@ public final class TreeCopier {
     }
 
     public TreeCopier(Method start, int threads) {
+        this(start, threads, IdTranslation.NONE);
+    }
+
+    /**
+     * A copier that also shifts every owner by {@code ids}: moby's chown copy, for a layer made with other id maps
+     * than its parent. Ownership is set before the mode and the xattrs, so setuid, setgid and file capabilities,
+     * which a chown clears, are kept. Not with {@link Method#LINK}: a hardlink shares its owner.
+     */
+    public TreeCopier(Method start, IdTranslation ids) {
+        this(start, Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())), ids);
+    }
+
+    private TreeCopier(Method start, int threads, IdTranslation ids) {
+        if (start == Method.LINK && !ids.isIdentity()) throw new IllegalArgumentException("hardlinks cannot change owners");
         this.method = start;
         this.threads = threads;
+        this.ids = ids;
     }
 
     /** The method the copy ended with (what the filesystem turned out to allow). */
@@ -333,10 +350,11 @@ public final class TreeCopier {
         check(sys.utimens(fd, name, Long.MIN_VALUE, m.mtimeNanos(), name == null ? 0 : AT_SYMLINK_NOFOLLOW), "utimensat", what);
     }
 
-    private static Meta stat(Sys sys, int dirfd, String name, int flags) {
+    /** The source's metadata, with its owner as the copy gets it. */
+    private Meta stat(Sys sys, int dirfd, String name, int flags) {
         check(sys.statx(dirfd, name, flags), "statx", name);
         Sys.StatBuf s = sys.stat;
-        return new Meta(s.mode, s.uid, s.gid, s.mtimeNanos, s.size, s.blocks);
+        return new Meta(s.mode, ids.uid(s.uid), ids.gid(s.gid), s.mtimeNanos, s.size, s.blocks);
     }
 
     /** Opens a directory below a root, never through a symlink. */

@@ -128,25 +128,7 @@ abstract class DockerScenario {
     @AfterAll
     void stopEverything() {
         if (run == null) return;
-        try {
-            if (dockerd != null && dockerd.alive()) {
-                String ids = dockerd.docker("ps", "-aq").out().trim();
-                if (!ids.isEmpty()) {
-                    List<String> rm = new ArrayList<>(List.of("rm", "-f"));
-                    rm.addAll(Arrays.asList(ids.split("\\s+")));
-                    dockerd.docker(rm.toArray(String[]::new));
-                }
-                dockerd.stop();
-            }
-            if (plugin != null) plugin.stop();
-        } finally {
-            if (dockerd != null) leaks.addAll(dockerd.cleanUp());
-            if (plugin != null) plugin.close();
-            for (MountInfo m : MountInfo.under(run)) {
-                if (!m.mountPoint().equals(run.toString())) leaks.add("mount " + m.mountPoint());
-            }
-            E2e.unmountRun(run, Path.of("target", "e2e-logs"));
-        }
+        leaks.addAll(E2e.stopAll(run, dockerd, plugin));
         assertEquals(List.of(), leaks, "left behind after dockerd and the plugin stopped");
     }
 

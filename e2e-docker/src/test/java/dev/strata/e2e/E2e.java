@@ -1,10 +1,14 @@
 package dev.strata.e2e;
 
+import dev.strata.nativeio.MountInfo;
 import dev.strata.nativeio.Mounts;
+import dev.strata.testsupport.Dockerd;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -56,5 +60,33 @@ final class E2e {
         } catch (IOException e) {
             System.err.println("e2e: cannot remove " + dir + ": " + e);
         }
+    }
+
+    /**
+     * Stops what a scenario started on {@code run}: removes dockerd's containers, stops dockerd and the plugin, and
+     * unmounts {@code run} (keeping the logs). Returns what was left behind (mounts, dockerd's leftovers).
+     */
+    static List<String> stopAll(Path run, Dockerd dockerd, PluginProcess plugin) {
+        List<String> leaks = new ArrayList<>();
+        try {
+            if (dockerd != null && dockerd.alive()) {
+                String ids = dockerd.docker("ps", "-aq").out().trim();
+                if (!ids.isEmpty()) {
+                    List<String> rm = new ArrayList<>(List.of("rm", "-f"));
+                    rm.addAll(Arrays.asList(ids.split("\\s+")));
+                    dockerd.docker(rm.toArray(String[]::new));
+                }
+                dockerd.stop();
+            }
+            if (plugin != null) plugin.stop();
+        } finally {
+            if (dockerd != null) leaks.addAll(dockerd.cleanUp());
+            if (plugin != null) plugin.close();
+            for (MountInfo m : MountInfo.under(run)) {
+                if (!m.mountPoint().equals(run.toString())) leaks.add("mount " + m.mountPoint());
+            }
+            unmountRun(run, Path.of("target", "e2e-logs"));
+        }
+        return leaks;
     }
 }

@@ -1,5 +1,7 @@
 package dev.strata.archive;
 
+import dev.strata.api.IdTranslation;
+
 import dev.strata.api.Change;
 
 import java.io.InputStream;
@@ -25,7 +27,12 @@ public final class LayerArchive {
      * that needs one (a sub-second mtime, xattrs, long names, large ids or sizes, sparse data).
      */
     public static void writeTree(Path root, OutputStream out) {
-        try (TreeWriter w = new TreeWriter(out)) {
+        writeTree(root, IdTranslation.NONE, out);
+    }
+
+    /** {@link #writeTree}, with each owner translated by {@code ids} (a layer made with id maps: to container ids). */
+    public static void writeTree(Path root, IdTranslation ids, OutputStream out) {
+        try (TreeWriter w = new TreeWriter(out, ids)) {
             w.tree(root);
         }
     }
@@ -36,7 +43,12 @@ public final class LayerArchive {
      * {@code .wh.<name>} (moby's ExportChanges), in path order. Change paths are text; they are taken as UTF-8 names.
      */
     public static void writeChanges(Path layerRoot, List<Change> changes, OutputStream out) {
-        try (TreeWriter w = new TreeWriter(out)) {
+        writeChanges(layerRoot, IdTranslation.NONE, changes, out);
+    }
+
+    /** {@link #writeChanges}, with each owner translated by {@code ids}. */
+    public static void writeChanges(Path layerRoot, IdTranslation ids, List<Change> changes, OutputStream out) {
+        try (TreeWriter w = new TreeWriter(out, ids)) {
             w.changes(layerRoot, changes);
         }
     }
@@ -51,7 +63,12 @@ public final class LayerArchive {
      * means unknown, and the marker is always written.
      */
     public static void writeUpper(Path upperDir, WhiteoutFormat onDisk, List<Path> lowers, OutputStream out) {
-        try (TreeWriter w = new TreeWriter(out)) {
+        writeUpper(upperDir, onDisk, lowers, IdTranslation.NONE, out);
+    }
+
+    /** {@link #writeUpper}, with each owner translated by {@code ids}. */
+    public static void writeUpper(Path upperDir, WhiteoutFormat onDisk, List<Path> lowers, IdTranslation ids, OutputStream out) {
+        try (TreeWriter w = new TreeWriter(out, ids)) {
             w.upper(upperDir, onDisk, lowers);
         }
     }
@@ -69,7 +86,12 @@ public final class LayerArchive {
      * {@code onClose} (may be null) runs once the producer has stopped, e.g. to release what the driver holds.
      */
     public static InputStream upper(Path upperDir, WhiteoutFormat onDisk, List<Path> lowers, Runnable onClose) {
-        return stream("strata-tar " + upperDir, out -> writeUpper(upperDir, onDisk, lowers, out), onClose);
+        return upper(upperDir, onDisk, lowers, IdTranslation.NONE, onClose);
+    }
+
+    /** {@link #upper}, with each owner translated by {@code ids}. */
+    public static InputStream upper(Path upperDir, WhiteoutFormat onDisk, List<Path> lowers, IdTranslation ids, Runnable onClose) {
+        return stream("strata-tar " + upperDir, out -> writeUpper(upperDir, onDisk, lowers, ids, out), onClose);
     }
 
     /** A tar produced by {@code body} on its own thread; {@code onClose} runs once the producer has stopped. */

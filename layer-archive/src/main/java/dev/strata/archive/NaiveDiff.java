@@ -1,6 +1,7 @@
 package dev.strata.archive;
 
 import dev.strata.api.Change;
+import dev.strata.api.IdTranslation;
 import dev.strata.api.LayerStore;
 
 import java.io.InputStream;
@@ -10,7 +11,8 @@ import java.util.List;
 /**
  * diff, changes and diffSize for a driver with no native way (moby's NaiveDiffDriver): layers are taken
  * with {@link LayerStore#get} (mounted where the driver mounts) and released with {@link LayerStore#put}, and trees
- * are compared.
+ * are compared. Owners are read as container ids: a layer made with id maps shows host ids, translated back by its
+ * maps ({@link LayerStore#idMaps}).
  *
  * <ul>
  *   <li>{@link #diff}: no parent, the whole tree ({@link LayerArchive#writeTree}); with a parent,
@@ -33,23 +35,38 @@ public final class NaiveDiff implements LayerDiffs {
         return parent == null || parent.isEmpty();
     }
 
+    /** How a layer's owners, as {@link LayerStore#get} shows them, read as container ids: what its diff carries. */
+    private IdTranslation ids(String id) {
+        return IdTranslation.toContainer(layers.idMaps(id));
+    }
+
+    /**
+     * How the parent's owners read as the layer shows them: trees are compared the way the layer's container sees
+     * them, so an id outside the layer's map is the overflow id on both sides, not a change (a chown copy could not
+     * keep it either).
+     */
+    private IdTranslation parentAsLayer(String id, String parent) {
+        return new IdTranslation(layers.idMaps(parent), layers.idMaps(id));
+    }
+
     @Override
     public InputStream diff(String id, String parent) {
+        IdTranslation ids = ids(id);
         Path layerFs = layers.get(id, "");
         boolean handedOver = false;
         try {
             InputStream s;
             if (none(parent)) {
-                s = LayerArchive.stream("strata-diff " + id, out -> LayerArchive.writeTree(layerFs, out), () -> layers.put(id));
+                s = LayerArchive.stream("strata-diff " + id, out -> LayerArchive.writeTree(layerFs, ids, out), () -> layers.put(id));
             } else {
                 List<Change> changes;
                 Path parentFs = layers.get(parent, "");
                 try {
-                    changes = TreeChanges.between(layerFs, parentFs);
+                    changes = TreeChanges.between(layerFs, IdTranslation.NONE, parentFs, parentAsLayer(id, parent));
                 } finally {
                     layers.put(parent);
                 }
-                s = LayerArchive.stream("strata-diff " + id, out -> LayerArchive.writeChanges(layerFs, changes, out), () -> layers.put(id));
+                s = LayerArchive.stream("strata-diff " + id, out -> LayerArchive.writeChanges(layerFs, ids, changes, out), () -> layers.put(id));
             }
             handedOver = true;
             return s;
@@ -65,7 +82,7 @@ public final class NaiveDiff implements LayerDiffs {
             if (none(parent)) return TreeChanges.between(layerFs, null);
             Path parentFs = layers.get(parent, "");
             try {
-                return TreeChanges.between(layerFs, parentFs);
+                return TreeChanges.between(layerFs, IdTranslation.NONE, parentFs, parentAsLayer(id, parent));
             } finally {
                 layers.put(parent);
             }
@@ -81,7 +98,7 @@ public final class NaiveDiff implements LayerDiffs {
             if (none(parent)) return dev.strata.nativeio.Trees.size(layerFs);
             Path parentFs = layers.get(parent, "");
             try {
-                return TreeChanges.size(layerFs, TreeChanges.between(layerFs, parentFs));
+                return TreeChanges.size(layerFs, TreeChanges.between(layerFs, IdTranslation.NONE, parentFs, parentAsLayer(id, parent)));
             } finally {
                 layers.put(parent);
             }

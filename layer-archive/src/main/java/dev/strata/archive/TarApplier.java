@@ -105,6 +105,10 @@ final class TarApplier implements AutoCloseable {
                 throw new StorageException("applyDiff", layer, "reading the tar stream: " + e.getCause().getMessage(), e);
             }
             if (h == null) break;
+            if (!options.ids().isIdentity()) {
+                h.uid = Integer.toUnsignedLong(options.ids().uid((int) h.uid));
+                h.gid = Integer.toUnsignedLong(options.ids().gid((int) h.gid));
+            }
             current = h;
             if (h.isRegular()) total += h.size;
             try {

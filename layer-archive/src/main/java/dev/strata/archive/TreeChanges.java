@@ -1,5 +1,7 @@
 package dev.strata.archive;
 
+import dev.strata.api.IdTranslation;
+
 import dev.strata.api.Change;
 import dev.strata.nativeio.fast.Sys;
 import dev.strata.archive.tar.TarHeader;
@@ -33,12 +35,20 @@ public final class TreeChanges {
      * (same device and inode number) is not looked into.
      */
     public static List<Change> between(Path layer, Path parent) {
+        return between(layer, IdTranslation.NONE, parent, IdTranslation.NONE);
+    }
+
+    /**
+     * The same, with each tree's owners translated before they are compared, so that two layers shown under
+     * different id maps compare as one of them shows them.
+     */
+    public static List<Change> between(Path layer, IdTranslation layerIds, Path parent, IdTranslation parentIds) {
         try (Sys sys = new Sys()) {
             int newFd = open(sys, layer);
             int oldFd = parent == null ? -1 : open(sys, parent);
             try {
                 List<Change> out = new ArrayList<>();
-                new Comparer(sys, layer.toString()).dir(newFd, oldFd, "", true, out);
+                new Comparer(sys, layer.toString(), layerIds, parentIds).dir(newFd, oldFd, "", true, out);
                 Collections.sort(out);
                 return out;
             } finally {
@@ -156,19 +166,19 @@ public final class TreeChanges {
         }
     }
 
-    private static Info info(Sys sys, int dirFd, String name) {
+    private static Info info(Sys sys, int dirFd, String name, IdTranslation ids) {
         int r = sys.statx(dirFd, name, AT_SYMLINK_NOFOLLOW);
         if (r == -ENOENT) return null;
         if (r < 0) throw new SyscallException("statx", TarHeader.utf8(name), -r);
         Sys.StatBuf s = sys.stat;
-        int mode = s.mode, uid = s.uid, gid = s.gid, rmaj = s.rdevMajor, rmin = s.rdevMinor, dmaj = s.devMajor, dmin = s.devMinor;
+        int mode = s.mode, uid = ids.uid(s.uid), gid = ids.gid(s.gid), rmaj = s.rdevMajor, rmin = s.rdevMinor, dmaj = s.devMajor, dmin = s.devMinor;
         long size = s.size, mtime = s.mtimeNanos, ino = s.ino;
         byte[] cap = (mode & S_IFMT) == S_IFREG ? sys.xattr.get(dirFd, name, "security.capability") : null;
         return new Info(mode, uid, gid, rmaj, rmin, size, mtime, ino, dmaj, dmin, cap);
     }
 
     /** moby's walker + FileInfo.addChanges, without building the two trees in memory. */
-    private record Comparer(Sys sys, String what) {
+    private record Comparer(Sys sys, String what, IdTranslation newIds, IdTranslation oldIds) {
         /**
          * Adds the changes under the directory {@code rel} ({@code newFd}; {@code oldFd} -1 when the old tree has no
          * directory there). {@code reported}: the directory itself is already in the list (added or modified).
@@ -183,12 +193,12 @@ public final class TreeChanges {
                 String name = c <= 0 ? newNames[i] : oldNames[j];
                 String child = rel.isEmpty() ? name : rel + "/" + name;
                 if (c > 0) { // only in the old tree
-                    if (info(sys, oldFd, name) != null) out.add(new Change(text(child), Change.Kind.DELETE));
+                    if (info(sys, oldFd, name, oldIds) != null) out.add(new Change(text(child), Change.Kind.DELETE));
                     j++;
                     continue;
                 }
-                Info n = info(sys, newFd, name);
-                Info o = c == 0 ? info(sys, oldFd, name) : null;
+                Info n = info(sys, newFd, name, newIds);
+                Info o = c == 0 ? info(sys, oldFd, name, oldIds) : null;
                 i++;
                 if (c == 0) j++;
                 if (n == null) {

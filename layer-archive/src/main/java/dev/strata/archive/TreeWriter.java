@@ -1,5 +1,7 @@
 package dev.strata.archive;
 
+import dev.strata.api.IdTranslation;
+
 import dev.strata.api.Change;
 import dev.strata.api.StorageException;
 import dev.strata.nativeio.fast.Sys;
@@ -45,8 +47,16 @@ final class TreeWriter implements AutoCloseable {
     private record InodeKey(int major, int minor, long ino) {
     }
 
+    /** How owners on disk become the owners written: container ids for a layer made with id maps. */
+    private final IdTranslation ids;
+
     TreeWriter(OutputStream out) {
+        this(out, IdTranslation.NONE);
+    }
+
+    TreeWriter(OutputStream out, IdTranslation ids) {
         this.tar = new TarWriter(out);
+        this.ids = ids;
     }
 
     /** The whole tree under {@code root}, its root directory first as "./". */
@@ -151,8 +161,8 @@ final class TreeWriter implements AutoCloseable {
             h.name = EntryNames.parent(rel).isEmpty() ? WH + name : EntryNames.parent(rel) + "/" + WH + name;
             h.type = TarHeader.REGULAR;
             h.mode = 0600;
-            h.uid = Integer.toUnsignedLong(st.uid);
-            h.gid = Integer.toUnsignedLong(st.gid);
+            h.uid = Integer.toUnsignedLong(ids.uid(st.uid));
+            h.gid = Integer.toUnsignedLong(ids.gid(st.gid));
             h.mtimeNanos = st.mtimeNanos;
             tar.writeHeader(h);
             return;
@@ -285,8 +295,8 @@ final class TreeWriter implements AutoCloseable {
         h.reset();
         h.name = tarName;
         h.mode = mode & 07777;
-        h.uid = Integer.toUnsignedLong(uid);
-        h.gid = Integer.toUnsignedLong(gid);
+        h.uid = Integer.toUnsignedLong(ids.uid(uid));
+        h.gid = Integer.toUnsignedLong(ids.gid(gid));
         h.mtimeNanos = mtime;
         switch (mode & S_IFMT) {
             case S_IFDIR -> h.type = TarHeader.DIRECTORY;

@@ -1,6 +1,7 @@
 package dev.strata.archive;
 
 import dev.strata.api.Change;
+import dev.strata.api.IdTranslation;
 import dev.strata.api.LayerStore;
 import dev.strata.nativeio.Trees;
 
@@ -34,6 +35,7 @@ public final class UpperDiff implements LayerDiffs {
     private final boolean nativeAllowed;
     private final Set<String> notContent;
     private final NaiveDiff naive;
+    private final LayerStore layers;
 
     /**
      * @param layers        the driver as callers see it (get/put are reference-counted), for the naive path
@@ -48,6 +50,7 @@ public final class UpperDiff implements LayerDiffs {
         this.nativeAllowed = nativeAllowed;
         this.notContent = Set.copyOf(notContent);
         this.naive = new NaiveDiff(layers);
+        this.layers = layers;
     }
 
     /** Whether {@code parent} is the layer's own, so that its upper directory alone is the diff. */
@@ -62,7 +65,9 @@ public final class UpperDiff implements LayerDiffs {
     @Override
     public InputStream diff(String id, String parent) {
         if (!isNative(id, parent)) return naive.diff(id, parent);
-        return LayerArchive.upper(uppers.upper().apply(id), onDisk, uppers.lowers().apply(id), null);
+        // An upper of a layer made with id maps holds host ids: the diff carries container ids.
+        IdTranslation ids = IdTranslation.toContainer(layers.idMaps(id));
+        return LayerArchive.upper(uppers.upper().apply(id), onDisk, uppers.lowers().apply(id), ids, null);
     }
 
     @Override

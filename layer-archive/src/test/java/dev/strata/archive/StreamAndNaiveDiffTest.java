@@ -136,6 +136,11 @@ class StreamAndNaiveDiffTest {
         }
 
         @Override
+        public dev.strata.api.IdMaps idMaps(String id) {
+            return dev.strata.api.IdMaps.NONE;
+        }
+
+        @Override
         public List<String> layers() {
             return List.of();
         }

@@ -21,15 +21,12 @@ public final class FsContext implements AutoCloseable {
     public static final int FSMOUNT_CLOEXEC = 1;
     public static final int MOUNT_ATTR_RDONLY = 1, MOUNT_ATTR_NOSUID = 2, MOUNT_ATTR_NODEV = 4, MOUNT_ATTR_NOEXEC = 8;
     public static final int MOVE_MOUNT_F_EMPTY_PATH = 4;
-    private static final int AT_FDCWD = -100;
 
     private static final class H {
         static final MethodHandle FSOPEN = Native.errnoCall("fsopen", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
         static final MethodHandle FSCONFIG = Native.errnoCall("fsconfig",
                 FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
         static final MethodHandle FSMOUNT = Native.errnoCall("fsmount", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-        static final MethodHandle MOVE_MOUNT = Native.errnoCall("move_mount",
-                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT));
     }
 
     private final Fd fd;
@@ -118,17 +115,23 @@ public final class FsContext implements AutoCloseable {
 
     /** FSCONFIG_CMD_CREATE, fsmount and move_mount onto {@code target}. */
     public void mountAt(Path target, int attrFlags) {
+        try (MountTree m = mountDetached(target.toString(), attrFlags)) {
+            m.attach(target);
+        }
+    }
+
+    /**
+     * FSCONFIG_CMD_CREATE and fsmount: the new filesystem as a detached mount, in no mount table until attached.
+     * {@code forWhat} names it in errors (the target it is meant for).
+     */
+    public MountTree mountDetached(String forWhat, int attrFlags) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(a);
             int r = (int) H.FSCONFIG.invokeExact(st, fd.fd(), FSCONFIG_CMD_CREATE, MemorySegment.NULL, MemorySegment.NULL, 0);
-            if (r < 0) throw new SyscallException("fsconfig create", fsType + " on " + target, Native.errno(st), kernelLog());
+            if (r < 0) throw new SyscallException("fsconfig create", fsType + " on " + forWhat, Native.errno(st), kernelLog());
             int m = (int) H.FSMOUNT.invokeExact(st, fd.fd(), FSMOUNT_CLOEXEC, attrFlags);
-            if (m < 0) throw new SyscallException("fsmount", fsType + " on " + target, Native.errno(st), kernelLog());
-            try (Fd mfd = new Fd(m, "fsmount " + fsType)) {
-                int mv = (int) H.MOVE_MOUNT.invokeExact(st, mfd.fd(), a.allocateFrom(""), AT_FDCWD,
-                        a.allocateFrom(target.toString()), MOVE_MOUNT_F_EMPTY_PATH);
-                if (mv < 0) throw new SyscallException("move_mount", target.toString(), Native.errno(st));
-            }
+            if (m < 0) throw new SyscallException("fsmount", fsType + " on " + forWhat, Native.errno(st), kernelLog());
+            return new MountTree(new Fd(m, "fsmount " + fsType), fsType + " for " + forWhat);
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }

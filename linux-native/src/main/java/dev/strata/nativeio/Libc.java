@@ -174,13 +174,22 @@ public final class Libc {
         }
     }
 
-    /** openat2(2) with an open_how of 24 bytes in {@code how}, which this fills (O_CLOEXEC added). */
+    /**
+     * openat2(2) with an open_how of 24 bytes in {@code how}, which this fills (O_CLOEXEC added). With
+     * RESOLVE_BENEATH or RESOLVE_IN_ROOT the kernel answers EAGAIN when any mount or rename anywhere on the system
+     * raced the lookup (its seqcount checks), which on a busy machine is not rare; such a lookup is tried again.
+     */
     public static int openat2(MemorySegment errno, int dirfd, MemorySegment path, MemorySegment how, int flags, int mode, long resolve) {
         how.set(JAVA_LONG, 0, (long) (flags | FileConstants.O_CLOEXEC));
         how.set(JAVA_LONG, 8, (long) mode);
         how.set(JAVA_LONG, 16, resolve);
         try {
-            return (int) ret(errno, (long) Open.Syscall4.H.invokeExact(errno, SYS_OPENAT2, (long) dirfd, path, how, 24L));
+            int r;
+            int tries = 0;
+            do {
+                r = (int) ret(errno, (long) Open.Syscall4.H.invokeExact(errno, SYS_OPENAT2, (long) dirfd, path, how, 24L));
+            } while (r == -Errno.EAGAIN && ++tries < 64);
+            return r;
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }

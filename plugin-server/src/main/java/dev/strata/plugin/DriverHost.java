@@ -3,6 +3,7 @@ package dev.strata.plugin;
 import dev.strata.api.DriverOptions;
 import dev.strata.api.DriverProvider;
 import dev.strata.api.DriverRegistry;
+import dev.strata.api.IdMaps;
 import dev.strata.api.StorageDriver;
 import dev.strata.api.StorageException;
 
@@ -40,6 +41,7 @@ final class DriverHost implements AutoCloseable {
     private volatile StorageDriver driver;
     private Path root;
     private List<String> options;
+    private volatile IdMaps maps = IdMaps.NONE;
 
     /**
      * @param driverName the driver to serve, or null to choose at Init as {@link DriverRegistry#select} does
@@ -57,18 +59,19 @@ final class DriverHost implements AutoCloseable {
         }
     }
 
-    /** GraphDriver.Init. A second Init with the same home and options (dockerd restarted) keeps the open driver. */
-    synchronized void init(String home, List<String> dockerOptions, boolean idMapped) {
+    /**
+     * GraphDriver.Init. A second Init with the same home, options and maps (dockerd restarted) keeps the open
+     * driver. With dockerd's {@code --userns-remap} maps, every container layer (CreateReadWrite: the container's
+     * and its {@code -init} layer) is made with them, so dockerd gets its rootfs owned by the remapped ids; image
+     * layers keep the image's own ids, shared with every map.
+     */
+    synchronized void init(String home, List<String> dockerOptions, IdMaps maps) {
         if (home == null || home.isBlank()) throw new StorageException("init", null, "Home is empty");
         Path root = Path.of(home);
         if (!root.isAbsolute()) throw new StorageException("init", home, "Home must be an absolute path");
-        if (idMapped) {
-            throw new StorageException("init", home, "user-namespace remapping (UIDMaps/GIDMaps) is not supported"
-                    + " by the strata plugin; run dockerd without --userns-remap");
-        }
         List<String> options = new ArrayList<>(pluginOptions);
         options.addAll(dockerOptions);
-        if (driver != null && root.equals(this.root) && options.equals(this.options)) {
+        if (driver != null && root.equals(this.root) && options.equals(this.options) && maps.equals(this.maps)) {
             LOG.log(System.Logger.Level.INFO, "Init again on {0}: keeping the open {1} driver", root, driver.name());
             return;
         }
@@ -83,12 +86,25 @@ final class DriverHost implements AutoCloseable {
         }
         makeRoot(root);
         StorageDriver opened = registry.open(provider, root, options);
+        if (!maps.isNone() && !opened.capabilities().idMaps().supported()) {
+            String why = opened.capabilities().idMaps().reason();
+            opened.close();
+            throw new StorageException("init", home, "dockerd runs with --userns-remap (" + maps + "), but " + provider.name()
+                    + " cannot show layers under id maps here: " + why);
+        }
         StorageDriver old = driver;
         driver = opened;
         this.root = root;
         this.options = List.copyOf(options);
-        LOG.log(System.Logger.Level.INFO, "Init: serving {0} in {1} with options {2}", opened.name(), opened.home(), options);
+        this.maps = maps;
+        LOG.log(System.Logger.Level.INFO, "Init: serving {0} in {1} with options {2}{3}", opened.name(), opened.home(), options,
+                maps.isNone() ? "" : ", container layers under " + maps + " (" + opened.capabilities().idMaps().reason() + ")");
         if (old != null) old.close();
+    }
+
+    /** The maps of dockerd's {@code --userns-remap}, given to every container layer; {@link IdMaps#NONE} without it. */
+    IdMaps maps() {
+        return maps;
     }
 
     /** The open driver, or an error saying Init has not been called. */

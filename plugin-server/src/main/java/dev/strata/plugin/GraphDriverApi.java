@@ -93,8 +93,7 @@ final class GraphDriverApi {
             case ACTIVATE -> new Wire.Manifest(List.of(MANIFEST_INTERFACE));
             case INIT -> {
                 Wire.InitRequest r = parse(endpoint, body, Wire.InitRequest.class, Wire.InitRequest.EMPTY);
-                boolean idMapped = notEmpty(r.uidMaps()) || notEmpty(r.gidMaps());
-                host.init(r.home(), r.optsOrEmpty(), idMapped);
+                host.init(r.home(), r.optsOrEmpty(), r.idMaps());
                 yield Wire.Reply.OK;
             }
             case CREATE -> {
@@ -104,7 +103,7 @@ final class GraphDriverApi {
             }
             case CREATE_READ_WRITE -> {
                 Wire.DriverRequest r = request(endpoint, body);
-                driver().createReadWrite(r.id(), parent(r), new CreateOptions(r.mountLabel(), r.storageOpt()));
+                driver().createReadWrite(r.id(), parent(r), new CreateOptions(r.mountLabel(), r.storageOpt(), host.maps()));
                 yield Wire.Reply.OK;
             }
             case REMOVE -> {
@@ -174,10 +173,6 @@ final class GraphDriverApi {
 
     private static String parent(Wire.DriverRequest r) {
         return r.parent() == null || r.parent().isEmpty() ? null : r.parent();
-    }
-
-    private static boolean notEmpty(List<?> l) {
-        return l != null && !l.isEmpty();
     }
 
     private static Wire.DriverRequest request(Endpoint endpoint, byte[] body) {

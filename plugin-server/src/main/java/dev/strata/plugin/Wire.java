@@ -1,5 +1,8 @@
 package dev.strata.plugin;
 
+import dev.strata.api.IdMapping;
+import dev.strata.api.IdMaps;
+
 import com.fasterxml.jackson.annotation.JsonAlias;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
@@ -63,6 +66,15 @@ final class Wire {
 
         List<String> optsOrEmpty() {
             return opts == null ? List.of() : opts;
+        }
+
+        /** dockerd's --userns-remap maps; an error names what is wrong with them. */
+        IdMaps idMaps() {
+            return new IdMaps(ranges(uidMaps), ranges(gidMaps));
+        }
+
+        private static List<IdMapping> ranges(List<IdMap> maps) {
+            return maps == null ? List.of() : maps.stream().map(m -> new IdMapping(m.containerId(), m.hostId(), m.size())).toList();
         }
     }
 

@@ -31,7 +31,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * returns a real directory. Hooks let a test block Get (concurrency) or break a Diff stream half-way.
  */
 final class MemoryDriver implements StorageDriver {
-    record Layer(String parent, boolean readWrite, byte[] content, Map<String, String> storageOpts) {
+    record Layer(String parent, boolean readWrite, byte[] content, Map<String, String> storageOpts, dev.strata.api.IdMaps idMaps) {
+        Layer(String parent, boolean readWrite, byte[] content, Map<String, String> storageOpts) {
+            this(parent, readWrite, content, storageOpts, dev.strata.api.IdMaps.NONE);
+        }
     }
 
     final Path home;
@@ -66,7 +69,7 @@ final class MemoryDriver implements StorageDriver {
 
     @Override
     public Capabilities capabilities() {
-        return new Capabilities(false, false);
+        return new Capabilities(false, false, dev.strata.api.Support.yes("kept in memory"));
     }
 
     @Override
@@ -83,7 +86,7 @@ final class MemoryDriver implements StorageDriver {
         LayerIds.check(op, id);
         String p = LayerIds.checkParent(op, parent);
         if (p != null && !layers.containsKey(p)) throw new ParentUnknownException(op, id, p);
-        if (layers.putIfAbsent(id, new Layer(p, rw, new byte[0], options.storageOpts())) != null) {
+        if (layers.putIfAbsent(id, new Layer(p, rw, new byte[0], options.storageOpts(), options.idMaps())) != null) {
             throw new LayerExistsException(op, id);
         }
     }
@@ -150,6 +153,11 @@ final class MemoryDriver implements StorageDriver {
     }
 
     @Override
+    public dev.strata.api.IdMaps idMaps(String id) {
+        return require("idMaps", id).idMaps();
+    }
+
+    @Override
     public List<String> layers() {
         return new ArrayList<>(layers.keySet());
     }
@@ -209,7 +217,7 @@ final class MemoryDriver implements StorageDriver {
         }
         try {
             byte[] bytes = diff.readAllBytes();
-            layers.put(id, new Layer(l.parent(), l.readWrite(), bytes, l.storageOpts()));
+            layers.put(id, new Layer(l.parent(), l.readWrite(), bytes, l.storageOpts(), l.idMaps()));
             return bytes.length;
         } catch (IOException e) {
             throw new StorageException("applyDiff", id, e.getMessage(), e);

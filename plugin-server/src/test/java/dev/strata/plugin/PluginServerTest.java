@@ -3,6 +3,7 @@ package dev.strata.plugin;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.strata.api.DriverContext;
 import dev.strata.api.DriverProvider;
+import dev.strata.api.IdMaps;
 import dev.strata.api.DriverRegistry;
 import dev.strata.api.OptionSpec;
 import dev.strata.api.StorageDriver;
@@ -164,12 +165,27 @@ class PluginServerTest {
     }
 
     @Test
-    void initRefusesIdMapsAndAHomeHoldingAnotherDriversLayers() throws IOException {
+    void usernsRemapMapsGoToContainerLayersAndNotToImageLayers() throws IOException {
+        try (RawHttp c = new RawHttp(socket)) {
+            RawHttp.Response r = c.call("GraphDriver.Init", "{\"Home\":\"" + home + "\",\"Opts\":null,"
+                    + "\"UIDMaps\":[{\"container_id\":0,\"host_id\":100000,\"size\":65536}],"
+                    + "\"GIDMaps\":[{\"container_id\":0,\"host_id\":200000,\"size\":65536}]}");
+            assertEquals(200, r.status(), r.text());
+            c.call("GraphDriver.Create", "{\"ID\":\"image\"}");
+            c.call("GraphDriver.CreateReadWrite", "{\"ID\":\"ctr-init\",\"Parent\":\"image\"}");
+            assertEquals(IdMaps.NONE, driver().idMaps("image"));
+            assertEquals(IdMaps.parse("0:100000:65536", "0:200000:65536"), driver().idMaps("ctr-init"));
+        }
+    }
+
+    @Test
+    void initRefusesBadIdMapsAndAHomeHoldingAnotherDriversLayers() throws IOException {
         try (RawHttp c = new RawHttp(socket)) {
             RawHttp.Response r = c.call("GraphDriver.Init", "{\"Home\":\"" + home + "\",\"Opts\":null,"
                     + "\"UIDMaps\":[{\"container_id\":0,\"host_id\":100000,\"size\":65536}],\"GIDMaps\":null}");
             assertEquals(500, r.status());
-            assertTrue(json(r).get("Err").asText().contains("--userns-remap"), r.text());
+            assertTrue(json(r).get("Err").asText().contains("a uid map and a gid map go together"), r.text());
+            assertFalse(Files.exists(home.resolve("memory")), "a refused Init changes nothing");
 
             Files.createDirectories(home.resolve("other/layer"));
             r = init(c);

@@ -8,6 +8,7 @@ import dev.strata.api.Support;
 import picocli.CommandLine.Command;
 
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,13 +23,16 @@ final class DriversCommand extends CliCommand {
         DriverRegistry registry = s.registry();
         PrintWriter out = out();
         List<Map<String, Object>> rows = new ArrayList<>();
+        List<Support> idRows = new ArrayList<>();
         for (DriverProvider p : registry.providers()) {
+            Path home = DriverRegistry.home(s.root(), p);
             Support sup;
             try {
-                sup = p.probe(DriverRegistry.home(s.root(), p));
+                sup = p.probe(home);
             } catch (RuntimeException e) {
                 sup = Support.no("probe failed: " + ErrorText.cause(e, null, ErrorText.Paths.NONE));
             }
+            Support ids = sup.supported() ? idMaps(p, home) : Support.no("the driver cannot run here");
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("name", p.name());
             row.put("aliases", p.aliases());
@@ -36,6 +40,8 @@ final class DriversCommand extends CliCommand {
             row.put("supported", sup.supported());
             row.put("reason", sup.reason());
             row.put("options", p.options().stream().map(o -> o.key()).toList());
+            row.put("idMaps", Output.fields("supported", ids.supported(), "how", ids.reason()));
+            idRows.add(ids);
             rows.add(row);
         }
         String chosen;
@@ -64,7 +70,22 @@ final class DriversCommand extends CliCommand {
             out.printf("%-10s %-9s %-10s %s%n", r.get("name"), r.get("priority"), (boolean) r.get("supported") ? "yes" : "no", r.get("reason"));
         }
         out.println();
+        out.printf("%-10s %s%n", "DRIVER", "ID MAPS (user-namespaced containers: --userns-remap, hostUsers: false)");
+        for (int i = 0; i < rows.size(); i++) {
+            Support ids = idRows.get(i);
+            out.printf("%-10s %s%n", rows.get(i).get("name"), ids.supported() ? ids.reason() : "no: " + ids.reason());
+        }
+        out.println();
         out.println(chosen == null ? "selected: none (" + how + ")" : "selected: " + chosen + " (by " + how + ", root " + s.root() + ")");
         return Main.OK;
+    }
+
+    /** How the driver shows layers under id maps here (the probe of idmapped mounts on the home's filesystem). */
+    private static Support idMaps(DriverProvider p, Path home) {
+        try {
+            return p.idMapSupport(home);
+        } catch (RuntimeException e) {
+            return Support.no("probe failed: " + ErrorText.cause(e, null, ErrorText.Paths.NONE));
+        }
     }
 }

@@ -109,6 +109,19 @@ class CliTest extends ScratchRootTest {
     }
 
     @Test
+    void driversSayHowEachShowsLayersUnderIdMaps() {
+        // the probe's answer on the root's filesystem (a tmpfs here, which this kernel idmaps from 6.3 on)
+        Result r = strata("drivers");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("ID MAPS"), r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.matches("vfs\\s+chown copy .*")), r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.matches("overlay\\s+(idmapped lowers \\(overlay on idmapped tmpfs lowers\\)|no: .+)")), r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.matches("aufs\\s+no: .+")), r.out());
+        Result json = strata("--json", "drivers");
+        assertTrue(json.out().contains("\"idMaps\":{\"supported\":true,\"how\":\"chown copy"), json.out());
+    }
+
+    @Test
     void theConfigFileSelectsTheDriverAndAFlagOverridesIt() throws Exception {
         Path cfg = Files.writeString(tmp.resolve("config.json"), "{\"storage-driver\":\"vfs\",\"storage-opts\":[\"vfs.copy=copy\"]}");
         Result status = strata("--config", cfg.toString(), "status");

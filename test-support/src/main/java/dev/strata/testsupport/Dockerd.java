@@ -34,6 +34,27 @@ public final class Dockerd implements AutoCloseable {
     public final String storageDriver;
     public final String marker;
     private Process process;
+    private UsernsRemap remap;
+
+    /**
+     * dockerd's {@code --userns-remap=user} with the subordinate ids in files of the test's own: dockerd reads them
+     * from {@code /etc/subuid} and {@code /etc/subgid} only, so it runs in a mount namespace of its own where those
+     * two files are bind-mounted over (nothing of the machine's changes). That namespace is a slave of this one, so
+     * the mounts the plugin makes for dockerd reach it; {@code dir} must be on a shared mount for that.
+     */
+    public record UsernsRemap(String user, Path subuid, Path subgid) {
+    }
+
+    /** Runs dockerd with {@code --userns-remap} (see {@link UsernsRemap}); call before {@link #launch}. */
+    public Dockerd withUsernsRemap(UsernsRemap remap) {
+        this.remap = remap;
+        return this;
+    }
+
+    /** Where dockerd keeps its layers: {@code data/<uid>.<gid>} under --userns-remap, as dockerd names it. */
+    public Path layerRoot(int remappedUid, int remappedGid) {
+        return remap == null ? dataRoot : dataRoot.resolve(remappedUid + "." + remappedGid);
+    }
 
     /**
      * @param dir           where its roots go (a tmpfs the caller mounted)
@@ -56,12 +77,20 @@ public final class Dockerd implements AutoCloseable {
         if (process != null && process.isAlive()) throw new IllegalStateException("dockerd already running");
         Path config = dir.resolve("daemon.json");
         if (!Files.exists(config)) Files.writeString(config, "{}\n"); // not /etc/docker/daemon.json
-        List<String> cmd = List.of(DOCKERD.toString(), "--experimental", "-s", storageDriver,
+        List<String> dockerd = List.of(DOCKERD.toString(), "--experimental", "-s", storageDriver,
                 "--data-root", dataRoot.toString(), "--exec-root", execRoot.toString(),
                 "--pidfile", dir.resolve("docker.pid").toString(), "--config-file", config.toString(),
                 "-H", "unix://" + apiSocket, "--iptables=false", "--ip6tables=false", "--bridge=none",
                 "--containerd-namespace", marker, "--containerd-plugins-namespace", marker + "-plugins",
                 "--cgroup-parent", "/" + marker, "--log-level", "info");
+        List<String> cmd = new ArrayList<>();
+        if (remap != null) {
+            cmd.addAll(List.of("unshare", "--mount", "--propagation", "slave", "sh", "-c",
+                    "mount --bind \"$1\" /etc/subuid && mount --bind \"$2\" /etc/subgid && shift 2 && exec \"$@\"",
+                    "sh", remap.subuid().toString(), remap.subgid().toString()));
+        }
+        cmd.addAll(dockerd);
+        if (remap != null) cmd.addAll(List.of("--userns-remap", remap.user()));
         process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
     }
 

@@ -38,6 +38,13 @@ public final class DevmapperProvider implements DriverProvider {
         return DevmapperProbe.probe();
     }
 
+    /** Decided at the first mapped layer, on the pool's own filesystem; this says what the choice is. */
+    @Override
+    public Support idMapSupport(Path home) {
+        Support s = DevmapperProbe.probe();
+        return s.supported() ? DeviceIdMaps.UNPROBED : s;
+    }
+
     @Override
     public StorageDriver open(DriverContext context) {
         DevmapperOptions opts = DevmapperOptions.from(DevmapperStorage.NAME, context.options());

@@ -1,6 +1,7 @@
 package dev.strata.driver.devmapper;
 
 import dev.strata.api.Capabilities;
+import dev.strata.api.IdMaps;
 import dev.strata.api.InvalidOptionException;
 import dev.strata.api.LayerIds;
 import dev.strata.api.LayerStore;
@@ -8,10 +9,12 @@ import dev.strata.api.NotSupportedException;
 import dev.strata.api.Sizes;
 import dev.strata.api.StatusEntry;
 import dev.strata.api.StorageException;
+import dev.strata.api.Support;
 import dev.strata.archive.ApplyOptions;
 import dev.strata.archive.LayerDiffs;
 import dev.strata.archive.NaiveDiff;
 import dev.strata.archive.WhiteoutFormat;
+import dev.strata.kit.LayerIdMaps;
 import dev.strata.kit.LayerStorage;
 import dev.strata.kit.NewLayer;
 import dev.strata.kit.StagedApply;
@@ -48,10 +51,12 @@ public final class DevmapperStorage implements LayerStorage {
     private final DevmapperOptions opts;
     private DeviceSet ds;
     private ScheduledExecutorService deletionWorker;
+    private final DeviceIdMaps idMaps;
 
     DevmapperStorage(Path home, DevmapperOptions opts) {
         this.home = home.toAbsolutePath().normalize();
         this.opts = opts;
+        this.idMaps = new DeviceIdMaps(this.home);
         try {
             // the home exists once the driver is open (DriverProvider.open); the pool waits for the first use
             Files.createDirectories(this.home);
@@ -119,15 +124,39 @@ public final class DevmapperStorage implements LayerStorage {
                 throw new NotSupportedException(op, id, "devmapper: Container size cannot be smaller than " + Sizes.human(parentInfo.size()));
             }
             dropLeftovers(set, id); // what a lost create or remove of this id left (a deferred deletion included)
-            if (s == parentInfo.size()) {
+            IdMaps maps = layer.options().idMaps();
+            boolean mapped = !maps.isNone() || (p != null && !idMaps.stored(p).isNone());
+            if (s == parentInfo.size() && !mapped) {
                 set.snapshot(id, p == null ? "" : p, parentInfo, s); // registering is the commit point
                 return;
             }
             String staged = NEW + id;
             set.snapshot(staged, p == null ? "" : p, parentInfo, s);
-            DeviceMounts.growFs(set, staged);
+            if (s != parentInfo.size()) DeviceMounts.growFs(set, staged);
+            if (mapped) prepareIdMaps(set, id, p, maps, staged);
             set.store.rename(staged, id); // the commit point
         });
+    }
+
+    /** A mapped layer's snapshot, before it is the layer: its owners shifted where the kernel cannot idmap them. */
+    private void prepareIdMaps(DeviceSet set, String id, String p, IdMaps maps, String staged) {
+        Path mp = mountPoint(staged);
+        boolean mounted = idMaps.prepare(id, p, maps, () -> {
+            try {
+                Files.createDirectories(mp);
+                DeviceMounts.mount(set, staged, mp, null);
+                Path rootfs = mp.resolve("rootfs");
+                if (!Files.isDirectory(rootfs)) Files.createDirectory(rootfs);
+                return rootfs;
+            } catch (IOException e) {
+                throw new StorageException("create", mp.toString(), e.toString(), e);
+            }
+        });
+        if (mounted) {
+            Mounts.unmountIfMounted(mp, 0); // flushed before the layer takes the device
+            set.deactivate(staged, false);
+            deleteMountPoint(staged);
+        }
     }
 
     private static Long sizeOption(NewLayer layer) {
@@ -163,6 +192,7 @@ public final class DevmapperStorage implements LayerStorage {
             if (info != null && !info.deleted()) set.delete(id, false);
             dropLeftovers(set, NEW + id);
             deleteMountPoint(id);
+            idMaps.forget(id);
         });
     }
 
@@ -213,6 +243,23 @@ public final class DevmapperStorage implements LayerStorage {
         return m;
     }
 
+    // ---- id maps: idmapped mounts of the rootfs, or a chown copy (DeviceIdMaps)
+
+    @Override
+    public Support idMapSupport() {
+        return idMaps.support();
+    }
+
+    @Override
+    public String idMapMethod(String id) {
+        return idMaps.method(id);
+    }
+
+    @Override
+    public void attach(LayerIdMaps made) {
+        idMaps.attach(made);
+    }
+
     // ---- mounts
 
     @Override
@@ -236,6 +283,7 @@ public final class DevmapperStorage implements LayerStorage {
                     Files.writeString(idFile, id);
                     Files.setPosixFilePermissions(idFile, PosixFilePermissions.fromString("rw-------"));
                 }
+                idMaps.show(id, rootfs);
             } catch (IOException | RuntimeException e) {
                 DeviceMounts.unmount(set, id, mp);
                 throw e;
@@ -314,7 +362,7 @@ public final class DevmapperStorage implements LayerStorage {
 
             @Override
             public ApplyOptions options() {
-                return ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE);
+                return ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE).withIds(idMaps.applied(id));
             }
 
             @Override

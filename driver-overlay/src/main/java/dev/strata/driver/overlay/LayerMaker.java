@@ -1,5 +1,6 @@
 package dev.strata.driver.overlay;
 
+import dev.strata.api.IdMaps;
 import dev.strata.api.LayerExistsException;
 import dev.strata.api.StorageException;
 import dev.strata.kit.NewLayer;
@@ -58,6 +59,15 @@ final class LayerMaker {
             // Before anything is written: with PROJINHERIT, all the layer's files count against its limit.
             if (limits.any()) quota.set(staging, limits.size(), limits.inodes());
             mkdir(staging.resolve(Layout.DIFF), "rwxr-xr-x");
+            IdMaps maps = layer.options().idMaps();
+            if (!maps.isNone()) {
+                // As moby's overlay2 under --userns-remap: the upper holds host ids, its root owned by the container's
+                // root, and the container's root group may pass through the layer dir (0710) to the mount; the
+                // container's runtime sets its root up from inside the user namespace.
+                PosixFiles.fchownat(null, staging.resolve(Layout.DIFF).toString(), maps.rootUid(), maps.rootGid(), 0);
+                PosixFiles.fchownat(null, staging.toString(), -1, maps.rootGid(), 0);
+                passable(layout.home());
+            }
             String lid = null;
             for (int attempt = 0; lid == null; attempt++) {
                 String candidate = Layout.newLinkId();
@@ -72,6 +82,7 @@ final class LayerMaker {
             Files.write(staging.resolve(Layout.LINK), lid.getBytes(StandardCharsets.US_ASCII));
             if (parent != null) {
                 mkdir(staging.resolve(Layout.WORK), "rwx------");
+                if (!maps.isNone()) PosixFiles.fchownat(null, staging.resolve(Layout.WORK).toString(), maps.rootUid(), maps.rootGid(), 0);
                 Files.write(staging.resolve(Layout.LOWER), String.join(":", lowers).getBytes(StandardCharsets.US_ASCII));
                 Path committed = layout.dir(parent).resolve(Layout.COMMITTED);
                 if (!Files.exists(committed)) {
@@ -140,6 +151,15 @@ final class LayerMaker {
         }
         quota.forget(layerDir);
         Trees.delete(layerDir);
+    }
+
+    /**
+     * Lets anyone pass through the home (0710 to 0711), so that a container's root under id maps reaches its
+     * layer's mount; what is inside stays closed (layer dirs are 0710, their group the mapped root's).
+     */
+    private static void passable(Path home) throws IOException {
+        java.util.Set<java.nio.file.attribute.PosixFilePermission> p = Files.getPosixFilePermissions(home);
+        if (p.add(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) Files.setPosixFilePermissions(home, p);
     }
 
     static void mkdir(Path dir, String perms) throws IOException {

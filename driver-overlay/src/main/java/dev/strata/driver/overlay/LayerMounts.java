@@ -2,6 +2,7 @@ package dev.strata.driver.overlay;
 
 import dev.strata.nativeio.Trees;
 import dev.strata.api.StorageException;
+import dev.strata.kit.LayerIdMaps;
 import dev.strata.nativeio.Errno;
 import dev.strata.nativeio.MountRoots;
 import dev.strata.nativeio.Mounts;
@@ -21,17 +22,24 @@ import java.util.List;
  * The overlay mount of a layer at its {@code merged} dir, for the kit's get and put (which count the references):
  * mount on the first, unmount on the last, removing {@code merged} (as moby does, so copies of the mount in other
  * mount namespaces go too); a failed mount leaves nothing behind. A base layer is not mounted: its root is its diff
- * dir, as in moby.
+ * dir, as in moby. A layer made with id maps stacks its lowers through idmapped trees ({@link IdmappedLowers}), and
+ * its diff dir, the upper, holds host ids.
  */
 final class LayerMounts {
     private final Layout layout;
     private final OverlayMounter mounter;
     private final boolean volatileMounts;
+    private volatile LayerIdMaps idMaps;
 
     LayerMounts(Layout layout, OverlayMounter mounter, boolean volatileMounts) {
         this.layout = layout;
         this.mounter = mounter;
         this.volatileMounts = volatileMounts;
+    }
+
+    /** The kit's record of layers' id maps: lowers are then shown under the maps of the layer mounted. */
+    void attach(LayerIdMaps idMaps) {
+        this.idMaps = idMaps;
     }
 
     /** What get returns: the diff dir of a base layer, the merged dir of any other. One stat. */
@@ -56,10 +64,10 @@ final class LayerMounts {
         }
         // A layer with a child is mounted read-only, its own diff the uppermost lower (moby's "committed").
         boolean readOnly = layout.isCommitted(id);
-        List<Path> lowers = new ArrayList<>(lowerEntries.size() + 1);
-        if (readOnly) lowers.add(layout.diff(id));
-        for (String e : lowerEntries) lowers.add(layout.linkPath(e));
-        try {
+        try (IdmappedLowers shown = new IdmappedLowers(layout, idMaps)) {
+            List<Path> lowers = new ArrayList<>(lowerEntries.size() + 1);
+            if (readOnly) lowers.add(layout.diff(id)); // stored as the layer shows it
+            lowers.addAll(shown.lowers(id, lowerEntries));
             if (!readOnly && volatileMounts) clearVolatileMark(id);
             mounter.mount(merged, lowers, readOnly ? null : layout.diff(id), readOnly ? null : layout.work(id), mountLabel);
         } catch (RuntimeException e) {
@@ -73,9 +81,9 @@ final class LayerMounts {
      * apply through the mount (the naive path).
      */
     void mountStaged(String id, Path upper, Path work, Path merged) {
-        List<Path> lowers = new ArrayList<>();
-        for (String e : layout.lowerEntries(id)) lowers.add(layout.linkPath(e));
-        mounter.mount(merged, lowers, upper, work, null);
+        try (IdmappedLowers shown = new IdmappedLowers(layout, idMaps)) {
+            mounter.mount(merged, shown.lowers(id, layout.lowerEntries(id)), upper, work, null);
+        }
     }
 
     /**

@@ -41,6 +41,12 @@ public final class OverlayProvider implements DriverProvider {
         return OverlayProbe.quick(home);
     }
 
+    /** Idmapped lowers, where this kernel stacks an overlay on idmapped trees of the home's filesystem. */
+    @Override
+    public Support idMapSupport(Path home) {
+        return OverlayStorage.idmappedLowers(home);
+    }
+
     @Override
     public StorageDriver open(DriverContext context) {
         return DriverKit.wrap(OverlayStorage.open(context.home(), OverlayOptions.from(context.options())));

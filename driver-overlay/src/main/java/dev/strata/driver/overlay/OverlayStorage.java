@@ -5,15 +5,19 @@ import dev.strata.api.LayerStore;
 import dev.strata.api.MountSpecs;
 import dev.strata.api.StatusEntry;
 import dev.strata.api.StorageException;
+import dev.strata.api.IdTranslation;
+import dev.strata.api.Support;
 import dev.strata.archive.ApplyOptions;
 import dev.strata.archive.LayerDiffs;
 import dev.strata.archive.UpperDiff;
 import dev.strata.archive.WhiteoutFormat;
 import dev.strata.kit.DirectoryStaging;
+import dev.strata.kit.LayerIdMaps;
 import dev.strata.kit.LayerStorage;
 import dev.strata.kit.NewLayer;
 import dev.strata.kit.RunDirectory;
 import dev.strata.kit.StagedApply;
+import dev.strata.nativeio.IdmapProbe;
 import dev.strata.nativeio.Kernel;
 import dev.strata.nativeio.Mounts;
 import dev.strata.nativeio.PosixFiles;
@@ -55,6 +59,8 @@ public final class OverlayStorage implements LayerStorage, MountSpecs {
     private final LayerQuota quota;
     private final WhiteoutFormat onDisk;
     private volatile UpperDiff diffs;
+    private volatile LayerIdMaps idMaps;
+    private volatile Support idMapSupport;
 
     private OverlayStorage(Layout layout, OverlayOptions options, Features features, LayerQuota quota) {
         this.layout = layout;
@@ -202,6 +208,39 @@ public final class OverlayStorage implements LayerStorage, MountSpecs {
         return mounts.isMountedOrBase(id);
     }
 
+    // ---------------------------------------------------------------------------------------------- id maps
+
+    /** Idmapped lowers, where this kernel stacks an overlay on idmapped trees of the home's filesystem (probed once). */
+    @Override
+    public Support idMapSupport() {
+        Support s = idMapSupport;
+        if (s == null) idMapSupport = s = idmappedLowers(layout.home());
+        return s;
+    }
+
+    /** Every mapped layer: its upper holds host ids, and each lower stored another way is an idmapped tree. */
+    @Override
+    public String idMapMethod(String id) {
+        return "idmapped lowers";
+    }
+
+    /** The answer for {@code home}: "idmapped lowers (...)", or why not. Writes nothing. */
+    static Support idmappedLowers(Path home) {
+        Support s = IdmapProbe.overlayOnIdmappedLowers(home);
+        return s.supported() ? Support.yes("idmapped lowers (" + s.reason() + ")") : s;
+    }
+
+    @Override
+    public void attach(LayerIdMaps idMaps) {
+        this.idMaps = idMaps;
+        mounts.attach(idMaps);
+    }
+
+    /** A staged apply writes the tar's owners as the layer stores them: host ids for a layer made with maps. */
+    private ApplyOptions withIds(String id, ApplyOptions options) {
+        return idMaps == null ? options : options.withIds(IdTranslation.toHost(idMaps.of(id)));
+    }
+
     // ---------------------------------------------------------------------------------------------- diffs
 
     @Override
@@ -225,9 +264,9 @@ public final class OverlayStorage implements LayerStorage, MountSpecs {
     public StagedApply stageApply(String id, String parent) {
         Path diff = layout.diff(id), copy = layout.dir(id).resolve(Layout.APPLY_DIFF);
         boolean base = !Files.exists(layout.dir(id).resolve(Layout.LOWER));
-        if (diffs.isNative(id, parent)) return DirectoryStaging.stage(diff, copy, new ApplyOptions(onDisk, Kernel.isRoot()));
-        if (base) return DirectoryStaging.stage(diff, copy, ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE));
-        DirectoryStaging upper = DirectoryStaging.stage(diff, copy, ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE));
+        if (diffs.isNative(id, parent)) return DirectoryStaging.stage(diff, copy, withIds(id, new ApplyOptions(onDisk, Kernel.isRoot())));
+        if (base) return DirectoryStaging.stage(diff, copy, withIds(id, ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE)));
+        DirectoryStaging upper = DirectoryStaging.stage(diff, copy, withIds(id, ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE)));
         Path work = layout.dir(id).resolve(Layout.APPLY_WORK), merged = layout.dir(id).resolve(Layout.APPLY_MERGED);
         try {
             for (Path p : List.of(work, merged)) {

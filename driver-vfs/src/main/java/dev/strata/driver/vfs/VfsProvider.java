@@ -36,6 +36,11 @@ public final class VfsProvider implements DriverProvider {
     }
 
     @Override
+    public Support idMapSupport(Path home) {
+        return VfsStorage.ID_MAPS;
+    }
+
+    @Override
     public StorageDriver open(DriverContext context) {
         return DriverKit.wrap(new VfsStorage(context));
     }

@@ -2,6 +2,8 @@ package dev.strata.driver.vfs;
 
 import dev.strata.api.Capabilities;
 import dev.strata.api.DriverContext;
+import dev.strata.api.IdMaps;
+import dev.strata.api.IdTranslation;
 import dev.strata.api.InvalidOptionException;
 import dev.strata.api.LayerStore;
 import dev.strata.api.MountSpecs;
@@ -9,12 +11,14 @@ import dev.strata.api.NotSupportedException;
 import dev.strata.api.Sizes;
 import dev.strata.api.StatusEntry;
 import dev.strata.api.StorageException;
+import dev.strata.api.Support;
 import dev.strata.archive.ApplyOptions;
 import dev.strata.archive.LayerDiffs;
 import dev.strata.archive.NaiveDiff;
 import dev.strata.archive.WhiteoutFormat;
 import dev.strata.kit.DirectoryStaging;
 import dev.strata.kit.DriverKit;
+import dev.strata.kit.LayerIdMaps;
 import dev.strata.kit.LayerStorage;
 import dev.strata.kit.NewLayer;
 import dev.strata.kit.StagedApply;
@@ -38,6 +42,8 @@ import java.util.Map;
  * hands out that directory (nothing is mounted); diffs are naive (tree comparison). The contract around it is the
  * driver kit's ({@link DriverKit}).
  *
+ * <p>A layer made with id maps is moby's chown copy: its parent copied with every owner shifted to host ids.
+ *
  * <p>A layer exists once its record ({@code <home>/.strata/layers/<id>}: parent, read-write) is written, the last
  * step of a create. An apply is staged in {@code dir/.apply-<id>} (hardlinks of the layer's files) and swapped in.
  */
@@ -50,6 +56,7 @@ final class VfsStorage implements LayerStorage, MountSpecs {
     private final Long defaultSize;
     private final TreeCopier.Method copyStart;
     private volatile TreeCopier.Method copyMethod;
+    private volatile LayerIdMaps idMaps;
     private ProjectQuota quota;
 
     VfsStorage(DriverContext context) {
@@ -138,10 +145,14 @@ final class VfsStorage implements LayerStorage, MountSpecs {
         Trees.delete(dir); // the kit made sure the id is free: anything here is what a lost create left
         try {
             Files.createDirectory(dir);
+            IdMaps maps = layer.options().idMaps();
             if (p == null) {
                 Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+                if (!maps.isNone()) PosixFiles.fchownat(null, dir.toString(), maps.rootUid(), maps.rootGid(), 0);
             } else {
-                TreeCopier copier = new TreeCopier(copyMethod);
+                // moby's chown copy: the parent's files, owners shifted from the parent's maps to this layer's
+                IdTranslation ids = new IdTranslation(idMaps == null ? IdMaps.NONE : idMaps.of(p), maps);
+                TreeCopier copier = new TreeCopier(copyMethod, ids);
                 copier.copy(layersDir.resolve(p), dir);
                 copyMethod = copier.method();
             }
@@ -200,6 +211,29 @@ final class VfsStorage implements LayerStorage, MountSpecs {
         return missing == null ? "project quota where the filesystem enables it" : "not supported: " + missing;
     }
 
+    // ---- id maps: a chown copy
+
+    static final Support ID_MAPS = Support.yes("chown copy (every layer is a copy; a layer made with maps gets its parent's owners shifted as it is copied)");
+
+    @Override
+    public Support idMapSupport() {
+        return ID_MAPS;
+    }
+
+    @Override
+    public String idMapMethod(String id) {
+        return "chown copy";
+    }
+
+    @Override
+    public void attach(LayerIdMaps idMaps) {
+        this.idMaps = idMaps;
+    }
+
+    private ApplyOptions withIds(String id, ApplyOptions options) {
+        return idMaps == null ? options : options.withIds(IdTranslation.toHost(idMaps.of(id)));
+    }
+
     // ---- mounts: vfs mounts nothing
 
     @Override
@@ -235,8 +269,9 @@ final class VfsStorage implements LayerStorage, MountSpecs {
         synchronized (this) {
             limits = quota == null ? null : quota.usage(dir);
         }
-        if (limits == null) return DirectoryStaging.stage(dir, staging, ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE));
-        DirectoryStaging s = DirectoryStaging.stage(dir, staging, ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE),
+        ApplyOptions options = withIds(id, ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE));
+        if (limits == null) return DirectoryStaging.stage(dir, staging, options);
+        DirectoryStaging s = DirectoryStaging.stage(dir, staging, options,
                 p -> quota.set(p, limits.bytesLimit(), limits.inodesLimit()));
         return new StagedApply() {
             @Override
