@@ -1,5 +1,6 @@
 package dev.strata.kit;
 
+import dev.strata.api.MountSpecs;
 import dev.strata.api.StorageDriver;
 
 /**
@@ -17,6 +18,7 @@ import dev.strata.api.StorageDriver;
  *   <li>locks across threads and processes, and reference counts (kept in the {@link RunDirectory}) around
  *   the storage's mount and unmount.</li>
  * </ul>
+ * A storage that also implements {@link MountSpecs} makes a driver that does, with the id checked by the kit.
  * The kit keeps the children index in {@code <home>/.strata/children}, and what lives as long as the processes
  * using the home in the home's {@link RunDirectory} (a tmpfs): the home lock, the crash marks ({@code incomplete/},
  * {@code applying/}) and the reference counts ({@code refs/}). A mark must outlive the process that made it, not a
@@ -34,7 +36,7 @@ public final class DriverKit {
 
     /** The storage as a whole driver. Finishes what a crash left (marks) before it returns. */
     public static StorageDriver wrap(LayerStorage storage) {
-        return new KitDriver(storage);
+        return storage instanceof MountSpecs ? new DescribingKitDriver(storage) : new KitDriver(storage);
     }
 
     /** The storage behind a driver made by {@link #wrap}, for a driver's own tests; null for any other driver. */

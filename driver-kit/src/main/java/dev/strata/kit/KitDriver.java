@@ -33,7 +33,7 @@ import java.util.Set;
  * home lock (creates, removes, the start and the commit of applies), then whatever the storage locks inside
  * (devmapper's pool). get and put take only the first.
  */
-final class KitDriver implements StorageDriver {
+class KitDriver implements StorageDriver {
     final LayerStorage storage;
     private final Flock homeLock;
     final Marks incomplete;

@@ -23,8 +23,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -37,7 +35,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * where its JSON calls run too, so requests on different connections proceed concurrently and a request wakes one
  * thread. Diff and ApplyDiff, which stream while the driver works, run on worker threads.
  */
-public final class PluginServer implements AutoCloseable {
+public final class PluginServer implements SocketServer {
     private static final System.Logger LOG = System.getLogger(PluginServer.class.getName());
     /** Where dockerd looks for a legacy plugin named {@code strata}. */
     public static final Path DEFAULT_SOCKET = Path.of("/run/docker/plugins/strata.sock");
@@ -72,11 +70,10 @@ public final class PluginServer implements AutoCloseable {
     private final ThreadPoolExecutor workers;
     private final Calls calls = new Calls();
     private final ChannelGroup connections;
+    private final CloseOnce closed = new CloseOnce();
     private final AtomicLong accepted = new AtomicLong();
-    private final CountDownLatch closed = new CountDownLatch(1);
     private Channel server;
     private Object socketKey;
-    private boolean closing;
 
     private PluginServer(Config config) {
         this.config = config;
@@ -143,6 +140,7 @@ public final class PluginServer implements AutoCloseable {
         workers.execute(Wire::warmUp);
     }
 
+    @Override
     public Path socket() {
         return config.socket();
     }
@@ -152,42 +150,13 @@ public final class PluginServer implements AutoCloseable {
         return accepted.get();
     }
 
-    /**
-     * Starts a server and serves until the process is told to stop (SIGTERM, SIGINT): a shutdown hook closes it
-     * gracefully, which runs the driver's cleanup before the JVM exits. The hook is in place before the socket is
-     * bound, so a signal that arrives while the server starts still stops it cleanly (the hook waits for the start).
-     */
+    /** Serves until SIGTERM or SIGINT, then stops through the driver's cleanup ({@link SocketServer#serveUntilStopped}). */
     public static void serve(Config config) throws IOException, InterruptedException {
-        CompletableFuture<PluginServer> started = new CompletableFuture<>();
-        Thread hook = new Thread(() -> {
-            PluginServer server;
-            try {
-                server = started.get(60, TimeUnit.SECONDS);
-            } catch (Exception notStarted) {
-                return; // the start failed: nothing to stop
-            }
-            server.close();
-            // java.util.logging resets itself in its own shutdown hook, so say it on stderr directly.
-            System.err.println("strata plugin: stopped serving on " + config.socket() + " after the driver's cleanup");
-        }, "strata-plugin-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
-        PluginServer server;
-        try {
-            server = start(config);
-        } catch (IOException | RuntimeException e) {
-            started.completeExceptionally(e);
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // the hook has seen the failure
-            }
-            throw e;
-        }
-        started.complete(server);
-        server.awaitClosed();
+        SocketServer.serveUntilStopped(() -> start(config),
+                "strata plugin: stopped serving on " + config.socket() + " after the driver's cleanup");
     }
 
-    /** Blocks until {@link #close} has finished. */
+    @Override
     public void awaitClosed() throws InterruptedException {
         closed.await();
     }
@@ -198,13 +167,7 @@ public final class PluginServer implements AutoCloseable {
      */
     @Override
     public void close() {
-        synchronized (this) {
-            if (closing) {
-                awaitQuietly();
-                return;
-            }
-            closing = true;
-        }
+        if (!closed.begin()) return;
         try {
             SocketFile.removeIfOurs(config.socket(), socketKey);
             if (server != null) server.close().syncUninterruptibly();
@@ -223,7 +186,7 @@ public final class PluginServer implements AutoCloseable {
             }
         } finally {
             shutdownResources();
-            closed.countDown();
+            closed.finished();
             LOG.log(System.Logger.Level.INFO, "stopped serving on {0}", config.socket());
         }
     }
@@ -234,14 +197,6 @@ public final class PluginServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;
-        }
-    }
-
-    private void awaitQuietly() {
-        try {
-            closed.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 

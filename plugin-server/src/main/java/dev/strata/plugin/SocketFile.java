@@ -21,7 +21,7 @@ import java.nio.file.attribute.PosixFilePermissions;
  * into place, so nobody can connect before the mode is set (there is no umask in Java); at close it is removed if
  * it is still ours.
  */
-final class SocketFile {
+public final class SocketFile {
     /** sun_path holds 108 bytes including the terminating NUL. */
     static final int MAX_PATH_BYTES = 107;
     private static final int S_IFMT = 0170000;
@@ -30,7 +30,7 @@ final class SocketFile {
     private SocketFile() {
     }
 
-    static void checkLength(Path socket) throws IOException {
+    public static void checkLength(Path socket) throws IOException {
         int n = socket.toString().getBytes(StandardCharsets.UTF_8).length;
         if (n > MAX_PATH_BYTES) {
             throw new IOException("socket path " + socket + " is " + n + " bytes long; a UNIX socket path may have at most "
@@ -39,7 +39,7 @@ final class SocketFile {
     }
 
     /** Makes the parent directory and removes a stale socket; refuses a live one or a non-socket. */
-    static void prepare(Path socket) throws IOException {
+    public static void prepare(Path socket) throws IOException {
         checkLength(socket);
         Files.createDirectories(socket.getParent());
         if (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) return;
@@ -59,7 +59,7 @@ final class SocketFile {
      * Where to bind before {@link #publish}: {@code <dir>/.<name>.<pid>/s}, in a new 0700 directory. Null when that
      * path would be too long for sun_path; then bind at the final path and accept a short window before chmod.
      */
-    static Path privateBindPath(Path socket) throws IOException {
+    public static Path privateBindPath(Path socket) throws IOException {
         Path dir = socket.resolveSibling("." + socket.getFileName() + "." + ProcessHandle.current().pid());
         Path bind = dir.resolve("s");
         if (bind.toString().getBytes(StandardCharsets.UTF_8).length > MAX_PATH_BYTES) return null;
@@ -69,7 +69,7 @@ final class SocketFile {
     }
 
     /** Sets mode 0600 and moves the bound socket to its public path. Returns the file key that identifies it. */
-    static Object publish(Path bound, Path socket) throws IOException {
+    public static Object publish(Path bound, Path socket) throws IOException {
         Files.setPosixFilePermissions(bound, PosixFilePermissions.fromString("rw-------"));
         if (!bound.equals(socket)) {
             Files.move(bound, socket, StandardCopyOption.ATOMIC_MOVE);
@@ -79,7 +79,7 @@ final class SocketFile {
     }
 
     /** Removes the socket file if it is still the one this server published. */
-    static void removeIfOurs(Path socket, Object key) {
+    public static void removeIfOurs(Path socket, Object key) {
         try {
             if (key != null && key.equals(fileKey(socket))) Files.deleteIfExists(socket);
         } catch (NoSuchFileException gone) {
@@ -89,7 +89,7 @@ final class SocketFile {
         }
     }
 
-    static void deleteTree(Path dir) throws IOException {
+    public static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) return;
         try (var children = Files.list(dir)) {
             for (Path c : children.toList()) Files.deleteIfExists(c);

@@ -22,7 +22,7 @@ final class Subcommands {
             LayerCommands.Unmount.class, LayerCommands.Remove.class, LayerCommands.Exists.class,
             LayerCommands.Metadata.class, DiffCommands.Changes.class, DiffCommands.DiffSize.class,
             DiffCommands.Diff.class, DiffCommands.Apply.class, CleanupCommand.class, ConformanceCommand.class,
-            PluginCommand.class, BenchCommand.class, TrainCommand.class);
+            PluginCommand.class, SnapshotterCommand.class, BenchCommand.class, TrainCommand.class);
 
     /** Top-level options that take a value, so that the value is not taken for the command's name. */
     private static final Set<String> OPTIONS_WITH_VALUE = Set.of("--root", "-s", "--storage-driver", "-o", "--storage-opt", "--config");

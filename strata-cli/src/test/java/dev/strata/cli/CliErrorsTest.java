@@ -130,12 +130,14 @@ class CliErrorsTest extends ScratchRootTest {
         Result help = run("help");
         assertEquals(0, help.code(), help.err());
         assertTrue(help.out().contains("Exit codes:") && help.out().contains("create-rw"), help.out());
-        Result unknown = run("snapshotter", "--help");
+        Result unknown = run("snapshots", "--help");
         assertEquals(2, unknown.code());
-        assertTrue(unknown.err().startsWith("strata: unknown command \"snapshotter\" (commands: drivers, "), unknown.err());
+        assertTrue(unknown.err().startsWith("strata: unknown command \"snapshots\" (commands: drivers, "), unknown.err());
         assertEquals("", unknown.out());
         Result plugin = run("plugin");
         assertEquals(2, plugin.code(), plugin.err());
+        Result snapshotter = run("snapshotter");
+        assertEquals(2, snapshotter.code(), snapshotter.err());
     }
 
     private static byte[] gzip(byte[] data) throws Exception {

@@ -88,13 +88,19 @@ record MountOptions(List<Param> params, int attrFlags) {
         return f;
     }
 
-    @Override
-    public String toString() {
+    /** The mount attributes by name ({@code nodev}, ...), sorted. */
+    List<String> attrNames() {
         List<String> all = new ArrayList<>();
         ATTRS.forEach((k, v) -> {
             if ((attrFlags & v) != 0) all.add(k);
         });
         all.sort(null);
+        return all;
+    }
+
+    @Override
+    public String toString() {
+        List<String> all = attrNames();
         params.forEach(p -> all.add(p.toString()));
         return String.join(",", all);
     }

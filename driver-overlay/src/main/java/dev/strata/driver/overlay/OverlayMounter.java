@@ -197,6 +197,23 @@ final class OverlayMounter {
         return b.toString();
     }
 
+    /** The same mount as fstab-style options, in containerd's order (a mount spec for another process to make). */
+    List<String> specOptions(List<Path> lowers, Path upper, Path work) {
+        List<String> o = new java.util.ArrayList<>();
+        if (indexOff) o.add("index=off");
+        if (userxattr) o.add("userxattr");
+        for (MountOptions.Param p : extra.params()) o.add(p.toString());
+        o.addAll(extra.attrNames());
+        if (upper != null) {
+            o.add("workdir=" + escape(work.toString()));
+            o.add("upperdir=" + escape(upper.toString()));
+        }
+        StringBuilder b = new StringBuilder("lowerdir=");
+        for (int i = 0; i < lowers.size(); i++) b.append(i > 0 ? ":" : "").append(escape(lowers.get(i).toString()));
+        o.add(b.toString());
+        return o;
+    }
+
     /** overlay splits lowerdir on ':' and the option string on ','; a backslash escapes both. */
     private static String escape(String path) {
         if (path.indexOf(':') < 0 && path.indexOf(',') < 0 && path.indexOf('\\') < 0) return path;

@@ -2,6 +2,7 @@ package dev.strata.driver.overlay;
 
 import dev.strata.api.Capabilities;
 import dev.strata.api.LayerStore;
+import dev.strata.api.MountSpecs;
 import dev.strata.api.StatusEntry;
 import dev.strata.api.StorageException;
 import dev.strata.api.IdTranslation;
@@ -48,7 +49,7 @@ import java.util.Map;
  *   <li>Up to 500 lowers (the kernel's limit) instead of moby's 128.</li>
  * </ul>
  */
-public final class OverlayStorage implements LayerStorage {
+public final class OverlayStorage implements LayerStorage, MountSpecs {
     private final Layout layout;
     private final OverlayOptions options;
     private final Features features;
@@ -175,6 +176,21 @@ public final class OverlayStorage implements LayerStorage {
     @Override
     public Path root(String id) {
         return mounts.root(id);
+    }
+
+    /**
+     * The overlay {@link #mount} would make, as containerd's overlayfs snapshotter describes it: lowers through the
+     * {@code l/} short links; a layer without lowers is a bind mount of its diff dir. The kit has checked the id.
+     */
+    @Override
+    public List<MountSpec> mountSpecs(String id, boolean readOnly) {
+        boolean ro = readOnly || layout.isCommitted(id);
+        List<Path> lowers = new ArrayList<>();
+        for (String e : ro ? layout.lowerEntriesForChild(id) : layout.lowerEntries(id)) lowers.add(layout.linkPath(e));
+        if (lowers.size() == (ro ? 1 : 0)) {
+            return List.of(new MountSpec("bind", layout.diff(id).toString(), List.of(ro ? "ro" : "rw", "rbind")));
+        }
+        return List.of(new MountSpec("overlay", "overlay", mounter.specOptions(lowers, ro ? null : layout.diff(id), ro ? null : layout.work(id))));
     }
 
     @Override

@@ -6,6 +6,7 @@ import dev.strata.api.IdMaps;
 import dev.strata.api.IdTranslation;
 import dev.strata.api.InvalidOptionException;
 import dev.strata.api.LayerStore;
+import dev.strata.api.MountSpecs;
 import dev.strata.api.NotSupportedException;
 import dev.strata.api.Sizes;
 import dev.strata.api.StatusEntry;
@@ -46,7 +47,7 @@ import java.util.Map;
  * <p>A layer exists once its record ({@code <home>/.strata/layers/<id>}: parent, read-write) is written, the last
  * step of a create. An apply is staged in {@code dir/.apply-<id>} (hardlinks of the layer's files) and swapped in.
  */
-final class VfsStorage implements LayerStorage {
+final class VfsStorage implements LayerStorage, MountSpecs {
     static final String NAME = "vfs";
 
     private final Path home;
@@ -80,6 +81,12 @@ final class VfsStorage implements LayerStorage {
             case "copy" -> TreeCopier.Method.READ_WRITE;
             default -> throw new InvalidOptionException(NAME, "vfs.copy", "invalid value for vfs.copy: \"" + s + "\" (reflink, copy_file_range or copy)");
         };
+    }
+
+    /** A bind mount of the layer's directory, as containerd's native snapshotter answers. The kit has checked the id. */
+    @Override
+    public List<MountSpec> mountSpecs(String id, boolean readOnly) {
+        return List.of(new MountSpec("bind", layersDir.resolve(id).toString(), List.of(readOnly ? "ro" : "rw", "rbind")));
     }
 
     @Override

@@ -1,0 +1,8 @@
+package dev.strata.e2e.containerd;
+
+/** Scenario 3 (CRI) with containerd 1.6.20 on Strata's snapshotter serving the vfs driver. */
+class StrataVfsCri16Test extends CriScenario {
+    StrataVfsCri16Test() {
+        super(Engines.CONTAINERD_1_6, SnapshotterChoice.strata("vfs"));
+    }
+}

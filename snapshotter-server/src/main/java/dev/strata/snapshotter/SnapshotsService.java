@@ -1,0 +1,185 @@
+package dev.strata.snapshotter;
+
+import com.google.protobuf.Empty;
+import com.google.protobuf.Timestamp;
+import containerd.services.snapshots.v1.SnapshotsGrpc;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.CleanupRequest;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.CommitSnapshotRequest;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.Info;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.ListSnapshotsRequest;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.ListSnapshotsResponse;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.MountsRequest;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.MountsResponse;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.PrepareSnapshotRequest;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.PrepareSnapshotResponse;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.RemoveSnapshotRequest;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.StatSnapshotRequest;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.StatSnapshotResponse;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.UpdateSnapshotRequest;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.UpdateSnapshotResponse;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.UsageRequest;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.UsageResponse;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.ViewSnapshotRequest;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.ViewSnapshotResponse;
+import containerd.types.MountOuterClass.Mount;
+import dev.strata.api.InvalidLayerIdException;
+import dev.strata.api.LayerUnknownException;
+import dev.strata.api.MountSpecs.MountSpec;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * containerd's {@code Snapshots} gRPC service on a {@link Snapshotter}: messages in and out, errors as the status
+ * codes containerd's {@code errdefs.FromGRPC} turns back into its error kinds. List answers in blocks of 100, as
+ * containerd's own {@code snapshotservice} does.
+ */
+final class SnapshotsService extends SnapshotsGrpc.SnapshotsImplBase {
+    private static final System.Logger LOG = System.getLogger(SnapshotsService.class.getName());
+    private static final int LIST_BLOCK = 100;
+
+    private final Snapshotter sn;
+
+    SnapshotsService(Snapshotter sn) {
+        this.sn = sn;
+    }
+
+    @Override
+    public void prepare(PrepareSnapshotRequest r, StreamObserver<PrepareSnapshotResponse> out) {
+        reply("prepare", r.getKey(), out, () -> PrepareSnapshotResponse.newBuilder()
+                .addAllMounts(toProto(sn.prepare(r.getKey(), r.getParent(), r.getLabelsMap()))).build());
+    }
+
+    @Override
+    public void view(ViewSnapshotRequest r, StreamObserver<ViewSnapshotResponse> out) {
+        reply("view", r.getKey(), out, () -> ViewSnapshotResponse.newBuilder()
+                .addAllMounts(toProto(sn.view(r.getKey(), r.getParent(), r.getLabelsMap()))).build());
+    }
+
+    @Override
+    public void mounts(MountsRequest r, StreamObserver<MountsResponse> out) {
+        reply("mounts", r.getKey(), out, () -> MountsResponse.newBuilder().addAllMounts(toProto(sn.mounts(r.getKey()))).build());
+    }
+
+    @Override
+    public void commit(CommitSnapshotRequest r, StreamObserver<Empty> out) {
+        reply("commit", r.getKey(), out, () -> {
+            sn.commit(r.getName(), r.getKey(), r.getLabelsMap());
+            return Empty.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public void remove(RemoveSnapshotRequest r, StreamObserver<Empty> out) {
+        reply("remove", r.getKey(), out, () -> {
+            sn.remove(r.getKey());
+            return Empty.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public void stat(StatSnapshotRequest r, StreamObserver<StatSnapshotResponse> out) {
+        reply("stat", r.getKey(), out, () -> StatSnapshotResponse.newBuilder().setInfo(toProto(sn.stat(r.getKey()))).build());
+    }
+
+    @Override
+    public void update(UpdateSnapshotRequest r, StreamObserver<UpdateSnapshotResponse> out) {
+        reply("update", r.getInfo().getName(), out, () -> {
+            Info i = r.getInfo();
+            SnapshotInfo wanted = new SnapshotInfo(i.getName(), i.getParent(), Kind.ACTIVE, i.getLabelsMap(), Instant.EPOCH, Instant.EPOCH);
+            return UpdateSnapshotResponse.newBuilder().setInfo(toProto(sn.update(wanted, r.getUpdateMask().getPathsList()))).build();
+        });
+    }
+
+    @Override
+    public void list(ListSnapshotsRequest r, StreamObserver<ListSnapshotsResponse> out) {
+        try {
+            List<Info> block = new ArrayList<>(LIST_BLOCK);
+            sn.walk(r.getFiltersList(), info -> {
+                block.add(toProto(info));
+                if (block.size() == LIST_BLOCK) {
+                    out.onNext(ListSnapshotsResponse.newBuilder().addAllInfo(block).build());
+                    block.clear();
+                }
+            });
+            if (!block.isEmpty()) out.onNext(ListSnapshotsResponse.newBuilder().addAllInfo(block).build());
+            out.onCompleted();
+        } catch (RuntimeException e) {
+            out.onError(status("list", String.join(" ", r.getFiltersList()), e));
+        }
+    }
+
+    @Override
+    public void usage(UsageRequest r, StreamObserver<UsageResponse> out) {
+        reply("usage", r.getKey(), out, () -> {
+            Usage u = sn.usage(r.getKey());
+            return UsageResponse.newBuilder().setSize(u.size()).setInodes(u.inodes()).build();
+        });
+    }
+
+    @Override
+    public void cleanup(CleanupRequest r, StreamObserver<Empty> out) {
+        reply("cleanup", "", out, () -> {
+            sn.cleanup();
+            return Empty.getDefaultInstance();
+        });
+    }
+
+    private static <T> void reply(String op, String key, StreamObserver<T> out, Supplier<T> call) {
+        T result;
+        long start = System.nanoTime();
+        try {
+            result = call.get();
+        } catch (RuntimeException e) {
+            StatusRuntimeException s = status(op, key, e);
+            LOG.log(System.Logger.Level.DEBUG, "{0} {1}: {2} in {3} µs", op, key, s.getStatus(), Long.toString((System.nanoTime() - start) / 1000));
+            out.onError(s);
+            return;
+        }
+        LOG.log(System.Logger.Level.DEBUG, "{0} {1}: OK in {2} µs", op, key, Long.toString((System.nanoTime() - start) / 1000));
+        out.onNext(result);
+        out.onCompleted();
+    }
+
+    /** The status containerd's errdefs expects; the description is the one line a Strata error carries. */
+    static StatusRuntimeException status(String op, String key, RuntimeException e) {
+        Status s = switch (e) {
+            case SnapshotException se -> switch (se.reason()) {
+                case NOT_FOUND -> Status.NOT_FOUND;
+                case ALREADY_EXISTS -> Status.ALREADY_EXISTS;
+                case FAILED_PRECONDITION -> Status.FAILED_PRECONDITION;
+                case INVALID_ARGUMENT -> Status.INVALID_ARGUMENT;
+            };
+            case LayerUnknownException ignored -> Status.NOT_FOUND;
+            case InvalidLayerIdException ignored -> Status.INVALID_ARGUMENT;
+            default -> {
+                LOG.log(System.Logger.Level.WARNING, op + " " + key + " failed", e);
+                yield Status.UNKNOWN;
+            }
+        };
+        return s.withDescription(String.valueOf(e.getMessage())).asRuntimeException();
+    }
+
+    private static List<Mount> toProto(List<MountSpec> specs) {
+        List<Mount> out = new ArrayList<>(specs.size());
+        for (MountSpec m : specs) out.add(Mount.newBuilder().setType(m.type()).setSource(m.source()).addAllOptions(m.options()).build());
+        return out;
+    }
+
+    private static Info toProto(SnapshotInfo i) {
+        return Info.newBuilder().setName(i.name()).setParent(i.parent()).setKind(switch (i.kind()) {
+                    case VIEW -> containerd.services.snapshots.v1.SnapshotsOuterClass.Kind.VIEW;
+                    case ACTIVE -> containerd.services.snapshots.v1.SnapshotsOuterClass.Kind.ACTIVE;
+                    case COMMITTED -> containerd.services.snapshots.v1.SnapshotsOuterClass.Kind.COMMITTED;
+                }).setCreatedAt(timestamp(i.created())).setUpdatedAt(timestamp(i.updated())).putAllLabels(i.labels()).build();
+    }
+
+    private static Timestamp timestamp(Instant t) {
+        return Timestamp.newBuilder().setSeconds(t.getEpochSecond()).setNanos(t.getNano()).build();
+    }
+}
