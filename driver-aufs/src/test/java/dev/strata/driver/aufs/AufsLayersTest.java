@@ -210,7 +210,7 @@ class AufsLayersTest {
         d.create("a", null, null);
         d.create("b", "a", null);
         List<StatusEntry> s = d.status();
-        assertEquals(List.of("Root Dir", "Backing Filesystem", "Dirs", "Dirperm1 Supported"),
+        assertEquals(List.of("Root Dir", "Backing Filesystem", "Dirs", "Dirperm1 Supported", "Id Maps"), // the last from the kit
                 s.stream().map(StatusEntry::key).toList());
         assertEquals(home.toString(), s.get(0).value());
         assertEquals("tmpfs", s.get(1).value());
