@@ -3,19 +3,16 @@ package dev.strata.conformance;
 import dev.strata.api.Capabilities;
 import dev.strata.api.DriverContext;
 import dev.strata.api.DriverProvider;
-import dev.strata.api.LayerStore;
 import dev.strata.api.OptionSpec;
 import dev.strata.api.StatusEntry;
 import dev.strata.api.StorageDriver;
 import dev.strata.api.StorageException;
 import dev.strata.api.Support;
 import dev.strata.archive.ApplyOptions;
-import dev.strata.archive.LayerDiffs;
-import dev.strata.archive.NaiveDiff;
 import dev.strata.archive.WhiteoutFormat;
 import dev.strata.kit.DirectoryStaging;
 import dev.strata.kit.DriverKit;
-import dev.strata.kit.LayerStorage;
+import dev.strata.kit.DirectoryStorage;
 import dev.strata.kit.NewLayer;
 import dev.strata.kit.StagedApply;
 
@@ -31,7 +28,7 @@ import java.util.stream.Stream;
  * A throwaway driver for the suite's own tests, and the smallest driver on the kit: each layer a full copy of its
  * parent made by {@code cp -a}, no mounts, the naive diff. The kit does everything else.
  */
-class CopyDirStorage implements LayerStorage {
+class CopyDirStorage implements DirectoryStorage {
     static final String NAME = "copydir";
     private final Path home;
 
@@ -140,24 +137,6 @@ class CopyDirStorage implements LayerStorage {
     @Override
     public Path root(String id) {
         return dir(id);
-    }
-
-    @Override
-    public void mount(String id, String mountLabel) {
-    }
-
-    @Override
-    public void unmount(String id) {
-    }
-
-    @Override
-    public boolean isMounted(String id) {
-        return true;
-    }
-
-    @Override
-    public LayerDiffs diffs(LayerStore layers) {
-        return new NaiveDiff(layers);
     }
 
     @Override

@@ -1,12 +1,9 @@
 package dev.strata.kit;
 
 import dev.strata.api.Capabilities;
-import dev.strata.api.LayerStore;
 import dev.strata.api.StatusEntry;
 import dev.strata.api.StorageException;
 import dev.strata.archive.ApplyOptions;
-import dev.strata.archive.LayerDiffs;
-import dev.strata.archive.NaiveDiff;
 import dev.strata.archive.WhiteoutFormat;
 import dev.strata.nativeio.PosixFiles;
 import dev.strata.nativeio.Trees;
@@ -25,7 +22,7 @@ import java.util.stream.Stream;
  * the commit point). {@link #failRemoveAfterRecord} and {@link #failCreateBeforeRecord} inject the failures the
  * kit must make all or nothing.
  */
-class DirStorage implements LayerStorage {
+class DirStorage implements DirectoryStorage {
     final Path home;
     volatile boolean failRemoveAfterRecord;
     volatile boolean failCreateBeforeRecord;
@@ -125,24 +122,6 @@ class DirStorage implements LayerStorage {
     @Override
     public Path root(String id) {
         return dir(id);
-    }
-
-    @Override
-    public void mount(String id, String mountLabel) {
-    }
-
-    @Override
-    public void unmount(String id) {
-    }
-
-    @Override
-    public boolean isMounted(String id) {
-        return true;
-    }
-
-    @Override
-    public LayerDiffs diffs(LayerStore layers) {
-        return new NaiveDiff(layers);
     }
 
     @Override

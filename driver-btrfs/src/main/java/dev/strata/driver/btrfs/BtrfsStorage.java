@@ -2,14 +2,11 @@ package dev.strata.driver.btrfs;
 
 import dev.strata.api.Capabilities;
 import dev.strata.api.LayerExistsException;
-import dev.strata.api.LayerStore;
 import dev.strata.api.StatusEntry;
 import dev.strata.archive.ApplyOptions;
-import dev.strata.archive.LayerDiffs;
-import dev.strata.archive.NaiveDiff;
 import dev.strata.archive.WhiteoutFormat;
 import dev.strata.kit.DriverKit;
-import dev.strata.kit.LayerStorage;
+import dev.strata.kit.DirectoryStorage;
 import dev.strata.kit.NewLayer;
 import dev.strata.kit.StagedApply;
 import dev.strata.nativeio.Errno;
@@ -31,7 +28,7 @@ import java.util.Map;
  * {@code .btrfs/creating/} instead, given its mode or limit, and renamed into place, so it never exists without
  * them. An apply's is the rename exchange of a snapshot of the layer with the layer.
  */
-final class BtrfsStorage implements LayerStorage {
+final class BtrfsStorage implements DirectoryStorage {
     private static final ApplyOptions APPLY = ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE);
 
     private final BtrfsLayout layout;
@@ -153,25 +150,7 @@ final class BtrfsStorage implements LayerStorage {
         return layout.layer(id);
     }
 
-    @Override
-    public void mount(String id, String mountLabel) {
-    }
-
-    @Override
-    public void unmount(String id) {
-    }
-
-    @Override
-    public boolean isMounted(String id) {
-        return true;
-    }
-
     // ---- diffs
-
-    @Override
-    public LayerDiffs diffs(LayerStore layers) {
-        return new NaiveDiff(layers);
-    }
 
     /** A writable snapshot of the layer in {@code .btrfs/applying/<id>}, O(1) whatever it holds, with its limit. */
     @Override

@@ -5,7 +5,6 @@ import dev.strata.api.DriverContext;
 import dev.strata.api.IdMaps;
 import dev.strata.api.IdTranslation;
 import dev.strata.api.InvalidOptionException;
-import dev.strata.api.LayerStore;
 import dev.strata.api.MountSpecs;
 import dev.strata.api.NotSupportedException;
 import dev.strata.api.Sizes;
@@ -13,13 +12,11 @@ import dev.strata.api.StatusEntry;
 import dev.strata.api.StorageException;
 import dev.strata.api.Support;
 import dev.strata.archive.ApplyOptions;
-import dev.strata.archive.LayerDiffs;
-import dev.strata.archive.NaiveDiff;
 import dev.strata.archive.WhiteoutFormat;
 import dev.strata.kit.DirectoryStaging;
 import dev.strata.kit.DriverKit;
 import dev.strata.kit.LayerIdMaps;
-import dev.strata.kit.LayerStorage;
+import dev.strata.kit.DirectoryStorage;
 import dev.strata.kit.NewLayer;
 import dev.strata.kit.StagedApply;
 import dev.strata.kit.TreeCopier;
@@ -47,7 +44,7 @@ import java.util.Map;
  * <p>A layer exists once its record ({@code <home>/.strata/layers/<id>}: parent, read-write) is written, the last
  * step of a create. An apply is staged in {@code dir/.apply-<id>} (hardlinks of the layer's files) and swapped in.
  */
-final class VfsStorage implements LayerStorage, MountSpecs {
+final class VfsStorage implements DirectoryStorage, MountSpecs {
     static final String NAME = "vfs";
 
     private final Path home;
@@ -241,25 +238,7 @@ final class VfsStorage implements LayerStorage, MountSpecs {
         return layersDir.resolve(id);
     }
 
-    @Override
-    public void mount(String id, String mountLabel) {
-    }
-
-    @Override
-    public void unmount(String id) {
-    }
-
-    @Override
-    public boolean isMounted(String id) {
-        return true;
-    }
-
     // ---- diffs
-
-    @Override
-    public LayerDiffs diffs(LayerStore layers) {
-        return new NaiveDiff(layers);
-    }
 
     /** A copy in {@code dir/.apply-<id>}, under the layer's own size limit when it has one. */
     @Override
