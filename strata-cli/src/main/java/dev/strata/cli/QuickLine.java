@@ -19,6 +19,13 @@ final class QuickLine {
 
     /** The exit code, or null when the line is not plain (picocli then runs it). */
     static Integer run(String[] args, PrintWriter out, PrintWriter err) {
+        if (args.length == 3 && args[0].equals("__train-aot") && args[1].equals("--quick")) {
+            try {
+                return TrainCommand.trainQuick(Path.of(args[2]));
+            } catch (java.io.IOException e) {
+                return Main.failed(e, null, err);
+            }
+        }
         StrataCommand top = new StrataCommand();
         Set<String> seen = new HashSet<>();
         int i = 0;
