@@ -1,6 +1,7 @@
 package dev.strata.snapshotter;
 
 import dev.strata.api.CreateOptions;
+import dev.strata.api.IdMaps;
 import dev.strata.api.LayerUnknownException;
 import dev.strata.api.MountSpecs.MountSpec;
 import dev.strata.api.StorageDriver;
@@ -93,26 +94,31 @@ public final class Snapshotter implements AutoCloseable {
         if (target != null && exists(target)) {
             throw new SnapshotException(Reason.ALREADY_EXISTS, op, key, "target snapshot " + target + " already exists");
         }
+        IdMaps maps = IdMapLabels.of(op, key, labels, driver); // before anything is reserved: a refusal changes nothing
+        boolean mapped = !maps.isNone();
         MetadataStore.Pending p = store.reserveCreate(op, key, parent);
         String parentLayer = p.parent() == null ? null : p.parent().layer();
-        boolean ownLayer = kind == Kind.ACTIVE || p.parent() == null || !mounts.describesMounts();
+        // a view under id maps needs a layer of its own: the maps are the layer's
+        boolean ownLayer = kind == Kind.ACTIVE || p.parent() == null || !mounts.describesMounts() || mapped;
         String layer = ownLayer ? LAYER_PREFIX + p.id() : null;
         boolean made = false;
         creating.add(p.id());
         try {
             if (layer != null) {
-                if (kind == Kind.ACTIVE) driver.createReadWrite(layer, parentLayer, CreateOptions.NONE);
-                else driver.create(layer, parentLayer, CreateOptions.NONE);
+                CreateOptions options = mapped ? CreateOptions.of(maps) : CreateOptions.NONE;
+                if (kind == Kind.ACTIVE) driver.createReadWrite(layer, parentLayer, options);
+                else driver.create(layer, parentLayer, options);
                 made = true;
             }
-            List<MountSpec> m = mounts.mounts(p.id(), layer != null ? layer : parentLayer, kind == Kind.VIEW);
+            List<MountSpec> m = mapped ? mounts.mountedByDriver(layer, kind == Kind.VIEW)
+                    : mounts.mounts(p.id(), layer != null ? layer : parentLayer, kind == Kind.VIEW);
             Instant now = Instant.now();
             String parentId = p.parent() == null ? null : p.parent().id();
             store.publish(p, new SnapshotRecord(p.id(), kind, key, parentId, layer, labels, now, now, Usage.ZERO));
             return m;
         } catch (RuntimeException e) {
             try {
-                mounts.release(p.id(), layer);
+                mounts.release(p.id(), layer, mapped);
                 if (made) driver.remove(layer);
             } catch (RuntimeException undo) {
                 e.addSuppressed(undo); // left for cleanup: the layer has no record, so nobody sees it
@@ -128,6 +134,7 @@ public final class Snapshotter implements AutoCloseable {
     public List<MountSpec> mounts(String key) {
         SnapshotRecord r = store.get("mounts", key);
         if (r.kind() == Kind.COMMITTED) throw new SnapshotException(Reason.FAILED_PRECONDITION, "mounts", key, "snapshot is not active");
+        if (IdMapLabels.present(r.labels())) return mounts.mountedByDriver(r.layer(), r.kind() == Kind.VIEW);
         return mounts.mounts(r.id(), contentLayer(r), r.kind() == Kind.VIEW);
     }
 
@@ -135,7 +142,7 @@ public final class Snapshotter implements AutoCloseable {
         MetadataStore.Pending p = store.reserveCommit(name, key);
         try {
             SnapshotRecord active = p.source();
-            mounts.release(active.id(), active.layer());
+            mounts.release(active.id(), active.layer(), IdMapLabels.present(active.labels()));
             Usage usage = DiskUsage.of(mounts.ownContent(active.layer()));
             if (!mounts.describesMounts()) mounts.release(active.id(), active.layer()); // usage mounted it again
             store.finishCommit(p, active.committed(name, withoutEmpty(labels), Instant.now(), usage));
@@ -154,7 +161,7 @@ public final class Snapshotter implements AutoCloseable {
     public void remove(String key) {
         SnapshotRecord r = store.remove(key);
         try {
-            mounts.release(r.id(), r.layer());
+            mounts.release(r.id(), r.layer(), IdMapLabels.present(r.labels()));
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "removed snapshot {0}; what Strata mounted for it stays until the next cleanup: {1}", key, e.getMessage());
         }
@@ -240,7 +247,7 @@ public final class Snapshotter implements AutoCloseable {
                 String layer = it.next();
                 try {
                     String id = layer.substring(LAYER_PREFIX.length());
-                    mounts.release(id, layer);
+                    mounts.release(id, layer, true); // an orphan may have been mounted with get (id maps)
                     driver.remove(layer);
                     LOG.log(System.Logger.Level.INFO, "removed layer {0}, which no snapshot holds", layer);
                     it.remove();
@@ -317,14 +324,16 @@ public final class Snapshotter implements AutoCloseable {
      */
     public void releaseMounts() {
         mounts.sweep(id -> false);
-        for (SnapshotRecord r : store.all()) mounts.release(r.id(), r.layer());
+        for (SnapshotRecord r : store.all()) mounts.release(r.id(), r.layer(), IdMapLabels.present(r.labels()));
         driver.close();
     }
 
     private boolean holdsMounts() {
         if (mounts.count() > 0) return true;
-        if (mounts.describesMounts()) return false;
-        for (SnapshotRecord r : store.all()) if (r.layer() != null && driver.references(r.layer()) > 0) return true;
+        for (SnapshotRecord r : store.all()) {
+            boolean got = !mounts.describesMounts() || IdMapLabels.present(r.labels());
+            if (got && r.layer() != null && driver.references(r.layer()) > 0) return true;
+        }
         return false;
     }
 }
