@@ -51,6 +51,12 @@ public final class StrataSnapshotter extends ProxySnapshotter {
         return "Strata's CLI has no `snapshotter serve` yet: " + (err.toString() + out).lines().findFirst().orElse("exit " + code);
     }
 
+    /** Strata honours containerd's uidmapping/gidmapping labels with every driver that can show id maps (overlay, vfs). */
+    @Override
+    public List<String> capabilities() {
+        return List.of("remap-ids");
+    }
+
     public String driver() {
         return driver;
     }

@@ -1,0 +1,156 @@
+package dev.strata.e2e.containerd;
+
+import dev.strata.nativeio.IdmapProbe;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A container in a user namespace on containerd 2.1.9, the snapshotter granted {@code remap-ids} in containerd's
+ * config: {@code ctr run --remap-labels --uidmap 0:100000:65536 --gidmap 0:100000:65536}. containerd's client then
+ * sends the maps as the snapshot's labels rather than making a chown'ed copy of the image itself (a
+ * {@code <digest>-remap} snapshot). Inside, the image's files are root's; a file the container writes is
+ * 100000's on the host; and once the container is gone nothing is left mounted.
+ */
+abstract class UsernsCtrScenario extends EngineScenario {
+    static final String IMAGE = "docker.io/strata-e2e/busybox:1";
+    static final String MAP = "0:100000:65536";
+    static final int HOST_ROOT = 100000;
+
+    Containerd containerd;
+
+    UsernsCtrScenario(SnapshotterChoice choice) {
+        super("userns", choice);
+    }
+
+    @Override
+    String whyEnginesMissing() {
+        String engines = Engines.CONTAINERD_2_1.whyMissing(false);
+        if (engines != null || !"overlay".equals(choice.strataDriver())) return engines;
+        // the workspace is a tmpfs: ask the kernel about idmapped lowers on one
+        var s = IdmapProbe.overlayOnIdmappedLowers(Path.of("/dev/shm"));
+        return s.supported() ? null : "this kernel cannot stack an overlay on idmapped tmpfs lowers: " + s.reason();
+    }
+
+    @Override
+    void startEngines() {
+        containerd = new Containerd(new ContainerdConfig(Engines.CONTAINERD_2_1, ws.resolve("containerd"), snapshotter, Optional.empty()),
+                ws.marker);
+        containerd.start();
+        containerd.awaitSnapshotter(snapshotter, ws.marker);
+    }
+
+    @Override
+    void stopEngines() {
+        if (containerd == null) return;
+        try {
+            for (String id : containerd.ctr("containers", "ls", "-q").out().lines().toList()) {
+                containerd.ctr("tasks", "kill", "-s", "SIGKILL", id);
+                containerd.ctr("tasks", "delete", "-f", id);
+                containerd.ctr("containers", "delete", id);
+            }
+            containerd.stop();
+        } finally {
+            containerd.close();
+        }
+    }
+
+    private String sn() {
+        return snapshotter.name();
+    }
+
+    private List<String> snapshots() {
+        return containerd.ctrOk("snapshots", "--snapshotter", sn(), "ls").lines().skip(1).toList();
+    }
+
+    @Test
+    @Order(1)
+    void containerdGrantsTheProxyRemapIds() {
+        String plugin = containerd.ctrOk("plugins", "ls", "-d", "id==" + sn());
+        assertTrue(plugin.lines().anyMatch(l -> l.matches("Capabilities:\\s+remap-ids")), plugin);
+    }
+
+    @Test
+    @Order(2)
+    void importUnpacksTheImage() {
+        Path archive = TestImages.busybox(ws.dir, IMAGE, List.of("/bin/sh"));
+        containerd.ctrOk("images", "import", "--snapshotter", sn(), archive.toString());
+        assertEquals(1, snapshots().size(), String.join("\n", snapshots()));
+    }
+
+    @Test
+    @Order(3)
+    void theContainerSeesRootsFilesAndItsWriteLandsAsTheMappedRoot() {
+        String out = containerd.ctrOk("run", "--snapshotter", sn(), "--runc-root", ws.resolve("runc").toString(),
+                "--remap-labels", "--uidmap", MAP, "--gidmap", MAP, IMAGE, "u1",
+                "sh", "-c", "id && echo written-in-userns > /root/w && ls -lnd / /etc/passwd /bin/busybox /root/w");
+        List<String> lines = out.lines().toList();
+        assertEquals("uid=0(root) gid=0(root) groups=0(root)", lines.getFirst(), out);
+        assertEquals(4, lines.size() - 1, out);
+        for (String l : lines.subList(1, lines.size())) {
+            String[] f = l.trim().split("\\s+");
+            assertEquals("0 0", f[2] + " " + f[3], "owner inside the user namespace: " + l);
+        }
+        // the labels reached the snapshotter: no chown'ed copy (<digest>-remap and its commit) was made by the client
+        List<String> snaps = snapshots();
+        assertEquals(2, snaps.size(), String.join("\n", snaps));
+        assertTrue(snaps.stream().noneMatch(s -> s.contains("remap")), String.join("\n", snaps));
+        assertTrue(snaps.stream().anyMatch(s -> s.startsWith("u1 ") && s.contains("Active")), String.join("\n", snaps));
+
+        List<Path> written = find(snapshotter instanceof ProxySnapshotter p ? p.root() : ws.dir, "root/w");
+        assertFalse(written.isEmpty(), "the container's write is in the snapshotter's storage");
+        for (Path w : written) {
+            assertEquals(List.of(HOST_ROOT, HOST_ROOT), owner(w), "on the host, " + w);
+        }
+    }
+
+    @Test
+    @Order(4)
+    void removingTheContainerAndImageLeavesNothingMountedOrStored() {
+        containerd.ctrOk("containers", "rm", "u1");
+        assertEquals(1, snapshots().size(), String.join("\n", snapshots()));
+        containerd.ctrOk("images", "rm", "--sync", IMAGE);
+        assertEquals(List.of(), snapshots());
+        assertEquals(List.of(), snapshotter.stored(containerd.root()), "snapshots left in the snapshotter's storage");
+        assertEquals(List.of(), mountsUnder(ws.dir), "mounts left after the container is gone");
+    }
+
+    private static List<Path> find(Path dir, String suffix) {
+        try (Stream<Path> all = Files.walk(dir)) {
+            return all.filter(p -> p.endsWith(suffix) && Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static List<Integer> owner(Path p) {
+        try {
+            return List.of((Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS),
+                    (Integer) Files.getAttribute(p, "unix:gid", LinkOption.NOFOLLOW_LINKS));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Mount points below {@code dir} (the workspace's own tmpfs is {@code dir} itself). */
+    private static List<String> mountsUnder(Path dir) {
+        try {
+            return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream().map(l -> l.split(" ")[4])
+                    .filter(m -> m.startsWith(dir + "/")).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
