@@ -5,8 +5,10 @@ import dev.strata.api.IdMapping;
 import dev.strata.api.InvalidIdMapException;
 import dev.strata.api.StorageDriver;
 import dev.strata.api.Support;
+import dev.strata.nativeio.PosixFiles;
 import dev.strata.snapshotter.SnapshotException.Reason;
 
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
@@ -61,6 +63,22 @@ final class IdMapLabels {
             throw invalid(op, key, "labels " + UID_LABEL + "=\"" + labels.get(UID_LABEL) + "\" " + GID_LABEL + "=\""
                     + labels.get(GID_LABEL) + "\": " + e.getMessage());
         }
+    }
+
+    /**
+     * Whether containerd's client already chown'ed the parent chain to these maps: without {@value #CAPABILITY} it
+     * prepares {@code <digest>-remap} on the image, chowns every file to the maps' host ids, commits that, and then
+     * still sends the labels with the container's Prepare on it. That parent's root is the mapped root's, which an
+     * image's never is; containerd's overlayfs reads the parent's root owner the same way. The container's layer is
+     * then made without maps (showing it under them again would map twice).
+     */
+    static boolean shiftedByClient(IdMaps maps, int[] parentRootOwner) {
+        return parentRootOwner[0] == maps.rootUid() && parentRootOwner[1] == maps.rootGid() && (maps.rootUid() != 0 || maps.rootGid() != 0);
+    }
+
+    /** Gives a new layer's own root to the maps' root, as containerd's overlayfs does on a chown'ed parent. */
+    static void chownRoot(Path root, IdMaps maps) {
+        PosixFiles.fchownat(null, root.toString(), maps.rootUid(), maps.rootGid(), 0);
     }
 
     private static List<IdMapping> ranges(String op, String key, Map<String, String> labels, String label) {

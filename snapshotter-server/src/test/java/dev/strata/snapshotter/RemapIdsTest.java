@@ -137,6 +137,38 @@ class RemapIdsTest {
         }
     }
 
+    /**
+     * containerd's client without remap-ids chowns a copy of the image to the maps itself, then still sends the
+     * labels: the container's layer is made without maps (no second shift), its own root given to the mapped root.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"overlay", "vfs"})
+    void aParentTheClientChownedIsNotShiftedAgain(String driver) throws Exception {
+        assumeTrue(Kernel.isRoot(), "needs root: chown");
+        try (Served s = new Served(driver, tmp)) {
+            StorageDriver d = s.snapshotter.driver();
+            assumeTrue(d.capabilities().idMaps().supported(), driver + " cannot show layers under id maps here: " + d.capabilities().idMaps().reason());
+            Client c = s.client;
+            Path base = Path.of(c.prepare("remapped-remap", "").getFirst().getSource());
+            Files.writeString(base.resolve("passwd"), "root:x:0:0::/root:/bin/sh\n");
+            for (Path p : List.of(base.resolve("passwd"), base)) { // what the client's remapRootFS does to every file
+                Files.setAttribute(p, "unix:uid", 100000);
+                Files.setAttribute(p, "unix:gid", 200000);
+            }
+            c.commit("remapped", "remapped-remap");
+
+            Mount m = c.prepare("c", "remapped", MAPPED).getFirst();
+            String layer = d.layers().stream().filter(l -> l.startsWith(Snapshotter.LAYER_PREFIX) && d.parent(l) != null).findFirst().orElseThrow();
+            assertTrue(d.idMaps(layer).isNone(), "made without maps");
+            assertEquals(0, d.references(layer), "described as any other snapshot, not mounted by Strata");
+            Path own = m.getType().equals("bind") ? Path.of(m.getSource()) : Path.of(m.getOptionsList().stream()
+                    .filter(o -> o.startsWith("upperdir=")).findFirst().orElseThrow().substring("upperdir=".length()));
+            assertOwner(own, 100000, 200000);
+            c.remove("c");
+            c.remove("remapped");
+        }
+    }
+
     private static void assertOwner(Path p, int uid, int gid) throws Exception {
         assertEquals(uid, Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS), p + " uid");
         assertEquals(gid, Files.getAttribute(p, "unix:gid", LinkOption.NOFOLLOW_LINKS), p + " gid");
