@@ -79,16 +79,16 @@ abstract class UsernsCtrScenario extends EngineScenario {
         return containerd.ctrOk("snapshots", "--snapshotter", sn(), "ls").lines().skip(1).toList();
     }
 
-    /** Whether containerd's config grants the snapshotter remap-ids (else its client makes the chown'ed copy). */
-    private boolean granted() {
-        return snapshotter.capabilities().contains("remap-ids");
-    }
+    /** Whether containerd tells its client the snapshotter takes remap-ids (else the client makes the chown'ed copy). */
+    private boolean granted;
 
     @Test
     @Order(1)
-    void containerdGrantsTheProxyWhatItsConfigSays() {
+    void containerdGrantsTheSnapshotterWhatItsConfigSays() {
         String plugin = containerd.ctrOk("plugins", "ls", "-d", "id==" + sn());
-        assertEquals(granted(), plugin.lines().anyMatch(l -> l.matches("Capabilities:\\s+remap-ids")), plugin);
+        granted = plugin.lines().anyMatch(l -> l.startsWith("Capabilities:") && List.of(l.substring(13).trim().split(",")).contains("remap-ids"));
+        // a proxy has what containerd's config grants it; a built-in snapshotter says for itself
+        if (snapshotter.proxySocket().isPresent()) assertEquals(snapshotter.capabilities().contains("remap-ids"), granted, plugin);
     }
 
     @Test
@@ -115,7 +115,7 @@ abstract class UsernsCtrScenario extends EngineScenario {
         List<String> snaps = snapshots();
         String all = String.join("\n", snaps);
         assertTrue(snaps.stream().anyMatch(s -> s.startsWith("u1 ") && s.contains("Active")), all);
-        if (granted()) {
+        if (granted) {
             // the labels reached the snapshotter: the client made no chown'ed copy (<digest>-remap, committed as <digest>)
             assertEquals(2, snaps.size(), all);
         } else {
