@@ -76,6 +76,20 @@ final class IdMapLabels {
         return parentRootOwner[0] == maps.rootUid() && parentRootOwner[1] == maps.rootGid() && (maps.rootUid() != 0 || maps.rootGid() != 0);
     }
 
+    /**
+     * {@code updated} with the id-map labels of {@code current} as they were: they say how the snapshot's layer was
+     * made, which an Update cannot change (and which decides how its mounts are answered and released).
+     */
+    static Map<String, String> keep(Map<String, String> current, Map<String, String> updated) {
+        if (!present(current) && !present(updated)) return updated;
+        Map<String, String> out = new java.util.HashMap<>(updated);
+        for (String l : List.of(UID_LABEL, GID_LABEL)) {
+            if (current.containsKey(l)) out.put(l, current.get(l));
+            else out.remove(l);
+        }
+        return out;
+    }
+
     /** Gives a new layer's own root to the maps' root, as containerd's overlayfs does on a chown'ed parent. */
     static void chownRoot(Path root, IdMaps maps) {
         PosixFiles.fchownat(null, root.toString(), maps.rootUid(), maps.rootGid(), 0);

@@ -101,8 +101,12 @@ final class SnapshotMounts {
      * A layer made with id maps, as containerd gets it: a bind of the root the driver mounted ({@link
      * StorageDriver#get}), since only the driver shows the layer under its maps (idmapped lowers, or its chown copy).
      */
-    List<MountSpec> mountedByDriver(String layer, boolean readOnly) {
-        return List.of(bind(driverRoot(layer), readOnly));
+    List<MountSpec> mountedByDriver(String id, String layer, boolean readOnly) {
+        List<MountSpec> known = described.get(id); // kept until release, as a description is: Mounts stays a lookup
+        if (known != null) return known;
+        List<MountSpec> m = List.of(bind(driverRoot(layer), readOnly));
+        described.put(id, m);
+        return m;
     }
 
     /** Undoes what Strata mounted for the snapshot: its own overlay, or the driver's reference. */

@@ -104,7 +104,9 @@ public final class Snapshotter implements AutoCloseable {
         boolean made = false;
         creating.add(p.id());
         try {
-            boolean shifted = !asked.isNone() && parentLayer != null && IdMapLabels.shiftedByClient(asked, rootOwner(parentLayer));
+            // (a parent Strata made with maps is shown under them by the driver: a chain of mixed maps is the driver's job)
+            boolean shifted = !asked.isNone() && parentLayer != null && driver.idMaps(parentLayer).isNone()
+                    && IdMapLabels.shiftedByClient(asked, rootOwner(parentLayer));
             boolean mapped = !asked.isNone() && !shifted;
             if (layer != null) {
                 CreateOptions options = mapped ? CreateOptions.of(asked) : CreateOptions.NONE;
@@ -114,7 +116,7 @@ public final class Snapshotter implements AutoCloseable {
                 // as containerd's overlayfs does on a chown'ed parent: the new root is the mapped root's too
                 if (shifted && kind == Kind.ACTIVE) IdMapLabels.chownRoot(mounts.ownContent(layer), asked);
             }
-            List<MountSpec> m = mapped ? mounts.mountedByDriver(layer, kind == Kind.VIEW)
+            List<MountSpec> m = mapped ? mounts.mountedByDriver(p.id(), layer, kind == Kind.VIEW)
                     : mounts.mounts(p.id(), layer != null ? layer : parentLayer, kind == Kind.VIEW);
             Instant now = Instant.now();
             String parentId = p.parent() == null ? null : p.parent().id();
@@ -138,7 +140,7 @@ public final class Snapshotter implements AutoCloseable {
     public List<MountSpec> mounts(String key) {
         SnapshotRecord r = store.get("mounts", key);
         if (r.kind() == Kind.COMMITTED) throw new SnapshotException(Reason.FAILED_PRECONDITION, "mounts", key, "snapshot is not active");
-        if (mountedByDriver(r)) return mounts.mountedByDriver(r.layer(), r.kind() == Kind.VIEW);
+        if (mountedByDriver(r)) return mounts.mountedByDriver(r.id(), r.layer(), r.kind() == Kind.VIEW);
         return mounts.mounts(r.id(), contentLayer(r), r.kind() == Kind.VIEW);
     }
 
@@ -211,7 +213,7 @@ public final class Snapshotter implements AutoCloseable {
                     else labels.put(k, v);
                 }
             }
-            return r.withLabels(withoutEmpty(labels), Instant.now());
+            return r.withLabels(IdMapLabels.keep(r.labels(), withoutEmpty(labels)), Instant.now());
         });
         return store.info(u);
     }

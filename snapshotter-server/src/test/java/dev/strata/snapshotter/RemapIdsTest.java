@@ -123,13 +123,25 @@ class RemapIdsTest {
             String layer = d.layers().stream().filter(l -> l.startsWith(Snapshotter.LAYER_PREFIX) && d.references(l) > 0).findFirst().orElseThrow();
             assertEquals(1, d.references(layer));
             assertEquals(MAPPED.get(UID_LABEL), d.idMaps(layer).uidSpec());
+            assertEquals(Map.of("x", "y", UID_LABEL, MAPPED.get(UID_LABEL), GID_LABEL, MAPPED.get(GID_LABEL)),
+                    c.update("c", Map.of("x", "y"), "labels").getLabelsMap(), "the id-map labels say how the layer was made: they stay");
+            assertEquals(List.of(m), c.mounts("c"));
 
             Mount v = s.client.stub.view(ViewSnapshotRequest.newBuilder().setKey("v").setParent("b").putAllLabels(MAPPED).build()).getMounts(0);
             assertEquals(List.of("ro", "rbind"), v.getOptionsList());
             assertOwner(Path.of(v.getSource()).resolve("passwd"), 100000, 200000);
 
+            // a committed layer of a mapped container (docker commit in a user namespace), run again under the maps:
+            // Strata made it with maps, so its root being the mapped root's does not mean the client chown'ed it
+            c.commit("cm", "c");
+            assertEquals(0, d.references(layer), "Commit releases the driver's mount");
+            Mount again = c.prepare("d", "cm", MAPPED).getFirst();
+            assertEquals("bind", again.getType());
+            assertOwner(Path.of(again.getSource()).resolve("passwd"), 100000, 200000);
+
             c.remove("v");
-            c.remove("c");
+            c.remove("d");
+            c.remove("cm");
             s.snapshotter.cleanup();
             assertEquals(List.of(), Mountinfo.under(tmp.toString()), "nothing mounted after remove");
             assertEquals(List.of(), d.layers().stream().filter(l -> d.references(l) > 0).toList());
