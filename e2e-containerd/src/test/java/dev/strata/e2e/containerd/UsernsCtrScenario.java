@@ -1,6 +1,7 @@
 package dev.strata.e2e.containerd;
 
 import dev.strata.nativeio.IdmapProbe;
+import dev.strata.nativeio.MountInfo;
 import dev.strata.testsupport.Host;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -11,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -50,25 +50,12 @@ abstract class UsernsCtrScenario extends EngineScenario {
 
     @Override
     void startEngines() {
-        containerd = new Containerd(new ContainerdConfig(Engines.CONTAINERD_2_1, ws.resolve("containerd"), snapshotter, Optional.empty()),
-                ws.marker);
-        containerd.start();
-        containerd.awaitSnapshotter(snapshotter, ws.marker);
+        containerd = CtrContainerd.start(Engines.CONTAINERD_2_1, ws, snapshotter);
     }
 
     @Override
     void stopEngines() {
-        if (containerd == null) return;
-        try {
-            for (String id : containerd.ctr("containers", "ls", "-q").out().lines().toList()) {
-                containerd.ctr("tasks", "kill", "-s", "SIGKILL", id);
-                containerd.ctr("tasks", "delete", "-f", id);
-                containerd.ctr("containers", "delete", id);
-            }
-            containerd.stop();
-        } finally {
-            containerd.close();
-        }
+        CtrContainerd.stop(containerd);
     }
 
     private String sn() {
@@ -164,11 +151,6 @@ abstract class UsernsCtrScenario extends EngineScenario {
 
     /** Mount points below {@code dir} (the workspace's own tmpfs is {@code dir} itself). */
     private static List<String> mountsUnder(Path dir) {
-        try {
-            return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream().map(l -> l.split(" ")[4])
-                    .filter(m -> m.startsWith(dir + "/")).toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return MountInfo.under(dir).stream().map(MountInfo::mountPoint).filter(m -> !m.equals(dir.toString())).toList();
     }
 }
