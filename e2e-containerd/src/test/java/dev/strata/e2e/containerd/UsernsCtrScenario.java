@@ -130,6 +130,9 @@ abstract class UsernsCtrScenario extends EngineScenario {
         while (!(left = snapshotter.stored(containerd.root())).isEmpty() && System.nanoTime() < deadline) Host.sleep(200);
         assertEquals(List.of(), left, "snapshots left in the snapshotter's storage");
         assertEquals(List.of(), mountsUnder(ws.dir), "mounts left after the container is gone");
+        // the user namespaces of idmapped mounts live as long as the mounts; their helper processes are reaped at once
+        snapshotter.process().ifPresent(p -> assertEquals(List.of(), p.children().map(c -> c.pid() + " " + c.info().command().orElse("?")).toList(),
+                "processes the snapshotter left"));
     }
 
     private static List<Path> find(Path dir, String suffix) {
