@@ -5,7 +5,6 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -25,7 +24,9 @@ public final class DriverRegistry {
 
     private DriverRegistry(List<DriverProvider> providers) {
         List<DriverProvider> sorted = new ArrayList<>(providers);
-        sorted.sort(Comparator.comparingInt(DriverProvider::priority).reversed().thenComparing(DriverProvider::name));
+        // One lambda of this class, not Comparator's combinators: those are spun at run time (each command's start),
+        // this one is in the CLI's AOT cache.
+        sorted.sort((a, b) -> a.priority() != b.priority() ? Integer.compare(b.priority(), a.priority()) : a.name().compareTo(b.name()));
         this.providers = List.copyOf(sorted);
     }
 

@@ -4,6 +4,7 @@ import dev.strata.api.StorageException;
 import dev.strata.nativeio.FileConstants;
 import dev.strata.nativeio.Libc;
 import dev.strata.nativeio.Native;
+import dev.strata.nativeio.PosixFiles;
 import dev.strata.nativeio.Statx;
 import dev.strata.nativeio.SyscallException;
 
@@ -186,11 +187,7 @@ final class LockFiles implements FileConstants {
 
     /** Whether anything is at {@code file}: false for ENOENT and ENOTDIR, any other error throws. */
     static boolean exists(Path file) {
-        Scratch x = SCRATCH.get();
-        int r = Libc.statx(x.st, AT_FDCWD, x.path(file), AT_SYMLINK_NOFOLLOW, 0, x.statA);
-        if (r == 0) return true;
-        if (r == -ENOENT || r == -20) return false;
-        throw new SyscallException("statx", file.toString(), -r);
+        return PosixFiles.lexists(file);
     }
 
     /** Opens {@code file} (O_CLOEXEC), creating its directory when it is missing. */

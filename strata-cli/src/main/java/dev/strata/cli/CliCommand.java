@@ -21,6 +21,16 @@ import java.util.concurrent.Callable;
 public abstract class CliCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
+    /** Set instead of {@link #spec} when {@link QuickLine} runs the command without picocli. */
+    private Direct direct;
+
+    private record Direct(String verb, StrataCommand top, PrintWriter out, PrintWriter err) {
+    }
+
+    /** Runs as {@code verb} with these global options and streams, without picocli's model ({@link QuickLine}). */
+    final void runDirectly(String verb, StrataCommand top, PrintWriter out, PrintWriter err) {
+        direct = new Direct(verb, top, out, err);
+    }
 
     /** Does the command's work and returns its exit code; throws to fail (translated by {@link ErrorText}). */
     protected abstract int run() throws Exception;
@@ -47,7 +57,7 @@ public abstract class CliCommand implements Callable<Integer> {
 
     /** The command's name as the user typed it, e.g. {@code create-rw} or {@code plugin serve}. */
     final String verb() {
-        return verb(spec);
+        return direct != null ? direct.verb() : verb(spec);
     }
 
     static String verb(CommandSpec spec) {
@@ -57,7 +67,7 @@ public abstract class CliCommand implements Callable<Integer> {
     }
 
     final StrataCommand top() {
-        return (StrataCommand) spec.root().userObject();
+        return direct != null ? direct.top() : (StrataCommand) spec.root().userObject();
     }
 
     final Session session() {
@@ -73,11 +83,11 @@ public abstract class CliCommand implements Callable<Integer> {
     }
 
     final PrintWriter out() {
-        return spec.commandLine().getOut();
+        return direct != null ? direct.out() : spec.commandLine().getOut();
     }
 
     final PrintWriter err() {
-        return spec.commandLine().getErr();
+        return direct != null ? direct.err() : spec.commandLine().getErr();
     }
 
     /** Prints {@code value} as JSON under {@code --json}, else runs {@code text} (which may print nothing). */

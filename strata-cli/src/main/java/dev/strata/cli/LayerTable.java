@@ -5,7 +5,6 @@ import dev.strata.api.StorageDriver;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,7 +33,7 @@ final class LayerTable {
     /** Reads every layer's parent and mount count, and its size when {@code sizes} is set (a walk per layer). */
     static LayerTable read(StorageDriver d, boolean sizes) {
         List<LayerEntry> entries = new ArrayList<>(d.entries());
-        entries.sort(Comparator.comparing(LayerEntry::id));
+        entries.sort((a, b) -> a.id().compareTo(b.id())); // not Comparator.comparing: spun at run time, this is AOT-cached
         List<Row> rows = new ArrayList<>(entries.size());
         for (LayerEntry e : entries) {
             rows.add(new Row(e.id(), e.parent(), e.references(), sizes ? DiskUsage.of(d, e.id(), e.parent()) : null));

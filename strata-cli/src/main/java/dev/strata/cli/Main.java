@@ -28,6 +28,12 @@ public final class Main {
 
     /** Runs one command line; used by tests too. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        Integer quick = QuickLine.run(args, out, err);
+        return quick != null ? quick : runWithPicocli(args, out, err);
+    }
+
+    /** Runs one command line through picocli's model: every line {@link QuickLine} does not take. */
+    static int runWithPicocli(String[] args, PrintWriter out, PrintWriter err) {
         String word = Subcommands.commandWord(args);
         if (word != null && !Subcommands.isCommand(word)) {
             err.println("strata: unknown command \"" + word + "\" (commands: " + String.join(", ", Subcommands.names()) + ")");
@@ -44,15 +50,8 @@ public final class Main {
         CommandLine cl = new CommandLine(new StrataCommand());
         Subcommands.register(cl, Subcommands.commandWord(args));
         cl.setUsageHelpWidth(100);
-        cl.setExecutionExceptionHandler((ex, line, parse) -> {
-            Object cmd = line.getCommand();
-            CliCommand c = cmd instanceof CliCommand cc ? cc : null;
-            ErrorText.Report r = ErrorText.report(ex, c);
-            line.getErr().println(r.line());
-            if (System.getenv("STRATA_DEBUG") != null) ex.printStackTrace(line.getErr());
-            if (r.usage()) return USAGE;
-            return c != null ? c.failureCode() : FAILED;
-        });
+        cl.setExecutionExceptionHandler((ex, line, parse) ->
+                failed(ex, line.getCommand() instanceof CliCommand c ? c : null, line.getErr()));
         cl.setParameterExceptionHandler((ex, badArgs) -> {
             CommandLine c = ex.getCommandLine();
             c.getErr().println("strata: " + verbOf(c) + ex.getMessage());
@@ -60,6 +59,15 @@ public final class Main {
             return USAGE;
         });
         return cl;
+    }
+
+    /** Prints what {@code command} (null: none) threw as one line, and returns the exit code. */
+    static int failed(Exception ex, CliCommand command, PrintWriter err) {
+        ErrorText.Report r = ErrorText.report(ex, command);
+        err.println(r.line());
+        if (System.getenv("STRATA_DEBUG") != null) ex.printStackTrace(err);
+        if (r.usage()) return USAGE;
+        return command != null ? command.failureCode() : FAILED;
     }
 
     private static String verbOf(CommandLine c) {
