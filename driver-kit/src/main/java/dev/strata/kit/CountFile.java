@@ -1,19 +1,12 @@
 package dev.strata.kit;
 
-import dev.strata.api.StorageException;
-
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 
 /**
  * One id's reference count for {@link RefCounts}: a 16-byte file, a count word and a magic number, mapped shared, so
@@ -45,69 +38,44 @@ final class CountFile {
 
     /** Opens and maps the id's count file, making it (at 0) when missing. Under the id's lock. */
     static CountFile open(Path file, boolean temporary) {
-        try {
-            return map(file, true, temporary);
-        } catch (NoSuchFileException e) {
-            try {
-                Files.createDirectories(file.getParent());
-                return map(file, true, temporary);
-            } catch (IOException again) {
-                throw new StorageException("open", file.toString(), again.toString(), again);
-            }
-        } catch (IOException e) {
-            throw new StorageException("open", file.toString(), e.toString(), e);
-        }
+        return map(file, LockFiles.openOrCreate(file), temporary);
     }
 
     /** Maps the id's count file for one use, or null when there is none. Under the id's lock. */
     static CountFile openExisting(Path file) {
-        try {
-            return map(file, false, true);
-        } catch (NoSuchFileException e) {
-            return null;
-        } catch (IOException e) {
-            throw new StorageException("open", file.toString(), e.toString(), e);
-        }
+        int fd = LockFiles.openExisting(file);
+        return fd == LockFiles.MISSING ? null : map(file, fd, true);
     }
 
-    private static CountFile map(Path file, boolean create, boolean temporary) throws IOException {
-        try (FileChannel ch = create
-                ? FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.CREATE)
-                : FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            ByteBuffer b = ByteBuffer.allocate(SIZE).order(ByteOrder.LITTLE_ENDIAN);
-            long size = ch.size();
-            if (size == SIZE) {
-                ch.read(b, 0);
-                b.flip();
+    /** Maps an open count file (and closes the descriptor): open, pread, mmap, close; a new file one pwrite more. */
+    private static CountFile map(Path file, int fd, boolean temporary) {
+        try {
+            byte[] b = new byte[32];
+            int len = LockFiles.pread(fd, b, file.toString());
+            ByteBuffer buf = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
+            if (len != SIZE || buf.getLong(8) != MAGIC) { // new, or a count written as text by an older Strata
+                long n = len == SIZE ? 0 : textCount(b, len);
+                if (len > SIZE) LockFiles.truncate(fd, SIZE, file);
+                buf.putLong(0, n).putLong(8, MAGIC);
+                LockFiles.pwrite(fd, java.util.Arrays.copyOf(b, SIZE), file.toString());
             }
-            if (b.remaining() != SIZE || b.getLong(8) != MAGIC) { // new, or a count written as text by an older Strata
-                long n = size == SIZE ? 0 : textCount(ch);
-                b.clear();
-                b.putLong(n).putLong(MAGIC).flip();
-                ch.truncate(0);
-                ch.write(b, 0);
-            }
-            Arena arena = temporary ? Arena.ofConfined() : Arena.ofShared();
-            try {
-                CountFile c = new CountFile(arena, ch.map(FileChannel.MapMode.READ_WRITE, 0, SIZE, arena), temporary);
-                if (dead(c.word())) c.set(0); // forgotten by a process killed before it removed the file
-                return c;
-            } catch (IOException | RuntimeException e) {
-                arena.close();
-                throw e;
-            }
+            // A count this instance keeps is unmapped when it is dropped and collected: no handshake with the threads
+            // that may be reading it without a lock. One used once is unmapped at once.
+            Arena arena = temporary ? Arena.ofConfined() : Arena.ofAuto();
+            CountFile c = new CountFile(arena, LockFiles.mapShared(fd, SIZE, arena, file), temporary);
+            if (dead(c.word())) c.set(0); // forgotten by a process killed before it removed the file
+            return c;
+        } finally {
+            LockFiles.close(fd);
         }
     }
 
     /** The old format: the count in decimal, padded with spaces or zeros; anything else counts 0. */
-    private static long textCount(FileChannel ch) throws IOException {
-        ByteBuffer t = ByteBuffer.allocate(32);
-        ch.read(t, 0);
-        t.flip();
+    private static long textCount(byte[] b, int len) {
         long n = 0;
         boolean any = false;
-        while (t.hasRemaining()) {
-            byte c = t.get();
+        for (int i = 0; i < len; i++) {
+            byte c = b[i];
             if (c >= '0' && c <= '9' && n < Integer.MAX_VALUE) {
                 n = n * 10 + (c - '0');
                 any = true;
@@ -193,15 +161,8 @@ final class CountFile {
         WORD.setVolatile(seg, 0L, DEAD);
     }
 
+    /** Unmaps a count mapped for one use; a kept one is unmapped once nobody references it. */
     void close() {
-        try {
-            arena.close();
-        } catch (IllegalStateException already) {
-            // closed by a concurrent cleanup
-        }
-    }
-
-    void closeIfTemporary() {
-        if (temporary) close();
+        if (temporary) arena.close();
     }
 }

@@ -47,7 +47,7 @@ class KitDriver implements StorageDriver {
     KitDriver(LayerStorage storage) {
         this.storage = storage;
         Path run = RunDirectory.forHome(storage.home());
-        this.homeLock = new Flock(run.resolve(DriverKit.HOME_LOCK));
+        this.homeLock = Flock.keptOpen(run.resolve(DriverKit.HOME_LOCK)); // taken by every create and remove; cleanup closes it
         this.incomplete = new Marks(run.resolve(DriverKit.INCOMPLETE));
         Marks applying = new Marks(run.resolve(DriverKit.APPLYING));
         this.index = new ChildIndex(storage.home().resolve(DriverKit.STATE_DIR).resolve("children"));
@@ -359,6 +359,7 @@ class KitDriver implements StorageDriver {
             else first.addSuppressed(e);
         }
         refs.release();
+        homeLock.release();
         if (first != null) throw first;
     }
 

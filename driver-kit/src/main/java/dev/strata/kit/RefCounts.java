@@ -62,7 +62,7 @@ public final class RefCounts {
         for (int i = 0; i < STRIPES; i++) stripes[i] = Flock.keptOpen(this.dir.resolve(".lock-" + i));
     }
 
-    /** Closes the stripes' kept descriptors and unmaps the counts (the driver's cleanup); the next use opens them again. */
+    /** Closes the stripes' kept descriptors and drops the mapped counts (the driver's cleanup); the next use opens them again. */
     public void release() {
         for (Flock f : stripes) f.release();
         for (String id : known.keySet()) {
@@ -147,7 +147,7 @@ public final class RefCounts {
                     return n + 1;
                 }
             } finally {
-                c.closeIfTemporary();
+                c.close();
             }
         });
     }
@@ -198,7 +198,7 @@ public final class RefCounts {
                     return n - 1;
                 }
             } finally {
-                c.closeIfTemporary();
+                c.close();
             }
         });
     }
@@ -270,8 +270,7 @@ public final class RefCounts {
      */
     public void forget(String id) {
         CountFile cached = known.remove(id);
-        if (cached != null) cached.close();
-        CountFile c = CountFile.openExisting(dir.resolve(id));
+        CountFile c = cached != null && cached.alive() ? cached : CountFile.openExisting(dir.resolve(id));
         if (c != null) {
             try {
                 c.kill();
