@@ -18,6 +18,8 @@ import java.nio.file.Path;
  */
 final class CountFile {
     private static final long BUSY = 1L << 32, DEAD = 1L << 33, FLAGS = BUSY | DEAD;
+    /** Set, under the lock, by the first process that maps the file: until then nobody changes it without the lock. */
+    private static final long MAPPED = 1L << 34;
     private static final long MAGIC = 0x3130544e43525453L; // "STRCNT01", little-endian
     private static final int SIZE = 16;
     private static final VarHandle WORD = ValueLayout.JAVA_LONG.varHandle();
@@ -50,24 +52,52 @@ final class CountFile {
     /** Maps an open count file (and closes the descriptor): open, pread, mmap, close; a new file one pwrite more. */
     private static CountFile map(Path file, int fd, boolean temporary) {
         try {
-            byte[] b = new byte[32];
-            int len = LockFiles.pread(fd, b, file.toString());
-            ByteBuffer buf = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
-            if (len != SIZE || buf.getLong(8) != MAGIC) { // new, or a count written as text by an older Strata
-                long n = len == SIZE ? 0 : textCount(b, len);
-                if (len > SIZE) LockFiles.truncate(fd, SIZE, file);
-                buf.putLong(0, n).putLong(8, MAGIC);
-                LockFiles.pwrite(fd, java.util.Arrays.copyOf(b, SIZE), file.toString());
-            }
+            prepare(fd, file);
             // A count this instance keeps is unmapped when it is dropped and collected: no handshake with the threads
             // that may be reading it without a lock. One used once is unmapped at once.
             Arena arena = temporary ? Arena.ofConfined() : Arena.ofAuto();
             CountFile c = new CountFile(arena, LockFiles.mapShared(fd, SIZE, arena, file), temporary);
-            if (dead(c.word())) c.set(0); // forgotten by a process killed before it removed the file
+            long w = c.word();
+            if (dead(w)) c.set(0); // forgotten by a process killed before it removed the file
+            else while (!WORD.compareAndSet(c.seg, 0L, w, w | MAPPED)) w = c.word();
             return c;
         } finally {
             LockFiles.close(fd);
         }
+    }
+
+    /** The word of an open count file, which is made (at 0) or converted from the old text format first. Under the lock. */
+    static long prepare(int fd, Path file) {
+        byte[] b = new byte[32];
+        int len = LockFiles.pread(fd, b, file.toString());
+        ByteBuffer buf = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
+        if (len == SIZE && buf.getLong(8) == MAGIC) return buf.getLong(0);
+        long n = len == SIZE ? 0 : textCount(b, len); // new, or a count written as text by an older Strata
+        if (len > SIZE) LockFiles.truncate(fd, SIZE, file);
+        buf.putLong(0, n).putLong(8, MAGIC);
+        LockFiles.pwrite(fd, java.util.Arrays.copyOf(b, SIZE), file.toString());
+        return n;
+    }
+
+    /**
+     * Writes the word of a count file nobody has mapped ({@link #mappedBySomeone}), under the lock: nobody else can
+     * change it meanwhile. A pread and a pwrite cost less than mapping a count that is used once or twice.
+     */
+    static void write(int fd, long w, Path file) {
+        byte[] b = new byte[8];
+        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putLong(0, w);
+        LockFiles.pwrite(fd, b, file.toString());
+    }
+
+    /** The word of a forgotten count. */
+    static final long DEAD_WORD = DEAD;
+
+    static boolean mappedBySomeone(long w) {
+        return (w & MAPPED) != 0;
+    }
+
+    static long busy(long w) {
+        return (w & ~FLAGS) | BUSY;
     }
 
     /** The old format: the count in decimal, padded with spaces or zeros; anything else counts 0. */
@@ -116,9 +146,9 @@ final class CountFile {
         return WORD.compareAndSet(seg, 0L, w, (w & ~FLAGS) | BUSY);
     }
 
-    /** Sets the count (clearing the flags). Under the lock, with BUSY set, so no caller without the lock races it. */
+    /** Sets the count (clearing BUSY). Under the lock, with BUSY set, so no caller without the lock races it. */
     void set(long n) {
-        WORD.setVolatile(seg, 0L, n & ~FLAGS);
+        WORD.setVolatile(seg, 0L, (n & 0x7fff_ffffL) | MAPPED);
     }
 
     /**
@@ -141,7 +171,8 @@ final class CountFile {
     /** Whether the count is trusted and 0 (a put with nothing to drop). */
     boolean isZero() {
         try {
-            return checked && word() == 0;
+            long w = word();
+            return checked && !flagged(w) && count(w) == 0;
         } catch (IllegalStateException closed) {
             return false;
         }
