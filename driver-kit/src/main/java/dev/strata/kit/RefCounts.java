@@ -16,9 +16,11 @@ import java.util.function.Supplier;
  * serialise the changes that mount or unmount; the mount action runs under that lock, so two callers never mount
  * the same layer twice.
  *
- * <p>The common case costs no system call. Once this instance has checked an id against the mount table, a get of
- * a layer that is mounted already (or needs no mount) and a put that is not the last one change the word with one
- * compare-and-set. The first and the last reference of a layer that needs a mount take the lock and set the word's
+ * <p>The common case costs no system call. Once this instance has mapped an id (at its third use here, or at once
+ * when another process has mapped it: mapping costs more than a read and a write of a count used once or twice) and
+ * checked it against the mount table, a get of a layer that is mounted already (or needs no mount) and a put that
+ * is not the last one change the word with one compare-and-set. Until any process maps it, a count is read and
+ * written under the lock, as nobody changes it without. The first and the last reference of a layer that needs a mount take the lock and set the word's
  * BUSY bit around the mount or unmount, which sends every other caller to the lock.
  *
  * <p>A count is reconciled with reality through {@code isMounted} (null when the driver does not mount) whenever it
