@@ -106,6 +106,7 @@ public final class SnapshotterServer implements SocketServer {
         }
         LOG.log(System.Logger.Level.INFO, "serving containerd snapshots on {0} ({1} in {2})", socket,
                 snapshotter.driver().name(), snapshotter.driver().home());
+        LOG.log(System.Logger.Level.INFO, IdMapLabels.advice(snapshotter.driver()));
     }
 
     /**
