@@ -86,6 +86,31 @@ final class ChildJvm {
         assertEquals(SIGKILL_EXIT, child.exitValue(), "the child's exit status (SIGKILL expected); stderr:\n" + stderr);
     }
 
+    /** Runs {@code main} with {@code args} to its end (120 s at most) and returns what it printed; fails unless it exits 0. */
+    static String run(Class<?> main, List<String> args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-Xshare:auto", "-XX:TieredStopAtLevel=1",
+                "-cp", System.getProperty("java.class.path"), main.getName()));
+        command.addAll(args);
+        Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
+        StringBuilder out = new StringBuilder();
+        Thread reader = Thread.ofVirtual().start(() -> {
+            try {
+                out.append(new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+            } catch (IOException ignored) {
+                // the child is gone
+            }
+        });
+        try {
+            if (!child.waitFor(120, TimeUnit.SECONDS)) fail("the child JVM did not finish in 120 s");
+        } finally {
+            child.destroyForcibly();
+        }
+        reader.join(10_000);
+        assertEquals(0, child.exitValue(), () -> "the child JVM failed; it printed:\n" + out);
+        return out.toString();
+    }
+
     private static void sleep(long ms) {
         try {
             Thread.sleep(ms);

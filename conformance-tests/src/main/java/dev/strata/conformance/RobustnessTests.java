@@ -152,4 +152,30 @@ public interface RobustnessTests extends DriverUnderTest {
         after.remove(victim);
         assertEquals(List.of("base"), after.layers());
     }
+
+    @Test
+    @Order(405)
+    @DisplayName("strata: TwoProcessesGetPut (a child JVM and this one, one id)")
+    default void twoProcessesGetPut() throws Exception {
+        StorageDriver d = driver();
+        d.create("base", null, CreateOptions.NONE);
+        Layers.apply(d, "base", Applier.createFile("/hello", "hello", 0644));
+        d.createReadWrite("shared", "base", CreateOptions.NONE);
+        int rounds = 150;
+        List<String> args = new ArrayList<>(List.of(driverName(), testRoot().toString(), "shared", "hello", Integer.toString(rounds)));
+        args.addAll(driverOptions());
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+            Future<String> child = pool.submit(() -> ChildJvm.run(GetPutLoop.class, args));
+            GetPutLoop.run(d, "shared", "hello", rounds); // the same loop here, meanwhile
+            assertTrue(child.get(150, TimeUnit.SECONDS).contains(GetPutLoop.DONE), "the child JVM's loop finished");
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(0, d.references("shared"), "every get was put, in both processes");
+        assertEquals(0, reopen().references("shared"), "and a new instance counts the same");
+        Path root = d.get("shared", "");
+        assertArrayEquals("hello".getBytes(), java.nio.file.Files.readAllBytes(root.resolve("hello")));
+        d.put("shared");
+    }
 }

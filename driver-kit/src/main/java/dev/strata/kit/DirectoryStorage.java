@@ -18,6 +18,11 @@ public interface DirectoryStorage extends LayerStorage {
     }
 
     @Override
+    default boolean needsMount(String id) {
+        return false;
+    }
+
+    @Override
     default boolean isMounted(String id) {
         return true;
     }

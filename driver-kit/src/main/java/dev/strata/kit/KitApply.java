@@ -53,7 +53,7 @@ final class KitApply {
             staged = kit.storage.stageApply(id, parent);
             LayerArchive.apply(staged.root(), diff, staged.options());
             StagedApply s = staged;
-            kit.refs.withLock(id, () -> homeLock.locked(() -> {
+            kit.refs.exclusive(id, () -> homeLock.locked(() -> { // no get without the lock while the content is swapped
                 refuseIfInUse(id, " while the diff was applied");
                 s.commit();
                 return null;

@@ -31,7 +31,7 @@ import java.util.Set;
  *
  * <p>Locks, always taken in this order: the id's reference-count stripe ({@link RefCounts#withLock}), then the
  * home lock (creates, removes, the start and the commit of applies), then whatever the storage locks inside
- * (devmapper's pool). get and put take only the first.
+ * (devmapper's pool). get and put take only the first, and only when they may mount or unmount (see {@link #get}).
  */
 class KitDriver implements StorageDriver {
     final LayerStorage storage;
@@ -47,11 +47,11 @@ class KitDriver implements StorageDriver {
     KitDriver(LayerStorage storage) {
         this.storage = storage;
         Path run = RunDirectory.forHome(storage.home());
-        this.homeLock = new Flock(run.resolve(DriverKit.HOME_LOCK));
+        this.homeLock = Flock.keptOpen(run.resolve(DriverKit.HOME_LOCK)); // taken by every create and remove; cleanup closes it
         this.incomplete = new Marks(run.resolve(DriverKit.INCOMPLETE));
         Marks applying = new Marks(run.resolve(DriverKit.APPLYING));
         this.index = new ChildIndex(storage.home().resolve(DriverKit.STATE_DIR).resolve("children"));
-        this.refs = new RefCounts(run.resolve("refs"), storage::isMounted);
+        this.refs = new RefCounts(run.resolve("refs"), storage::isMounted, id -> new RefCounts.Layer(storage.root(id), storage.needsMount(id)));
         this.idMaps = new IdMapRecords(storage.home().resolve(DriverKit.STATE_DIR).resolve("idmaps"));
         storage.attach(idMaps);
         this.recovery = new KitRecovery(storage, incomplete, applying, index, refs, idMaps, List.of(
@@ -160,9 +160,9 @@ class KitDriver implements StorageDriver {
                         + String.join(", ", children.subList(0, Math.min(5, children.size())))
                         + (children.size() > 5 ? ", ..." : "") + "); remove them first");
             }
+            refs.forget(id); // first: from here on every get and put of the id, in any process, takes the lock and fails
             storage.unmount(id); // remove wins over references, as in moby
             mark("remove", id, KitRecovery.REMOVE);
-            refs.forget(id);
             index.drop(id); // its own entry under its parent goes stale: the parent's next check drops it
             return true;
         }));
@@ -300,22 +300,31 @@ class KitDriver implements StorageDriver {
 
     // ---------------------------------------------------------------------------------------------- mounts
 
-    /** Checks and counts under the id's lock (reentrant, so acquire takes no second flock). */
+    /**
+     * A layer this process already counts, mounted or needing no mount, is one compare-and-set in shared memory
+     * ({@link RefCounts#tryAcquire}); the rest checks and counts under the id's lock (reentrant, so acquire takes no
+     * second flock). A count this process has mapped and checked, still alive under the lock, means the layer exists:
+     * a remove forgets the count first.
+     */
     @Override
     public Path get(String id, String mountLabel) {
         LayerIds.check("get", id);
+        Path root = refs.tryAcquire(id);
+        if (root != null) return root;
         return refs.withLock(id, () -> {
-            requireExists("get", id);
+            if (!refs.knows(id)) requireExists("get", id);
             refs.acquire(id, () -> storage.mount(id, mountLabel));
-            return storage.root(id);
+            Path known = refs.root(id);
+            return known != null ? known : storage.root(id);
         });
     }
 
     @Override
     public void put(String id) {
         LayerIds.check("put", id);
+        if (refs.tryRelease(id)) return;
         refs.withLock(id, () -> {
-            requireExists("put", id);
+            if (!refs.knows(id)) requireExists("put", id);
             refs.release(id, () -> storage.unmount(id));
             return null;
         });
@@ -350,6 +359,7 @@ class KitDriver implements StorageDriver {
             else first.addSuppressed(e);
         }
         refs.release();
+        homeLock.release();
         if (first != null) throw first;
     }
 

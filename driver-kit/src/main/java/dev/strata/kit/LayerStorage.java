@@ -89,6 +89,14 @@ public interface LayerStorage {
     /** The directory {@link dev.strata.api.LayerStore#get} returns for an existing layer. Cheap: called on every get. */
     Path root(String id);
 
+    /**
+     * Whether {@link #root} needs {@link #mount} to be usable. A layer that needs none (a plain directory, overlay's
+     * base layer) is counted without a lock. Asked once per id and process, so it must not change in a layer's life.
+     */
+    default boolean needsMount(String id) {
+        return true;
+    }
+
     /** Makes {@link #root} usable (mounts it): the first reference. A failure must leave nothing mounted. */
     void mount(String id, String mountLabel);
 

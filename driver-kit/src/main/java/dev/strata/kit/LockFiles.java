@@ -171,6 +171,25 @@ final class LockFiles implements FileConstants {
         return open(x.st, file, x.path(file), O_RDWR | O_CREAT);
     }
 
+    /** Opens an existing {@code file} read-write; {@link #MISSING} when there is none. */
+    static int openExisting(Path file) {
+        Scratch x = SCRATCH.get();
+        int fd = Libc.openat(x.st, AT_FDCWD, x.path(file), O_RDWR, 0);
+        if (fd == -ENOENT) return MISSING;
+        if (fd < 0) throw new SyscallException("open", file.toString(), -fd);
+        return fd;
+    }
+
+    static void truncate(int fd, long size, Path file) {
+        int r = Libc.ftruncate(SCRATCH.get().st, fd, size);
+        if (r < 0) throw new SyscallException("ftruncate", file.toString(), -r);
+    }
+
+    /** Maps the first {@code len} bytes of the open file, shared, until {@code arena} closes. */
+    static MemorySegment mapShared(int fd, long len, Arena arena, Path file) {
+        return Libc.mapShared(SCRATCH.get().st, fd, len, arena, file.toString());
+    }
+
     /** Makes an empty file if none is there; its directory when that is missing. One open and one close. */
     static void touch(Path file) {
         Scratch x = SCRATCH.get();

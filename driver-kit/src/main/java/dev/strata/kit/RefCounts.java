@@ -4,18 +4,30 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
  * Per-layer reference counts that hold across threads, across processes (the CLI runs one per command) and
- * across restarts. Each id has a small file under {@code dir} holding its count; a thread lock plus an
- * {@code flock} serialise every change. The mount action runs under the same lock, so two callers
- * never mount the same layer twice.
+ * across a crash. Each id has a small file under {@code dir} holding its count ({@link CountFile}), mapped shared,
+ * so every process that maps it sees one word in memory. A thread lock plus an {@code flock} per stripe of ids
+ * serialise the changes that mount or unmount; the mount action runs under that lock, so two callers never mount
+ * the same layer twice.
  *
- * <p>A persisted count is reconciled with reality through {@code isMounted} (null when the driver does not
- * mount): a count left by a crash or a reboot for a layer that is no longer mounted starts again at zero, and a
- * mount nobody counted is adopted instead of being mounted twice.
+ * <p>The common case costs no system call. Once this instance has mapped an id (at its third use here, or at once
+ * when another process has mapped it: mapping costs more than a read and a write of a count used once or twice) and
+ * checked it against the mount table, a get of a layer that is mounted already (or needs no mount) and a put that
+ * is not the last one change the word with one compare-and-set. Until any process maps it, a count is read and
+ * written under the lock, as nobody changes it without. The first and the last reference of a layer that needs a mount take the lock and set the word's
+ * BUSY bit around the mount or unmount, which sends every other caller to the lock.
+ *
+ * <p>A count is reconciled with reality through {@code isMounted} (null when the driver does not mount) whenever it
+ * cannot be trusted: the first time this instance meets the id (a count left by a reboot, a mount a killed process
+ * made but did not count), and when the lock holder finds the BUSY bit set, which only a process killed in the middle
+ * of a mount or unmount leaves. A stale count starts again at zero; a mount nobody counted is adopted instead of
+ * being mounted twice.
  */
 public final class RefCounts {
     /** An action run under the id's lock. */
@@ -24,36 +36,130 @@ public final class RefCounts {
         void run();
     }
 
+    /** What get needs to know about a layer, asked once per id: the directory get returns, and whether it must be mounted. */
+    public record Layer(Path root, boolean needsMount) {
+    }
+
+    /** Ids kept mapped in this instance; past this many, the others are mapped per use (correct, not free). */
+    private static final int CACHED = 8192;
+    /**
+     * An id is mapped at its third locked use in this instance: mapping and first touching a count costs ~30-40 µs,
+     * more than the pread and pwrite of the old way, and most ids (a create, get, put, remove) are used once or twice.
+     */
+    private static final int MAP_AT = 3;
+    private static final int STRIPES = 64;
+
     private final Path dir;
     private final Predicate<String> isMounted;
-    private static final int STRIPES = 64;
+    private final Function<String, Layer> layers;
     private final Flock[] stripes = new Flock[STRIPES];
+    /** The ids this instance has mapped and checked: their count is trusted until its file says otherwise. */
+    private final ConcurrentHashMap<String, CountFile> known = new ConcurrentHashMap<>();
+    /** Locked uses of ids this instance has not mapped yet. */
+    private final ConcurrentHashMap<String, Integer> uses = new ConcurrentHashMap<>();
 
     public RefCounts(Path dir, Predicate<String> isMounted) {
+        this(dir, isMounted, null);
+    }
+
+    /** @param layers what get needs about an existing layer (null: every layer needs a mount, get computes its root) */
+    public RefCounts(Path dir, Predicate<String> isMounted, Function<String, Layer> layers) {
         this.dir = dir.toAbsolutePath().normalize();
         this.isMounted = isMounted;
-        // kept open: taken on every get and put, on a tmpfs (RunDirectory) nobody unmounts; release() closes them
+        this.layers = layers;
+        // kept open: taken on the first and last reference, on a tmpfs (RunDirectory) nobody unmounts; release() closes them
         for (int i = 0; i < STRIPES; i++) stripes[i] = Flock.keptOpen(this.dir.resolve(".lock-" + i));
     }
 
-    /** Closes the stripes' kept descriptors (the driver's cleanup); the next use opens them again. */
+    /** Closes the stripes' kept descriptors and drops the mapped counts (the driver's cleanup); the next use opens them again. */
     public void release() {
         for (Flock f : stripes) f.release();
+        for (String id : known.keySet()) {
+            CountFile c = known.remove(id);
+            if (c != null) c.close();
+        }
+        uses.clear();
     }
+
+    // ------------------------------------------------------------------------------------- without the lock
+
+    /**
+     * Takes a reference without a lock or a system call when that changes no mount: the layer is known here, and it
+     * is mounted already or needs no mount. Returns its root, or null when the caller must take the locked path.
+     */
+    public Path tryAcquire(String id) {
+        CountFile c = known.get(id);
+        if (c == null || c.layer == null) return null;
+        return c.tryAdd(c.layer.needsMount() ? 1 : 0, 1) ? c.layer.root() : null;
+    }
+
+    /** Drops a reference without a lock when it is not the last of a mounted layer; false when the caller must lock. */
+    public boolean tryRelease(String id) {
+        CountFile c = known.get(id);
+        if (c == null || c.layer == null) return false;
+        return c.tryAdd(c.layer.needsMount() ? 2 : 1, -1) || (!c.layer.needsMount() && c.isZero());
+    }
+
+    /**
+     * Whether this instance knows the id: its count file is mapped, checked and alive. Under the id's lock that means
+     * the layer exists, since a remove forgets the count (under the same lock) before anything else.
+     */
+    public boolean knows(String id) {
+        CountFile c = known.get(id);
+        return c != null && c.alive();
+    }
+
+    /** The root {@link Layer} gave for a known id, else null. */
+    public Path root(String id) {
+        CountFile c = known.get(id);
+        return c == null || c.layer == null ? null : c.layer.root();
+    }
+
+    // ------------------------------------------------------------------------------------- under the lock
 
     /** Takes a reference; runs {@code onFirst} (the mount) when the count goes from 0 to 1. Returns the new count. */
     public int acquire(String id, Action onFirst) {
         return withLock(id, () -> {
-            int fd = openCount(id);
+            int fd = unmapped(id);
+            if (fd >= 0) return acquireUnmapped(id, fd, onFirst);
+            CountFile c = open(id);
             try {
-                int n = read(fd, id);
-                boolean mounted = isMounted == null ? n > 0 : isMounted.test(id);
-                if (n > 0 && !mounted) n = 0;          // stale: left by a crash or a reboot
-                if (n == 0 && !mounted) onFirst.run();  // if this throws, the count stays as it was
-                write(fd, n + 1, id);
-                return n + 1;
+                while (true) {
+                    long w = c.word();
+                    int n = CountFile.count(w);
+                    if (!c.suspect(w)) {
+                        if (n > 0 || !c.needsMount()) {
+                            if (c.tryAdd(0, 1)) return n + 1;
+                            continue; // a caller without the lock changed it meanwhile
+                        }
+                        if (!c.setBusy(w)) continue;
+                        try {
+                            onFirst.run();
+                        } catch (RuntimeException | Error e) {
+                            c.set(w); // the count stays as it was
+                            throw e;
+                        }
+                        c.set(1);
+                        return 1;
+                    }
+                    if (!c.setBusy(w)) continue;
+                    boolean mounted = isMounted == null ? n > 0 : isMounted.test(id);
+                    if (n > 0 && !mounted) n = 0;          // stale: left by a crash, a reboot, or an unmount behind our back
+                    if (n == 0 && !mounted) {
+                        try {
+                            onFirst.run();
+                        } catch (RuntimeException | Error e) {
+                            c.set(CountFile.count(w)); // as it was, minus the BUSY bit: the next one checks again
+                            c.checked = false;
+                            throw e;
+                        }
+                    }
+                    c.set(n + 1);
+                    c.checked = true;
+                    return n + 1;
+                }
             } finally {
-                LockFiles.close(fd);
+                c.close();
             }
         });
     }
@@ -61,20 +167,84 @@ public final class RefCounts {
     /** Drops a reference; runs {@code onLast} (the unmount) when the count reaches 0. Returns the new count. */
     public int release(String id, Action onLast) {
         return withLock(id, () -> {
-            int fd = openCount(id);
+            int fd = unmapped(id);
+            if (fd >= 0) return releaseUnmapped(id, fd, onLast);
+            CountFile c = open(id);
             try {
-                int n = read(fd, id);
-                boolean mounted = isMounted == null || isMounted.test(id); // asked once: a put is two system calls fewer
-                if (!mounted && n > 0) n = 1;  // someone unmounted it behind our back
-                if (n <= 1) {
-                    if (mounted) onLast.run();
-                    write(fd, 0, id);
-                    return 0;
+                while (true) {
+                    long w = c.word();
+                    int n = CountFile.count(w);
+                    if (!c.suspect(w)) {
+                        if (n > 1 || (n == 1 && !c.needsMount())) {
+                            if (c.tryAdd(c.needsMount() ? 2 : 1, -1)) return n - 1;
+                            continue;
+                        }
+                        if (n == 0 && !c.needsMount()) return 0;
+                        if (!c.setBusy(w)) continue;
+                        try {
+                            onLast.run(); // not mounted is no error
+                        } catch (RuntimeException | Error e) {
+                            c.set(w);
+                            throw e;
+                        }
+                        c.set(0);
+                        return 0;
+                    }
+                    if (!c.setBusy(w)) continue;
+                    boolean mounted = isMounted == null || isMounted.test(id);
+                    if (!mounted && n > 0) n = 1;  // someone unmounted it behind our back
+                    if (n <= 1) {
+                        if (mounted) {
+                            try {
+                                onLast.run();
+                            } catch (RuntimeException | Error e) {
+                                c.set(CountFile.count(w));
+                                c.checked = false;
+                                throw e;
+                            }
+                        }
+                        c.set(0);
+                        c.checked = true;
+                        return 0;
+                    }
+                    c.set(n - 1);
+                    c.checked = true;
+                    return n - 1;
                 }
-                write(fd, n - 1, id);
-                return n - 1;
+            } finally {
+                c.close();
+            }
+        });
+    }
+
+    /**
+     * Runs {@code body} under the id's lock with every caller sent to the lock meanwhile, so the count cannot change
+     * while it runs (an apply that refuses a layer in use, then replaces its content).
+     */
+    public <T> T exclusive(String id, Supplier<T> body) {
+        return withLock(id, () -> {
+            int fd = LockFiles.openExisting(dir.resolve(id));
+            if (fd == LockFiles.MISSING) return body.get(); // nobody has counted it: every caller takes the lock to do so
+            boolean mapped;
+            try {
+                mapped = CountFile.mappedBySomeone(CountFile.prepare(fd, dir.resolve(id)));
             } finally {
                 LockFiles.close(fd);
+            }
+            if (!mapped) return body.get(); // nobody changes it without the lock
+            CountFile c = CountFile.openExisting(dir.resolve(id));
+            if (c == null) return body.get();
+            try {
+                long w = c.word();
+                boolean flagged = CountFile.flagged(w); // left by a kill: stays, so the next holder checks the mount table
+                while (!flagged && !c.setBusy(w)) flagged = CountFile.flagged(w = c.word());
+                try {
+                    return body.get();
+                } finally {
+                    if (!flagged) c.set(CountFile.count(c.word())); // a kill in body leaves the bit, for the same reason
+                }
+            } finally {
+                c.close();
             }
         });
     }
@@ -82,7 +252,21 @@ public final class RefCounts {
     /** The current count, reconciled with the mount table. */
     public int count(String id) {
         return withLock(id, () -> {
-            int n = read(id);
+            CountFile cached = known.get(id);
+            long w;
+            if (cached != null && cached.alive()) {
+                w = cached.word();
+            } else {
+                int fd = LockFiles.openExisting(dir.resolve(id));
+                if (fd == LockFiles.MISSING) return 0;
+                try {
+                    w = CountFile.prepare(fd, dir.resolve(id));
+                } finally {
+                    LockFiles.close(fd);
+                }
+            }
+            if (CountFile.dead(w)) return 0;
+            int n = CountFile.count(w);
             if (isMounted != null && n > 0 && !isMounted.test(id)) return 0;
             return n;
         });
@@ -108,9 +292,26 @@ public final class RefCounts {
         return dir;
     }
 
-    /** Forgets an id (after its layer is removed). Call under {@link #withLock}. */
+    /**
+     * Forgets an id (a remove, first of all, or a cleanup): its word is marked dead, so every process that has it
+     * mapped goes to the lock, then its file goes. Call under {@link #withLock}.
+     */
     public void forget(String id) {
-        LockFiles.unlink(file(id));
+        uses.remove(id);
+        CountFile cached = known.remove(id);
+        if (cached != null && cached.alive()) {
+            cached.kill();
+        } else {
+            int fd = LockFiles.openExisting(dir.resolve(id));
+            if (fd != LockFiles.MISSING) {
+                try {
+                    CountFile.write(fd, CountFile.DEAD_WORD, dir.resolve(id)); // seen by whoever has it mapped
+                } finally {
+                    LockFiles.close(fd);
+                }
+            }
+        }
+        LockFiles.unlink(dir.resolve(id));
     }
 
     /**
@@ -122,53 +323,101 @@ public final class RefCounts {
         return stripes[Math.floorMod(id.hashCode(), STRIPES)].locked(body);
     }
 
-    /** The count, read in place (a missing or unreadable file is 0), for {@link #count}. */
-    private int read(String id) {
-        if (!LockFiles.exists(file(id))) return 0; // the usual answer: no exception
-
+    /**
+     * The id's count file opened for a read and a write, when it is not to be mapped yet: this instance has not
+     * mapped it, it is one of its first uses here, and no process has mapped it (so nobody changes it without the
+     * lock). -1 when it is to be mapped. Under the lock.
+     */
+    private int unmapped(String id) {
+        CountFile c = known.get(id);
+        if (c != null && c.alive()) return -1;
+        boolean room = known.size() < CACHED;
+        if (room && uses.merge(id, 1, Integer::sum) >= MAP_AT) return -1;
+        Path file = dir.resolve(id);
+        int fd = LockFiles.openOrCreate(file);
+        boolean ok = false;
         try {
-            int fd = openCount(id);
+            ok = !CountFile.mappedBySomeone(CountFile.prepare(fd, file));
+            return ok ? fd : -1;
+        } finally {
+            if (!ok) LockFiles.close(fd);
+        }
+    }
+
+    /** {@link #acquire} on an unmapped count: always checked against the mount table, as nothing here is trusted yet. */
+    private int acquireUnmapped(String id, int fd, Action onFirst) {
+        Path file = dir.resolve(id);
+        try {
+            long w = CountFile.prepare(fd, file);
+            int n = CountFile.dead(w) ? 0 : CountFile.count(w);
+            boolean mounted = isMounted == null ? n > 0 : isMounted.test(id);
+            if (n > 0 && !mounted) n = 0;
+            if (n == 0 && !mounted) {
+                CountFile.write(fd, CountFile.busy(n), file); // a kill in the mount leaves BUSY: the next holder checks
+                try {
+                    onFirst.run();
+                } catch (RuntimeException | Error e) {
+                    CountFile.write(fd, n, file);
+                    throw e;
+                }
+            }
+            CountFile.write(fd, n + 1, file);
+            return n + 1;
+        } finally {
+            LockFiles.close(fd);
+        }
+    }
+
+    /** {@link #release} on an unmapped count. */
+    private int releaseUnmapped(String id, int fd, Action onLast) {
+        Path file = dir.resolve(id);
+        try {
+            long w = CountFile.prepare(fd, file);
+            int n = CountFile.dead(w) ? 0 : CountFile.count(w);
+            boolean mounted = isMounted == null || isMounted.test(id);
+            if (!mounted && n > 0) n = 1;
+            if (n <= 1) {
+                if (mounted) {
+                    CountFile.write(fd, CountFile.busy(n), file);
+                    try {
+                        onLast.run();
+                    } catch (RuntimeException | Error e) {
+                        CountFile.write(fd, n, file);
+                        throw e;
+                    }
+                }
+                CountFile.write(fd, 0, file);
+                return 0;
+            }
+            CountFile.write(fd, n - 1, file);
+            return n - 1;
+        } finally {
+            LockFiles.close(fd);
+        }
+    }
+
+    /** The id's count file, mapped: the one this instance knows, or a new mapping (kept when there is room). Under the lock. */
+    private CountFile open(String id) {
+        CountFile c = known.get(id);
+        if (c != null) {
+            if (c.alive()) return c;
+            known.remove(id, c); // forgotten by someone (a remove, another process's cleanup): a new file
+            c.close();
+        }
+        boolean keep = known.size() < CACHED;
+        c = CountFile.open(dir.resolve(id), !keep);
+        if (layers != null) {
             try {
-                return read(fd, id);
-            } finally {
-                LockFiles.close(fd);
-            }
-        } catch (RuntimeException e) {
-            return 0;
-        }
-    }
-
-    /** acquire and release read and rewrite the count through one open descriptor: open, pread, pwrite, close. */
-    private int openCount(String id) {
-        return LockFiles.openOrCreate(file(id));
-    }
-
-    private int read(int fd, String id) {
-        byte[] b = new byte[16];
-        int len = LockFiles.pread(fd, b, file(id).toString());
-        int n = 0;
-        boolean any = false;
-        for (int i = 0; i < len; i++) {
-            byte c = b[i];
-            if (c >= '0' && c <= '9') {
-                n = n * 10 + (c - '0');
-                any = true;
-            } else if (c != ' ' && c != '\n') {
-                return 0; // not a count: start again
+                c.layer = layers.apply(id);
+            } catch (RuntimeException e) {
+                c.close();
+                throw e;
             }
         }
-        return any ? n : 0;
-    }
-
-    /** Rewrites the count in place at a fixed width: no truncate, so the file's size never changes after its first write. */
-    private void write(int fd, int n, String id) {
-        byte[] digits = new byte[11]; // "%010d\n", without a Formatter on the get/put path
-        for (int i = 9, v = n; i >= 0; i--, v /= 10) digits[i] = (byte) ('0' + v % 10);
-        digits[10] = '\n';
-        LockFiles.pwrite(fd, digits, file(id).toString());
-    }
-
-    private Path file(String id) {
-        return dir.resolve(id);
+        if (keep) {
+            known.put(id, c);
+            uses.remove(id);
+        }
+        return c;
     }
 }

@@ -95,6 +95,21 @@ class RefCountsTest {
     }
 
     @Test
+    void aCountUsedOnceOrTwiceIsReadAndWrittenNotMapped() throws Exception {
+        RefCounts refs = new RefCounts(dir, id -> true, id -> new RefCounts.Layer(dir.resolve("u"), false));
+        assertEquals(1, refs.acquire("u", () -> { }));
+        assertEquals(0, refs.release("u", () -> { }));
+        assertEquals(0, refs.count("u"));
+        org.junit.jupiter.api.Assertions.assertFalse(refs.knows("u"), "not mapped after two uses");
+        assertEquals(16, java.nio.file.Files.size(dir.resolve("u")));
+        refs.withLock("u", () -> {
+            refs.forget("u");
+            return null;
+        });
+        org.junit.jupiter.api.Assertions.assertFalse(java.nio.file.Files.exists(dir.resolve("u")));
+    }
+
+    @Test
     void forgetDropsTheCount() {
         RefCounts refs = new RefCounts(dir, null);
         refs.acquire("z", () -> { });
@@ -103,5 +118,90 @@ class RefCountsTest {
             return null;
         });
         assertEquals(0, refs.count("z"));
+    }
+
+    @Test
+    void aCountWrittenAsTextByAnOlderStrataIsKept() throws Exception {
+        java.nio.file.Files.writeString(dir.resolve("old"), "0000000003\n");
+        RefCounts refs = new RefCounts(dir, id -> true);
+        assertEquals(3, refs.count("old"));
+        assertEquals(4, refs.acquire("old", () -> {
+            throw new AssertionError("mounted already");
+        }));
+        assertEquals(16, java.nio.file.Files.size(dir.resolve("old")));
+    }
+
+    @Test
+    void noPathWithoutTheLockBeforeTheCountIsChecked() {
+        RefCounts refs = new RefCounts(dir, id -> true, id -> new RefCounts.Layer(dir.resolve("r"), false)); // needs no mount: always ready
+        assertEquals(null, refs.tryAcquire("d"), "not known yet");
+        assertEquals(1, refs.acquire("d", () -> { }));
+        assertEquals(null, refs.tryAcquire("d"), "used once: read and written, not mapped yet");
+        assertEquals(0, refs.release("d", () -> { }));
+        assertEquals(1, refs.acquire("d", () -> { })); // the third use maps it
+        assertEquals(dir.resolve("r"), refs.tryAcquire("d"), "a layer that needs no mount: counted without the lock");
+        assertEquals(2, refs.count("d"));
+        org.junit.jupiter.api.Assertions.assertTrue(refs.tryRelease("d"));
+        org.junit.jupiter.api.Assertions.assertTrue(refs.tryRelease("d"));
+        org.junit.jupiter.api.Assertions.assertTrue(refs.tryRelease("d"), "a put at 0 drops nothing");
+        assertEquals(0, refs.count("d"));
+    }
+
+    @Test
+    void aLayerThatNeedsAMountIsMountedAndUnmountedUnderTheLock() {
+        ConcurrentHashMap.KeySetView<String, Boolean> mounted = ConcurrentHashMap.newKeySet();
+        RefCounts refs = new RefCounts(dir, mounted::contains, id -> new RefCounts.Layer(dir.resolve("m"), true));
+        assertEquals(1, refs.acquire("m", () -> mounted.add("m")));
+        assertEquals(0, refs.release("m", () -> mounted.remove("m")));
+        assertEquals(1, refs.acquire("m", () -> mounted.add("m"))); // the third use maps it
+        assertEquals(dir.resolve("m"), refs.tryAcquire("m"), "mounted: a second get needs no lock");
+        org.junit.jupiter.api.Assertions.assertTrue(refs.tryRelease("m"));
+        org.junit.jupiter.api.Assertions.assertFalse(refs.tryRelease("m"), "the last put unmounts, under the lock");
+        assertEquals(0, refs.release("m", () -> mounted.remove("m")));
+        org.junit.jupiter.api.Assertions.assertTrue(mounted.isEmpty());
+        assertEquals(null, refs.tryAcquire("m"), "the first get mounts, under the lock");
+    }
+
+    @Test
+    void aForgottenCountSendsEveryInstanceToTheLock() {
+        ConcurrentHashMap.KeySetView<String, Boolean> mounted = ConcurrentHashMap.newKeySet();
+        RefCounts a = new RefCounts(dir, mounted::contains, id -> new RefCounts.Layer(dir.resolve("f"), true));
+        RefCounts b = new RefCounts(dir, mounted::contains, id -> new RefCounts.Layer(dir.resolve("f"), true));
+        a.acquire("f", () -> mounted.add("f"));
+        a.release("f", () -> mounted.remove("f"));
+        a.acquire("f", () -> mounted.add("f")); // mapped in a
+        assertEquals(dir.resolve("f"), a.tryAcquire("f"));
+        b.withLock("f", () -> {
+            b.forget("f"); // a remove, in another process
+            return null;
+        });
+        mounted.clear();
+        assertEquals(null, a.tryAcquire("f"));
+        org.junit.jupiter.api.Assertions.assertFalse(a.knows("f"));
+        AtomicInteger mounts = new AtomicInteger();
+        assertEquals(1, a.acquire("f", () -> {
+            mounts.incrementAndGet();
+            mounted.add("f");
+        }));
+        assertEquals(1, mounts.get(), "a new count: mounted again");
+    }
+
+    @Test
+    void exclusiveSendsCallersWithoutTheLockToIt() throws Exception {
+        RefCounts refs = new RefCounts(dir, id -> true, id -> new RefCounts.Layer(dir.resolve("e"), false));
+        for (int i = 0; i < 3; i++) refs.acquire("e", () -> { }); // mapped at the third
+        RefCounts other = new RefCounts(dir, id -> true, id -> new RefCounts.Layer(dir.resolve("e"), false));
+        other.acquire("e", () -> { }); // mapped by someone already: other maps it at once
+        assertEquals(dir.resolve("e"), other.tryAcquire("e"));
+        Path seen = refs.exclusive("e", () -> {
+            try (ExecutorService ex = Executors.newSingleThreadExecutor()) {
+                return ex.submit(() -> other.tryAcquire("e")).get();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        assertEquals(null, seen, "no count changes while an exclusive body runs");
+        assertEquals(dir.resolve("e"), other.tryAcquire("e"), "and after it, the word is trusted again");
+        assertEquals(6, refs.count("e"));
     }
 }

@@ -1,5 +1,6 @@
 package dev.strata.nativeio;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
@@ -152,6 +153,43 @@ public final class Libc {
         }
         static final class Lremove {
             static final MethodHandle H = Native.errnoCall("lremovexattr", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        }
+    }
+
+    static final class Mem {
+        static final class Mmap {
+            static final MethodHandle H = Native.errnoCall("mmap",
+                    FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+        }
+        static final class Munmap {
+            static final MethodHandle H = Native.errnoCall("munmap", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
+        }
+    }
+
+    private static final int PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
+
+    /**
+     * mmap(2) of the first {@code len} bytes of {@code fd}, shared and read-write: every process that maps the file
+     * sees the same memory, and what is written there is the file's. Unmapped when {@code arena} closes (or, for an
+     * automatic arena, when the segment is no longer reachable).
+     */
+    public static MemorySegment mapShared(MemorySegment errno, int fd, long len, Arena arena, String what) {
+        long addr;
+        try {
+            addr = (long) Mem.Mmap.H.invokeExact(errno, 0L, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0L);
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+        if (addr == -1) throw new SyscallException("mmap", what, Native.errno(errno));
+        return MemorySegment.ofAddress(addr).reinterpret(len, arena, unused -> munmap(addr, len));
+    }
+
+    private static void munmap(long addr, long len) {
+        try (Arena a = Arena.ofConfined()) {
+            int r = (int) Mem.Munmap.H.invokeExact(Native.captureState(a), addr, len);
+            if (r != 0) throw new IllegalStateException("munmap of a mapping of " + len + " bytes failed");
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
         }
     }
 

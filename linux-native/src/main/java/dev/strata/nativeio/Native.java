@@ -34,7 +34,7 @@ public final class Native {
      * Libc, its areas: each holds a class per call). A test checks that the list names every holder.
      */
     static final java.util.List<String> HOLDERS = java.util.List.of("Kernel$H", "Libc$Open", "Libc$Meta", "Libc$Make",
-            "Mounts$H", "MountRoots$H", "StatFs$H", "Libc$Xattr", "Ioctl$H", "FsContext$H", "MountTree$H", "UserNamespace$H", "Libc$Data", "fast.Sys$H",
+            "Mounts$H", "MountRoots$H", "StatFs$H", "Libc$Xattr", "Ioctl$H", "FsContext$H", "MountTree$H", "UserNamespace$H", "Libc$Data", "Libc$Mem", "fast.Sys$H",
             "ProjectQuota$H", "Native$Strerror");
 
     /**

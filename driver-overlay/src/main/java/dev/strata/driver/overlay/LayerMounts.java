@@ -44,7 +44,12 @@ final class LayerMounts {
 
     /** What get returns: the diff dir of a base layer, the merged dir of any other. One stat. */
     Path root(String id) {
-        return Files.exists(layout.dir(id).resolve(Layout.LOWER)) ? layout.merged(id) : layout.diff(id);
+        return hasLowers(id) ? layout.merged(id) : layout.diff(id);
+    }
+
+    /** Whether the layer has lowers (a lower file): a layer without is not mounted. One stat. */
+    boolean hasLowers(String id) {
+        return Files.exists(layout.dir(id).resolve(Layout.LOWER));
     }
 
     /** Mounts a layer with lowers; a base layer needs nothing. */
@@ -116,6 +121,6 @@ final class LayerMounts {
      */
     boolean isMountedOrBase(String id) {
         // the lower file first: a base layer is answered in one call
-        return !Files.exists(layout.dir(id).resolve(Layout.LOWER)) || MountRoots.isMountRoot(layout.merged(id));
+        return !hasLowers(id) || MountRoots.isMountRoot(layout.merged(id));
     }
 }

@@ -203,6 +203,12 @@ public final class OverlayStorage implements LayerStorage, MountSpecs {
         mounts.unmount(id);
     }
 
+    /** A base layer is its diff dir, never mounted. */
+    @Override
+    public boolean needsMount(String id) {
+        return mounts.hasLowers(id);
+    }
+
     @Override
     public boolean isMounted(String id) {
         return mounts.isMountedOrBase(id);
