@@ -3,9 +3,9 @@ package dev.strata.bench;
 import dev.strata.api.CreateOptions;
 import dev.strata.api.DriverRegistry;
 import dev.strata.api.StorageDriver;
+import dev.strata.nativeio.Trees;
 
 import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -58,6 +58,6 @@ public final class ApplyOnContent {
         phases.put("onto-content", PeerStats.of(onto));
         r.put("phases", phases);
         System.out.println(Json.write(r));
-        Files.deleteIfExists(root.resolve(driver));
+        Trees.delete(root.resolve(driver)); // the kit leaves its locks and run-directory link in the home
     }
 }
