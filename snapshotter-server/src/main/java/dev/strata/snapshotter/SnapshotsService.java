@@ -34,6 +34,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
@@ -42,8 +43,14 @@ import java.util.function.Supplier;
  * containerd's own {@code snapshotservice} does.
  *
  * <p>Calls arrive on the server's I/O thread. Those that only read memory (Stat, List, and Mounts once a snapshot's
- * mounts are known) are answered there; the rest sync or walk the disk and run on {@code workers}, which answer
- * when done: one thread hand-off each way, and none for the reads.
+ * mounts are known) are answered there. Cleanup and Usage walk whole trees and always run on {@code workers}. The
+ * calls whose work is bounded (Remove and Update: a record synced; and where a layer holds only its own changes,
+ * {@link Snapshotter#layersHoldOwnChanges}, Prepare, View, Commit and Mounts: a few directories made, or the
+ * container's own changes counted) are answered on the I/O thread too when no call is running on a worker: containerd
+ * mostly calls one at a time, and every thread hand-off is a wake-up that a busy machine delays. A call that finds
+ * another one running goes to a worker, so calls still proceed concurrently; one arriving while a call runs on the
+ * I/O thread waits for it (a fdatasync and a few directory operations). A driver that copies a parent to make a
+ * layer (vfs) makes every create on a worker.
  */
 final class SnapshotsService extends SnapshotsGrpc.SnapshotsImplBase {
     private static final System.Logger LOG = System.getLogger(SnapshotsService.class.getName());
@@ -51,6 +58,8 @@ final class SnapshotsService extends SnapshotsGrpc.SnapshotsImplBase {
 
     private final Snapshotter sn;
     private final Executor workers;
+    /** Calls running on workers: while there are any, the I/O thread hands the others off too. */
+    private final AtomicInteger onWorkers = new AtomicInteger();
 
     SnapshotsService(Snapshotter sn, Executor workers) {
         this.sn = sn;
@@ -59,13 +68,13 @@ final class SnapshotsService extends SnapshotsGrpc.SnapshotsImplBase {
 
     @Override
     public void prepare(PrepareSnapshotRequest r, StreamObserver<PrepareSnapshotResponse> out) {
-        onWorker("prepare", r.getKey(), out, () -> PrepareSnapshotResponse.newBuilder()
+        boundedIfLayered("prepare", r.getKey(), out, () -> PrepareSnapshotResponse.newBuilder()
                 .addAllMounts(toProto(sn.prepare(r.getKey(), r.getParent(), r.getLabelsMap()))).build());
     }
 
     @Override
     public void view(ViewSnapshotRequest r, StreamObserver<ViewSnapshotResponse> out) {
-        onWorker("view", r.getKey(), out, () -> ViewSnapshotResponse.newBuilder()
+        boundedIfLayered("view", r.getKey(), out, () -> ViewSnapshotResponse.newBuilder()
                 .addAllMounts(toProto(sn.view(r.getKey(), r.getParent(), r.getLabelsMap()))).build());
     }
 
@@ -73,12 +82,12 @@ final class SnapshotsService extends SnapshotsGrpc.SnapshotsImplBase {
     public void mounts(MountsRequest r, StreamObserver<MountsResponse> out) {
         List<MountSpec> known = sn.knownMounts(r.getKey());
         if (known != null) reply("mounts", r.getKey(), out, () -> MountsResponse.newBuilder().addAllMounts(toProto(known)).build());
-        else onWorker("mounts", r.getKey(), out, () -> MountsResponse.newBuilder().addAllMounts(toProto(sn.mounts(r.getKey()))).build());
+        else boundedIfLayered("mounts", r.getKey(), out, () -> MountsResponse.newBuilder().addAllMounts(toProto(sn.mounts(r.getKey()))).build());
     }
 
     @Override
     public void commit(CommitSnapshotRequest r, StreamObserver<Empty> out) {
-        onWorker("commit", r.getKey(), out, () -> {
+        boundedIfLayered("commit", r.getKey(), out, () -> {
             sn.commit(r.getName(), r.getKey(), r.getLabelsMap());
             return Empty.getDefaultInstance();
         });
@@ -86,7 +95,7 @@ final class SnapshotsService extends SnapshotsGrpc.SnapshotsImplBase {
 
     @Override
     public void remove(RemoveSnapshotRequest r, StreamObserver<Empty> out) {
-        onWorker("remove", r.getKey(), out, () -> {
+        whenIdle("remove", r.getKey(), out, () -> {
             sn.remove(r.getKey());
             return Empty.getDefaultInstance();
         });
@@ -99,7 +108,7 @@ final class SnapshotsService extends SnapshotsGrpc.SnapshotsImplBase {
 
     @Override
     public void update(UpdateSnapshotRequest r, StreamObserver<UpdateSnapshotResponse> out) {
-        onWorker("update", r.getInfo().getName(), out, () -> {
+        whenIdle("update", r.getInfo().getName(), out, () -> {
             Info i = r.getInfo();
             SnapshotInfo wanted = new SnapshotInfo(i.getName(), i.getParent(), Kind.ACTIVE, i.getLabelsMap(), Instant.EPOCH, Instant.EPOCH);
             return UpdateSnapshotResponse.newBuilder().setInfo(toProto(sn.update(wanted, r.getUpdateMask().getPathsList()))).build();
@@ -140,11 +149,31 @@ final class SnapshotsService extends SnapshotsGrpc.SnapshotsImplBase {
         });
     }
 
+    /** As {@link #whenIdle} where layers hold only their own changes; else on a worker. */
+    private <T> void boundedIfLayered(String op, String key, StreamObserver<T> out, Supplier<T> call) {
+        if (sn.layersHoldOwnChanges()) whenIdle(op, key, out, call);
+        else onWorker(op, key, out, call);
+    }
+
+    /** Answers here, on the I/O thread, if no call is running on a worker; else on a worker. */
+    private <T> void whenIdle(String op, String key, StreamObserver<T> out, Supplier<T> call) {
+        if (onWorkers.get() == 0) reply(op, key, out, call);
+        else onWorker(op, key, out, call);
+    }
+
     /** Answers on a worker thread; the I/O thread goes back to the other calls at once. */
     private <T> void onWorker(String op, String key, StreamObserver<T> out, Supplier<T> call) {
+        onWorkers.incrementAndGet();
         try {
-            workers.execute(() -> reply(op, key, out, call));
+            workers.execute(() -> {
+                try {
+                    reply(op, key, out, call);
+                } finally {
+                    onWorkers.decrementAndGet();
+                }
+            });
         } catch (RejectedExecutionException e) {
+            onWorkers.decrementAndGet();
             out.onError(Status.UNAVAILABLE.withDescription(op + " " + key + ": the snapshotter is stopping").asRuntimeException());
         }
     }

@@ -38,6 +38,7 @@ public final class Snapshotter implements AutoCloseable {
     private final StorageDriver driver;
     private final MetadataStore store;
     private final SnapshotMounts mounts;
+    private final boolean ownChangesOnly;
     static final int DEFERRED_REMOVAL_SECONDS = 30;
     /** A removed snapshot's layer, waiting for {@link #cleanup} or the sweeper. */
     private record Removed(String layer, long at) {
@@ -52,6 +53,7 @@ public final class Snapshotter implements AutoCloseable {
 
     private Snapshotter(StorageDriver driver, MetadataStore store, SnapshotMounts mounts) {
         this.driver = driver;
+        this.ownChangesOnly = driver.capabilities().nativeDiff();
         this.store = store;
         this.mounts = mounts;
         sweeper.scheduleWithFixedDelay(() -> deleteRemovedLayers(java.util.concurrent.TimeUnit.SECONDS.toNanos(DEFERRED_REMOVAL_SECONDS)),
@@ -76,6 +78,16 @@ public final class Snapshotter implements AutoCloseable {
 
     public StorageDriver driver() {
         return driver;
+    }
+
+    /**
+     * Whether the driver promises that a layer's directory holds only its own changes (it diffs natively: overlay,
+     * aufs), so that making a child copies nothing and a commit's usage walk covers only what the container changed.
+     * Where it does not (vfs copies the parent; btrfs, devmapper; overlay in naive-diff mode) this says no, which
+     * only costs speed (see {@link SnapshotsService}).
+     */
+    boolean layersHoldOwnChanges() {
+        return ownChangesOnly;
     }
 
     /** Whether Mounts only describes (the driver has mount specs) rather than mounting with the driver. */
