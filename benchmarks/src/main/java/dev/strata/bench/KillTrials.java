@@ -7,6 +7,7 @@ import dev.strata.nativeio.Kernel;
 import dev.strata.nativeio.MountInfo;
 import dev.strata.nativeio.Mounts;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -38,6 +39,15 @@ public final class KillTrials {
         if (!Kernel.isRoot()) throw new IllegalStateException("needs root (a scratch tmpfs, and mounts)");
         Path work = Files.createTempDirectory(Path.of(System.getenv().getOrDefault("WORK", "/tmp")), "strata-killtrials-");
         Mounts.mount("strata-killtrials", work, "tmpfs", 0, "size=2g,mode=0755");
+        // A run stopped by a signal skips the finally below: its scratch tmpfs (and any trial's mount on it) must go too.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                Mounts.unmountAllUnder(work);
+                Files.deleteIfExists(work);
+            } catch (IOException | RuntimeException e) {
+                System.err.println("KillTrials: could not clean " + work + ": " + e.getMessage());
+            }
+        }));
         String load0 = Files.readString(Path.of("/proc/loadavg")).strip();
         DriverRegistry registry = DriverRegistry.load();
         Path root = work.resolve("root");

@@ -97,25 +97,16 @@ final class DiffCommands {
             }
             long total = file == null ? 0 : Files.size(file);
             long size;
-            // Ctrl-C or a SIGTERM ends the JVM in the middle of the apply: say what state the layer is in. (The
-            // driver swaps a finished apply in whole, so an interrupted one never touched the layer; the next
-            // command drops what it staged.)
-            java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
-            java.io.PrintWriter err = spec.commandLine().getErr();
-            boolean progressLine = Kernel.isatty(2); // the message must not run on from it
-            Thread onSignal = new Thread(() -> {
-                if (!done.get()) err.println((progressLine ? "\n" : "") + "strata: apply " + id + ": interrupted; layer " + id + " unchanged");
-            });
-            Runtime.getRuntime().addShutdownHook(onSignal);
-            try (InputStream raw = file == null ? System.in : Files.newInputStream(file);
+            InputStream raw = file == null ? System.in : Files.newInputStream(file);
+            try (ApplyInterruption onSignal = new ApplyInterruption(id, raw, spec.commandLine().getErr(), Kernel.isatty(2));
+                 raw;
                  Progress progress = Progress.start("apply " + id, total)) {
-                size = d.applyDiff(id, parent, new BufferedInputStream(Progress.counting(raw, progress), 1 << 16));
-            } finally {
-                done.set(true);
                 try {
-                    Runtime.getRuntime().removeShutdownHook(onSignal);
-                } catch (IllegalStateException shuttingDown) {
-                    // the hook has run or is running
+                    size = d.applyDiff(id, parent, new BufferedInputStream(Progress.counting(onSignal.input(), progress), 1 << 16));
+                    onSignal.applied();
+                } catch (RuntimeException e) {
+                    if (onSignal.interrupted()) return Main.FAILED; // its hook says what became of the layer
+                    throw e;
                 }
             }
             emit(Output.fields("id", id, "parent", parent, "size", size), () -> out().println(size));
