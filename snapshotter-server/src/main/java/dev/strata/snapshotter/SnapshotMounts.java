@@ -94,23 +94,49 @@ final class SnapshotMounts {
     }
 
     /**
-     * The directory whose content is the layer's own (what Usage counts) for active snapshot {@code id}: read off
-     * the mounts already described for it, else asked of the driver.
+     * The directory whose content is the layer's own (what Usage counts) for active snapshot {@code id}, which the
+     * driver describes (not {@link #mountedByDriver}): read off the mounts already described for it, else asked of
+     * the driver.
      */
     Path ownContent(String id, String layer) {
-        if (specs.isEmpty()) return driverRoot(layer);
         List<MountSpec> known = described.get(id);
-        MountSpec s = known != null && known.size() == 1 ? known.getFirst() : specs.get().mountSpecs(layer, false).getFirst();
+        return known != null && known.size() == 1 && specs.isPresent() ? upper(known.getFirst(), layer) : ownContent(layer);
+    }
+
+    /** The directory whose content is the layer's own (what Usage counts) for an active snapshot. */
+    Path ownContent(String layer) {
+        if (specs.isEmpty()) return driverRoot(layer);
+        return upper(specs.get().mountSpecs(layer, false).getFirst(), layer);
+    }
+
+    private static Path upper(MountSpec s, String layer) {
         if (s.type().equals("bind")) return Path.of(s.source());
         for (String o : s.options()) if (o.startsWith("upperdir=")) return Path.of(SpecMounter.unescape(o.substring(9)));
         throw new StorageException("usage", layer, "the driver's mount has no upper directory");
     }
 
+    /**
+     * A layer made with id maps, as containerd gets it: a bind of the root the driver mounted ({@link
+     * StorageDriver#get}), since only the driver shows the layer under its maps (idmapped lowers, or its chown copy).
+     */
+    List<MountSpec> mountedByDriver(String id, String layer, boolean readOnly) {
+        List<MountSpec> known = described.get(id); // kept until release, as a description is: Mounts stays a lookup
+        if (known != null) return known;
+        List<MountSpec> m = List.of(bind(driverRoot(layer), readOnly));
+        described.put(id, m);
+        return m;
+    }
+
     /** Undoes what Strata mounted for the snapshot: its own overlay, or the driver's reference. */
     synchronized void release(String id, String layer) {
+        release(id, layer, false);
+    }
+
+    /** As {@link #release(String, String)}; {@code mountedByDriver}: its layer may also hold a {@link #mountedByDriver} reference. */
+    synchronized void release(String id, String layer, boolean mountedByDriver) {
         described.remove(id);
         unmountOwn(dir.resolve(id));
-        if (specs.isEmpty() && layer != null && driver.exists(layer)) {
+        if ((specs.isEmpty() || mountedByDriver) && layer != null && driver.exists(layer)) {
             while (driver.references(layer) > 0) driver.put(layer);
         }
     }

@@ -1,9 +1,11 @@
 package dev.strata.snapshotter;
 
 import dev.strata.api.CreateOptions;
+import dev.strata.api.IdMaps;
 import dev.strata.api.LayerUnknownException;
 import dev.strata.api.MountSpecs.MountSpec;
 import dev.strata.api.StorageDriver;
+import dev.strata.nativeio.PosixFiles;
 import dev.strata.snapshotter.SnapshotException.Reason;
 
 import java.nio.file.Path;
@@ -109,26 +111,36 @@ public final class Snapshotter implements AutoCloseable {
         if (target != null && exists(target)) {
             throw new SnapshotException(Reason.ALREADY_EXISTS, op, key, "target snapshot " + target + " already exists");
         }
+        IdMaps asked = IdMapLabels.of(op, key, labels, driver); // before anything is reserved: a refusal changes nothing
         MetadataStore.Pending p = store.reserveCreate(op, key, parent);
         String parentLayer = p.parent() == null ? null : p.parent().layer();
-        boolean ownLayer = kind == Kind.ACTIVE || p.parent() == null || !mounts.describesMounts();
+        // a view under id maps needs a layer of its own: the maps are the layer's
+        boolean ownLayer = kind == Kind.ACTIVE || p.parent() == null || !mounts.describesMounts() || !asked.isNone();
         String layer = ownLayer ? LAYER_PREFIX + p.id() : null;
         boolean made = false;
         creating.add(p.id());
         try {
+            // (a parent Strata made with maps is shown under them by the driver: a chain of mixed maps is the driver's job)
+            boolean shifted = !asked.isNone() && parentLayer != null && driver.idMaps(parentLayer).isNone()
+                    && IdMapLabels.shiftedByClient(asked, rootOwner(parentLayer));
+            boolean mapped = !asked.isNone() && !shifted;
             if (layer != null) {
-                if (kind == Kind.ACTIVE) driver.createReadWrite(layer, parentLayer, CreateOptions.NONE);
-                else driver.create(layer, parentLayer, CreateOptions.NONE);
+                CreateOptions options = mapped ? CreateOptions.of(asked) : CreateOptions.NONE;
+                if (kind == Kind.ACTIVE) driver.createReadWrite(layer, parentLayer, options);
+                else driver.create(layer, parentLayer, options);
                 made = true;
+                // as containerd's overlayfs does on a chown'ed parent: the new root is the mapped root's too
+                if (shifted && kind == Kind.ACTIVE) IdMapLabels.chownRoot(mounts.ownContent(layer), asked);
             }
-            List<MountSpec> m = mounts.mounts(p.id(), layer != null ? layer : parentLayer, kind == Kind.VIEW);
+            List<MountSpec> m = mapped ? mounts.mountedByDriver(p.id(), layer, kind == Kind.VIEW)
+                    : mounts.mounts(p.id(), layer != null ? layer : parentLayer, kind == Kind.VIEW);
             Instant now = Instant.now();
             String parentId = p.parent() == null ? null : p.parent().id();
             store.publish(p, new SnapshotRecord(p.id(), kind, key, parentId, layer, labels, now, now, Usage.ZERO));
             return m;
         } catch (RuntimeException e) {
             try {
-                mounts.release(p.id(), layer);
+                mounts.release(p.id(), layer, !asked.isNone());
                 if (made) driver.remove(layer);
             } catch (RuntimeException undo) {
                 e.addSuppressed(undo); // left for cleanup: the layer has no record, so nobody sees it
@@ -144,6 +156,7 @@ public final class Snapshotter implements AutoCloseable {
     public List<MountSpec> mounts(String key) {
         SnapshotRecord r = store.get("mounts", key);
         if (r.kind() == Kind.COMMITTED) throw new SnapshotException(Reason.FAILED_PRECONDITION, "mounts", key, "snapshot is not active");
+        if (mountedByDriver(r)) return mounts.mountedByDriver(r.id(), r.layer(), r.kind() == Kind.VIEW);
         return mounts.mounts(r.id(), contentLayer(r), r.kind() == Kind.VIEW);
     }
 
@@ -157,15 +170,16 @@ public final class Snapshotter implements AutoCloseable {
         MetadataStore.Pending p = store.reserveCommit(name, key);
         try {
             SnapshotRecord active = p.source();
+            boolean byDriver = mountedByDriver(active);
             Usage usage;
-            if (mounts.describesMounts()) {
+            if (mounts.describesMounts() && !byDriver) {
                 java.nio.file.Path content = mounts.ownContent(active.id(), active.layer()); // before release forgets the spec
                 mounts.release(active.id(), active.layer());
                 usage = DiskUsage.of(content);
             } else {
-                mounts.release(active.id(), active.layer());
-                usage = DiskUsage.of(mounts.ownContent(active.id(), active.layer()));
-                mounts.release(active.id(), active.layer()); // usage mounted it again
+                mounts.release(active.id(), active.layer(), byDriver);
+                usage = DiskUsage.of(mounts.ownContent(active.layer()));
+                if (!mounts.describesMounts()) mounts.release(active.id(), active.layer()); // usage mounted it again
             }
             store.finishCommit(p, active.committed(name, withoutEmpty(labels), Instant.now(), usage));
         } catch (RuntimeException e) {
@@ -185,7 +199,7 @@ public final class Snapshotter implements AutoCloseable {
     public void remove(String key) {
         SnapshotRecord r = store.remove(key);
         try {
-            mounts.release(r.id(), r.layer());
+            mounts.release(r.id(), r.layer(), mountedByDriver(r));
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "removed snapshot {0}; what Strata mounted for it stays until the next cleanup: {1}", key, e.getMessage());
         }
@@ -237,7 +251,7 @@ public final class Snapshotter implements AutoCloseable {
                     else labels.put(k, v);
                 }
             }
-            return r.withLabels(withoutEmpty(labels), Instant.now());
+            return r.withLabels(IdMapLabels.keep(r.labels(), withoutEmpty(labels)), Instant.now());
         });
         return store.info(u);
     }
@@ -245,7 +259,8 @@ public final class Snapshotter implements AutoCloseable {
     /** Live for an active snapshot (its own layer only), as stored at commit otherwise. */
     public Usage usage(String key) {
         SnapshotRecord r = store.get("usage", key);
-        return r.kind() == Kind.ACTIVE ? DiskUsage.of(mounts.ownContent(r.id(), r.layer())) : r.usage();
+        if (r.kind() != Kind.ACTIVE) return r.usage();
+        return DiskUsage.of(mountedByDriver(r) ? mounts.ownContent(r.layer()) : mounts.ownContent(r.id(), r.layer()));
     }
 
     /** Every snapshot matching any of the filters, in name order. */
@@ -277,7 +292,7 @@ public final class Snapshotter implements AutoCloseable {
                 String layer = it.next();
                 try {
                     String id = layer.substring(LAYER_PREFIX.length());
-                    mounts.release(id, layer);
+                    mounts.release(id, layer, true); // an orphan may have been mounted with get (id maps)
                     driver.remove(layer);
                     LOG.log(System.Logger.Level.INFO, "removed layer {0}, which no snapshot holds", layer);
                     it.remove();
@@ -313,6 +328,30 @@ public final class Snapshotter implements AutoCloseable {
             return true;
         } catch (SnapshotException e) {
             return false;
+        }
+    }
+
+    /**
+     * Whether the snapshot's layer was made with id maps (its labels asked for them, and containerd's client had not
+     * chown'ed its parent already), so that Strata mounts it with get rather than describing it.
+     */
+    private boolean mountedByDriver(SnapshotRecord r) {
+        if (!IdMapLabels.present(r.labels()) || r.layer() == null) return false;
+        try {
+            return !driver.idMaps(r.layer()).isNone();
+        } catch (LayerUnknownException gone) {
+            return false;
+        }
+    }
+
+    /** The owner of a layer's root as a child sees it, {uid, gid}: read through a get, as every driver has one. */
+    private int[] rootOwner(String layer) {
+        Path root = driver.get(layer, null);
+        try {
+            var st = PosixFiles.lstat(root);
+            return new int[]{st.uid(), st.gid()};
+        } finally {
+            driver.put(layer);
         }
     }
 
@@ -354,14 +393,16 @@ public final class Snapshotter implements AutoCloseable {
      */
     public void releaseMounts() {
         mounts.sweep(id -> false);
-        for (SnapshotRecord r : store.all()) mounts.release(r.id(), r.layer());
+        for (SnapshotRecord r : store.all()) mounts.release(r.id(), r.layer(), mountedByDriver(r));
         driver.close();
     }
 
     private boolean holdsMounts() {
         if (mounts.count() > 0) return true;
-        if (mounts.describesMounts()) return false;
-        for (SnapshotRecord r : store.all()) if (r.layer() != null && driver.references(r.layer()) > 0) return true;
+        for (SnapshotRecord r : store.all()) {
+            boolean got = !mounts.describesMounts() || mountedByDriver(r);
+            if (got && r.layer() != null && driver.references(r.layer()) > 0) return true;
+        }
         return false;
     }
 }

@@ -23,7 +23,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Serves a {@link Snapshotter} as containerd's {@code containerd.services.snapshots.v1.Snapshots} on a UNIX socket:
  * grpc-java over Netty's pure-JDK domain-socket channel (no native epoll). One event-loop thread does the I/O and
- * answers the calls that only read memory; calls that touch the disk run on a pool of worker threads
+ * answers reads, and bounded calls while no other call runs; the rest run on a pool of worker threads
  * ({@link SnapshotsService}), so RPCs on different streams proceed concurrently. The socket is made as
  * the graphdriver plugin's is ({@link SocketFile}: mode 0600, stale sockets replaced, live ones refused), and it
  * appears only after the server has answered calls of its own ({@link Warmup}).
@@ -104,6 +104,7 @@ public final class SnapshotterServer implements SocketServer {
         }
         LOG.log(System.Logger.Level.INFO, "serving containerd snapshots on {0} ({1} in {2})", socket,
                 snapshotter.driver().name(), snapshotter.driver().home());
+        LOG.log(System.Logger.Level.INFO, IdMapLabels.advice(snapshotter.driver()));
     }
 
     @Override

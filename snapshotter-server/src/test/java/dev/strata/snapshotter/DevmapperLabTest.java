@@ -30,6 +30,7 @@ class DevmapperLabTest {
                 .run(GuestCommand.java(GuestTests.class.getName(), List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"),
                         List.of(DevmapperSnapshotterTest.class.getName())));
         String log = String.join("\n", out);
+        out.stream().filter(l -> l.contains("under id maps")).forEach(System.out::println); // which way devmapper took
         assertEquals(0, r.exitCode(), r.message() + "\n" + log);
         assertTrue(log.contains("1 passed, 0 failed"), log);
         assertTrue(r.leaks().isEmpty(), "dm or loop devices left in the guest: " + r.leaks());

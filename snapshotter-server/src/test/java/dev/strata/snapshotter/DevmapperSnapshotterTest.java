@@ -44,6 +44,18 @@ class DevmapperSnapshotterTest {
             sn.commit("base", "base-a", Map.of());
             assertTrue(sn.usage("base").size() > 0);
 
+            // containerd's user-namespace labels (remap-ids): the driver shows the layer under the maps
+            MountSpec mapped = sn.prepare("mapped", "base", Map.of(IdMapLabels.UID_LABEL, "0:100000:65536",
+                    IdMapLabels.GID_LABEL, "0:200000:65536")).getFirst();
+            assertEquals("bind", mapped.type());
+            mount(mapped, target);
+            assertEquals(100000, Files.getAttribute(target.resolve("hello"), "unix:uid"));
+            assertEquals(200000, Files.getAttribute(target.resolve("hello"), "unix:gid"));
+            String layer = sn.driver().layers().stream().filter(l -> !sn.driver().idMaps(l).isNone()).findFirst().orElseThrow();
+            System.out.println("devmapper under id maps: " + sn.driver().metadata(layer).get("IdMapMethod"));
+            Mounts.unmount(target, 0);
+            sn.remove("mapped");
+
             mount(sn.prepare("child", "base", Map.of()).getFirst(), target);
             assertEquals("from devmapper", Files.readString(target.resolve("hello")));
             Files.writeString(target.resolve("child-file"), "x");

@@ -25,7 +25,9 @@ final class SnapshotterCommand {
             "Serve containerd's snapshots API (gRPC) on a UNIX socket until SIGTERM.",
             "Layers live in <root>/<driver>, as for every strata command; the snapshots (keys, kinds, parents, labels)"
                     + " in <root>/snapshots/<driver>. Register the socket in containerd's config.toml as"
-                    + " [proxy_plugins.strata] type = \"snapshot\", address = <socket>."})
+                    + " [proxy_plugins.strata] type = \"snapshot\", address = <socket>; containerd 2.x: also"
+                    + " capabilities = [\"remap-ids\"] for user namespaces without a chown copy, where the start-up log"
+                    + " says the driver honours them."})
     static final class Serve extends CliCommand {
         /** Keeps the configured loggers from being collected (j.u.l holds them weakly). */
         private static final List<Logger> LOGGERS = new ArrayList<>();

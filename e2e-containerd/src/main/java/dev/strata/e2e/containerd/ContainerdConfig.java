@@ -90,6 +90,8 @@ public record ContainerdConfig(Engines engine, Path dir, List<Snapshotter> snaps
                 t.append("    type = 'snapshot'\n    address = ").append(q(socket)).append('\n');
                 // 1.7+: tells CRI where the snapshots live (else it warns "snapshotter doesn't export root path").
                 if (v2) s.exportedRoot().ifPresent(r -> t.append("    exports = { root = ").append(q(r)).append(" }\n"));
+                // 2.x: what the client asks of a proxy before it sends labels such as the user-namespace id maps
+                if (v2 && !s.capabilities().isEmpty()) t.append("    capabilities = ").append(list(s.capabilities())).append('\n');
             });
         }
         return t.toString();

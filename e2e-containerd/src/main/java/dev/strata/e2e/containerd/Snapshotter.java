@@ -20,6 +20,14 @@ public interface Snapshotter extends AutoCloseable {
         return Optional.empty();
     }
 
+    /**
+     * What containerd 2.x's config grants the proxy ({@code capabilities}), e.g. {@code remap-ids}: containerd's client
+     * then sends user-namespace id maps as labels instead of making a chown'ed copy itself. Empty for a built-in one.
+     */
+    default List<String> capabilities() {
+        return List.of();
+    }
+
     /** Starts serving and waits for the socket; a no-op for a built-in snapshotter (containerd serves it). */
     void start();
 

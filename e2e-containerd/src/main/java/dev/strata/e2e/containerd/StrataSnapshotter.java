@@ -23,6 +23,7 @@ public final class StrataSnapshotter extends ProxySnapshotter {
     private final String driver;
     private final List<String> options;
     private final List<String> jvmOptions;
+    private List<String> capabilities = List.of("remap-ids");
 
     /**
      * @param dir        its socket, root and log go here
@@ -49,6 +50,21 @@ public final class StrataSnapshotter extends ProxySnapshotter {
         // picocli answers --help with 0 even after an unknown command, so look for serve's own option.
         if (code == 0 && out.toString().contains("--socket")) return null;
         return "Strata's CLI has no `snapshotter serve` yet: " + (err.toString() + out).lines().findFirst().orElse("exit " + code);
+    }
+
+    /**
+     * Strata honours containerd's uidmapping/gidmapping labels with every driver that can show id maps (overlay,
+     * vfs), so containerd's config grants {@code remap-ids} unless a test says otherwise ({@link #grant}).
+     */
+    @Override
+    public List<String> capabilities() {
+        return capabilities;
+    }
+
+    /** What containerd's config is to grant instead: e.g. none, as a config written before remap-ids was. */
+    public StrataSnapshotter grant(List<String> capabilities) {
+        this.capabilities = List.copyOf(capabilities);
+        return this;
     }
 
     public String driver() {

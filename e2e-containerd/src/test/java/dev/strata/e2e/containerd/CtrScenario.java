@@ -5,7 +5,6 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -32,25 +31,12 @@ abstract class CtrScenario extends EngineScenario {
 
     @Override
     void startEngines() {
-        containerd = new Containerd(new ContainerdConfig(Engines.CONTAINERD_1_6, ws.resolve("containerd"), snapshotter, Optional.empty()),
-                ws.marker);
-        containerd.start();
-        containerd.awaitSnapshotter(snapshotter, ws.marker);
+        containerd = CtrContainerd.start(Engines.CONTAINERD_1_6, ws, snapshotter);
     }
 
     @Override
     void stopEngines() {
-        if (containerd == null) return;
-        try {
-            for (String id : containerd.ctr("containers", "ls", "-q").out().lines().toList()) {
-                containerd.ctr("tasks", "kill", "-s", "SIGKILL", id);
-                containerd.ctr("tasks", "delete", "-f", id);
-                containerd.ctr("containers", "delete", id);
-            }
-            containerd.stop();
-        } finally {
-            containerd.close();
-        }
+        CtrContainerd.stop(containerd);
     }
 
     private String sn() {

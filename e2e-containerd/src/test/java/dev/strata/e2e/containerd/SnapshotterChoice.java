@@ -5,6 +5,7 @@ import dev.strata.api.DriverRegistry;
 import dev.strata.api.Support;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
 
@@ -13,6 +14,11 @@ record SnapshotterChoice(String label, Function<Path, Snapshotter> factory, Stri
 
     static SnapshotterChoice strata(String driver) {
         return new SnapshotterChoice("strata-" + driver, dir -> new StrataSnapshotter(dir, driver), driver);
+    }
+
+    /** Strata's server with containerd's config granting it no capability (no remap-ids: the client chowns a copy). */
+    static SnapshotterChoice strataUngranted(String driver) {
+        return new SnapshotterChoice("strata-" + driver + "-ungranted", dir -> new StrataSnapshotter(dir, driver).grant(List.of()), driver);
     }
 
     static SnapshotterChoice builtIn(String name) {
