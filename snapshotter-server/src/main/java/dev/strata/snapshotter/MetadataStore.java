@@ -72,6 +72,11 @@ final class MetadataStore implements AutoCloseable {
         return r;
     }
 
+    /** The snapshot named {@code name}, or null. */
+    synchronized SnapshotRecord find(String name) {
+        return byName.get(name);
+    }
+
     synchronized SnapshotRecord byId(String id) {
         return byId.get(id);
     }

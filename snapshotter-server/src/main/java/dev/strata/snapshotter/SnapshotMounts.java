@@ -88,10 +88,28 @@ final class SnapshotMounts {
         return List.of(bind(driverRoot(layer), readOnly));
     }
 
+    /** What {@link #mounts} last described for snapshot {@code id}, if it is still current; else null. */
+    List<MountSpec> known(String id) {
+        return described.get(id);
+    }
+
+    /**
+     * The directory whose content is the layer's own (what Usage counts) for active snapshot {@code id}, which the
+     * driver describes (not {@link #mountedByDriver}): read off the mounts already described for it, else asked of
+     * the driver.
+     */
+    Path ownContent(String id, String layer) {
+        List<MountSpec> known = described.get(id);
+        return known != null && known.size() == 1 && specs.isPresent() ? upper(known.getFirst(), layer) : ownContent(layer);
+    }
+
     /** The directory whose content is the layer's own (what Usage counts) for an active snapshot. */
     Path ownContent(String layer) {
         if (specs.isEmpty()) return driverRoot(layer);
-        MountSpec s = specs.get().mountSpecs(layer, false).getFirst();
+        return upper(specs.get().mountSpecs(layer, false).getFirst(), layer);
+    }
+
+    private static Path upper(MountSpec s, String layer) {
         if (s.type().equals("bind")) return Path.of(s.source());
         for (String o : s.options()) if (o.startsWith("upperdir=")) return Path.of(SpecMounter.unescape(o.substring(9)));
         throw new StorageException("usage", layer, "the driver's mount has no upper directory");

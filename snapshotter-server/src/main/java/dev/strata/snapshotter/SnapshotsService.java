@@ -32,43 +32,62 @@ import io.grpc.stub.StreamObserver;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
  * containerd's {@code Snapshots} gRPC service on a {@link Snapshotter}: messages in and out, errors as the status
  * codes containerd's {@code errdefs.FromGRPC} turns back into its error kinds. List answers in blocks of 100, as
  * containerd's own {@code snapshotservice} does.
+ *
+ * <p>Calls arrive on the server's I/O thread. Those that only read memory (Stat, List, and Mounts once a snapshot's
+ * mounts are known) are answered there. Cleanup and Usage walk whole trees and always run on {@code workers}. The
+ * calls whose work is bounded (Remove and Update: a record synced; and where a layer holds only its own changes,
+ * {@link Snapshotter#layersHoldOwnChanges}, Prepare, View, Commit and Mounts: a few directories made, or the
+ * container's own changes counted) are answered on the I/O thread too when no call is running on a worker: containerd
+ * mostly calls one at a time, and every thread hand-off is a wake-up that a busy machine delays. A call that finds
+ * another one running goes to a worker, so calls still proceed concurrently; one arriving while a call runs on the
+ * I/O thread waits for it (a fdatasync and a few directory operations). A driver that copies a parent to make a
+ * layer (vfs) makes every create on a worker.
  */
 final class SnapshotsService extends SnapshotsGrpc.SnapshotsImplBase {
     private static final System.Logger LOG = System.getLogger(SnapshotsService.class.getName());
     private static final int LIST_BLOCK = 100;
 
     private final Snapshotter sn;
+    private final Executor workers;
+    /** Calls running on workers: while there are any, the I/O thread hands the others off too. */
+    private final AtomicInteger onWorkers = new AtomicInteger();
 
-    SnapshotsService(Snapshotter sn) {
+    SnapshotsService(Snapshotter sn, Executor workers) {
         this.sn = sn;
+        this.workers = workers;
     }
 
     @Override
     public void prepare(PrepareSnapshotRequest r, StreamObserver<PrepareSnapshotResponse> out) {
-        reply("prepare", r.getKey(), out, () -> PrepareSnapshotResponse.newBuilder()
+        boundedIfLayered("prepare", r.getKey(), out, () -> PrepareSnapshotResponse.newBuilder()
                 .addAllMounts(toProto(sn.prepare(r.getKey(), r.getParent(), r.getLabelsMap()))).build());
     }
 
     @Override
     public void view(ViewSnapshotRequest r, StreamObserver<ViewSnapshotResponse> out) {
-        reply("view", r.getKey(), out, () -> ViewSnapshotResponse.newBuilder()
+        boundedIfLayered("view", r.getKey(), out, () -> ViewSnapshotResponse.newBuilder()
                 .addAllMounts(toProto(sn.view(r.getKey(), r.getParent(), r.getLabelsMap()))).build());
     }
 
     @Override
     public void mounts(MountsRequest r, StreamObserver<MountsResponse> out) {
-        reply("mounts", r.getKey(), out, () -> MountsResponse.newBuilder().addAllMounts(toProto(sn.mounts(r.getKey()))).build());
+        List<MountSpec> known = sn.knownMounts(r.getKey());
+        if (known != null) reply("mounts", r.getKey(), out, () -> MountsResponse.newBuilder().addAllMounts(toProto(known)).build());
+        else boundedIfLayered("mounts", r.getKey(), out, () -> MountsResponse.newBuilder().addAllMounts(toProto(sn.mounts(r.getKey()))).build());
     }
 
     @Override
     public void commit(CommitSnapshotRequest r, StreamObserver<Empty> out) {
-        reply("commit", r.getKey(), out, () -> {
+        boundedIfLayered("commit", r.getKey(), out, () -> {
             sn.commit(r.getName(), r.getKey(), r.getLabelsMap());
             return Empty.getDefaultInstance();
         });
@@ -76,7 +95,7 @@ final class SnapshotsService extends SnapshotsGrpc.SnapshotsImplBase {
 
     @Override
     public void remove(RemoveSnapshotRequest r, StreamObserver<Empty> out) {
-        reply("remove", r.getKey(), out, () -> {
+        whenIdle("remove", r.getKey(), out, () -> {
             sn.remove(r.getKey());
             return Empty.getDefaultInstance();
         });
@@ -89,7 +108,7 @@ final class SnapshotsService extends SnapshotsGrpc.SnapshotsImplBase {
 
     @Override
     public void update(UpdateSnapshotRequest r, StreamObserver<UpdateSnapshotResponse> out) {
-        reply("update", r.getInfo().getName(), out, () -> {
+        whenIdle("update", r.getInfo().getName(), out, () -> {
             Info i = r.getInfo();
             SnapshotInfo wanted = new SnapshotInfo(i.getName(), i.getParent(), Kind.ACTIVE, i.getLabelsMap(), Instant.EPOCH, Instant.EPOCH);
             return UpdateSnapshotResponse.newBuilder().setInfo(toProto(sn.update(wanted, r.getUpdateMask().getPathsList()))).build();
@@ -116,7 +135,7 @@ final class SnapshotsService extends SnapshotsGrpc.SnapshotsImplBase {
 
     @Override
     public void usage(UsageRequest r, StreamObserver<UsageResponse> out) {
-        reply("usage", r.getKey(), out, () -> {
+        onWorker("usage", r.getKey(), out, () -> {
             Usage u = sn.usage(r.getKey());
             return UsageResponse.newBuilder().setSize(u.size()).setInodes(u.inodes()).build();
         });
@@ -124,10 +143,39 @@ final class SnapshotsService extends SnapshotsGrpc.SnapshotsImplBase {
 
     @Override
     public void cleanup(CleanupRequest r, StreamObserver<Empty> out) {
-        reply("cleanup", "", out, () -> {
+        onWorker("cleanup", "", out, () -> {
             sn.cleanup();
             return Empty.getDefaultInstance();
         });
+    }
+
+    /** As {@link #whenIdle} where layers hold only their own changes; else on a worker. */
+    private <T> void boundedIfLayered(String op, String key, StreamObserver<T> out, Supplier<T> call) {
+        if (sn.layersHoldOwnChanges()) whenIdle(op, key, out, call);
+        else onWorker(op, key, out, call);
+    }
+
+    /** Answers here, on the I/O thread, if no call is running on a worker; else on a worker. */
+    private <T> void whenIdle(String op, String key, StreamObserver<T> out, Supplier<T> call) {
+        if (onWorkers.get() == 0) reply(op, key, out, call);
+        else onWorker(op, key, out, call);
+    }
+
+    /** Answers on a worker thread; the I/O thread goes back to the other calls at once. */
+    private <T> void onWorker(String op, String key, StreamObserver<T> out, Supplier<T> call) {
+        onWorkers.incrementAndGet();
+        try {
+            workers.execute(() -> {
+                try {
+                    reply(op, key, out, call);
+                } finally {
+                    onWorkers.decrementAndGet();
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            onWorkers.decrementAndGet();
+            out.onError(Status.UNAVAILABLE.withDescription(op + " " + key + ": the snapshotter is stopping").asRuntimeException());
+        }
     }
 
     private static <T> void reply(String op, String key, StreamObserver<T> out, Supplier<T> call) {
@@ -138,12 +186,23 @@ final class SnapshotsService extends SnapshotsGrpc.SnapshotsImplBase {
         } catch (RuntimeException e) {
             StatusRuntimeException s = status(op, key, e);
             LOG.log(System.Logger.Level.DEBUG, "{0} {1}: {2} in {3} µs", op, key, s.getStatus(), Long.toString((System.nanoTime() - start) / 1000));
-            out.onError(s);
+            answer(op, key, () -> out.onError(s));
             return;
         }
         LOG.log(System.Logger.Level.DEBUG, "{0} {1}: OK in {2} µs", op, key, Long.toString((System.nanoTime() - start) / 1000));
-        out.onNext(result);
-        out.onCompleted();
+        answer(op, key, () -> {
+            out.onNext(result);
+            out.onCompleted();
+        });
+    }
+
+    /** A client that cancelled (or went away) while the work ran gets no answer; the work stands. */
+    private static void answer(String op, String key, Runnable send) {
+        try {
+            send.run();
+        } catch (StatusRuntimeException | IllegalStateException e) {
+            LOG.log(System.Logger.Level.DEBUG, "{0} {1}: done, but the call was cancelled: {2}", op, key, e.getMessage());
+        }
     }
 
     /** The status containerd's errdefs expects; the description is the one line a Strata error carries. */

@@ -40,9 +40,14 @@ public final class Snapshotter implements AutoCloseable {
     private final StorageDriver driver;
     private final MetadataStore store;
     private final SnapshotMounts mounts;
+    private final boolean ownChangesOnly;
     static final int DEFERRED_REMOVAL_SECONDS = 30;
-    /** Layers of removed snapshots, waiting for {@link #cleanup} or the sweeper. */
-    private final java.util.Queue<String> removed = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    /** A removed snapshot's layer, waiting for {@link #cleanup} or the sweeper. */
+    private record Removed(String layer, long at) {
+    }
+
+    /** Layers of removed snapshots, oldest first, waiting for {@link #cleanup} or the sweeper. */
+    private final java.util.Queue<Removed> removed = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final java.util.concurrent.ScheduledExecutorService sweeper = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().daemon().name("strata-snapshotter-sweep").unstarted(r));
     /** Ids of snapshots being created: their layers and mounts exist before their records. */
@@ -50,10 +55,11 @@ public final class Snapshotter implements AutoCloseable {
 
     private Snapshotter(StorageDriver driver, MetadataStore store, SnapshotMounts mounts) {
         this.driver = driver;
+        this.ownChangesOnly = driver.capabilities().nativeDiff();
         this.store = store;
         this.mounts = mounts;
-        sweeper.scheduleWithFixedDelay(this::deleteRemovedLayers, DEFERRED_REMOVAL_SECONDS, DEFERRED_REMOVAL_SECONDS,
-                java.util.concurrent.TimeUnit.SECONDS);
+        sweeper.scheduleWithFixedDelay(() -> deleteRemovedLayers(java.util.concurrent.TimeUnit.SECONDS.toNanos(DEFERRED_REMOVAL_SECONDS)),
+                DEFERRED_REMOVAL_SECONDS, DEFERRED_REMOVAL_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
     }
 
     /**
@@ -74,6 +80,16 @@ public final class Snapshotter implements AutoCloseable {
 
     public StorageDriver driver() {
         return driver;
+    }
+
+    /**
+     * Whether the driver promises that a layer's directory holds only its own changes (it diffs natively: overlay,
+     * aufs), so that making a child copies nothing and a commit's usage walk covers only what the container changed.
+     * Where it does not (vfs copies the parent; btrfs, devmapper; overlay in naive-diff mode) this says no, which
+     * only costs speed (see {@link SnapshotsService}).
+     */
+    boolean layersHoldOwnChanges() {
+        return ownChangesOnly;
     }
 
     /** Whether Mounts only describes (the driver has mount specs) rather than mounting with the driver. */
@@ -144,13 +160,27 @@ public final class Snapshotter implements AutoCloseable {
         return mounts.mounts(r.id(), contentLayer(r), r.kind() == Kind.VIEW);
     }
 
+    /** The mounts of an active snapshot or a view if they are known without touching the disk, else null. */
+    List<MountSpec> knownMounts(String key) {
+        SnapshotRecord r = store.find(key);
+        return r == null || r.kind() == Kind.COMMITTED ? null : mounts.known(r.id());
+    }
+
     public void commit(String name, String key, Map<String, String> labels) {
         MetadataStore.Pending p = store.reserveCommit(name, key);
         try {
             SnapshotRecord active = p.source();
-            mounts.release(active.id(), active.layer(), mountedByDriver(active));
-            Usage usage = DiskUsage.of(mounts.ownContent(active.layer()));
-            if (!mounts.describesMounts()) mounts.release(active.id(), active.layer()); // usage mounted it again
+            boolean byDriver = mountedByDriver(active);
+            Usage usage;
+            if (mounts.describesMounts() && !byDriver) {
+                java.nio.file.Path content = mounts.ownContent(active.id(), active.layer()); // before release forgets the spec
+                mounts.release(active.id(), active.layer());
+                usage = DiskUsage.of(content);
+            } else {
+                mounts.release(active.id(), active.layer(), byDriver);
+                usage = DiskUsage.of(mounts.ownContent(active.layer()));
+                if (!mounts.describesMounts()) mounts.release(active.id(), active.layer()); // usage mounted it again
+            }
             store.finishCommit(p, active.committed(name, withoutEmpty(labels), Instant.now(), usage));
         } catch (RuntimeException e) {
             store.abandon(p);
@@ -160,9 +190,11 @@ public final class Snapshotter implements AutoCloseable {
 
     /**
      * Removes the snapshot: its record at once, what Strata mounted for it before returning. Its layer is deleted
-     * by the next {@link #cleanup} (containerd's garbage collector calls it after removals), or by the background
-     * sweep within {@value #DEFERRED_REMOVAL_SECONDS} s: containerd's overlayfs defers its directories to Cleanup in
-     * the same way, which keeps deletions off the calls' path.
+     * by the next {@link #cleanup} (containerd's garbage collector calls it after removals), as containerd's
+     * overlayfs defers its directories to Cleanup, which keeps deletions off the calls' path. A client that never
+     * calls Cleanup still gets the space back: the background sweep deletes layers removed more than
+     * {@value #DEFERRED_REMOVAL_SECONDS} s ago (so within twice that), and leaves newer ones to Cleanup rather than
+     * deleting them under the calls in progress.
      */
     public void remove(String key) {
         SnapshotRecord r = store.remove(key);
@@ -171,12 +203,18 @@ public final class Snapshotter implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "removed snapshot {0}; what Strata mounted for it stays until the next cleanup: {1}", key, e.getMessage());
         }
-        if (r.layer() != null) removed.add(r.layer());
+        if (r.layer() != null) removed.add(new Removed(r.layer(), System.nanoTime()));
     }
 
-    /** Deletes the layers of removed snapshots, in the order they were removed (a child's before its parent's). */
-    private synchronized void deleteRemovedLayers() {
-        for (String layer; (layer = removed.poll()) != null; ) {
+    /**
+     * Deletes the layers of snapshots removed at least {@code minAgeNanos} ago, in the order they were removed (a
+     * child's before its parent's).
+     */
+    private synchronized void deleteRemovedLayers(long minAgeNanos) {
+        long now = System.nanoTime();
+        for (Removed head; (head = removed.peek()) != null && now - head.at() >= minAgeNanos; ) {
+            removed.poll();
+            String layer = head.layer();
             try {
                 driver.remove(layer);
             } catch (LayerUnknownException gone) {
@@ -221,7 +259,8 @@ public final class Snapshotter implements AutoCloseable {
     /** Live for an active snapshot (its own layer only), as stored at commit otherwise. */
     public Usage usage(String key) {
         SnapshotRecord r = store.get("usage", key);
-        return r.kind() == Kind.ACTIVE ? DiskUsage.of(mounts.ownContent(r.layer())) : r.usage();
+        if (r.kind() != Kind.ACTIVE) return r.usage();
+        return DiskUsage.of(mountedByDriver(r) ? mounts.ownContent(r.layer()) : mounts.ownContent(r.id(), r.layer()));
     }
 
     /** Every snapshot matching any of the filters, in name order. */
@@ -235,7 +274,7 @@ public final class Snapshotter implements AutoCloseable {
      * like the snapshotter's that no record names (a create or a remove that was cut short).
      */
     public synchronized void cleanup() {
-        deleteRemovedLayers();
+        deleteRemovedLayers(0);
         mounts.sweep(id -> {
             SnapshotRecord r = store.byId(id);
             return creating.contains(id) || r != null && r.kind() != Kind.COMMITTED;
@@ -339,7 +378,7 @@ public final class Snapshotter implements AutoCloseable {
     @Override
     public void close() {
         sweeper.shutdownNow();
-        deleteRemovedLayers();
+        deleteRemovedLayers(0);
         try {
             if (!holdsMounts()) driver.close();
             else LOG.log(System.Logger.Level.INFO, "leaving the mounts of active snapshots in place for containerd");

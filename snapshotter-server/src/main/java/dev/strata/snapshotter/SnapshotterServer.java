@@ -3,10 +3,7 @@ package dev.strata.snapshotter;
 import dev.strata.plugin.CloseOnce;
 import dev.strata.plugin.SocketFile;
 import dev.strata.plugin.SocketServer;
-import io.grpc.Metadata;
 import io.grpc.Server;
-import io.grpc.ServerCall;
-import io.grpc.ServerCallExecutorSupplier;
 import io.grpc.netty.NettyServerBuilder;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -18,7 +15,6 @@ import java.io.IOException;
 import java.net.UnixDomainSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.Executor;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -26,8 +22,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Serves a {@link Snapshotter} as containerd's {@code containerd.services.snapshots.v1.Snapshots} on a UNIX socket:
- * grpc-java over Netty's pure-JDK domain-socket channel (no native epoll). One event-loop thread does the I/O;
- * calls run on a pool of worker threads, so RPCs on different streams proceed concurrently. The socket is made as
+ * grpc-java over Netty's pure-JDK domain-socket channel (no native epoll). One event-loop thread does the I/O and
+ * answers reads, and bounded calls while no other call runs; the rest run on a pool of worker threads
+ * ({@link SnapshotsService}), so RPCs on different streams proceed concurrently. The socket is made as
  * the graphdriver plugin's is ({@link SocketFile}: mode 0600, stale sockets replaced, live ones refused), and it
  * appears only after the server has answered calls of its own ({@link Warmup}).
  */
@@ -94,9 +91,10 @@ public final class SnapshotterServer implements SocketServer {
                     .channelType(NioServerDomainSocketChannel.class)
                     .bossEventLoopGroup(loop)
                     .workerEventLoopGroup(loop)
-                    .executor(workers)
-                    .callExecutor(new InlineReads(snapshotter.describesMounts()))
-                    .addService(new SnapshotsService(snapshotter))
+                    // Calls arrive on the I/O thread: grpc-java's own executor would add two thread hand-offs per call
+                    // (method lookup, then the message), each a wake-up that a busy machine delays.
+                    .directExecutor()
+                    .addService(new SnapshotsService(snapshotter, workers))
                     .build()
                     .start();
             Warmup.run(at, loop); // before the socket appears: containerd's first dial gets a warm server
@@ -107,24 +105,6 @@ public final class SnapshotterServer implements SocketServer {
         LOG.log(System.Logger.Level.INFO, "serving containerd snapshots on {0} ({1} in {2})", socket,
                 snapshotter.driver().name(), snapshotter.driver().home());
         LOG.log(System.Logger.Level.INFO, IdMapLabels.advice(snapshotter.driver()));
-    }
-
-    /**
-     * Stat, List and (where the driver describes its mounts) Mounts read memory and a file or two: they run on the
-     * I/O thread itself, saving two thread hand-offs (~150 µs a call here). Calls that sync or walk the disk run on
-     * the workers, so one of them never holds up the others on the same connection.
-     */
-    private record InlineReads(boolean mountsAreReads) implements ServerCallExecutorSupplier {
-        private static final Executor INLINE = Runnable::run;
-
-        @Override
-        public <Q, R> Executor getExecutor(ServerCall<Q, R> call, Metadata headers) {
-            return switch (call.getMethodDescriptor().getBareMethodName()) {
-                case "Stat", "List" -> INLINE;
-                case "Mounts" -> mountsAreReads ? INLINE : null;
-                default -> null; // the workers
-            };
-        }
     }
 
     @Override
