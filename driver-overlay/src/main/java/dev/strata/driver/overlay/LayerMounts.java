@@ -9,12 +9,9 @@ import dev.strata.nativeio.Mounts;
 import dev.strata.nativeio.PosixFiles;
 import dev.strata.nativeio.SyscallException;
 
-import java.io.IOException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -61,11 +58,10 @@ final class LayerMounts {
     private void mount(String id, List<String> lowerEntries, String mountLabel) {
         Path merged = layout.merged(id);
         try {
-            Files.createDirectory(merged, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        } catch (FileAlreadyExistsException ignored) {
-            // left by an earlier mount that was not put
-        } catch (IOException e) {
-            throw new StorageException("get", merged.toString(), e.toString(), e);
+            PosixFiles.mkdirat(null, merged.toString(), 0700);
+        } catch (SyscallException e) {
+            // EEXIST: left by an earlier mount that was not put
+            if (e.errno() != Errno.EEXIST) throw new StorageException("get", merged.toString(), e.getMessage(), e);
         }
         // A layer with a child is mounted read-only, its own diff the uppermost lower (moby's "committed").
         boolean readOnly = layout.isCommitted(id);
