@@ -68,7 +68,7 @@ public final class PosixFiles implements FileConstants {
             if (fd == -Errno.ENOENT || fd == -Errno.ENOTDIR) return null;
             if (fd < 0) throw new SyscallException("open", where, -fd);
             try {
-                byte[] buf = new byte[Math.min(max, 4096) + 1];
+                byte[] buf = new byte[Math.min(max, 512) + 1]; // 28 bytes a lower; doubled as needed
                 int n = 0;
                 while (true) {
                     if (n == buf.length) {
