@@ -66,8 +66,8 @@ final class LayerMounts {
         // A layer with a child is mounted read-only, its own diff the uppermost lower (moby's "committed").
         boolean readOnly = layout.isCommitted(id);
         try (IdmappedLowers shown = new IdmappedLowers(layout, idMaps)) {
-            List<Path> lowers = new ArrayList<>(lowerEntries.size() + 1);
-            if (readOnly) lowers.add(layout.diff(id)); // stored as the layer shows it
+            List<String> lowers = new ArrayList<>(lowerEntries.size() + 1);
+            if (readOnly) lowers.add(layout.diff(id).toString()); // stored as the layer shows it
             lowers.addAll(shown.lowers(id, lowerEntries));
             if (!readOnly && volatileMounts) clearVolatileMark(id);
             mounter.mount(merged, lowers, readOnly ? null : layout.diff(id), readOnly ? null : layout.work(id), mountLabel);

@@ -43,10 +43,12 @@ final class Layout {
 
     private final Path home;
     private final Path links;
+    private final String homeString;
 
     Layout(Path home) {
         this.home = home.toAbsolutePath().normalize();
         this.links = this.home.resolve(LINK_DIR);
+        this.homeString = this.home.toString();
     }
 
     Path home() {
@@ -134,6 +136,11 @@ final class Layout {
     /** A lower entry as an absolute path through the short link: {@code <home>/l/<LID>}. */
     Path linkPath(String lowerEntry) {
         return home.resolve(lowerEntry);
+    }
+
+    /** {@link #linkPath} as the string a mount takes, without a Path per lower (a deep stack mounts hundreds). */
+    String linkString(String lowerEntry) {
+        return homeString + "/" + lowerEntry;
     }
 
     /** A lower entry resolved to the diff directory it names, {@code <home>/<id>/diff}. */
