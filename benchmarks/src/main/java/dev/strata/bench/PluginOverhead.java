@@ -133,12 +133,8 @@ public final class PluginOverhead {
 
             @Override
             public Map<String, Double> measure(int run) throws Exception {
-                Process p = new ProcessBuilder(roundbench.toString(), "-a", socket.toString(), "-runs", "1", "-rounds", Integer.toString(n),
-                        "-warmup", Integer.toString(warmup), "-dir", dir.toString(), "-no-mount", "-json")
-                        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-                String line = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-                if (!p.waitFor(30, TimeUnit.MINUTES) || p.exitValue() != 0) throw new IOException("roundbench failed: " + line);
-                JsonNode phases = new ObjectMapper().readTree(line).path("phases");
+                JsonNode phases = phases(roundbench.toString(), "-a", socket.toString(), "-runs", "1", "-rounds", Integer.toString(n),
+                        "-warmup", Integer.toString(warmup), "-dir", dir.toString(), "-no-mount", "-json");
                 Map<String, Double> v = new LinkedHashMap<>();
                 for (String op : SNAPSHOT_OPS) v.put(op, phases.path(op).path("median_us").asDouble());
                 return v;
@@ -195,17 +191,23 @@ public final class PluginOverhead {
 
             @Override
             public Map<String, Double> measure(int run) throws Exception {
-                Process p = new ProcessBuilder(client.toString(), "-socket", socket.toString(), "-home", home.toString(), "-op", op,
-                        "-client", kind, "-n", Integer.toString(n), "-warmup", Integer.toString(warmup))
-                        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-                String line = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-                if (!p.waitFor(30, TimeUnit.MINUTES) || p.exitValue() != 0) throw new IOException("plugin-client failed: " + line);
-                JsonNode phases = new ObjectMapper().readTree(line).path("phases");
+                JsonNode phases = phases(client.toString(), "-socket", socket.toString(), "-home", home.toString(), "-op", op,
+                        "-client", kind, "-n", Integer.toString(n), "-warmup", Integer.toString(warmup));
                 Map<String, Double> v = new LinkedHashMap<>();
                 phases.properties().forEach(e -> v.put(e.getKey(), e.getValue().path("median_us").asDouble()));
                 return v;
             }
         };
+    }
+
+    /** Runs a Go client that prints one JSON line and returns its {@code phases}. */
+    private static JsonNode phases(String... command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String line = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        if (!p.waitFor(30, TimeUnit.MINUTES) || p.exitValue() != 0) {
+            throw new IOException(Path.of(command[0]).getFileName() + " failed: " + line);
+        }
+        return new ObjectMapper().readTree(line).path("phases");
     }
 
     private static Comparison.Side inProcessSide(StorageDriver d, String op, int n, int warmup) {
