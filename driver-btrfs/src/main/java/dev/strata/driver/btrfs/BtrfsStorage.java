@@ -95,14 +95,14 @@ final class BtrfsStorage implements DirectoryStorage {
 
     /**
      * Under the kit's home lock, which has checked that the layer is not there. A create a kill cut short left at
-     * most {@code creating/<id>} and a parent record: this create sweeps the first and rewrites the second, and the
-     * next open ({@link #recover}) sweeps both.
+     * most {@code creating/<id>} and a parent record: this create rewrites the record, and sweeps the first before it
+     * makes a subvolume there; a snapshot straight into place leaves it to {@link #remove} and to the next open
+     * ({@link #recover}), which sweep both. Nobody sees it meanwhile: a layer is {@code subvolumes/<id>}.
      */
     @Override
     public void create(NewLayer layer) {
         String op = layer.operation(), id = layer.id(), p = layer.parent();
         long size = quotas.sizeFor(op, id, layer.options().storageOpts(), layer.readWrite());
-        quotas.release(volumes.destroy(layout.creating().resolve(id)));
         Path source = p == null ? null : layout.layer(p);
         parents.write(id, p); // before the subvolume: the snapshot's transaction commit makes it durable too
         try {
@@ -110,6 +110,7 @@ final class BtrfsStorage implements DirectoryStorage {
                 volumes.make(layout.subvolumes(), id, source); // the commit point
                 return;
             }
+            quotas.release(volumes.destroy(layout.creating().resolve(id)));
             // An empty subvolume gets its mode, and any layer its limit, before it is in place.
             Path made = volumes.make(layout.creating(), id, source);
             if (size > 0) quotas.limit(id, made, size);

@@ -1,10 +1,12 @@
 package dev.strata.driver.btrfs;
 
 import dev.strata.api.StorageException;
+import dev.strata.nativeio.PosixFiles;
 import dev.strata.nativeio.btrfs.Subvolumes;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -36,11 +38,17 @@ final class ParentRecords {
         }
     }
 
+    /** One symlink(2); a record left there (by a create a kill cut short) is replaced. */
     void write(String id, String parent) {
         Path f = dir.resolve(id);
+        Path target = Path.of(parent == null ? NONE : parent);
         try {
-            Files.deleteIfExists(f);
-            Files.createSymbolicLink(f, Path.of(parent == null ? NONE : parent));
+            try {
+                Files.createSymbolicLink(f, target);
+            } catch (FileAlreadyExistsException stale) {
+                PosixFiles.unlinkIfExists(f);
+                Files.createSymbolicLink(f, target);
+            }
         } catch (IOException e) {
             throw new StorageException("record parent", f.toString(), e.toString(), e);
         }
@@ -63,11 +71,7 @@ final class ParentRecords {
     }
 
     void delete(String id) {
-        try {
-            Files.deleteIfExists(dir.resolve(id));
-        } catch (IOException e) {
-            throw new StorageException("forget parent", dir.resolve(id).toString(), e.toString(), e);
-        }
+        PosixFiles.unlinkIfExists(dir.resolve(id));
     }
 
     /** Deletes the records of ids that fail {@code keep}: what a create cut short before its subvolume left. */
