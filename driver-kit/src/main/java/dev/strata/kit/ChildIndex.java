@@ -17,6 +17,12 @@ import java.util.Map;
  * Which layers were made on which: {@code <dir>/<parent>/<child>}, one empty file per child. It makes the children
  * check of remove and applyDiff cost the number of children, not the number of layers.
  *
+ * <p>It lives in the run directory (a tmpfs), as the marks do: it is a cache of what the storage records (each
+ * layer's parent), so a reboot may lose it, and the first operation after one builds it again. An entry, written by
+ * every create with a parent, then costs no journaled write on the layers' filesystem (on btrfs, a file made and
+ * committed with the snapshot). A home whose index was kept in {@code <home>/.strata/children} (older Strata) has
+ * that directory deleted when the index is built here.
+ *
  * <p>Kept crash-safe as a superset: an entry is made before its child's storage, and a removed child's entry is
  * left to go stale, so a crash at any point leaves at most an entry too many, never one too few. The kit checks
  * each entry against the layer's real state (it exists, and its parent is this one) when it reads a parent's
@@ -28,11 +34,13 @@ import java.util.Map;
  */
 final class ChildIndex {
     private static final String BUILT = ".built";
-    private final Path dir;
+    private final Path dir, legacy;
     private volatile boolean built;
 
-    ChildIndex(Path dir) {
+    /** @param legacy where an older Strata kept the index, deleted when this one is built */
+    ChildIndex(Path dir, Path legacy) {
         this.dir = dir;
+        this.legacy = legacy;
     }
 
     /** Builds the index from {@code parents} (id to parent, null for none) unless it was built before. */
@@ -46,6 +54,7 @@ final class ChildIndex {
             if (e.getValue() != null) add(e.getValue(), e.getKey());
         }
         try {
+            if (Files.isDirectory(legacy)) deleteTree(legacy);
             Files.createDirectories(dir);
             Files.createFile(dir.resolve(BUILT));
         } catch (FileAlreadyExistsException ok) {
@@ -54,6 +63,12 @@ final class ChildIndex {
             throw new StorageException("index", dir.toString(), e.toString(), e);
         }
         built = true;
+    }
+
+    private static void deleteTree(Path top) throws IOException {
+        try (var paths = Files.walk(top)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
     }
 
     /** Records a child (its entry may be there already, left stale by an earlier child of that id). */

@@ -56,6 +56,40 @@ public final class PosixFiles implements FileConstants {
     }
 
     /**
+     * The bytes of a small file (at most {@code max}), or null when it or a directory on its path is missing: one
+     * open, read and close, for a file read on every mount (an overlay layer's {@code lower}), where the JDK's channel,
+     * its cleaner and a separate existence check cost more than the system calls themselves.
+     */
+    public static byte[] readSmall(Path path, int max) {
+        String where = path.toString();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = Native.captureState(a);
+            int fd = Libc.openat(st, AT_FDCWD, a.allocateFrom(where), O_RDONLY | O_CLOEXEC, 0);
+            if (fd == -Errno.ENOENT || fd == -Errno.ENOTDIR) return null;
+            if (fd < 0) throw new SyscallException("open", where, -fd);
+            try {
+                byte[] buf = new byte[Math.min(max, 512) + 1]; // 28 bytes a lower; doubled as needed
+                int n = 0;
+                while (true) {
+                    if (n == buf.length) {
+                        if (n > max) throw new SyscallException("read", where, Errno.EFBIG, "over " + max + " bytes");
+                        buf = java.util.Arrays.copyOf(buf, (int) Math.min((long) max + 1, 2L * buf.length));
+                    }
+                    long r = Libc.read(st, fd, MemorySegment.ofArray(buf).asSlice(n), buf.length - n);
+                    if (r == -Errno.EINTR) continue;
+                    if (r < 0) throw new SyscallException("read", where, (int) -r);
+                    if (r == 0) break;
+                    n += (int) r;
+                }
+                if (n > max) throw new SyscallException("read", where, Errno.EFBIG, "over " + max + " bytes");
+                return java.util.Arrays.copyOf(buf, n);
+            } finally {
+                Libc.close(st, fd);
+            }
+        }
+    }
+
+    /**
      * openat2(2): opens {@code path} relative to {@code dir} with RESOLVE_* confinement, e.g.
      * {@link #RESOLVE_IN_ROOT} so that {@code ..} and absolute symlinks cannot leave {@code dir}.
      */
@@ -197,30 +231,40 @@ public final class PosixFiles implements FileConstants {
 
     /**
      * Whether anything, a dangling symlink included, is at {@code path} (a final symlink is not followed); errors
-     * other than ENOENT and ENOTDIR are thrown. The JDK's lstat gives the usual answers: a short command such as
-     * {@code strata exists} then makes no downcall handle at all (the first costs 20-50 ms of its start-up), and a
-     * missing path costs one exception, a few microseconds. statx tells the rare other errors apart, with their errno.
+     * other than ENOENT and ENOTDIR are thrown. A process that has made the statx handle already (any driver
+     * operation does) asks statx: no exception for a missing path, which is the usual answer on the hot paths (a
+     * crash mark, a staging directory), and an exception's stack trace costs more than the system call. A short
+     * command that has made no downcall handle ({@code strata exists}: the first costs 20-50 ms of its start-up)
+     * asks the JDK's lstat, paying an exception for a missing path instead.
      */
     public static boolean lexists(Path path) {
+        if (Libc.statxLinked) return lstatIfExists(path) != null;
         try {
             java.nio.file.Files.readAttributes(path, java.nio.file.attribute.BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
             return true;
         } catch (java.nio.file.NoSuchFileException e) {
             return false;
         } catch (java.io.IOException e) {
-            return lexistsByStatx(path);
+            return lstatIfExists(path) != null;
         }
     }
 
-    private static boolean lexistsByStatx(Path path) {
+    /** lstat-like statx of a path, or null when nothing is there (ENOENT, ENOTDIR): one system call, no exception. */
+    public static Stat lstatIfExists(Path path) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(a);
-            int r = Libc.statx(st, AT_FDCWD, a.allocateFrom(path.toString()), AT_SYMLINK_NOFOLLOW, 0, a.allocate(Statx.SIZE, 8));
-            if (r == 0) return true;
-            int e = -r;
-            if (e == Errno.ENOENT || e == Errno.ENOTDIR) return false;
-            throw new SyscallException("statx", path.toString(), e);
+            MemorySegment b = a.allocate(Statx.SIZE, 8);
+            int r = Libc.statx(st, AT_FDCWD, a.allocateFrom(path.toString()), AT_SYMLINK_NOFOLLOW, b);
+            if (r == 0) return Statx.toStat(b);
+            if (r == -Errno.ENOENT || r == -Errno.ENOTDIR) return null;
+            throw new SyscallException("statx", path.toString(), -r);
         }
+    }
+
+    /** unlink(2) of a file; nothing there (ENOENT) is fine. One system call, no exception for a missing file. */
+    public static void unlinkIfExists(Path path) {
+        int e = tryUnlinkat(null, path.toString(), 0);
+        if (e != 0 && e != Errno.ENOENT) throw new SyscallException("unlink", path.toString(), e);
     }
 
     /** lstat-like statx of a path (a final symlink is not followed). */
