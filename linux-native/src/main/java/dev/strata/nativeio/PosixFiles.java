@@ -200,17 +200,25 @@ public final class PosixFiles implements FileConstants {
      * other than ENOENT and ENOTDIR are thrown. The JDK's lstat gives the usual answers: a short command such as
      * {@code strata exists} then makes no downcall handle at all (the first costs 20-50 ms of its start-up), and a
      * missing path costs one exception, a few microseconds. statx tells the rare other errors apart, with their errno.
+     * An exception's cost grows with the stack, though (~10 µs under a server's), so a process that keeps asking
+     * after missing paths switches to statx for good after {@value #MISSES_BEFORE_STATX} of them: a long-running one
+     * (the snapshotter met ~11 a snapshot round) links it once, a short command never.
      */
     public static boolean lexists(Path path) {
+        if (missesLeft <= 0) return lexistsByStatx(path);
         try {
             java.nio.file.Files.readAttributes(path, java.nio.file.attribute.BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
             return true;
         } catch (java.nio.file.NoSuchFileException e) {
+            missesLeft--; // racy on purpose: a lost decrement only delays the switch
             return false;
         } catch (java.io.IOException e) {
             return lexistsByStatx(path);
         }
     }
+
+    private static final int MISSES_BEFORE_STATX = 64;
+    private static int missesLeft = MISSES_BEFORE_STATX;
 
     private static boolean lexistsByStatx(Path path) {
         try (Arena a = Arena.ofConfined()) {
