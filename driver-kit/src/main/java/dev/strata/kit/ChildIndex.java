@@ -22,17 +22,24 @@ import java.util.Map;
  * each entry against the layer's real state (it exists, and its parent is this one) when it reads a parent's
  * children, and drops the stale ones then ({@link #remove}): a remove costs no index write.
  *
+ * <p>Entries are hard links of one empty file ({@code .entry}): a new entry is a name, not an inode, which on ext4
+ * without a journal (where allocating an inode scans for one not deleted recently) was a quarter of a create's time.
+ * Only the names are ever read, so an entry of its own (a home from before, or where a link is refused) is the same.
+ *
  * <p>A home made before the index (or by another engine, such as dockerd's own overlay2 dir) has none: the first
  * operation that needs it builds it from the storage once, under the kit's lock, and writes {@code .built}.
  * Children that another engine makes afterwards in the same home are not seen (moby checks none at all).
  */
 final class ChildIndex {
-    private static final String BUILT = ".built";
+    private static final String BUILT = ".built", SHARED = ".entry";
+    private static final int EEXIST = 17, EMLINK = 31;
     private final Path dir;
+    private final Path shared;
     private volatile boolean built;
 
     ChildIndex(Path dir) {
         this.dir = dir;
+        this.shared = dir.resolve(SHARED);
     }
 
     /** Builds the index from {@code parents} (id to parent, null for none) unless it was built before. */
@@ -58,7 +65,14 @@ final class ChildIndex {
 
     /** Records a child (its entry may be there already, left stale by an earlier child of that id). */
     void add(String parent, String child) {
-        LockFiles.touch(dir.resolve(parent).resolve(child));
+        Path entry = dir.resolve(parent).resolve(child);
+        int e = LockFiles.link(shared, entry);
+        if (e == 0 || e == EEXIST) return;
+        // The first entry of the home or of a parent, or a shared file with all its links: this entry gets a file
+        // of its own (and its directory), and the next one a shared file again.
+        if (e == EMLINK) LockFiles.unlink(shared); // its entries keep it; the next entry makes a fresh one
+        else if (!LockFiles.exists(shared)) LockFiles.touch(shared);
+        LockFiles.touch(entry);
     }
 
     /** The children recorded for {@code parent}, stale ones included. */
