@@ -5,20 +5,18 @@
 //	moby -impl moby-overlay2|moby-vfs -root DIR -op lifecycle|create-chain|apply|diff [flags]
 //
 // One JSON line on stdout in peerbench's format (times in µs, nearest-rank percentiles, the median of an even count
-// the mean of the middle two); logs on stderr. Build in GOPATH mode: ../build moby.
+// the mean of the middle two); logs on stderr. Build in GOPATH mode: ../build moby. What it shares with moby-btrfs is
+// in ../gopath/src/strata/peerkit.
 package main
 
 import (
 	"archive/tar"
 	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,115 +26,29 @@ import (
 	moverlay2 "github.com/docker/docker/daemon/graphdriver/overlay2"
 	mvfs "github.com/docker/docker/daemon/graphdriver/vfs"
 	mreexec "github.com/docker/docker/pkg/reexec"
-	"github.com/sirupsen/logrus"
-	"golang.org/x/sys/unix"
+	"strata/peerkit"
 )
 
 type config struct {
-	impl, root, op, tarPath, label, opts, session string
-	n, depth, reps, warmup, run                   int
-	depths                                        []int
+	peerkit.Config
+	impl   string
+	depth  int
+	depths []int
 }
 
 func initDriver(c *config) (mgd.Driver, error) {
-	var o []string
-	if c.opts != "" {
-		o = strings.Split(c.opts, ",")
-	}
+	o := c.DriverOpts()
 	switch c.impl {
 	case "moby-overlay2":
-		return moverlay2.Init(filepath.Join(c.root, "overlay2"), o, nil, nil)
+		return moverlay2.Init(filepath.Join(c.Root, "overlay2"), o, nil, nil)
 	case "moby-vfs":
-		return mvfs.Init(filepath.Join(c.root, "vfs"), o, nil, nil)
+		return mvfs.Init(filepath.Join(c.Root, "vfs"), o, nil, nil)
 	}
 	return nil, fmt.Errorf("unknown -impl %q (moby-overlay2, moby-vfs)", c.impl)
 }
 
 // ---------------------------------------------------------------------------
-// statistics, as peerbench computes them
-
-type stat struct {
-	N        int     `json:"n"`
-	TotalS   float64 `json:"total_s"`
-	MedianUS float64 `json:"median_us"`
-	P90US    float64 `json:"p90_us"`
-	P99US    float64 `json:"p99_us"`
-	MinUS    float64 `json:"min_us"`
-	MaxUS    float64 `json:"max_us"`
-}
-
-func us(d time.Duration) float64 { return math.Round(float64(d.Nanoseconds())/10) / 100 }
-
-func pct(sorted []time.Duration, p float64) time.Duration {
-	i := int(math.Ceil(p*float64(len(sorted)))) - 1
-	if i < 0 {
-		i = 0
-	}
-	if i >= len(sorted) {
-		i = len(sorted) - 1
-	}
-	return sorted[i]
-}
-
-func summarize(ds []time.Duration) stat {
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	var tot time.Duration
-	for _, d := range s {
-		tot += d
-	}
-	st := stat{N: len(s), TotalS: math.Round(tot.Seconds()*1e6) / 1e6}
-	if len(s) > 0 {
-		med := s[len(s)/2]
-		if len(s)%2 == 0 {
-			med = (s[len(s)/2-1] + s[len(s)/2]) / 2
-		}
-		st.MedianUS, st.P90US, st.P99US = us(med), us(pct(s, 0.90)), us(pct(s, 0.99))
-		st.MinUS, st.MaxUS = us(s[0]), us(s[len(s)-1])
-	}
-	return st
-}
-
-type result map[string]interface{}
-
-func (r result) putStat(s stat) {
-	r["ops"], r["total_s"], r["median_us"], r["p90_us"] = s.N, s.TotalS, s.MedianUS, s.P90US
-	r["p99_us"], r["min_us"], r["max_us"] = s.P99US, s.MinUS, s.MaxUS
-}
-
-func (r result) putRate(bytes int64, s stat) {
-	if s.MedianUS > 0 && bytes > 0 {
-		r["mb_s"] = math.Round(float64(bytes)/1e6/(s.MedianUS/1e6)*100) / 100
-	}
-}
-
-// ---------------------------------------------------------------------------
 // inputs
-
-// stream hides *os.File from the driver, so the layer reaches the re-exec'd untar helper through a pipe, as a
-// decompressor's output would (peerbench's streamReader; Strata's side wraps its stream the same way).
-type stream struct{ r io.Reader }
-
-func (s stream) Read(p []byte) (int, error) { return s.r.Read(p) }
-
-func applyFile(d mgd.Driver, id, parent, path string) (int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	return d.ApplyDiff(id, parent, stream{f})
-}
-
-// warm reads the tar once, so that every rep (and the other side) starts with it in the page cache.
-func warm(path string) (int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	return io.Copy(io.Discard, f)
-}
 
 // tinyTar is peerbench's: one USTAR regular file of xorshift content (splitmix64-seeded), 0644, mtime 2020-01-01.
 func tinyTar(name string, size int, seed uint64) io.Reader {
@@ -168,82 +80,32 @@ func tinyTar(name string, size int, seed uint64) io.Reader {
 // ---------------------------------------------------------------------------
 // benchmark ops: each does what PeerBench's op of the same name does, warm-up included
 
-// lifecycle: -warmup untimed rounds, then -n rounds of Create(lc-i, base) + Get + Put + Remove, each phase timed.
-func opLifecycle(d mgd.Driver, c *config, r result) error {
-	if err := d.Create("base", "", nil); err != nil {
-		return err
-	}
-	if c.tarPath != "" {
-		if _, err := applyFile(d, "base", "", c.tarPath); err != nil {
-			return fmt.Errorf("apply base: %w", err)
-		}
-	}
-	round := func(id string) ([4]time.Duration, error) {
-		var t [4]time.Duration
-		t0 := time.Now()
-		if err := d.Create(id, "base", nil); err != nil {
-			return t, err
-		}
-		t1 := time.Now()
-		if _, err := d.Get(id, ""); err != nil {
-			return t, err
-		}
-		t2 := time.Now()
-		if err := d.Put(id); err != nil {
-			return t, err
-		}
-		t3 := time.Now()
-		if err := d.Remove(id); err != nil {
-			return t, err
-		}
-		t4 := time.Now()
-		return [4]time.Duration{t1.Sub(t0), t2.Sub(t1), t3.Sub(t2), t4.Sub(t3)}, nil
-	}
-	for i := 0; i < c.warmup; i++ {
-		if _, err := round(fmt.Sprintf("wu-%05d", i)); err != nil {
-			return fmt.Errorf("warm-up %d: %w", i, err)
-		}
-	}
-	r["warmup_rounds"] = c.warmup
-	unix.Sync()
-	var tc, tg, tp, tr, tt []time.Duration
-	for i := 0; i < c.n; i++ {
-		t, err := round(fmt.Sprintf("lc-%05d", i))
-		if err != nil {
-			return fmt.Errorf("iteration %d: %w", i, err)
-		}
-		tc, tg, tp, tr = append(tc, t[0]), append(tg, t[1]), append(tp, t[2]), append(tr, t[3])
-		tt = append(tt, t[0]+t[1]+t[2]+t[3])
-	}
-	s := summarize(tt)
-	r.putStat(s)
-	r["phases"] = map[string]stat{"create": summarize(tc), "get": summarize(tg), "put": summarize(tp), "remove": summarize(tr)}
-	r["ops_s"] = math.Round(float64(len(tt))/s.TotalS*100) / 100
-	return nil
-}
+// ---------------------------------------------------------------------------
+// benchmark ops: each does what PeerBench's op of the same name does, warm-up included (lifecycle, apply and diff
+// are peerkit's)
 
 type depthResult struct {
-	Depth    int     `json:"depth"`
-	Lowers   int     `json:"lowers"`
-	CreateUS float64 `json:"create_apply_us,omitempty"`
-	Get      *stat   `json:"get,omitempty"`
-	Put      *stat   `json:"put,omitempty"`
-	GetPut   *stat   `json:"get_put,omitempty"`
-	Error    string  `json:"error,omitempty"`
+	Depth    int           `json:"depth"`
+	Lowers   int           `json:"lowers"`
+	CreateUS float64       `json:"create_apply_us,omitempty"`
+	Get      *peerkit.Stat `json:"get,omitempty"`
+	Put      *peerkit.Stat `json:"put,omitempty"`
+	GetPut   *peerkit.Stat `json:"get_put,omitempty"`
+	Error    string        `json:"error,omitempty"`
 }
 
 // create-chain: -warmup untimed rounds on a throwaway pair of layers (Create + ApplyDiff of a child, Get + Put of it
 // and of its parent, Remove), then peerbench's chain: ch-0001.. each Create + ApplyDiff of a 1 KiB one-file tar, and
 // right after each depth D in -depths, -reps times Get + Put of the top (an uncommitted layer with D-1 lowers).
-func opCreateChain(d mgd.Driver, c *config, r result) error {
-	if c.warmup > 0 {
+func opCreateChain(d mgd.Driver, c *config, r peerkit.Result) error {
+	if c.Warmup > 0 {
 		if err := d.Create("wu-base", "", nil); err != nil {
 			return err
 		}
 		if _, err := d.ApplyDiff("wu-base", "", tinyTar("wu.txt", 1024, 0)); err != nil {
 			return err
 		}
-		for i := 0; i < c.warmup; i++ {
+		for i := 0; i < c.Warmup; i++ {
 			id := fmt.Sprintf("wu-%d", i)
 			if err := d.Create(id, "wu-base", nil); err != nil {
 				return err
@@ -297,24 +159,24 @@ func opCreateChain(d mgd.Driver, c *config, r result) error {
 		}
 		createTimes = append(createTimes, ct)
 		if want[dep] {
-			results = append(results, measureDepth(d, id, dep, ct, c.reps))
+			results = append(results, measureDepth(d, id, dep, ct, c.Reps))
 		}
 		prev = id
 	}
 	sort.Slice(results, func(i, j int) bool { return results[i].Depth < results[j].Depth })
 	r["depths"] = results
-	r["chain_create_apply"] = summarize(createTimes)
+	r["chain_create_apply"] = peerkit.Summarize(createTimes)
 	r["chain_built"] = len(createTimes)
 	for _, dr := range results {
 		if dr.Depth == c.depth && dr.GetPut != nil {
-			r.putStat(*dr.GetPut)
+			r.PutStat(*dr.GetPut)
 		}
 	}
 	return nil
 }
 
 func measureDepth(d mgd.Driver, id string, dep int, ct time.Duration, reps int) depthResult {
-	dr := depthResult{Depth: dep, Lowers: dep - 1, CreateUS: us(ct)}
+	dr := depthResult{Depth: dep, Lowers: dep - 1, CreateUS: peerkit.US(ct)}
 	var tg, tp, tgp []time.Duration
 	for i := 0; i < reps; i++ {
 		t1 := time.Now()
@@ -341,150 +203,10 @@ func measureDepth(d mgd.Driver, id string, dep int, ct time.Duration, reps int) 
 		tg, tp, tgp = append(tg, t2.Sub(t1)), append(tp, t4.Sub(t3)), append(tgp, t2.Sub(t1)+t4.Sub(t3))
 	}
 	if len(tgp) > 0 {
-		sg, sp, sgp := summarize(tg), summarize(tp), summarize(tgp)
+		sg, sp, sgp := peerkit.Summarize(tg), peerkit.Summarize(tp), peerkit.Summarize(tgp)
 		dr.Get, dr.Put, dr.GetPut = &sg, &sp, &sgp
 	}
 	return dr
-}
-
-// apply: per rep (the first -warmup untimed) a new layer, sync(2), ApplyDiff of the tar timed, the layer removed.
-func opApply(d mgd.Driver, c *config, r result, tarBytes int64) error {
-	var td []time.Duration
-	var size int64
-	for i := -c.warmup; i < c.reps; i++ {
-		id := fmt.Sprintf("ap-%d", i+c.warmup)
-		if err := d.Create(id, "", nil); err != nil {
-			return err
-		}
-		unix.Sync()
-		t0 := time.Now()
-		n, err := applyFile(d, id, "", c.tarPath)
-		dt := time.Since(t0)
-		if err != nil {
-			return fmt.Errorf("apply rep %d: %w", i, err)
-		}
-		size = n
-		if i >= 0 {
-			td = append(td, dt)
-		}
-		if err := d.Remove(id); err != nil {
-			return err
-		}
-	}
-	s := summarize(td)
-	r.putStat(s)
-	r.putRate(tarBytes, s)
-	r["layer_size"] = size
-	return nil
-}
-
-// diff: the tar applied to a layer (untimed), then per rep (the first -warmup untimed) sync(2) and Diff read fully.
-func opDiff(d mgd.Driver, c *config, r result) error {
-	if err := d.Create("df", "", nil); err != nil {
-		return err
-	}
-	if _, err := applyFile(d, "df", "", c.tarPath); err != nil {
-		return fmt.Errorf("apply: %w", err)
-	}
-	var td []time.Duration
-	var n int64
-	buf := make([]byte, 32<<10)
-	for i := -c.warmup; i < c.reps; i++ {
-		unix.Sync()
-		t0 := time.Now()
-		rc, err := d.Diff("df", "")
-		if err != nil {
-			return fmt.Errorf("diff rep %d: %w", i, err)
-		}
-		n, err = io.CopyBuffer(io.Discard, rc, buf)
-		rc.Close()
-		if err != nil {
-			return fmt.Errorf("diff read rep %d: %w", i, err)
-		}
-		if i >= 0 {
-			td = append(td, time.Since(t0))
-		}
-	}
-	s := summarize(td)
-	r.putStat(s)
-	r["diff_bytes"] = n
-	r.putRate(n, s)
-	return nil
-}
-
-func bench(c *config) int {
-	var uts unix.Utsname
-	unix.Uname(&uts)
-	r := result{"impl": c.impl, "op": c.op, "run": c.run, "date": time.Now().UTC().Format(time.RFC3339),
-		"kernel": strings.TrimRight(string(uts.Release[:]), "\x00"), "go": runtime.Version(), "ncpu": runtime.NumCPU(),
-		"warmup": c.warmup}
-	if c.label != "" {
-		r["label"] = c.label
-	}
-	if c.session != "" {
-		r["session"] = c.session
-	}
-	if c.op == "lifecycle" {
-		r["n"] = c.n
-	} else {
-		r["reps"] = c.reps
-	}
-	var tarBytes int64
-	if c.tarPath != "" {
-		r["tar"] = filepath.Base(c.tarPath)
-		n, err := warm(c.tarPath)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 2
-		}
-		tarBytes = n
-		r["tar_bytes"] = n
-	} else if c.op == "apply" || c.op == "diff" {
-		fmt.Fprintln(os.Stderr, "-op "+c.op+" needs -tar")
-		return 2
-	}
-	start := time.Now()
-	d, err := initDriver(c)
-	r["init_ms"] = math.Round(float64(time.Since(start).Microseconds())/10) / 100
-	if err != nil {
-		r["error"] = "init: " + err.Error()
-		emit(r)
-		return 1
-	}
-	st := map[string]string{}
-	for _, kv := range d.Status() {
-		st[kv[0]] = kv[1]
-	}
-	r["driver_status"] = st
-	switch c.op {
-	case "lifecycle":
-		err = opLifecycle(d, c, r)
-	case "create-chain":
-		err = opCreateChain(d, c, r)
-	case "apply":
-		err = opApply(d, c, r, tarBytes)
-	case "diff":
-		err = opDiff(d, c, r)
-	default:
-		err = fmt.Errorf("unknown -op %q (lifecycle, create-chain, apply, diff)", c.op)
-	}
-	r["wall_s"] = math.Round(time.Since(start).Seconds()*1e6) / 1e6
-	if err != nil {
-		r["error"] = err.Error()
-	}
-	if cerr := d.Cleanup(); cerr != nil {
-		r["cleanup_error"] = cerr.Error()
-	}
-	emit(r)
-	if err != nil {
-		return 1
-	}
-	return 0
-}
-
-func emit(r result) {
-	b, _ := json.Marshal(r)
-	os.Stdout.Write(append(b, '\n'))
 }
 
 func main() {
@@ -495,21 +217,15 @@ func main() {
 	c := &config{}
 	var depths string
 	flag.StringVar(&c.impl, "impl", "", "moby-overlay2|moby-vfs")
-	flag.StringVar(&c.root, "root", "", "the driver's root (its home is ROOT/overlay2 or ROOT/vfs)")
-	flag.StringVar(&c.op, "op", "", "lifecycle|create-chain|apply|diff")
-	flag.StringVar(&c.tarPath, "tar", "", "the layer tar (apply, diff; lifecycle: the base layer's content)")
-	flag.StringVar(&c.label, "label", "", "copied into the JSON line")
-	flag.StringVar(&c.session, "session", "", "copied into the JSON line")
-	flag.StringVar(&c.opts, "driver-opts", "", "comma-separated driver options for Init")
-	flag.IntVar(&c.n, "n", 200, "lifecycle rounds")
+	c.Flags(peerkit.Help{
+		Root: "the driver's root (its home is ROOT/overlay2 or ROOT/vfs)",
+		Op:   "lifecycle|create-chain|apply|diff",
+		Tar:  "the layer tar (apply, diff; lifecycle: the base layer's content)",
+		Opts: "comma-separated driver options for Init",
+		Reps: "timed repetitions (create-chain: per depth)"})
 	flag.IntVar(&c.depth, "depth", 100, "create-chain headline depth")
 	flag.StringVar(&depths, "depths", "1,10,50,100,127,128,129,130", "create-chain depths to time")
-	flag.IntVar(&c.reps, "reps", 5, "timed repetitions (create-chain: per depth)")
-	flag.IntVar(&c.warmup, "warmup", 0, "untimed rounds or repetitions first")
-	flag.IntVar(&c.run, "run", 0, "copied into the JSON line")
 	flag.Parse()
-	logrus.SetLevel(logrus.WarnLevel)
-	logrus.SetOutput(os.Stderr)
 	for _, s := range strings.Split(depths, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			n, err := strconv.Atoi(s)
@@ -520,13 +236,21 @@ func main() {
 			c.depths = append(c.depths, n)
 		}
 	}
-	if c.root == "" || c.op == "" || c.impl == "" {
+	if c.Root == "" || c.Op == "" || c.impl == "" {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := os.MkdirAll(c.root, 0711); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+	c.Start()
+	ops := map[string]peerkit.Op{
+		"lifecycle": func(d mgd.Driver, r peerkit.Result, _ int64) error {
+			r["warmup_rounds"] = c.Warmup
+			return peerkit.Lifecycle(d, &c.Config, r, c.TarPath)
+		},
+		"create-chain": func(d mgd.Driver, r peerkit.Result, _ int64) error { return opCreateChain(d, c, r) },
+		"apply":        func(d mgd.Driver, r peerkit.Result, n int64) error { return peerkit.Apply(d, &c.Config, r, n) },
+		"diff":         func(d mgd.Driver, r peerkit.Result, _ int64) error { return peerkit.Diff(d, &c.Config, r) },
 	}
-	os.Exit(bench(c))
+	needsTar := func(op string) bool { return op == "apply" || op == "diff" }
+	os.Exit(peerkit.Bench(&c.Config, peerkit.Result{"impl": c.impl}, needsTar, func() (mgd.Driver, error) { return initDriver(c) },
+		[]string{"lifecycle", "create-chain", "apply", "diff"}, ops))
 }

@@ -1,65 +1,43 @@
 package dev.strata.bench;
 
-import java.util.List;
-import java.util.Map;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializerProvider;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.databind.ser.std.StdSerializer;
 
-/** Enough JSON to write peerbench's result lines: maps, lists, strings, numbers, booleans, null. */
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/**
+ * peerbench's result lines (maps, lists, strings, numbers, booleans, null) through Jackson, with numbers as the Go
+ * peers' encoding/json writes them: a whole double without its ".0", so both sides' lines read alike.
+ */
 final class Json {
+    private static final ObjectMapper MAPPER = new ObjectMapper().registerModule(new SimpleModule()
+            .addSerializer(Double.class, new GoDouble()).addSerializer(double.class, new GoDouble()));
+
     private Json() {
     }
 
     static String write(Object o) {
-        StringBuilder b = new StringBuilder();
-        write(b, o);
-        return b.toString();
-    }
-
-    private static void write(StringBuilder b, Object o) {
-        switch (o) {
-            case null -> b.append("null");
-            case String s -> string(b, s);
-            case Double d when d == Math.rint(d) && !d.isInfinite() && Math.abs(d) < 1e15 -> b.append(d.longValue());
-            case Number n -> b.append(n);
-            case Boolean x -> b.append(x);
-            case Map<?, ?> m -> {
-                b.append('{');
-                boolean first = true;
-                for (Map.Entry<?, ?> e : m.entrySet()) {
-                    if (!first) b.append(',');
-                    first = false;
-                    string(b, String.valueOf(e.getKey()));
-                    b.append(':');
-                    write(b, e.getValue());
-                }
-                b.append('}');
-            }
-            case List<?> l -> {
-                b.append('[');
-                for (int i = 0; i < l.size(); i++) {
-                    if (i > 0) b.append(',');
-                    write(b, l.get(i));
-                }
-                b.append(']');
-            }
-            default -> string(b, o.toString());
+        try {
+            return MAPPER.writeValueAsString(o);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
-    private static void string(StringBuilder b, String s) {
-        b.append('"');
-        for (char c : s.toCharArray()) {
-            switch (c) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\n' -> b.append("\\n");
-                case '\r' -> b.append("\\r");
-                case '\t' -> b.append("\\t");
-                default -> {
-                    if (c < 0x20) b.append(String.format("\\u%04x", (int) c));
-                    else b.append(c);
-                }
-            }
+    private static final class GoDouble extends StdSerializer<Double> {
+        GoDouble() {
+            super(Double.class);
         }
-        b.append('"');
+
+        @Override
+        public void serialize(Double d, JsonGenerator g, SerializerProvider p) throws IOException {
+            if (d == Math.rint(d) && !d.isInfinite() && Math.abs(d) < 1e15) g.writeNumber(d.longValue());
+            else g.writeNumber(d);
+        }
     }
 }

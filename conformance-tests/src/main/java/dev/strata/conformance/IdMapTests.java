@@ -28,6 +28,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
+import static dev.strata.conformance.Owned.owned;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -60,6 +61,13 @@ public interface IdMapTests extends DriverUnderTest {
         return top;
     }
 
+    /** The container's layer on {@code image}, read-write under {@link #MAP}, or the test skipped. */
+    private static String container(StorageDriver d, String image) {
+        String c = Layers.id("idmap-c");
+        createMapped(d, c, image, MAP, true);
+        return c;
+    }
+
     /** createReadWrite with maps, or the test skipped with the driver's reason. */
     private static void createMapped(StorageDriver d, String id, String parent, IdMaps maps, boolean readWrite) {
         try {
@@ -75,29 +83,25 @@ public interface IdMapTests extends DriverUnderTest {
     @DisplayName("idmap: ViewOwnership")
     default void viewOwnership() {
         StorageDriver d = driver();
-        String image = image(d), c = Layers.id("idmap-c");
-        createMapped(d, c, image, MAP, true);
+        String image = image(d), c = container(d, image);
         assertEquals(MAP, d.idMaps(c));
         assertEquals(IdMaps.NONE, d.idMaps(image));
         Layers.mounted(d, c, root -> {
-            assertEquals(List.of(ROOT, ROOT), owner(root), "the root of the container's view");
-            assertEquals(List.of(ROOT, ROOT), owner(root.resolve("etc/passwd")));
-            assertEquals(List.of(ROOT, ROOT), owner(root.resolve("etc/hosts")), "a file of the upper image layer");
-            assertEquals(List.of(ROOT + 1000, ROOT + 1000), owner(root.resolve("home/user")));
-            assertEquals(List.of(ROOT + 1000, ROOT + 1000), owner(root.resolve("home/user/later")));
-            assertEquals(List.of(ROOT, ROOT), owner(root.resolve("bin/sh")), "a symlink");
-            assertEquals(List.of(ROOT, ROOT + 5), owner(root.resolve("bin/wall")));
+            Owned.check(root,
+                    owned("", ROOT, ROOT, "the root of the container's view"),
+                    owned("etc/passwd", ROOT, ROOT),
+                    owned("etc/hosts", ROOT, ROOT, "a file of the upper image layer"),
+                    owned("home/user", ROOT + 1000, ROOT + 1000),
+                    owned("home/user/later", ROOT + 1000, ROOT + 1000),
+                    owned("bin/sh", ROOT, ROOT, "a symlink"),
+                    owned("bin/wall", ROOT, ROOT + 5));
             assertEquals(04755, mode(root.resolve("bin/su")), "setuid survives the mapping");
             assertEquals(02755, mode(root.resolve("bin/wall")), "setgid survives the mapping");
             assertEquals("notes", Files.readString(root.resolve("home/user/notes")));
             return null;
         });
         // the image keeps its own ids, for every other container
-        Layers.mounted(d, image, root -> {
-            assertEquals(List.of(0, 0), owner(root.resolve("etc/passwd")));
-            assertEquals(List.of(1000, 1000), owner(root.resolve("home/user/notes")));
-            return null;
-        });
+        Owned.check(d, image, owned("etc/passwd", 0, 0), owned("home/user/notes", 1000, 1000));
         Map<String, String> meta = d.metadata(c);
         assertEquals("0:100000:65536", meta.get("UidMaps"), () -> "metadata " + meta);
         assertEquals("0:100000:65536", meta.get("GidMaps"), () -> "metadata " + meta);
@@ -116,13 +120,11 @@ public interface IdMapTests extends DriverUnderTest {
         createMapped(d, c, image, narrow, true);
         // Only looked at: through an idmapped mount the kernel lets nobody, root included, open or delete a file whose
         // owner is outside the map (EACCES, EOVERFLOW), as inside the container.
-        Layers.mounted(d, c, root -> {
-            assertEquals(List.of(200000, 200000), owner(root.resolve("etc/passwd")));
-            assertEquals(List.of(IdMaps.OVERFLOW_ID, IdMaps.OVERFLOW_ID), owner(root.resolve("home/user")));
-            assertEquals(List.of(IdMaps.OVERFLOW_ID, IdMaps.OVERFLOW_ID), owner(root.resolve("far")));
-            assertEquals(List.of(200000, 200000 + 5), owner(root.resolve("bin/wall")));
-            return null;
-        });
+        Owned.check(d, c,
+                owned("etc/passwd", 200000, 200000),
+                owned("home/user", IdMaps.OVERFLOW_ID, IdMaps.OVERFLOW_ID),
+                owned("far", IdMaps.OVERFLOW_ID, IdMaps.OVERFLOW_ID),
+                owned("bin/wall", 200000, 200000 + 5));
     }
 
     @Test
@@ -130,23 +132,23 @@ public interface IdMapTests extends DriverUnderTest {
     @DisplayName("idmap: WritesLandAsMappedIds")
     default void writesLandAsMappedIds() {
         StorageDriver d = driver();
-        String image = image(d), c = Layers.id("idmap-c");
-        createMapped(d, c, image, MAP, true);
+        String image = image(d), c = container(d, image);
         writeAsContainer(d, c);
         // seen again after a put and a fresh mount, and by a second instance of the driver (a restart)
         for (StorageDriver view : List.of(d, reopen())) {
             Layers.mounted(view, c, root -> {
-                assertEquals(List.of(ROOT, ROOT), owner(root.resolve("etc/new")), "a file container root made");
-                assertEquals(List.of(ROOT + 1000, ROOT + 1000), owner(root.resolve("home/user/mine")));
-                assertEquals(List.of(ROOT, ROOT), owner(root.resolve("etc/passwd")), "a copied-up file keeps its mapped owner");
+                Owned.check(root,
+                        owned("etc/new", ROOT, ROOT, "a file container root made"),
+                        owned("home/user/mine", ROOT + 1000, ROOT + 1000),
+                        owned("etc/passwd", ROOT, ROOT, "a copied-up file keeps its mapped owner"),
+                        owned("etc/hosts", ROOT + 7, ROOT + 7));
                 assertEquals("changed", Files.readString(root.resolve("etc/passwd")));
-                assertEquals(List.of(ROOT + 7, ROOT + 7), owner(root.resolve("etc/hosts")));
                 return null;
             });
         }
         Layers.mounted(d, image, root -> {
             assertEquals("passwd", Files.readString(root.resolve("etc/passwd")), "the image is untouched");
-            assertEquals(List.of(0, 0), owner(root.resolve("etc/hosts")));
+            Owned.check(root, owned("etc/hosts", 0, 0));
             return null;
         });
     }
@@ -172,17 +174,14 @@ public interface IdMapTests extends DriverUnderTest {
     @DisplayName("idmap: DiffCarriesContainerIds")
     default void diffCarriesContainerIds() throws IOException {
         StorageDriver d = driver();
-        String image = image(d), c = Layers.id("idmap-c");
-        createMapped(d, c, image, MAP, true);
+        String image = image(d), c = container(d, image);
         writeAsContainer(d, c);
         Map<String, List<Integer>> owners;
         try (InputStream in = d.diff(c, image)) {
             owners = owners(in);
         }
-        assertEquals(List.of(0, 0), owners.get("etc/new"), () -> "diff entries " + owners);
-        assertEquals(List.of(0, 0), owners.get("etc/passwd"));
-        assertEquals(List.of(7, 7), owners.get("etc/hosts"));
-        assertEquals(List.of(1000, 1000), owners.get("home/user/mine"));
+        Owned.check(owners, owned("etc/new", 0, 0), owned("etc/passwd", 0, 0), owned("etc/hosts", 7, 7),
+                owned("home/user/mine", 1000, 1000));
         assertTrue(owners.containsKey("home/user/.wh.notes"), () -> "the deletion is a whiteout: " + owners.keySet());
         for (String name : owners.keySet()) {
             assertTrue(!name.startsWith("bin") && !name.equals("far"), () -> name + " did not change, yet is in the diff");
@@ -197,11 +196,7 @@ public interface IdMapTests extends DriverUnderTest {
         try (InputStream in = d.diff(c, image)) {
             d.applyDiff(committed, image, in);
         }
-        Layers.mounted(d, committed, root -> {
-            assertEquals(List.of(0, 0), owner(root.resolve("etc/new")));
-            assertEquals(List.of(1000, 1000), owner(root.resolve("home/user/mine")));
-            return null;
-        });
+        Owned.check(d, committed, owned("etc/new", 0, 0), owned("home/user/mine", 1000, 1000));
     }
 
     @Test
@@ -219,25 +214,18 @@ public interface IdMapTests extends DriverUnderTest {
             return null;
         });
         createMapped(d, c, init, MAP, true);
-        Layers.mounted(d, c, root -> {
-            assertEquals(List.of(ROOT, ROOT), owner(root.resolve("etc/resolv.conf")), "the init layer's file, not remapped twice");
-            assertEquals(List.of(ROOT, ROOT), owner(root.resolve("etc/passwd")));
-            return null;
-        });
+        Owned.check(d, c, owned("etc/resolv.conf", ROOT, ROOT, "the init layer's file, not remapped twice"),
+                owned("etc/passwd", ROOT, ROOT));
         // a diff against the image layer reads the init layer's host ids as container ids too
         Map<String, List<Integer>> owners;
         try (InputStream in = d.diff(init, image)) {
             owners = owners(in);
         }
-        assertEquals(List.of(0, 0), owners.get("etc/resolv.conf"), () -> "diff entries " + owners);
+        Owned.check(owners, owned("etc/resolv.conf", 0, 0));
         // an unmapped child of a mapped layer shows it with container ids
         String plain = Layers.id("idmap-plain");
         d.create(plain, init, CreateOptions.NONE);
-        Layers.mounted(d, plain, root -> {
-            assertEquals(List.of(0, 0), owner(root.resolve("etc/resolv.conf")));
-            assertEquals(List.of(1000, 1000), owner(root.resolve("home/user/notes")));
-            return null;
-        });
+        Owned.check(d, plain, owned("etc/resolv.conf", 0, 0), owned("home/user/notes", 1000, 1000));
     }
 
     @Test
@@ -249,7 +237,7 @@ public interface IdMapTests extends DriverUnderTest {
         createMapped(d, c, image, MAP, false);
         d.applyDiff(c, image, tar(Map.of("opt/", new int[]{0, 0, 0755}, "opt/tool", new int[]{1000, 1000, 04750}), Map.of()));
         Layers.mounted(d, c, root -> {
-            assertEquals(List.of(ROOT + 1000, ROOT + 1000), owner(root.resolve("opt/tool")), "the tar's container ids shown mapped");
+            Owned.check(root, owned("opt/tool", ROOT + 1000, ROOT + 1000, "the tar's container ids shown mapped"));
             assertEquals(04750, mode(root.resolve("opt/tool")));
             return null;
         });
@@ -259,7 +247,7 @@ public interface IdMapTests extends DriverUnderTest {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        assertEquals(List.of(1000, 1000), owners.get("opt/tool"), () -> "diff entries " + owners);
+        Owned.check(owners, owned("opt/tool", 1000, 1000));
     }
 
     @Test
@@ -272,7 +260,7 @@ public interface IdMapTests extends DriverUnderTest {
         createMapped(d, c, image, MAP, true);
         for (int i = 0; i < 3; i++) {
             Path root = d.get(c, "");
-            assertEquals(List.of(ROOT, ROOT), owner(root.resolve("etc/passwd")));
+            Owned.check(root, owned("etc/passwd", ROOT, ROOT));
             d.put(c);
         }
         d.get(c, "");
@@ -291,8 +279,7 @@ public interface IdMapTests extends DriverUnderTest {
         // A process that got a mapped layer is killed: its mount stays, as any get's does, until a cleanup; nothing
         // else it made for the view may outlive it (helpers, trees), and the layer shows the same afterwards.
         StorageDriver d = driver();
-        String image = image(d), c = Layers.id("idmap-c");
-        createMapped(d, c, image, MAP, true);
+        String image = image(d), c = container(d, image);
         List<MountInfo> before = MountInfo.under(testRoot()); // not the machine's: other mounts come and go
         List<String> args = new java.util.ArrayList<>(List.of(driverName(), testRoot().toString(), c));
         args.addAll(driverOptions());
@@ -306,11 +293,7 @@ public interface IdMapTests extends DriverUnderTest {
         while (!(orphans = userNamespaceHelpers(child[0], 1)).isEmpty() && System.nanoTime() < deadline) Thread.sleep(50);
         assertEquals(List.of(), orphans, "user-namespace helpers of the killed process");
         StorageDriver after = reopen();
-        Layers.mounted(after, c, root -> {
-            assertEquals(List.of(ROOT, ROOT), owner(root.resolve("etc/passwd")));
-            assertEquals(List.of(ROOT + 1000, ROOT + 1000), owner(root.resolve("home/user/notes")));
-            return null;
-        });
+        Owned.check(after, c, owned("etc/passwd", ROOT, ROOT), owned("home/user/notes", ROOT + 1000, ROOT + 1000));
         after.cleanup();
         List<String> added = MountInfo.under(testRoot()).stream().filter(m -> !before.contains(m)).map(MountInfo::mountPoint).toList();
         assertEquals(List.of(), added, "mounts left after the killed process's layer was cleaned up");
@@ -346,15 +329,6 @@ public interface IdMapTests extends DriverUnderTest {
             throw new UncheckedIOException(e);
         }
         return out;
-    }
-
-    private static List<Integer> owner(Path p) {
-        try {
-            return List.of((Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS),
-                    (Integer) Files.getAttribute(p, "unix:gid", LinkOption.NOFOLLOW_LINKS));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     private static int mode(Path p) {

@@ -1,18 +1,11 @@
 package dev.strata.cli;
 
 import dev.strata.api.StorageDriver;
-import dev.strata.nativeio.DirEntries;
-import dev.strata.nativeio.Errno;
-import dev.strata.nativeio.Fd;
-import dev.strata.nativeio.PosixFiles;
-import dev.strata.nativeio.Stat;
-import dev.strata.nativeio.SyscallException;
+import dev.strata.nativeio.Trees;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashSet;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * What one layer's own data takes: its apparent size (file sizes, each inode once, as moby's directory.Size) and
@@ -34,41 +27,12 @@ record DiskUsage(long size, long disk) {
     }
 
     static DiskUsage walk(Path dir) {
-        try (Fd fd = PosixFiles.open(dir, PosixFiles.O_RDONLY | PosixFiles.O_DIRECTORY, 0)) {
-            Stat top = PosixFiles.lstat(dir);
-            long[] acc = {0, top.blocks() * 512};
-            walk(fd, top.dev(), acc, new HashSet<>());
-            return new DiskUsage(acc[0], acc[1]);
-        }
-    }
-
-    private static void walk(Fd dir, long dev, long[] acc, Set<Long> seen) {
-        for (DirEntries.Entry e : DirEntries.list(dir)) {
-            Stat st;
-            try {
-                st = PosixFiles.statx(dir, e.name(), PosixFiles.AT_SYMLINK_NOFOLLOW);
-            } catch (SyscallException x) {
-                if (x.is(Errno.ENOENT)) continue; // removed while walking
-                throw x;
-            }
-            if (st.dev() != dev) continue; // a mount inside the layer is not the layer's data
-            if (st.nlink() > 1 && !st.isDirectory() && !seen.add(st.ino())) continue;
-            acc[1] += st.blocks() * 512;
-            if (!st.isDirectory()) {
-                acc[0] += st.size();
-                continue;
-            }
-            Fd sub;
-            try {
-                sub = PosixFiles.openat(dir, e.name(), PosixFiles.O_RDONLY | PosixFiles.O_DIRECTORY | PosixFiles.O_NOFOLLOW, 0);
-            } catch (SyscallException x) {
-                if (x.is(Errno.ENOENT)) continue;
-                throw x;
-            }
-            try (sub) {
-                walk(sub, dev, acc, seen);
-            }
-        }
+        long[] acc = {0, 0};
+        Trees.inodes(dir, true, (directory, size, blocks) -> {
+            if (!directory) acc[0] += size;
+            acc[1] += blocks * 512;
+        });
+        return new DiskUsage(acc[0], acc[1]);
     }
 
     /** 1234567 as "1.2 MB", as docker prints sizes (decimal units). */

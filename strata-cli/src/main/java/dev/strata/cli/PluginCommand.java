@@ -5,13 +5,9 @@ import dev.strata.plugin.PluginServer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.logging.ConsoleHandler;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /** {@code strata plugin serve}: Strata as a Docker graphdriver plugin. */
 @Command(name = "plugin", mixinStandardHelpOptions = true, description = "Serve a driver to dockerd as a graphdriver plugin.",
@@ -24,19 +20,17 @@ final class PluginCommand {
             "dockerd finds /run/docker/plugins/<name>.sock as plugin <name>; run it with --experimental -s <name>."
                     + " The driver keeps its layers in <Home>/<driver>, where Home is <data-root>/<name>, sent by"
                     + " dockerd at Init; --root does not apply. dockerd's --storage-opt values follow -o."})
-    static final class Serve extends CliCommand {
-        /** Keeps the configured loggers from being collected (j.u.l holds them weakly). */
-        private static Logger pluginLogger;
-
-        @Option(names = "--socket", paramLabel = "PATH", description = "Socket to serve on (default: ${DEFAULT-VALUE}).")
-        Path socket = PluginServer.DEFAULT_SOCKET;
-
+    static final class Serve extends ServeCommand {
         @Option(names = "--debug", description = "Log every request with its status and time.")
         boolean debug;
 
+        Serve() {
+            super(PluginServer.DEFAULT_SOCKET);
+        }
+
         @Override
         protected int run() throws Exception {
-            configureLogging(debug);
+            configureLogging("plugin", "dev.strata.plugin", debug);
             StrataCommand top = top();
             Session session = session();
             if (top.root != null) {
@@ -55,21 +49,6 @@ final class PluginCommand {
             String env = System.getenv(DriverRegistry.ENV_VAR);
             if (env != null && !env.isBlank()) return env;
             return session.config().storageDriver();
-        }
-
-        /** One line a record, fit for journald, which adds its own time stamps. */
-        private static void configureLogging(boolean debug) {
-            if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
-                System.setProperty("java.util.logging.SimpleFormatter.format", "strata plugin: %4$s: %5$s%6$s%n");
-            }
-            pluginLogger = Logger.getLogger("dev.strata.plugin");
-            if (debug) {
-                pluginLogger.setLevel(Level.FINE);
-                ConsoleHandler handler = new ConsoleHandler();
-                handler.setLevel(Level.FINE);
-                pluginLogger.addHandler(handler);
-                pluginLogger.setUseParentHandlers(false);
-            }
         }
     }
 }

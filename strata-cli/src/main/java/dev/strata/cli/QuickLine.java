@@ -36,7 +36,7 @@ final class QuickLine {
                 name = a.substring(0, eq);
                 value = a.substring(eq + 1);
             }
-            if (name.equals("--json")) {
+            if (name.equals(StrataCommand.JSON)) {
                 if (value != null || !seen.add(name)) return null;
                 top.json = true;
                 continue;
@@ -46,17 +46,17 @@ final class QuickLine {
                 value = args[++i];
             }
             switch (name) {
-                case "--root" -> top.root = Path.of(value);
-                case "-s", "--storage-driver" -> top.driver = value;
-                case "--config" -> top.config = Path.of(value);
-                case "-o", "--storage-opt" -> top.storageOpts.add(value);
+                case StrataCommand.ROOT -> top.root = Path.of(value);
+                case StrataCommand.DRIVER, StrataCommand.DRIVER_LONG -> top.driver = value;
+                case StrataCommand.CONFIG -> top.config = Path.of(value);
+                case StrataCommand.STORAGE_OPT, StrataCommand.STORAGE_OPT_LONG -> top.storageOpts.add(value);
                 default -> {
                     return null;
                 }
             }
-            if (!name.equals("-o") && !name.equals("--storage-opt") && !seen.add(name.equals("-s") ? "--storage-driver" : name)) {
-                return null; // picocli says it may be given once
-            }
+            boolean repeatable = name.equals(StrataCommand.STORAGE_OPT) || name.equals(StrataCommand.STORAGE_OPT_LONG);
+            String canonical = name.equals(StrataCommand.DRIVER) ? StrataCommand.DRIVER_LONG : name;
+            if (!repeatable && !seen.add(canonical)) return null; // picocli says it may be given once
         }
         if (i == args.length) return null;
         CliCommand command;

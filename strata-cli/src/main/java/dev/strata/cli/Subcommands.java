@@ -6,7 +6,6 @@ import picocli.CommandLine.Command;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
 import java.util.stream.Stream;
 
 /**
@@ -23,9 +22,6 @@ final class Subcommands {
             LayerCommands.Metadata.class, DiffCommands.Changes.class, DiffCommands.DiffSize.class,
             DiffCommands.Diff.class, DiffCommands.Apply.class, CleanupCommand.class, ConformanceCommand.class,
             PluginCommand.class, SnapshotterCommand.class, BenchCommand.class, TrainCommand.class);
-
-    /** Top-level options that take a value, so that the value is not taken for the command's name. */
-    private static final Set<String> OPTIONS_WITH_VALUE = Set.of("--root", "-s", "--storage-driver", "-o", "--storage-opt", "--config");
 
     private Subcommands() {
     }
@@ -70,7 +66,7 @@ final class Subcommands {
             String a = args[i];
             if (a.equals("--")) return null;
             if (a.startsWith("-")) {
-                if (OPTIONS_WITH_VALUE.contains(a)) i++; // "--root DIR"; "--root=DIR" and "-sDIR" carry their value
+                if (StrataCommand.OPTIONS_WITH_VALUE.contains(a)) i++; // its value is not the command: "--root DIR"; "--root=DIR" and "-sDIR" carry their value
                 continue;
             }
             return a;

@@ -4,24 +4,19 @@ import dev.strata.api.StorageDriver;
 import dev.strata.api.CreateOptions;
 import dev.strata.api.DriverRegistry;
 import dev.strata.api.NotSupportedException;
-import dev.strata.api.StatusEntry;
 import dev.strata.api.Support;
 import dev.strata.nativeio.Kernel;
 import dev.strata.nativeio.ProjectQuota;
 import dev.strata.nativeio.StatFs;
 import dev.strata.nativeio.SyscallException;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -33,21 +28,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * Backing filesystems made for the test on loop devices: one without d_type (refused, with moby's words), and xfs
  * with project quotas (layer size limits). Each test detaches its loop device and checks it.
  */
-class BackingFsTest {
-    @TempDir
-    Path tmp;
-    ScratchFs fs;
-
-    @BeforeEach
-    void mount() throws Exception {
-        fs = ScratchFs.mount(tmp);
-    }
-
-    @AfterEach
-    void unmount() {
-        if (fs != null) fs.close();
-    }
-
+class BackingFsTest extends OnScratchFs {
     @Test
     void anExtfsWithoutFiletypeHasNoDtypeAndIsRefused() throws Exception {
         assumeTrue(Files.isExecutable(Path.of("/sbin/mkfs.ext4")), "mkfs.ext4 not installed (e2fsprogs)");
@@ -94,7 +75,7 @@ class BackingFsTest {
             Path home = loop.mountPoint.resolve("overlay");
             StorageDriver d = ScratchFs.open(home, "overlay.size=4M");
             try {
-                Map<String, String> status = d.status().stream().collect(Collectors.toMap(StatusEntry::key, StatusEntry::value));
+                Map<String, String> status = status(d);
                 assertEquals("xfs", status.get("Backing Filesystem"));
                 assertTrue(status.get("Project Quota").startsWith("true"), status.get("Project Quota"));
                 assertTrue(d.capabilities().quota());

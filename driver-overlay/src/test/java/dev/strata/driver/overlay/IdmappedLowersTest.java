@@ -2,63 +2,26 @@ package dev.strata.driver.overlay;
 
 import dev.strata.api.CreateOptions;
 import dev.strata.api.IdMaps;
-import dev.strata.api.StatusEntry;
 import dev.strata.api.StorageDriver;
 import dev.strata.api.Support;
 import dev.strata.nativeio.MountInfo;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
-import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Overlay's way of showing layers under id maps: idmapped lowers, 500 deep, through either mount call. */
-class IdmappedLowersTest {
+class IdmappedLowersTest extends OnScratchFs {
     static final IdMaps MAP = IdMaps.parse("0:100000:65536", "0:100000:65536");
-
-    @TempDir
-    Path tmp;
-    ScratchFs fs;
-    Path home;
-
-    @BeforeEach
-    void mount() throws Exception {
-        fs = ScratchFs.mount(tmp);
-        home = fs.root.resolve("overlay");
-    }
-
-    @AfterEach
-    void unmount() {
-        if (fs != null) fs.close();
-    }
-
-    private static String id(int i) {
-        return String.format("L%03d", i);
-    }
-
-    private void chain(StorageDriver d, int depth) throws Exception {
-        for (int i = 0; i < depth; i++) {
-            d.create(id(i), i == 0 ? null : id(i - 1), CreateOptions.NONE);
-            Files.writeString(home.resolve(id(i)).resolve("diff/f" + i), id(i));
-        }
-    }
 
     private static int uid(Path p) throws Exception {
         return (Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS);
-    }
-
-    private static Map<String, String> status(StorageDriver d) {
-        return d.status().stream().collect(Collectors.toMap(StatusEntry::key, StatusEntry::value));
     }
 
     @Test

@@ -11,10 +11,7 @@ import dev.strata.nativeio.Xattrs;
 import dev.strata.archive.tar.TarHeader;
 import dev.strata.archive.tar.TarReader;
 import dev.strata.archive.tar.TarWriter;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -36,23 +33,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Native diff: applyDiff writes overlay whiteouts straight into the diff dir; diff and changes read it back. */
-class NativeDiffTest {
-    @TempDir
-    Path tmp;
-    ScratchFs fs;
-    Path home;
-
-    @BeforeEach
-    void mount() throws Exception {
-        fs = ScratchFs.mount(tmp);
-        home = fs.root.resolve("overlay");
-    }
-
-    @AfterEach
-    void unmount() {
-        if (fs != null) fs.close();
-    }
-
+class NativeDiffTest extends OnScratchFs {
     /** A tar built in memory with layer-archive's writer: {@code file(name, text)}, {@code dir}, links. */
     static final class Tar {
         private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();

@@ -16,7 +16,6 @@ import dev.strata.nativeio.StatFs;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,7 +27,6 @@ import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -37,24 +35,17 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Layout, mounting, reference counts and removal, on a tmpfs of the test's own. */
-class OverlayLayerTest {
-    @TempDir
-    Path tmp;
-    ScratchFs fs;
-    Path home;
+class OverlayLayerTest extends OnScratchFs {
     StorageDriver d;
 
     @BeforeEach
-    void open() throws Exception {
-        fs = ScratchFs.mount(tmp);
-        home = fs.root.resolve("overlay");
+    void open() {
         d = ScratchFs.open(home);
     }
 
     @AfterEach
     void close() {
-        if (d != null) d.cleanup();
-        if (fs != null) fs.close();
+        if (d != null) d.cleanup(); // before the scratch filesystem goes
     }
 
     private static String mode(Path p) throws Exception {
@@ -245,7 +236,7 @@ class OverlayLayerTest {
     void statusAndMetadataUseMobysKeys() {
         d.create("base", null, CreateOptions.NONE);
         d.createReadWrite("rw", "base", CreateOptions.NONE);
-        Map<String, String> status = d.status().stream().collect(Collectors.toMap(StatusEntry::key, StatusEntry::value));
+        Map<String, String> status = status(d);
         assertEquals("tmpfs", status.get("Backing Filesystem"));
         assertEquals("true", status.get("Supports d_type"));
         assertEquals("true", status.get("Native Overlay Diff"));

@@ -2,19 +2,14 @@ package dev.strata.driver.overlay;
 
 import dev.strata.api.StorageDriver;
 import dev.strata.api.CreateOptions;
-import dev.strata.api.StatusEntry;
 import dev.strata.api.StorageException;
 import dev.strata.nativeio.MountInfo;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -23,35 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Deep stacks through the new mount API, and the one-page limit of the mount(2) fallback. */
-class OverlayMountApiTest {
-    @TempDir
-    Path tmp;
-    ScratchFs fs;
-    Path home;
-
-    @BeforeEach
-    void mount() throws Exception {
-        fs = ScratchFs.mount(tmp);
-        home = fs.root.resolve("overlay");
-    }
-
-    @AfterEach
-    void unmount() {
-        if (fs != null) fs.close();
-    }
-
-    private static String id(int i) {
-        return String.format("L%03d", i);
-    }
-
-    /** Builds L000 (base) .. L{depth-1}, each with one file of its own. */
-    private void chain(StorageDriver d, int depth) throws Exception {
-        for (int i = 0; i < depth; i++) {
-            d.create(id(i), i == 0 ? null : id(i - 1), CreateOptions.NONE);
-            Files.writeString(home.resolve(id(i)).resolve("diff/f" + i), id(i));
-        }
-    }
-
+class OverlayMountApiTest extends OnScratchFs {
     @Test
     void fiveHundredLowersMountThroughFsconfigLowerdirPlus() throws Exception {
         StorageDriver d = ScratchFs.open(home);
@@ -88,7 +55,7 @@ class OverlayMountApiTest {
     void mount2FallbackStopsAtOnePageWithAClearError() throws Exception {
         StorageDriver d = ScratchFs.open(home, "overlay.mount_api=mount");
         try {
-            Map<String, String> status = d.status().stream().collect(Collectors.toMap(StatusEntry::key, StatusEntry::value));
+            Map<String, String> status = status(d);
             assertEquals("mount(2)", status.get("Mount API"));
             int fit = Integer.parseInt(status.get("Max Stack Depth").split(" ")[0]);
             assertTrue(fit > 10 && fit < 150, "one page holds tens of lowers with this home: " + status.get("Max Stack Depth"));

@@ -4,7 +4,6 @@ import dev.strata.api.CreateOptions;
 import dev.strata.api.DriverProvider;
 import dev.strata.api.DriverRegistry;
 import dev.strata.api.InvalidOptionException;
-import dev.strata.api.StatusEntry;
 import dev.strata.api.StorageDriver;
 import dev.strata.api.StorageException;
 import dev.strata.nativeio.Kernel;
@@ -12,16 +11,12 @@ import dev.strata.nativeio.MountInfo;
 import dev.strata.nativeio.PosixFiles;
 import dev.strata.nativeio.Xattrs;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -32,27 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Options (each validated), the registry entry, and the modes they switch on: userxattr, metacopy, volatile. */
-class OverlayOptionsTest {
-    @TempDir
-    Path tmp;
-    ScratchFs fs;
-    Path home;
-
-    @BeforeEach
-    void mount() throws Exception {
-        fs = ScratchFs.mount(tmp);
-        home = fs.root.resolve("overlay");
-    }
-
-    @AfterEach
-    void unmount() {
-        if (fs != null) fs.close();
-    }
-
-    private static Map<String, String> status(StorageDriver d) {
-        return d.status().stream().collect(Collectors.toMap(StatusEntry::key, StatusEntry::value));
-    }
-
+class OverlayOptionsTest extends OnScratchFs {
     @Test
     void theRegistryFindsOverlayByNameAndMobysNameFirstInPriority() {
         DriverRegistry registry = DriverRegistry.load();
