@@ -5,11 +5,16 @@
 // min-max spread.
 //
 //	roundbench -a /run/strata/snapshotter.sock [-b /run/strata/refsnap.sock] [-runs 7] [-rounds 200] [-warmup 100]
-//	           [-dir /var/tmp] [-rss-pid PID]
+//	           [-dir /var/tmp] [-rss-pid PID] [-no-mount] [-json]
+//
+// -no-mount leaves out the mount, write and unmount (and the base's files): the round is then the snapshotter's
+// calls alone, which an in-process caller can make too (benchmarks' PluginOverhead compares the two). -json prints
+// one JSON line instead of the table: per operation the median over the runs of side A.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io/ioutil"
@@ -31,6 +36,9 @@ import (
 
 var ops = []string{"prepare", "mounts", "mount+write+unmount", "commit", "remove", "round"}
 
+// noMount: the rounds make no mount (-no-mount).
+var noMount bool
+
 type side struct {
 	name string
 	sn   snapshots.Snapshotter
@@ -45,6 +53,8 @@ func main() {
 	warmup := flag.Int("warmup", 100, "unmeasured rounds per side first")
 	dir := flag.String("dir", os.TempDir(), "where the mount targets go")
 	rssPid := flag.Int("rss-pid", 0, "report this process's resident memory idle and during the runs")
+	flag.BoolVar(&noMount, "no-mount", false, "leave out mount+write+unmount: the snapshotter's calls alone")
+	asJSON := flag.Bool("json", false, "one JSON line of side A's medians instead of the table")
 	flag.Parse()
 	if *a == "" {
 		fmt.Fprintln(os.Stderr, "roundbench: -a SOCKET is required")
@@ -112,6 +122,16 @@ func main() {
 		cleanup(ctx, s.sn)
 	}
 
+	if *asJSON {
+		phases := map[string]map[string]float64{}
+		for _, op := range ops {
+			phases[op] = map[string]float64{"median_us": us(median(medians[0][op]))}
+		}
+		b, err := json.Marshal(map[string]interface{}{"runs": *runs, "rounds": *rounds, "warmup": *warmup, "no_mount": noMount, "phases": phases})
+		check(err)
+		fmt.Println(string(b))
+		return
+	}
 	fmt.Printf("roundbench: %d runs x %d rounds per side, %d warm-up rounds; mounts under %s\n", *runs, *rounds, *warmup, *dir)
 	fmt.Printf("%-22s %14s", "op (median µs)", "A "+*a)
 	if len(sides) == 2 {
@@ -146,6 +166,10 @@ func makeBase(ctx context.Context, sn snapshots.Snapshotter, dir string) string 
 	key, name := "roundbench-base-active", "roundbench-base"
 	m, err := sn.Prepare(ctx, key, "")
 	check(err)
+	if noMount {
+		check(sn.Commit(ctx, name, key))
+		return name
+	}
 	mp := filepath.Join(dir, "base")
 	check(os.MkdirAll(mp, 0755))
 	check(mount.All(m, mp))
@@ -172,9 +196,11 @@ func runRounds(ctx context.Context, s *side, n int, dir string, seq *int) map[st
 		m, err := s.sn.Mounts(ctx, key)
 		check(err)
 		t2 := time.Now()
-		check(mount.All(m, mp))
-		check(ioutil.WriteFile(filepath.Join(mp, "written"), []byte("round "+key+"\n"), 0644))
-		check(mount.UnmountAll(mp, 0))
+		if !noMount {
+			check(mount.All(m, mp))
+			check(ioutil.WriteFile(filepath.Join(mp, "written"), []byte("round "+key+"\n"), 0644))
+			check(mount.UnmountAll(mp, 0))
+		}
 		t3 := time.Now()
 		check(s.sn.Commit(ctx, name, key))
 		t4 := time.Now()

@@ -3,10 +3,13 @@ package dev.strata.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.strata.api.CreateOptions;
+import dev.strata.api.DriverProvider;
 import dev.strata.api.DriverRegistry;
 import dev.strata.api.StorageDriver;
 import dev.strata.nativeio.Kernel;
 import dev.strata.plugin.PluginServer;
+import dev.strata.snapshotter.Snapshotter;
+import dev.strata.snapshotter.SnapshotterServer;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -33,10 +36,17 @@ import static dev.strata.bench.Comparison.Metric;
  * with one lower), Put, Remove. A last case sets Strata's server against a Go net/http stub that answers at once
  * from memory, both through moby's client: the floor of Go's own HTTP stack on this machine.
  *
+ * <p>The containerd snapshotter the same way: this JVM serves a {@link Snapshotter} of the driver on a socket
+ * ({@link SnapshotterServer}, as {@code strata snapshotter serve} does) and opens a second one in-process. The socket
+ * side is {@code roundbench -no-mount} (snapshotter-server/go) in a process per block: containerd 1.6's proxy client
+ * over gRPC, one connection, the snapshot round without its mount (Prepare on a committed base, Mounts, Commit,
+ * Remove; Cleanup untimed after each block). The in-process side makes the same calls on the other snapshotter.
+ *
  * <pre>scripts/bench PluginOverhead [DRIVER] [RUNS] [N] [WARMUP] [tmpfs|ext4]   (defaults: overlay 5 2000 2000 ext4)</pre>
  */
 public final class PluginOverhead {
     private static final Goal ADDS_AT_MOST_200_US = Goal.ratio(200, Double.NaN);
+    private static final List<String> SNAPSHOT_OPS = List.of("prepare", "mounts", "commit", "remove");
 
     private PluginOverhead() {
     }
@@ -49,7 +59,7 @@ public final class PluginOverhead {
         String backing = args.length > 4 ? args[4] : "ext4";
         if (!Kernel.isRoot()) throw new IllegalStateException("must run as root (mounts)");
         Path client = VsMoby.buildPeer(Path.of("").toAbsolutePath(), "plugin-client");
-        Comparison c = new Comparison("graphdriver plugin socket against in-process, " + driver + " on " + backing, runs, null);
+        Comparison c = new Comparison("graphdriver plugin and snapshotter sockets against in-process, " + driver + " on " + backing, runs, null);
         long connections;
         try (BenchMount m = backing.equals("tmpfs") ? BenchMount.tmpfs("2g") : BenchMount.ext4(4L << 30)) {
             DriverRegistry registry = DriverRegistry.load();
@@ -71,12 +81,22 @@ public final class PluginOverhead {
                     c.add(new Comparison.Case("lifecycle, " + label, List.of(socketSide("socket", client, socket, home, "lifecycle", kind, n, warmup),
                             lifecycle), added, Comparison.Prepare.NOTHING));
                 }
-                while (!Files.exists(stubSocket) && stub.isAlive()) Thread.sleep(20);
-                c.add(new Comparison.Case("exists, moby's client: Strata's server against a Go stub", List.of(
-                        socketSide("Strata's server", client, socket, home, "exists", "moby", n, warmup),
-                        socketSide("Go net/http stub", client, stubSocket, home, "exists", "moby", n, warmup)),
-                        List.of(Metric.time("exists", "Exists, µs", null)), Comparison.Prepare.NOTHING));
-                c.run();
+                Path snapSocket = m.mount.resolve("snapshotter.sock");
+                try (SnapshotterServer snapServer = SnapshotterServer.start(snapSocket, snapshotter(registry, driver, m.mount.resolve("snap-served")),
+                        Duration.ofSeconds(20)); Snapshotter snapLocal = snapshotter(registry, driver, m.mount.resolve("snap-in-process"))) {
+                    Path roundbench = buildRoundbench(m.mount.resolve("gobin"));
+                    List<Metric> added = new ArrayList<>();
+                    for (String p : SNAPSHOT_OPS) added.add(Metric.added(p, "snapshot " + p + ", µs added", ADDS_AT_MOST_200_US));
+                    c.add(new Comparison.Case("snapshot round, containerd's proxy client", List.of(
+                            snapshotSocketSide(roundbench, snapSocket, m.mount, n / 4, warmup / 4),
+                            snapshotInProcessSide(snapLocal, n / 4, warmup / 4)), added, Comparison.Prepare.NOTHING));
+                    while (!Files.exists(stubSocket) && stub.isAlive()) Thread.sleep(20);
+                    c.add(new Comparison.Case("exists, moby's client: Strata's server against a Go stub", List.of(
+                            socketSide("Strata's server", client, socket, home, "exists", "moby", n, warmup),
+                            socketSide("Go net/http stub", client, stubSocket, home, "exists", "moby", n, warmup)),
+                            List.of(Metric.time("exists", "Exists, µs", null)), Comparison.Prepare.NOTHING));
+                    c.run();
+                }
                 connections = server.connectionsAccepted();
             } finally {
                 stub.destroy();
@@ -90,6 +110,78 @@ public final class PluginOverhead {
         System.out.printf("scripts/bench PluginOverhead %s %d %d %d %s%n", driver, runs, n, warmup, backing);
     }
 
+    /** A snapshotter of its own driver, as {@code strata --root ROOT snapshotter serve} opens it. */
+    private static Snapshotter snapshotter(DriverRegistry registry, String driver, Path root) {
+        DriverProvider p = registry.require(driver);
+        return Snapshotter.open(registry.open(p, root, List.of()), root.resolve("snapshots").resolve(p.name()));
+    }
+
+    private static Path buildRoundbench(Path out) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("snapshotter-server/go/build", out.toString()).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        if (p.waitFor() != 0) throw new IOException("snapshotter-server/go/build failed");
+        return out.resolve("roundbench");
+    }
+
+    /** roundbench's snapshot round without its mount, over the socket: one process, one connection per block. */
+    private static Comparison.Side snapshotSocketSide(Path roundbench, Path socket, Path dir, int n, int warmup) {
+        return new Comparison.Side() {
+            @Override
+            public String name() {
+                return "socket";
+            }
+
+            @Override
+            public Map<String, Double> measure(int run) throws Exception {
+                JsonNode phases = phases(roundbench.toString(), "-a", socket.toString(), "-runs", "1", "-rounds", Integer.toString(n),
+                        "-warmup", Integer.toString(warmup), "-dir", dir.toString(), "-no-mount", "-json");
+                Map<String, Double> v = new LinkedHashMap<>();
+                for (String op : SNAPSHOT_OPS) v.put(op, phases.path(op).path("median_us").asDouble());
+                return v;
+            }
+        };
+    }
+
+    /** The same round on a snapshotter in this JVM: a committed empty base, then Prepare, Mounts, Commit, Remove. */
+    private static Comparison.Side snapshotInProcessSide(Snapshotter sn, int n, int warmup) {
+        return new Comparison.Side() {
+            private int seq;
+
+            @Override
+            public String name() {
+                return "in-process";
+            }
+
+            @Override
+            public Map<String, Double> measure(int run) {
+                String base = "roundbench-base";
+                sn.prepare(base + "-active", "", Map.of());
+                sn.commit(base, base + "-active", Map.of());
+                Map<String, List<Long>> t = new LinkedHashMap<>();
+                for (String op : SNAPSHOT_OPS) t.put(op, new ArrayList<>());
+                for (int i = -warmup; i < n; i++) {
+                    String key = "roundbench-active-" + ++seq, name = "roundbench-layer-" + seq;
+                    long a = timed(() -> sn.prepare(key, base, Map.of()));
+                    long b = timed(() -> sn.mounts(key));
+                    long c = timed(() -> sn.commit(name, key, Map.of()));
+                    long d = timed(() -> sn.remove(name));
+                    if (i >= 0) {
+                        t.get("prepare").add(a);
+                        t.get("mounts").add(b);
+                        t.get("commit").add(c);
+                        t.get("remove").add(d);
+                    }
+                    if (i == -1) sn.cleanup(); // as roundbench: Cleanup after its warm-up and after the block, untimed
+                }
+                sn.remove(base);
+                sn.cleanup();
+                Map<String, Double> v = new LinkedHashMap<>();
+                t.forEach((op, times) -> v.put(op, Comparison.medianMicros(times)));
+                return v;
+            }
+        };
+    }
+
     private static Comparison.Side socketSide(String name, Path client, Path socket, Path home, String op, String kind, int n, int warmup) {
         return new Comparison.Side() {
             @Override
@@ -99,17 +191,23 @@ public final class PluginOverhead {
 
             @Override
             public Map<String, Double> measure(int run) throws Exception {
-                Process p = new ProcessBuilder(client.toString(), "-socket", socket.toString(), "-home", home.toString(), "-op", op,
-                        "-client", kind, "-n", Integer.toString(n), "-warmup", Integer.toString(warmup))
-                        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-                String line = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-                if (!p.waitFor(30, TimeUnit.MINUTES) || p.exitValue() != 0) throw new IOException("plugin-client failed: " + line);
-                JsonNode phases = new ObjectMapper().readTree(line).path("phases");
+                JsonNode phases = phases(client.toString(), "-socket", socket.toString(), "-home", home.toString(), "-op", op,
+                        "-client", kind, "-n", Integer.toString(n), "-warmup", Integer.toString(warmup));
                 Map<String, Double> v = new LinkedHashMap<>();
                 phases.properties().forEach(e -> v.put(e.getKey(), e.getValue().path("median_us").asDouble()));
                 return v;
             }
         };
+    }
+
+    /** Runs a Go client that prints one JSON line and returns its {@code phases}. */
+    private static JsonNode phases(String... command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String line = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        if (!p.waitFor(30, TimeUnit.MINUTES) || p.exitValue() != 0) {
+            throw new IOException(Path.of(command[0]).getFileName() + " failed: " + line);
+        }
+        return new ObjectMapper().readTree(line).path("phases");
     }
 
     private static Comparison.Side inProcessSide(StorageDriver d, String op, int n, int warmup) {

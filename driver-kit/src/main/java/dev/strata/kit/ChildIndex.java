@@ -17,29 +17,30 @@ import java.util.Map;
  * Which layers were made on which: {@code <dir>/<parent>/<child>}, one empty file per child. It makes the children
  * check of remove and applyDiff cost the number of children, not the number of layers.
  *
+ * <p>It lives in the run directory (a tmpfs), as the marks do: it is a cache of what the storage records (each
+ * layer's parent), so a reboot may lose it, and the first operation after one builds it again. An entry, written by
+ * every create with a parent, then costs no journaled write on the layers' filesystem (on btrfs, a file made and
+ * committed with the snapshot). A home whose index was kept in {@code <home>/.strata/children} (older Strata) has
+ * that directory deleted when the index is built here.
+ *
  * <p>Kept crash-safe as a superset: an entry is made before its child's storage, and a removed child's entry is
  * left to go stale, so a crash at any point leaves at most an entry too many, never one too few. The kit checks
  * each entry against the layer's real state (it exists, and its parent is this one) when it reads a parent's
  * children, and drops the stale ones then ({@link #remove}): a remove costs no index write.
- *
- * <p>Entries are hard links of one empty file ({@code .entry}): a new entry is a name, not an inode, which on ext4
- * without a journal (where allocating an inode scans for one not deleted recently) was a quarter of a create's time.
- * Only the names are ever read, so an entry of its own (a home from before, or where a link is refused) is the same.
  *
  * <p>A home made before the index (or by another engine, such as dockerd's own overlay2 dir) has none: the first
  * operation that needs it builds it from the storage once, under the kit's lock, and writes {@code .built}.
  * Children that another engine makes afterwards in the same home are not seen (moby checks none at all).
  */
 final class ChildIndex {
-    private static final String BUILT = ".built", SHARED = ".entry";
-    private static final int EEXIST = 17, EMLINK = 31;
-    private final Path dir;
-    private final Path shared;
+    private static final String BUILT = ".built";
+    private final Path dir, legacy;
     private volatile boolean built;
 
-    ChildIndex(Path dir) {
+    /** @param legacy where an older Strata kept the index, deleted when this one is built */
+    ChildIndex(Path dir, Path legacy) {
         this.dir = dir;
-        this.shared = dir.resolve(SHARED);
+        this.legacy = legacy;
     }
 
     /** Builds the index from {@code parents} (id to parent, null for none) unless it was built before. */
@@ -53,6 +54,7 @@ final class ChildIndex {
             if (e.getValue() != null) add(e.getValue(), e.getKey());
         }
         try {
+            if (Files.isDirectory(legacy)) deleteTree(legacy);
             Files.createDirectories(dir);
             Files.createFile(dir.resolve(BUILT));
         } catch (FileAlreadyExistsException ok) {
@@ -63,16 +65,15 @@ final class ChildIndex {
         built = true;
     }
 
+    private static void deleteTree(Path top) throws IOException {
+        try (var paths = Files.walk(top)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
+    }
+
     /** Records a child (its entry may be there already, left stale by an earlier child of that id). */
     void add(String parent, String child) {
-        Path entry = dir.resolve(parent).resolve(child);
-        int e = LockFiles.link(shared, entry);
-        if (e == 0 || e == EEXIST) return;
-        // The first entry of the home or of a parent, or a shared file with all its links: this entry gets a file
-        // of its own (and its directory), and the next one a shared file again.
-        if (e == EMLINK) LockFiles.unlink(shared); // its entries keep it; the next entry makes a fresh one
-        else if (!LockFiles.exists(shared)) LockFiles.touch(shared);
-        LockFiles.touch(entry);
+        LockFiles.touch(dir.resolve(parent).resolve(child));
     }
 
     /** The children recorded for {@code parent}, stale ones included. */

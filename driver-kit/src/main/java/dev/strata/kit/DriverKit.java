@@ -10,8 +10,8 @@ import dev.strata.api.StorageDriver;
  * <ul>
  *   <li>id and parent validation ({@link dev.strata.api.LayerIds}; a null or empty parent means none, null options
  *   mean none);</li>
- *   <li>existence, parent and children checks, the children from an index kept next to the layers, so checking
- *   costs the number of children, not of layers;</li>
+ *   <li>existence, parent and children checks, the children from an index, so checking costs the number of
+ *   children, not of layers;</li>
  *   <li>crash marks and the failure policy: a create, apply or remove that fails, is interrupted or is killed
  *   leaves what existed before it, and the next open (or the next operation on that id) finishes or undoes it;</li>
  *   <li>all-or-nothing applyDiff through a staged copy, refused on a layer with children or one that is mounted;</li>
@@ -19,9 +19,9 @@ import dev.strata.api.StorageDriver;
  *   the storage's mount and unmount.</li>
  * </ul>
  * A storage that also implements {@link MountSpecs} makes a driver that does, with the id checked by the kit.
- * The kit keeps the children index in {@code <home>/.strata/children}, and what lives as long as the processes
- * using the home in the home's {@link RunDirectory} (a tmpfs): the home lock, the crash marks ({@code incomplete/},
- * {@code applying/}) and the reference counts ({@code refs/}). A mark must outlive the process that made it, not a
+ * The kit keeps what lives as long as the processes using the home in the home's {@link RunDirectory} (a tmpfs):
+ * the home lock, the crash marks ({@code incomplete/}, {@code applying/}), the reference counts ({@code refs/}), and
+ * the children index ({@code children/}, a cache of the storage's parents, built again after a reboot). A mark must outlive the process that made it, not a
  * reboot: every storage's commit point is atomic, so after a reboot nothing half made is ever reported, and what a
  * reboot cut short is swept when its id is next made, applied or removed.
  */

@@ -60,12 +60,9 @@ final class IdMapRecords implements LayerIdMaps {
         AtomicFiles.write(dir.resolve(id), UIDS + maps.uidSpec() + "\n" + GIDS + maps.gidSpec() + "\n");
     }
 
+    /** One unlink; no record (the usual case) costs no exception. */
     void forget(String id) {
-        try {
-            Files.deleteIfExists(dir.resolve(id));
-        } catch (IOException e) {
-            throw new StorageException("remove", dir.resolve(id), e.toString(), e);
-        }
+        LockFiles.unlink(dir.resolve(id));
     }
 
     private String read(String id) {

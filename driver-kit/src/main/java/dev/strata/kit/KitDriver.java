@@ -50,7 +50,7 @@ class KitDriver implements StorageDriver {
         this.homeLock = Flock.keptOpen(run.resolve(DriverKit.HOME_LOCK)); // taken by every create and remove; cleanup closes it
         this.incomplete = new Marks(run.resolve(DriverKit.INCOMPLETE));
         Marks applying = new Marks(run.resolve(DriverKit.APPLYING));
-        this.index = new ChildIndex(storage.home().resolve(DriverKit.STATE_DIR).resolve("children"));
+        this.index = new ChildIndex(run.resolve("children"), storage.home().resolve(DriverKit.STATE_DIR).resolve("children"));
         this.refs = new RefCounts(run.resolve("refs"), storage::isMounted, id -> new RefCounts.Layer(storage.root(id), storage.needsMount(id)));
         this.idMaps = new IdMapRecords(storage.home().resolve(DriverKit.STATE_DIR).resolve("idmaps"));
         storage.attach(idMaps);

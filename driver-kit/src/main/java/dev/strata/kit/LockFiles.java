@@ -36,33 +36,23 @@ final class LockFiles implements FileConstants {
      * virtual thread's dies with it; reused, so a call allocates and frees no native memory.
      */
     private static final class Scratch {
-        final MemorySegment st, path, other, statA, statB, empty;
+        final MemorySegment st, path, statA, statB, empty;
 
         Scratch() {
             Arena a = Arena.ofAuto();
             st = Native.captureState(a);
             path = a.allocate(4097);
-            other = a.allocate(4097);
             statA = a.allocate(Statx.SIZE, 8);
             statB = a.allocate(Statx.SIZE, 8);
             empty = a.allocate(1);
         }
 
         MemorySegment path(Path p) {
-            return fill(path, p);
-        }
-
-        /** A second path, for the calls that take two. */
-        MemorySegment other(Path p) {
-            return fill(other, p);
-        }
-
-        private static MemorySegment fill(MemorySegment buf, Path p) {
             byte[] b = p.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
             if (b.length >= 4096) throw new SyscallException("open", p.toString(), 36); // ENAMETOOLONG
-            MemorySegment.copy(b, 0, buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, b.length);
-            buf.set(java.lang.foreign.ValueLayout.JAVA_BYTE, b.length, (byte) 0);
-            return buf;
+            MemorySegment.copy(b, 0, path, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, b.length);
+            path.set(java.lang.foreign.ValueLayout.JAVA_BYTE, b.length, (byte) 0);
+            return path;
         }
     }
 
@@ -205,17 +195,6 @@ final class LockFiles implements FileConstants {
         Scratch x = SCRATCH.get();
         int fd = open(x.st, file, x.path(file), O_WRONLY | O_CREAT);
         Libc.close(x.st, fd);
-    }
-
-    /**
-     * Makes {@code file} one more name of the existing file {@code shared}: one linkat, and no inode to allocate.
-     * Returns 0, or the errno: EEXIST ({@code file} is there), ENOENT ({@code shared} or {@code file}'s directory is
-     * missing), EMLINK ({@code shared} has all the names it can have), or whatever else the filesystem refuses.
-     */
-    static int link(Path shared, Path file) {
-        Scratch x = SCRATCH.get();
-        int r = Libc.linkat(x.st, AT_FDCWD, x.path(shared), AT_FDCWD, x.other(file), 0);
-        return r < 0 ? -r : 0;
     }
 
     /** Removes {@code file}; not being there is fine. One unlinkat. */

@@ -180,8 +180,9 @@ class KitTest {
         Path marks = Files.createDirectories(RunDirectory.forHome(home).resolve(DriverKit.INCOMPLETE));
         // a create killed before its commit point: a mark naming the parent, a partial directory, an index entry
         Files.createDirectories(storage.dir("half-made").resolve("partial"));
-        Files.createDirectories(home.resolve(".strata/children/base"));
-        Files.createFile(home.resolve(".strata/children/base/half-made"));
+        Path index = RunDirectory.forHome(home).resolve("children");
+        Files.createDirectories(index.resolve("base"));
+        Files.createFile(index.resolve("base/half-made"));
         Files.writeString(marks.resolve("half-made"), "create base");
         // a create killed after its commit point, before the mark was cleared
         Files.writeString(marks.resolve("done"), "create base");
@@ -208,10 +209,15 @@ class KitTest {
     void theChildrenIndexIsBuiltOnceForAHomeMadeWithoutIt() throws Exception {
         d.create("base", null, null);
         d.create("child", "base", null);
-        Files.walk(home.resolve(".strata/children")).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        // As after a reboot (the index is in the run directory, a tmpfs), with the index an older Strata kept in the home.
+        Path index = RunDirectory.forHome(home).resolve("children");
+        Files.walk(index).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        Files.createDirectories(home.resolve(".strata/children/base"));
+        Files.createFile(home.resolve(".strata/children/base/child"));
         StorageDriver r = reopen();
         assertThrows(LayerBusyException.class, () -> r.remove("base"));
-        assertTrue(Files.exists(home.resolve(".strata/children/.built")));
+        assertTrue(Files.exists(index.resolve(".built")));
+        assertFalse(Files.exists(home.resolve(".strata/children")), "the index an older Strata kept is gone");
         r.remove("child");
         r.remove("base");
     }

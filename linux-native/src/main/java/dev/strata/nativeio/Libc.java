@@ -25,6 +25,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 public final class Libc {
     private static final long SYS_OPENAT2 = 437;
     private static final int STATX_BASIC_STATS = 0x7ff;
+    /** Set once the statx handle is made: from then on a path check costs no more through FFM than through the JDK. */
+    static volatile boolean statxLinked;
 
     private Libc() {
     }
@@ -123,6 +125,10 @@ public final class Libc {
         }
         static final class Statx {
             static final MethodHandle H = Native.errnoCall("statx", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
+
+            static {
+                statxLinked = true;
+            }
         }
         static final class Getdents64 {
             static final MethodHandle H = Native.errnoCall("getdents64", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));

@@ -197,38 +197,40 @@ public final class PosixFiles implements FileConstants {
 
     /**
      * Whether anything, a dangling symlink included, is at {@code path} (a final symlink is not followed); errors
-     * other than ENOENT and ENOTDIR are thrown. The JDK's lstat gives the usual answers: a short command such as
-     * {@code strata exists} then makes no downcall handle at all (the first costs 20-50 ms of its start-up), and a
-     * missing path costs one exception, a few microseconds. statx tells the rare other errors apart, with their errno.
-     * An exception's cost grows with the stack, though (~10 µs under a server's), so a process that keeps asking
-     * after missing paths switches to statx for good after {@value #MISSES_BEFORE_STATX} of them: a long-running one
-     * (the snapshotter met ~11 a snapshot round) links it once, a short command never.
+     * other than ENOENT and ENOTDIR are thrown. A process that has made the statx handle already (any driver
+     * operation does) asks statx: no exception for a missing path, which is the usual answer on the hot paths (a
+     * crash mark, a staging directory), and an exception's stack trace costs more than the system call. A short
+     * command that has made no downcall handle ({@code strata exists}: the first costs 20-50 ms of its start-up)
+     * asks the JDK's lstat, paying an exception for a missing path instead.
      */
     public static boolean lexists(Path path) {
-        if (missesLeft <= 0) return lexistsByStatx(path);
+        if (Libc.statxLinked) return lstatIfExists(path) != null;
         try {
             java.nio.file.Files.readAttributes(path, java.nio.file.attribute.BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
             return true;
         } catch (java.nio.file.NoSuchFileException e) {
-            missesLeft--; // racy on purpose: a lost decrement only delays the switch
             return false;
         } catch (java.io.IOException e) {
-            return lexistsByStatx(path);
+            return lstatIfExists(path) != null;
         }
     }
 
-    private static final int MISSES_BEFORE_STATX = 64;
-    private static int missesLeft = MISSES_BEFORE_STATX;
-
-    private static boolean lexistsByStatx(Path path) {
+    /** lstat-like statx of a path, or null when nothing is there (ENOENT, ENOTDIR): one system call, no exception. */
+    public static Stat lstatIfExists(Path path) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = Native.captureState(a);
-            int r = Libc.statx(st, AT_FDCWD, a.allocateFrom(path.toString()), AT_SYMLINK_NOFOLLOW, 0, a.allocate(Statx.SIZE, 8));
-            if (r == 0) return true;
-            int e = -r;
-            if (e == Errno.ENOENT || e == Errno.ENOTDIR) return false;
-            throw new SyscallException("statx", path.toString(), e);
+            MemorySegment b = a.allocate(Statx.SIZE, 8);
+            int r = Libc.statx(st, AT_FDCWD, a.allocateFrom(path.toString()), AT_SYMLINK_NOFOLLOW, b);
+            if (r == 0) return Statx.toStat(b);
+            if (r == -Errno.ENOENT || r == -Errno.ENOTDIR) return null;
+            throw new SyscallException("statx", path.toString(), -r);
         }
+    }
+
+    /** unlink(2) of a file; nothing there (ENOENT) is fine. One system call, no exception for a missing file. */
+    public static void unlinkIfExists(Path path) {
+        int e = tryUnlinkat(null, path.toString(), 0);
+        if (e != 0 && e != Errno.ENOENT) throw new SyscallException("unlink", path.toString(), e);
     }
 
     /** lstat-like statx of a path (a final symlink is not followed). */

@@ -2,6 +2,7 @@ package dev.strata.plugin;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.databind.ObjectReader;
 import dev.strata.api.CreateOptions;
 import dev.strata.api.StatusEntry;
 import dev.strata.api.StorageDriver;
@@ -66,8 +67,11 @@ final class GraphDriverApi {
             return path.substring(1);
         }
 
+        private static final Map<String, Endpoint> BY_PATH = Arrays.stream(values()).collect(
+                java.util.stream.Collectors.toUnmodifiableMap(e -> e.path, e -> e));
+
         static Optional<Endpoint> byPath(String path) {
-            return Arrays.stream(values()).filter(e -> e.path.equals(path)).findFirst();
+            return Optional.ofNullable(BY_PATH.get(path));
         }
     }
 
@@ -92,7 +96,7 @@ final class GraphDriverApi {
         return switch (endpoint) {
             case ACTIVATE -> new Wire.Manifest(List.of(MANIFEST_INTERFACE));
             case INIT -> {
-                Wire.InitRequest r = parse(endpoint, body, Wire.InitRequest.class, Wire.InitRequest.EMPTY);
+                Wire.InitRequest r = parse(endpoint, body, Wire.INIT_REQUEST, Wire.InitRequest.EMPTY);
                 host.init(r.home(), r.optsOrEmpty(), r.idMaps());
                 yield Wire.Reply.OK;
             }
@@ -176,14 +180,14 @@ final class GraphDriverApi {
     }
 
     private static Wire.DriverRequest request(Endpoint endpoint, byte[] body) {
-        return parse(endpoint, body, Wire.DriverRequest.class, Wire.DriverRequest.EMPTY);
+        return parse(endpoint, body, Wire.DRIVER_REQUEST, Wire.DriverRequest.EMPTY);
     }
 
     /** An empty body (or JSON null) is the zero value, as Go's omitempty makes it for a request with no fields. */
-    private static <T> T parse(Endpoint endpoint, byte[] body, Class<T> type, T empty) {
-        if (body.length == 0 || new String(body, StandardCharsets.UTF_8).isBlank()) return empty;
+    private static <T> T parse(Endpoint endpoint, byte[] body, ObjectReader reader, T empty) {
+        if (isBlank(body)) return empty;
         try {
-            T value = Wire.MAPPER.readValue(body, type);
+            T value = reader.readValue(body);
             return value == null ? empty : value;
         } catch (JacksonException e) {
             JsonLocation at = e.getLocation();
@@ -193,6 +197,14 @@ final class GraphDriverApi {
         } catch (IOException e) {
             throw new BadRequestException(400, "unreadable " + endpoint.method() + " request: " + e.getMessage());
         }
+    }
+
+    /** JSON's whitespace only (what Go's decoder skips), without decoding the body into a String first. */
+    private static boolean isBlank(byte[] body) {
+        for (byte b : body) {
+            if (b != ' ' && b != '\t' && b != '\n' && b != '\r') return false;
+        }
+        return true;
     }
 
     /**

@@ -4,8 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.strata.api.StorageException;
 import dev.strata.plugin.GraphDriverApi.BadRequestException;
 import dev.strata.plugin.GraphDriverApi.Endpoint;
-import io.netty.buffer.ByteBufUtil;
-import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -28,8 +27,9 @@ import io.netty.util.ReferenceCountUtil;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.ArrayDeque;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
@@ -49,6 +49,7 @@ final class PluginHttpHandler extends ChannelInboundHandlerAdapter {
     static final int DIFF_CHUNK = 64 << 10;
     /** Diff chunks written but not yet flushed to the socket, at most: bounds memory when dockerd reads slowly. */
     static final int DIFF_WINDOW = 4;
+    private static final byte[] NO_BODY = new byte[0];
 
     private final GraphDriverApi api;
     private final Executor workers;
@@ -64,7 +65,9 @@ final class PluginHttpHandler extends ChannelInboundHandlerAdapter {
         final String query;
         final boolean keepAlive;
         final long started = System.nanoTime();
-        CompositeByteBuf json;
+        /** The JSON body so far (most arrive in one piece), and its length; null for a streamed or refused body. */
+        byte[] json;
+        int jsonLength;
         RequestBody tar;
         FullHttpResponse reply;
         boolean bodyEnded;
@@ -134,7 +137,6 @@ final class PluginHttpHandler extends ChannelInboundHandlerAdapter {
         pending.clear();
         if (x != null) {
             if (x.tar != null) x.tar.abort(new IOException("the client closed the connection before the end of the ApplyDiff body"));
-            if (x.json != null) x.json.release();
             if (x.reply != null && !x.replied) x.reply.release();
         }
         ctx.fireChannelInactive();
@@ -166,7 +168,7 @@ final class PluginHttpHandler extends ChannelInboundHandlerAdapter {
         } else if (endpoint.kind == GraphDriverApi.Kind.TAR_REQUEST) {
             startApplyDiff(ctx, x);
         } else {
-            x.json = ctx.alloc().compositeBuffer();
+            x.json = NO_BODY;
         }
     }
 
@@ -182,12 +184,15 @@ final class PluginHttpHandler extends ChannelInboundHandlerAdapter {
         boolean more = true;
         if (x.reply == null && content.content().isReadable()) {
             if (x.json != null) {
-                if (x.json.readableBytes() + content.content().readableBytes() > MAX_JSON_BODY) {
-                    x.json.release();
+                ByteBuf piece = content.content();
+                int n = piece.readableBytes();
+                if (x.jsonLength + n > MAX_JSON_BODY) {
                     x.json = null;
                     x.reply = error(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, x.target + ": request body over " + MAX_JSON_BODY + " bytes");
                 } else {
-                    x.json.addComponent(true, content.content().retain());
+                    if (x.jsonLength + n > x.json.length) x.json = Arrays.copyOf(x.json, Math.max(x.jsonLength + n, 2 * x.json.length));
+                    piece.getBytes(piece.readerIndex(), x.json, x.jsonLength, n);
+                    x.jsonLength += n;
                 }
             } else if (x.tar != null) {
                 more = x.tar.offer(content.content().retain());
@@ -211,8 +216,7 @@ final class PluginHttpHandler extends ChannelInboundHandlerAdapter {
             reply(ctx, x, x.reply);
             return;
         }
-        byte[] body = ByteBufUtil.getBytes(x.json);
-        x.json.release();
+        byte[] body = x.json.length == x.jsonLength ? x.json : Arrays.copyOf(x.json, x.jsonLength);
         x.json = null;
         if (x.endpoint.kind == GraphDriverApi.Kind.TAR_REPLY) {
             submit(ctx, x, () -> streamDiff(ctx, x, body));
@@ -402,7 +406,7 @@ final class PluginHttpHandler extends ChannelInboundHandlerAdapter {
     static FullHttpResponse json(HttpResponseStatus status, Object value) {
         byte[] bytes;
         try {
-            bytes = Wire.MAPPER.writeValueAsBytes(value);
+            bytes = Wire.encode(value);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot encode a reply", e);
         }

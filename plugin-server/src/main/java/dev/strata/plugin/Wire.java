@@ -8,7 +8,10 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.strata.api.Change;
 import dev.strata.api.StatusEntry;
@@ -31,14 +34,39 @@ final class Wire {
             .disable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .build();
 
+    /** Readers bound to their type once, rather than a type lookup per call. */
+    static final ObjectReader DRIVER_REQUEST = MAPPER.readerFor(DriverRequest.class);
+    static final ObjectReader INIT_REQUEST = MAPPER.readerFor(InitRequest.class);
+    private static final ObjectWriter WRITER = MAPPER.writer();
+    /** The replies most calls answer (Create, Put, Remove, Exists), encoded once. */
+    private static final byte[] OK_BYTES = encodeOnce(Reply.OK);
+    private static final byte[] EXISTS_BYTES = encodeOnce(Reply.EXISTS);
+    private static final byte[] MISSING_BYTES = encodeOnce(Reply.MISSING);
+
+    /** The JSON of a reply. The bytes of a constant reply are shared: callers must not write to them. */
+    static byte[] encode(Object reply) throws JsonProcessingException {
+        if (reply == Reply.OK) return OK_BYTES;
+        if (reply == Reply.EXISTS) return EXISTS_BYTES;
+        if (reply == Reply.MISSING) return MISSING_BYTES;
+        return WRITER.writeValueAsBytes(reply);
+    }
+
+    private static byte[] encodeOnce(Reply reply) {
+        try {
+            return MAPPER.writeValueAsBytes(reply);
+        } catch (JsonProcessingException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     /**
      * Loads and links Jackson's serializers for every wire type, so that dockerd's first calls (Activate, Init,
      * Capabilities) do not each pay a cold start of a few hundred milliseconds.
      */
     static void warmUp() {
         try {
-            MAPPER.readValue("{\"ID\":\"a\",\"Parent\":\"b\",\"MountLabel\":\"\",\"StorageOpt\":{\"size\":\"1\"}}", DriverRequest.class);
-            MAPPER.readValue("{\"Home\":\"/h\",\"Opts\":[],\"UIDMaps\":[{\"container_id\":0,\"host_id\":0,\"size\":1}]}", InitRequest.class);
+            DRIVER_REQUEST.readValue("{\"ID\":\"a\",\"Parent\":\"b\",\"MountLabel\":\"\",\"StorageOpt\":{\"size\":\"1\"}}");
+            INIT_REQUEST.readValue("{\"Home\":\"/h\",\"Opts\":[],\"UIDMaps\":[{\"container_id\":0,\"host_id\":0,\"size\":1}]}");
             MAPPER.writeValueAsBytes(new Manifest(List.of("GraphDriver")));
             MAPPER.writeValueAsBytes(new Reply("e", "d", true, List.of(List.of("k", "v")), List.of(new WireChange("/a", 1)),
                     1L, Map.of("k", "v"), new WireCapabilities(false)));
@@ -120,6 +148,8 @@ final class Wire {
             @JsonProperty("Metadata") Map<String, String> metadata,
             @JsonProperty("Capabilities") WireCapabilities capabilities) {
         static final Reply OK = new Reply(null, null, null, null, null, null, null, null);
+        static final Reply EXISTS = new Reply(null, null, true, null, null, null, null, null);
+        static final Reply MISSING = new Reply(null, null, false, null, null, null, null, null);
 
         static Reply error(String message) {
             return new Reply(message == null || message.isEmpty() ? "unknown error" : message,
@@ -131,7 +161,7 @@ final class Wire {
         }
 
         static Reply exists(boolean exists) {
-            return new Reply(null, null, exists, null, null, null, null, null);
+            return exists ? EXISTS : MISSING;
         }
 
         static Reply status(List<StatusEntry> entries) {

@@ -41,7 +41,6 @@ final class BtrfsStorage implements DirectoryStorage {
         this.volumes = new LayerVolumes(layout);
         this.parents = new ParentRecords(layout.parents());
         this.quotas = new LayerQuotas(layout, options);
-        parents.adopt(volumes.ids(), layout::layer);
         quotas.restore(layout::layer);
     }
 
@@ -75,7 +74,7 @@ final class BtrfsStorage implements DirectoryStorage {
         return volumes.exists(id);
     }
 
-    /** From the record; a layer moby made since the driver opened is adopted first. */
+    /** From the record; a layer without one (a create made it, or moby) is adopted first. */
     @Override
     public String parent(String id) {
         if (!parents.has(id)) parents.adopt(volumes.ids(), layout::layer);
@@ -94,22 +93,24 @@ final class BtrfsStorage implements DirectoryStorage {
     }
 
     /**
-     * Under the kit's home lock, which has checked that the layer is not there. A create a kill cut short left at
-     * most {@code creating/<id>} and a parent record: this create sweeps the first and rewrites the second, and the
-     * next open ({@link #recover}) sweeps both.
+     * Under the kit's home lock, which has checked that the layer is not there. Writes no parent record: btrfs's
+     * parent uuid says it ({@link ParentRecords}); one left by a layer of that id that moby removed goes. A create a
+     * kill cut short left at most {@code creating/<id>}: swept before a subvolume is made there; a snapshot straight
+     * into place leaves it to {@link #remove} and to the next open ({@link #recover}). Nobody sees it meanwhile: a
+     * layer is {@code subvolumes/<id>}.
      */
     @Override
     public void create(NewLayer layer) {
         String op = layer.operation(), id = layer.id(), p = layer.parent();
         long size = quotas.sizeFor(op, id, layer.options().storageOpts(), layer.readWrite());
-        quotas.release(volumes.destroy(layout.creating().resolve(id)));
         Path source = p == null ? null : layout.layer(p);
-        parents.write(id, p); // before the subvolume: the snapshot's transaction commit makes it durable too
+        parents.delete(id);
         try {
             if (source != null && size == 0) {
                 volumes.make(layout.subvolumes(), id, source); // the commit point
                 return;
             }
+            quotas.release(volumes.destroy(layout.creating().resolve(id)));
             // An empty subvolume gets its mode, and any layer its limit, before it is in place.
             Path made = volumes.make(layout.creating(), id, source);
             if (size > 0) quotas.limit(id, made, size);
@@ -156,6 +157,7 @@ final class BtrfsStorage implements DirectoryStorage {
     @Override
     public StagedApply stageApply(String id, String parent) {
         discardStaged(id);
+        parents.keep(id, parent, layout::layer, volumes::ids); // the exchange breaks btrfs's note of the parent
         Path staged = volumes.make(layout.applying(), id, layout.layer(id));
         try {
             quotas.carryOver(id, staged);
@@ -180,8 +182,9 @@ final class BtrfsStorage implements DirectoryStorage {
 
     /**
      * At open, under the kit's home lock (no create runs): destroys what creates a kill cut short left in
-     * {@code creating/}, drops parent records of layers that are not there, and tries again the qgroups the kernel
-     * would not let go of yet. Two directory reads when there is nothing to do.
+     * {@code creating/}, drops parent records of layers that are not there (a remove killed after its destroy, or a
+     * layer moby removed), and tries again the qgroups the kernel would not let go of yet. Two directory reads when
+     * there is nothing to do.
      */
     @Override
     public void recover() {

@@ -5,6 +5,7 @@ import dev.strata.api.Sizes;
 import dev.strata.api.StorageException;
 import dev.strata.kit.AtomicFiles;
 import dev.strata.nativeio.Errno;
+import dev.strata.nativeio.PosixFiles;
 import dev.strata.nativeio.SyscallException;
 import dev.strata.nativeio.btrfs.Qgroups;
 import dev.strata.nativeio.btrfs.Subvolumes;
@@ -41,6 +42,8 @@ final class LayerQuotas {
     private final BtrfsOptions options;
     private final Path pending;
     private volatile boolean knownOn;
+    /** Until when (System.nanoTime) quotas are taken to be off without asking: see {@link #on}. */
+    private volatile long offUntil = System.nanoTime();
 
     LayerQuotas(BtrfsLayout layout, BtrfsOptions options) {
         this.layout = layout;
@@ -141,11 +144,7 @@ final class LayerQuotas {
     }
 
     void forget(String id) {
-        try {
-            Files.deleteIfExists(layout.quota(id));
-        } catch (IOException e) {
-            throw new StorageException("remove quota", layout.quota(id).toString(), e.toString(), e);
-        }
+        PosixFiles.unlinkIfExists(layout.quota(id));
     }
 
     /** Removes the qgroups of destroyed subvolumes, or keeps their ids to try again. */
@@ -194,15 +193,23 @@ final class LayerQuotas {
         }
     }
 
-    /** Whether quotas are on; false where this process may not look (rootless: the quota tree needs CAP_SYS_ADMIN). */
+    /**
+     * Whether quotas are on; false where this process may not look (rootless: the quota tree needs CAP_SYS_ADMIN).
+     * Off is asked again at most once a second (moby asks once per process): every remove asks, and with quotas off
+     * the answer is a failed tree search. So a remove in the second after another process turned quotas on may
+     * leave its qgroup, which the kernel removes by itself since Linux 6.8 (and which takes no space).
+     */
     boolean on() {
         if (knownOn) return true;
+        long now = System.nanoTime();
+        if (now - offUntil < 0) return false;
         try {
             knownOn = Qgroups.status(layout.home()).map(Qgroups.Status::on).orElse(false);
         } catch (SyscallException e) {
             if (!e.is(Errno.EPERM)) throw e;
-            return false;
+            knownOn = false;
         }
+        if (!knownOn) offUntil = now + 1_000_000_000L;
         return knownOn;
     }
 

@@ -52,9 +52,8 @@ final class LayerVolumes {
     }
 
     static boolean isSubvolume(Path p) {
-        if (!PosixFiles.lexists(p)) return false;
-        Stat st = PosixFiles.lstat(p);
-        return st.isDirectory() && st.ino() == BtrfsIoctl.FIRST_FREE_OBJECTID;
+        Stat st = PosixFiles.lstatIfExists(p);
+        return st != null && st.isDirectory() && st.ino() == BtrfsIoctl.FIRST_FREE_OBJECTID;
     }
 
     /** The ids of the layers in place. */
@@ -103,8 +102,9 @@ final class LayerVolumes {
      */
     List<Long> destroy(Path path) {
         List<Long> ids = new ArrayList<>();
-        if (!PosixFiles.lexists(path)) return ids;
-        if (!isSubvolume(path)) {
+        Stat st = PosixFiles.lstatIfExists(path);
+        if (st == null) return ids;
+        if (!st.isDirectory() || st.ino() != BtrfsIoctl.FIRST_FREE_OBJECTID) {
             Trees.delete(path);
             return ids;
         }

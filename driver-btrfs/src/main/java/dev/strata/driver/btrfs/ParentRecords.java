@@ -1,10 +1,13 @@
 package dev.strata.driver.btrfs;
 
 import dev.strata.api.StorageException;
+import dev.strata.nativeio.PosixFiles;
+import dev.strata.nativeio.Stat;
 import dev.strata.nativeio.btrfs.Subvolumes;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -14,14 +17,18 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.function.Function;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 
 /**
- * Each layer's parent, as a symlink {@code .btrfs/parents/<id>} whose target is the parent's id ({@code .} for
- * none): one metadata write, which btrfs commits with the snapshot that follows it. Written before the layer's
- * subvolume is made and deleted after it is destroyed, so a layer of ours always has one.
+ * Each layer's parent, where btrfs's own note of it will not do: a symlink {@code .btrfs/parents/<id>} whose target
+ * is the parent's id ({@code .} for none).
  *
- * <p>moby keeps no parents. A layer moby made has no record here; {@link #adopt} gives it one from btrfs's own
- * note of where a snapshot came from (its parent uuid), so moby's layers are layers here too.
+ * <p>btrfs notes where a snapshot came from: a child's parent uuid is its parent's uuid, and stays right for the
+ * child's whole life (a layer with children is never applied to, so its uuid does not change, nor removed). A base
+ * layer has none. So a create writes no record, as moby's Create keeps none: two journaled writes a create and
+ * remove fewer. Only an apply breaks the note (its rename exchange swaps in a snapshot of the layer, whose parent uuid
+ * is the old subvolume's), and it records the parent first ({@link #keep}). A layer without a record (made by a
+ * create, or by moby) gets one from the note when its parent is first asked for ({@link #adopt}).
  */
 final class ParentRecords {
     private static final String NONE = ".";
@@ -36,18 +43,44 @@ final class ParentRecords {
         }
     }
 
+    /** One symlink(2); a record left there (by a create a kill cut short) is replaced. */
     void write(String id, String parent) {
         Path f = dir.resolve(id);
+        Path target = Path.of(parent == null ? NONE : parent);
         try {
-            Files.deleteIfExists(f);
-            Files.createSymbolicLink(f, Path.of(parent == null ? NONE : parent));
+            try {
+                Files.createSymbolicLink(f, target);
+            } catch (FileAlreadyExistsException stale) {
+                PosixFiles.unlinkIfExists(f);
+                Files.createSymbolicLink(f, target);
+            }
         } catch (IOException e) {
             throw new StorageException("record parent", f.toString(), e.toString(), e);
         }
     }
 
+    /** One statx, no exception when there is no record (the usual case). */
     boolean has(String id) {
-        return Files.isSymbolicLink(dir.resolve(id));
+        Stat st = PosixFiles.lstatIfExists(dir.resolve(id));
+        return st != null && st.isSymlink();
+    }
+
+    /**
+     * Before an apply swaps a snapshot of the layer in (after which btrfs's note names the old subvolume): records the
+     * parent, if not recorded yet. {@code hint} (the parent the apply was given) is checked against btrfs's note;
+     * when it is not the parent, every layer without a record is adopted.
+     */
+    void keep(String id, String hint, Function<String, Path> layerPath, Supplier<List<String>> ids) {
+        if (has(id)) return;
+        UUID parentUuid = Subvolumes.info(layerPath.apply(id)).parentUuid();
+        if (parentUuid == null) {
+            write(id, null);
+        } else if (hint != null && LayerVolumes.isSubvolume(layerPath.apply(hint))
+                && parentUuid.equals(Subvolumes.info(layerPath.apply(hint)).uuid())) {
+            write(id, hint);
+        } else {
+            adopt(ids.get(), layerPath);
+        }
     }
 
     /** The parent of {@code id}, null for none or for no record. */
@@ -63,11 +96,7 @@ final class ParentRecords {
     }
 
     void delete(String id) {
-        try {
-            Files.deleteIfExists(dir.resolve(id));
-        } catch (IOException e) {
-            throw new StorageException("forget parent", dir.resolve(id).toString(), e.toString(), e);
-        }
+        PosixFiles.unlinkIfExists(dir.resolve(id));
     }
 
     /** Deletes the records of ids that fail {@code keep}: what a create cut short before its subvolume left. */
@@ -85,9 +114,9 @@ final class ParentRecords {
     }
 
     /**
-     * Records a parent for every layer in {@code ids} that has none (moby made it): the layer whose uuid is its
-     * parent uuid, if that is a layer here. Costs one GET_SUBVOL_INFO per layer, and only when some layer lacks a
-     * record.
+     * Records a parent for every layer in {@code ids} that has none (a create made it, or moby): the layer whose uuid
+     * is its parent uuid, if that is a layer here. Costs one GET_SUBVOL_INFO per layer, and only when some layer
+     * lacks a record.
      */
     void adopt(List<String> ids, Function<String, Path> layerPath) {
         List<String> orphans = ids.stream().filter(id -> !has(id)).toList();
