@@ -40,6 +40,24 @@ class NativeCallsTest {
     }
 
     @Test
+    void readSmallReadsWholeFilesAndSaysMissingWithNull() throws Exception {
+        Path small = Files.writeString(fs.resolve("lower"), "l/ABC:l/DEF");
+        assertEquals("l/ABC:l/DEF", new String(PosixFiles.readSmall(small, 1 << 20), StandardCharsets.US_ASCII));
+        byte[] big = new byte[20_000]; // past the first buffer: read in growing steps
+        for (int i = 0; i < big.length; i++) big[i] = (byte) ('a' + i % 26);
+        Path bigFile = Files.write(fs.resolve("big"), big);
+        assertArrayEquals(big, PosixFiles.readSmall(bigFile, 1 << 20));
+        assertArrayEquals(big, PosixFiles.readSmall(bigFile, big.length));
+        assertArrayEquals(new byte[0], PosixFiles.readSmall(Files.createFile(fs.resolve("empty")), 16));
+        assertNull(PosixFiles.readSmall(fs.resolve("missing"), 16));
+        assertNull(PosixFiles.readSmall(small.resolve("under-a-file"), 16), "ENOTDIR is missing too");
+        SyscallException tooBig = assertThrows(SyscallException.class, () -> PosixFiles.readSmall(bigFile, big.length - 1));
+        assertEquals(Errno.EFBIG, tooBig.errno());
+        SyscallException dir = assertThrows(SyscallException.class, () -> PosixFiles.readSmall(fs, 16));
+        assertEquals(Errno.EISDIR, dir.errno());
+    }
+
+    @Test
     void statfsSeesTheTmpfsAndMountinfoListsIt() {
         assertEquals(StatFs.TMPFS_MAGIC, StatFs.of(fs).type());
         assertEquals("tmpfs", StatFs.of(fs).typeName());

@@ -33,10 +33,10 @@ final class IdmappedLowers implements AutoCloseable {
     }
 
     /** The paths to stack for {@code id}'s lower entries (uppermost first), shown under {@code id}'s maps. */
-    List<Path> lowers(String id, List<String> entries) {
-        List<Path> out = new ArrayList<>(entries.size());
+    List<String> lowers(String id, List<String> entries) {
+        List<String> out = new ArrayList<>(entries.size());
         if (maps == null || !maps.inChain(id)) {
-            for (String e : entries) out.add(layout.linkPath(e));
+            for (String e : entries) out.add(layout.linkString(e));
             return out;
         }
         IdMaps view = maps.of(id);
@@ -49,9 +49,9 @@ final class IdmappedLowers implements AutoCloseable {
                 if (chain) stored = maps.of(a);
             }
             IdTranslation t = new IdTranslation(stored, view);
-            if (t.isIdentity()) out.add(layout.linkPath(e));
-            else if (t.uid(0) != IdMaps.OVERFLOW_ID && t.gid(0) != IdMaps.OVERFLOW_ID) out.add(homeTree(t).path().resolve(e));
-            else out.add(ownTree(t, layout.resolveLower(e)).path());
+            if (t.isIdentity()) out.add(layout.linkString(e));
+            else if (t.uid(0) != IdMaps.OVERFLOW_ID && t.gid(0) != IdMaps.OVERFLOW_ID) out.add(homeTree(t).path().resolve(e).toString());
+            else out.add(ownTree(t, layout.resolveLower(e)).path().toString());
         }
         return out;
     }

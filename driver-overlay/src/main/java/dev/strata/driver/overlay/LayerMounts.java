@@ -9,12 +9,9 @@ import dev.strata.nativeio.Mounts;
 import dev.strata.nativeio.PosixFiles;
 import dev.strata.nativeio.SyscallException;
 
-import java.io.IOException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -61,17 +58,16 @@ final class LayerMounts {
     private void mount(String id, List<String> lowerEntries, String mountLabel) {
         Path merged = layout.merged(id);
         try {
-            Files.createDirectory(merged, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        } catch (FileAlreadyExistsException ignored) {
-            // left by an earlier mount that was not put
-        } catch (IOException e) {
-            throw new StorageException("get", merged.toString(), e.toString(), e);
+            PosixFiles.mkdirat(null, merged.toString(), 0700);
+        } catch (SyscallException e) {
+            // EEXIST: left by an earlier mount that was not put
+            if (e.errno() != Errno.EEXIST) throw new StorageException("get", merged.toString(), e.getMessage(), e);
         }
         // A layer with a child is mounted read-only, its own diff the uppermost lower (moby's "committed").
         boolean readOnly = layout.isCommitted(id);
         try (IdmappedLowers shown = new IdmappedLowers(layout, idMaps)) {
-            List<Path> lowers = new ArrayList<>(lowerEntries.size() + 1);
-            if (readOnly) lowers.add(layout.diff(id)); // stored as the layer shows it
+            List<String> lowers = new ArrayList<>(lowerEntries.size() + 1);
+            if (readOnly) lowers.add(layout.diff(id).toString()); // stored as the layer shows it
             lowers.addAll(shown.lowers(id, lowerEntries));
             if (!readOnly && volatileMounts) clearVolatileMark(id);
             mounter.mount(merged, lowers, readOnly ? null : layout.diff(id), readOnly ? null : layout.work(id), mountLabel);

@@ -1,11 +1,12 @@
 package dev.strata.driver.overlay;
 
 import dev.strata.api.StorageException;
+import dev.strata.nativeio.PosixFiles;
+import dev.strata.nativeio.SyscallException;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -35,15 +36,19 @@ final class Layout {
     static final String STAGING_DIR = ".staging",
             APPLY_DIFF = ".apply-diff", APPLY_WORK = ".apply-work", APPLY_MERGED = ".apply-merged";
     static final int LINK_ID_LENGTH = 26;
+    /** A lower file of the kernel's 500 lowers is 500 entries of {@code l/<LID>:}, 14.5 KB; room to spare. */
+    private static final int MAX_LOWER_FILE = 1 << 20;
     private static final char[] BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".toCharArray();
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final Path home;
     private final Path links;
+    private final String homeString;
 
     Layout(Path home) {
         this.home = home.toAbsolutePath().normalize();
         this.links = this.home.resolve(LINK_DIR);
+        this.homeString = this.home.toString();
     }
 
     Path home() {
@@ -110,15 +115,15 @@ final class Layout {
      */
     List<String> lowerEntries(String id) {
         Path lower = dir(id).resolve(LOWER);
-        if (!Files.exists(lower)) return List.of(); // no exception on the common base-layer path
+        byte[] b;
         try {
-            String s = Files.readString(lower, StandardCharsets.US_ASCII).strip();
-            return s.isEmpty() ? List.of() : Arrays.asList(s.split(":"));
-        } catch (NoSuchFileException e) {
-            return List.of();
-        } catch (IOException e) {
-            throw new StorageException("read lower", dir(id).resolve(LOWER).toString(), e.toString(), e);
+            b = PosixFiles.readSmall(lower, MAX_LOWER_FILE); // read on every mount: one open, read and close
+        } catch (SyscallException e) {
+            throw new StorageException("read lower", lower.toString(), e.getMessage(), e);
         }
+        if (b == null) return List.of();
+        String s = new String(b, StandardCharsets.US_ASCII).strip();
+        return s.isEmpty() ? List.of() : Arrays.asList(s.split(":"));
     }
 
     /** The lower entries a child of {@code parent} gets: the parent's link first, then the parent's lowers. */
@@ -133,6 +138,11 @@ final class Layout {
     /** A lower entry as an absolute path through the short link: {@code <home>/l/<LID>}. */
     Path linkPath(String lowerEntry) {
         return home.resolve(lowerEntry);
+    }
+
+    /** {@link #linkPath} as the string a mount takes, without a Path per lower (a deep stack mounts hundreds). */
+    String linkString(String lowerEntry) {
+        return homeString + "/" + lowerEntry;
     }
 
     /** A lower entry resolved to the diff directory it names, {@code <home>/<id>/diff}. */

@@ -91,7 +91,7 @@ final class OverlayMounter {
      * Mounts an overlay at {@code target}. {@code upper} null makes a read-only overlay of the lowers alone
      * (then there must be at least two).
      */
-    void mount(Path target, List<Path> lowers, Path upper, Path work, String mountLabel) {
+    void mount(Path target, List<String> lowers, Path upper, Path work, String mountLabel) {
         if (lowers.size() > KERNEL_MAX_LOWERS) {
             throw new StorageException("mount", target.toString(), lowers.size() + " lower layers; the kernel mounts at most "
                     + KERNEL_MAX_LOWERS + " in one overlay");
@@ -110,7 +110,7 @@ final class OverlayMounter {
         else mountClassic(target, data, lowers, upper, work, label);
     }
 
-    private void mountNew(Path target, List<Path> lowers, Path upper, Path work, String label) {
+    private void mountNew(Path target, List<String> lowers, Path upper, Path work, String label) {
         try (FsContext fc = FsContext.open("overlay")) {
             fc.set("source", "overlay");
             if (indexOff) fc.set("index", "off");
@@ -119,9 +119,7 @@ final class OverlayMounter {
                 if (p.value() == null) fc.flag(p.key());
                 else fc.set(p.key(), p.value());
             }
-            List<String> paths = new java.util.ArrayList<>(lowers.size());
-            for (Path l : lowers) paths.add(l.toString());
-            fc.setEach("lowerdir+", paths);
+            fc.setEach("lowerdir+", lowers);
             if (upper != null) {
                 fc.set("upperdir", upper.toString());
                 fc.set("workdir", work.toString());
@@ -131,13 +129,14 @@ final class OverlayMounter {
         }
     }
 
-    private void mountClassic(Path target, String data, List<Path> lowers, Path upper, Path work, String label) {
-        int bytes = data.getBytes(StandardCharsets.UTF_8).length;
+    private void mountClassic(Path target, String data, List<String> lowers, Path upper, Path work, String label) {
+        // at most 3 bytes a char: a short string needs no encoding to be known to fit
+        int bytes = data.length() * 3 < PAGE_SIZE ? data.length() : data.getBytes(StandardCharsets.UTF_8).length;
         if (bytes > PAGE_SIZE - 1) {
             throw new StorageException("mount", target.toString(), "the overlay options for " + lowers.size()
                     + " lower layers are " + bytes + " bytes, over mount(2)'s limit of one page (" + (PAGE_SIZE - 1)
                     + " bytes; past it the kernel cuts the options and mount(2) fails with a misleading ENOENT). "
-                    + "At most " + maxLowersClassic(lowers.isEmpty() ? null : lowers.getFirst().getParent(), upper != null)
+                    + "At most " + maxLowersClassic(lowers.isEmpty() ? null : Path.of(lowers.getFirst()).getParent(), upper != null)
                     + " lowers fit with this home; the new mount API (fsconfig lowerdir+, Linux 6.8+) has no such limit"
                     + (lowerdirPlus ? " but overlay.mount_api=mount turned it off" : " but this kernel lacks it"));
         }
@@ -149,7 +148,7 @@ final class OverlayMounter {
     }
 
     /** mount(2) gives only an errno; where the new API exists, replay the options there to get the kernel's reason. */
-    private String explainWithNewApi(Path target, List<Path> lowers, Path upper, Path work, String label) {
+    private String explainWithNewApi(Path target, List<String> lowers, Path upper, Path work, String label) {
         if (!lowerdirPlus) return "";
         try (FsContext fc = FsContext.open("overlay")) {
             if (indexOff) fc.set("index", "off");
@@ -158,7 +157,7 @@ final class OverlayMounter {
                 if (p.value() == null) fc.flag(p.key());
                 else fc.set(p.key(), p.value());
             }
-            for (Path l : lowers) fc.set("lowerdir+", l.toString());
+            for (String l : lowers) fc.set("lowerdir+", l);
             if (upper != null) {
                 fc.set("upperdir", upper.toString());
                 fc.set("workdir", work.toString());
@@ -173,16 +172,16 @@ final class OverlayMounter {
     }
 
     /** A lower bound of the mount(2) option string's length, without building it (a deep stack skips it). */
-    private static int estimatedLength(List<Path> lowers, Path upper, Path work) {
+    private static int estimatedLength(List<String> lowers, Path upper, Path work) {
         int n = 0;
-        for (Path l : lowers) {
-            n += l.toString().length() + 1;
+        for (String l : lowers) {
+            n += l.length() + 1;
             if (n > PAGE_SIZE) return n;
         }
         return n + (upper == null ? 0 : upper.toString().length() + work.toString().length());
     }
 
-    String classicData(List<Path> lowers, Path upper, Path work, String label) {
+    String classicData(List<String> lowers, Path upper, Path work, String label) {
         StringBuilder b = new StringBuilder(64 + lowers.size() * 64);
         if (indexOff) b.append("index=off,");
         if (userxattr) b.append("userxattr,");
@@ -190,7 +189,7 @@ final class OverlayMounter {
         b.append("lowerdir=");
         for (int i = 0; i < lowers.size(); i++) {
             if (i > 0) b.append(':');
-            b.append(escape(lowers.get(i).toString()));
+            b.append(escape(lowers.get(i)));
         }
         if (upper != null) b.append(",upperdir=").append(escape(upper.toString())).append(",workdir=").append(escape(work.toString()));
         if (label != null) b.append(",context=\"").append(label).append('"');
