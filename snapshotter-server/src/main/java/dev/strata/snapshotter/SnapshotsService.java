@@ -185,11 +185,15 @@ final class SnapshotsService extends SnapshotsGrpc.SnapshotsImplBase {
             result = call.get();
         } catch (RuntimeException e) {
             StatusRuntimeException s = status(op, key, e);
-            LOG.log(System.Logger.Level.DEBUG, "{0} {1}: {2} in {3} µs", op, key, s.getStatus(), Long.toString((System.nanoTime() - start) / 1000));
+            if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
+                LOG.log(System.Logger.Level.DEBUG, "{0} {1}: {2} in {3} µs", op, key, s.getStatus(), Long.toString((System.nanoTime() - start) / 1000));
+            }
             answer(op, key, () -> out.onError(s));
             return;
         }
-        LOG.log(System.Logger.Level.DEBUG, "{0} {1}: OK in {2} µs", op, key, Long.toString((System.nanoTime() - start) / 1000));
+        if (LOG.isLoggable(System.Logger.Level.DEBUG)) { // the arguments cost more than the check
+            LOG.log(System.Logger.Level.DEBUG, "{0} {1}: OK in {2} µs", op, key, Long.toString((System.nanoTime() - start) / 1000));
+        }
         answer(op, key, () -> {
             out.onNext(result);
             out.onCompleted();

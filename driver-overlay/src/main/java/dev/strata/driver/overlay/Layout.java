@@ -87,8 +87,10 @@ final class Layout {
 
     /** A fresh short link id, as moby's overlayutils.GenerateID(26) makes them: base32 of random bytes. */
     static String newLinkId() {
+        byte[] r = new byte[LINK_ID_LENGTH]; // one draw: each of SecureRandom's costs a digest
+        RANDOM.nextBytes(r);
         char[] c = new char[LINK_ID_LENGTH];
-        for (int i = 0; i < c.length; i++) c[i] = BASE32[RANDOM.nextInt(32)];
+        for (int i = 0; i < c.length; i++) c[i] = BASE32[r[i] & 31];
         return new String(c);
     }
 
