@@ -50,6 +50,21 @@ final class MobyFixtures {
         });
     }
 
+    /**
+     * Waits out the timestamp tick of what was just written. A naive diff (moby's and Strata's) sees a same-size
+     * rewrite only through its mtime, and the kernel stamps files from a coarse clock (one jiffy, at most 10 ms):
+     * a rewrite within the tick of the original looks unchanged. moby's graphtest has this race; real layers are
+     * never rewritten within milliseconds of their parent.
+     */
+    static void pastTimestampTick() {
+        try {
+            Thread.sleep(20);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting out a timestamp tick", e);
+        }
+    }
+
     static void checkManyFiles(StorageDriver d, String id, int count, long seed) {
         Layers.mounted(d, id, root -> {
             for (int i = 0; i < count; i += 100) {

@@ -96,6 +96,7 @@ public interface MobyGraphTests extends DriverUnderTest {
         byte[] deleteContent = "This file should get removed in upper!".getBytes();
         d.create(base, null, CreateOptions.NONE);
         MobyFixtures.addManyFiles(d, base, DIFF_APPLY_FILES, 3);
+        MobyFixtures.pastTimestampTick();
         Layers.apply(d, base, Applier.all(Applier.createFile("file-remove.txt", deleteContent, 0755),
                 root -> Files.createDirectories(root.resolve("var/lib"))));
         d.create(upper, base, CreateOptions.NONE);
@@ -130,6 +131,7 @@ public interface MobyGraphTests extends DriverUnderTest {
         String base = Layers.id("base"), upper = Layers.id("upper");
         d.create(base, null, CreateOptions.NONE);
         MobyFixtures.addManyFiles(d, base, 20, 3);
+        MobyFixtures.pastTimestampTick();
         d.create(upper, base, CreateOptions.NONE);
         List<Change> expected = new ArrayList<>(MobyFixtures.changeManyFiles(d, upper, 20, 6));
         assertEquals(21, expected.size(), "moby's changeManyFiles(20) makes 21 changes");
