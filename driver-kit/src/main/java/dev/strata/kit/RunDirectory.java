@@ -32,7 +32,11 @@ public final class RunDirectory {
     private RunDirectory() {
     }
 
-    /** The run directory of the driver whose home is {@code home}, created (mode 0700) if missing. */
+    /**
+     * The run directory of the driver whose home is {@code home}, created (mode 0700) if missing. Making one starts,
+     * once per process and base, a background sweep of the run directories whose homes are gone
+     * ({@link StaleRunDirectories}).
+     */
     public static Path forHome(Path home) {
         Path real;
         try {
@@ -41,22 +45,62 @@ public final class RunDirectory {
         } catch (IOException e) {
             throw new StorageException("open", home.toString(), e.toString(), e);
         }
-        Path base = base(real);
-        Path dir = base.equals(real.resolve(".strata-run")) ? base : base.resolve(hash(real.toString()));
+        Path base = base();
+        if (base == null) {
+            Path own = real.resolve(".strata-run");
+            try {
+                createPrivate(own);
+            } catch (IOException e) {
+                throw new StorageException("open", own.toString(), e.toString(), e);
+            }
+            return own;
+        }
+        return in(base, real);
+    }
+
+    /** The run directory under {@code base} of the home whose real path is {@code real}, made if missing. */
+    static Path in(Path base, Path real) {
+        Path dir = base.resolve(hash(real.toString()));
         try {
             createPrivate(base);
-            if (!dir.equals(base)) {
-                createPrivate(dir);
-                Path note = dir.resolve("home");
-                if (!Files.exists(note)) AtomicFiles.write(note, real + "\n");
-            }
+            // Under the base lock, after the home exists: a sweep re-checks the home under the same lock before it
+            // deletes, so it never deletes a directory a driver has just been handed.
+            boolean made = baseLock(base).locked(() -> {
+                try {
+                    boolean fresh = createPrivate(dir);
+                    Path note = dir.resolve(HOME_NOTE);
+                    if (!Files.exists(note)) AtomicFiles.write(note, real + "\n");
+                    return fresh;
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            if (made) StaleRunDirectories.sweepOnceInBackground(base);
             return dir;
-        } catch (IOException e) {
+        } catch (IOException | java.io.UncheckedIOException e) {
             throw new StorageException("open", dir.toString(), e.toString(), e);
         }
     }
 
-    private static Path base(Path home) {
+    /**
+     * Removes, now, the run directories under this process's base whose homes no longer exist and that nobody is
+     * using (see {@link StaleRunDirectories}); the number removed. For a test suite's end, and operators.
+     */
+    public static int sweep() {
+        Path base = base();
+        return base == null || !Files.isDirectory(base) ? 0 : StaleRunDirectories.sweep(base);
+    }
+
+    /** The file in a run directory that names the home it serves (its real path and a newline). */
+    static final String HOME_NOTE = "home";
+
+    /** Taken around making a run directory and around deleting one, so the two never interleave. */
+    static Flock baseLock(Path base) {
+        return new Flock(base.resolve(".lock"));
+    }
+
+    /** The base of every home's run directory; null when there is none and each home keeps its own. */
+    private static Path base() {
         String env = System.getenv("STRATA_RUN_DIR");
         if (env != null && !env.isBlank()) return Path.of(env);
         List<String[]> mounts = mounts();
@@ -65,13 +109,16 @@ public final class RunDirectory {
         String xdg = System.getenv("XDG_RUNTIME_DIR");
         if (!"0".equals(uid) && xdg != null && !xdg.isBlank() && Files.isWritable(Path.of(xdg))) return Path.of(xdg, "strata");
         if (isTmpfs(mounts, "/dev/shm") && Files.isWritable(Path.of("/dev/shm"))) return Path.of("/dev/shm/strata-" + uid);
-        return home.resolve(".strata-run");
+        return null;
     }
 
-    private static void createPrivate(Path dir) throws IOException {
+    /** Makes {@code dir} (mode 0700) unless it is there, and checks it is our own; whether this call made it. */
+    private static boolean createPrivate(Path dir) throws IOException {
+        boolean made = false;
         if (!Files.isDirectory(dir)) {
             try {
                 Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+                made = true;
             } catch (java.nio.file.FileAlreadyExistsException ignored) {
                 // made by a concurrent process
             }
@@ -82,9 +129,11 @@ public final class RunDirectory {
             throw new IOException(dir + " is not a directory owned by uid " + uid() + (kernelUid().equals(uid()) ? ""
                     : " (uid " + kernelUid() + " outside this user namespace)") + "; set STRATA_RUN_DIR to a directory of your own");
         }
+        return made;
     }
 
-    private static String hash(String s) {
+    /** A run directory's name: the first 8 bytes of the SHA-256 of its home's real path, in hex. */
+    static String hash(String s) {
         try {
             byte[] d = MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(d, 0, 8);
@@ -133,7 +182,7 @@ public final class RunDirectory {
         return uid;
     }
 
-    private static String uid() {
+    static String uid() {
         try {
             return String.valueOf(Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
         } catch (IOException | UnsupportedOperationException e) {
