@@ -140,7 +140,7 @@ class StaleRunDirectoriesTest {
             int n = t;
             makers[t] = Thread.ofPlatform().start(() -> {
                 try {
-                    for (int i = 0; i < 150; i++) {
+                    for (int i = 0; i < 50; i++) {
                         // one home deleted and made again at the same path, the other always new
                         for (Path home : List.of(tmp.resolve("again-" + n), tmp.resolve("new-" + n + "-" + i))) {
                             Files.createDirectories(home);
