@@ -3,14 +3,19 @@ package dev.strata.kit;
 import dev.strata.api.StorageException;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Where a driver keeps state that lives exactly as long as its mounts: reference counts. They must outlive the
@@ -65,19 +70,15 @@ public final class RunDirectory {
             createPrivate(base);
             // Under the base lock, after the home exists: a sweep re-checks the home under the same lock before it
             // deletes, so it never deletes a directory a driver has just been handed.
-            boolean made = baseLock(base).locked(() -> {
-                try {
-                    boolean fresh = createPrivate(dir);
-                    Path note = dir.resolve(HOME_NOTE);
-                    if (!Files.exists(note)) AtomicFiles.write(note, real + "\n");
-                    return fresh;
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
+            boolean made = underBaseLock(base, () -> {
+                boolean fresh = createPrivate(dir);
+                Path note = dir.resolve(HOME_NOTE);
+                if (!Files.exists(note)) AtomicFiles.write(note, real + "\n");
+                return fresh;
             });
             if (made) StaleRunDirectories.sweepOnceInBackground(base);
             return dir;
-        } catch (IOException | java.io.UncheckedIOException e) {
+        } catch (IOException e) {
             throw new StorageException("open", dir.toString(), e.toString(), e);
         }
     }
@@ -94,9 +95,29 @@ public final class RunDirectory {
     /** The file in a run directory that names the home it serves (its real path and a newline). */
     static final String HOME_NOTE = "home";
 
-    /** Taken around making a run directory and around deleting one, so the two never interleave. */
-    static Flock baseLock(Path base) {
-        return new Flock(base.resolve(".lock"));
+    /** What runs under the base lock; may throw an IOException. */
+    @FunctionalInterface
+    interface Locked<T> {
+        T run() throws IOException;
+    }
+
+    private static final ConcurrentHashMap<Path, ReentrantLock> BASE_LOCKS = new ConcurrentHashMap<>();
+
+    /**
+     * Runs {@code body} holding the base's lock, taken around making a run directory and around deleting one, so the
+     * two never interleave: a thread lock, then a POSIX lock on {@code <base>/.lock} through the JDK's FileChannel.
+     * Not the kit's {@link Flock}: every command's start comes here, and its first downcall costs a cold JVM
+     * ~100-200 ms of linking (which {@link KitRecovery#atOpen} spares read-only commands).
+     */
+    static <T> T underBaseLock(Path base, Locked<T> body) throws IOException {
+        ReentrantLock thread = BASE_LOCKS.computeIfAbsent(base.toAbsolutePath().normalize(), k -> new ReentrantLock());
+        thread.lock();
+        try (FileChannel ch = FileChannel.open(base.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+             FileLock ignored = ch.lock()) {
+            return body.run();
+        } finally {
+            thread.unlock();
+        }
     }
 
     /** The base of every home's run directory; null when there is none and each home keeps its own. */

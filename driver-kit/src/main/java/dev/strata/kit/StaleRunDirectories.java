@@ -89,13 +89,16 @@ final class StaleRunDirectories {
         if (missing.isEmpty()) return 0;
         List<Path> otherRoots = otherRoots();
         if (otherRoots == null) return 0; // somewhere we cannot look might hold these homes
-        Flock baseLock = RunDirectory.baseLock(base);
         int removed = 0;
         for (Map.Entry<Path, String> e : missing.entrySet()) {
             String home = e.getValue();
             if (existsIn(otherRoots, home)) continue;
             Path dir = e.getKey();
-            removed += baseLock.locked(() -> exists(Path.of(home)) ? 0 : removeIfFree(dir));
+            try {
+                removed += RunDirectory.underBaseLock(base, () -> exists(Path.of(home)) ? 0 : removeIfFree(dir));
+            } catch (IOException | RuntimeException ex) {
+                // a lock we could not take or open (EACCES, say): left as it is, the sweep goes on
+            }
         }
         return removed;
     }
