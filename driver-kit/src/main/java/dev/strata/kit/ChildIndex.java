@@ -1,5 +1,6 @@
 package dev.strata.kit;
 
+import dev.strata.nativeio.PosixFiles;
 import dev.strata.api.StorageException;
 
 import java.io.IOException;
@@ -94,7 +95,7 @@ final class ChildIndex {
 
     /** Drops one entry. The parent's directory stays (empty) until {@link #drop}: its next child costs one create. */
     void remove(String parent, String child) {
-        LockFiles.unlink(dir.resolve(parent).resolve(child));
+        PosixFiles.unlinkIfExists(dir.resolve(parent).resolve(child));
     }
 
     /** Forgets every entry of a parent that is gone. */

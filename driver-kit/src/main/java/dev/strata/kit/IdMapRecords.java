@@ -1,5 +1,6 @@
 package dev.strata.kit;
 
+import dev.strata.nativeio.PosixFiles;
 import dev.strata.api.IdMaps;
 import dev.strata.api.StorageException;
 
@@ -62,7 +63,7 @@ final class IdMapRecords implements LayerIdMaps {
 
     /** One unlink; no record (the usual case) costs no exception. */
     void forget(String id) {
-        LockFiles.unlink(dir.resolve(id));
+        PosixFiles.unlinkIfExists(dir.resolve(id));
     }
 
     private String read(String id) {

@@ -197,13 +197,6 @@ final class LockFiles implements FileConstants {
         Libc.close(x.st, fd);
     }
 
-    /** Removes {@code file}; not being there is fine. One unlinkat. */
-    static void unlink(Path file) {
-        Scratch x = SCRATCH.get();
-        int r = Libc.unlinkat(x.st, AT_FDCWD, x.path(file), 0);
-        if (r < 0 && r != -ENOENT) throw new SyscallException("unlink", file.toString(), -r);
-    }
-
     /** Whether anything is at {@code file}: false for ENOENT and ENOTDIR, any other error throws. */
     static boolean exists(Path file) {
         return PosixFiles.lexists(file);

@@ -1,5 +1,6 @@
 package dev.strata.kit;
 
+import dev.strata.nativeio.PosixFiles;
 import dev.strata.api.StorageException;
 
 import java.io.IOException;
@@ -55,7 +56,7 @@ public final class Marks {
 
     /** Removes the mark and lets go of it. */
     public void clear(String id) {
-        LockFiles.unlink(dir.resolve(id));
+        PosixFiles.unlinkIfExists(dir.resolve(id));
         release(id);
     }
 

@@ -1,5 +1,6 @@
 package dev.strata.kit;
 
+import dev.strata.nativeio.PosixFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -311,7 +312,7 @@ public final class RefCounts {
                 }
             }
         }
-        LockFiles.unlink(dir.resolve(id));
+        PosixFiles.unlinkIfExists(dir.resolve(id));
     }
 
     /**

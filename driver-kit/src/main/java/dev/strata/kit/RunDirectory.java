@@ -3,14 +3,19 @@ package dev.strata.kit;
 import dev.strata.api.StorageException;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Where a driver keeps state that lives exactly as long as its mounts: reference counts. They must outlive the
@@ -32,7 +37,11 @@ public final class RunDirectory {
     private RunDirectory() {
     }
 
-    /** The run directory of the driver whose home is {@code home}, created (mode 0700) if missing. */
+    /**
+     * The run directory of the driver whose home is {@code home}, created (mode 0700) if missing. Making one starts,
+     * once per process and base, a background sweep of the run directories whose homes are gone
+     * ({@link StaleRunDirectories}).
+     */
     public static Path forHome(Path home) {
         Path real;
         try {
@@ -41,22 +50,78 @@ public final class RunDirectory {
         } catch (IOException e) {
             throw new StorageException("open", home.toString(), e.toString(), e);
         }
-        Path base = base(real);
-        Path dir = base.equals(real.resolve(".strata-run")) ? base : base.resolve(hash(real.toString()));
+        Path base = base();
+        if (base == null) {
+            Path own = real.resolve(".strata-run");
+            try {
+                createPrivate(own);
+            } catch (IOException e) {
+                throw new StorageException("open", own.toString(), e.toString(), e);
+            }
+            return own;
+        }
+        return in(base, real);
+    }
+
+    /** The run directory under {@code base} of the home whose real path is {@code real}, made if missing. */
+    static Path in(Path base, Path real) {
+        Path dir = base.resolve(hash(real.toString()));
         try {
             createPrivate(base);
-            if (!dir.equals(base)) {
-                createPrivate(dir);
-                Path note = dir.resolve("home");
+            // Under the base lock, after the home exists: a sweep re-checks the home under the same lock before it
+            // deletes, so it never deletes a directory a driver has just been handed.
+            boolean made = underBaseLock(base, () -> {
+                boolean fresh = createPrivate(dir);
+                Path note = dir.resolve(HOME_NOTE);
                 if (!Files.exists(note)) AtomicFiles.write(note, real + "\n");
-            }
+                return fresh;
+            });
+            if (made) StaleRunDirectories.sweepOnceInBackground(base);
             return dir;
         } catch (IOException e) {
             throw new StorageException("open", dir.toString(), e.toString(), e);
         }
     }
 
-    private static Path base(Path home) {
+    /**
+     * Removes, now, the run directories under this process's base whose homes no longer exist and that nobody is
+     * using (see {@link StaleRunDirectories}); the number removed. For a test suite's end, and operators.
+     */
+    public static int sweep() {
+        Path base = base();
+        return base == null || !Files.isDirectory(base) ? 0 : StaleRunDirectories.sweep(base);
+    }
+
+    /** The file in a run directory that names the home it serves (its real path and a newline). */
+    static final String HOME_NOTE = "home";
+
+    /** What runs under the base lock; may throw an IOException. */
+    @FunctionalInterface
+    interface Locked<T> {
+        T run() throws IOException;
+    }
+
+    private static final ConcurrentHashMap<Path, ReentrantLock> BASE_LOCKS = new ConcurrentHashMap<>();
+
+    /**
+     * Runs {@code body} holding the base's lock, taken around making a run directory and around deleting one, so the
+     * two never interleave: a thread lock, then a POSIX lock on {@code <base>/.lock} through the JDK's FileChannel.
+     * Not the kit's {@link Flock}: every command's start comes here, and its first downcall costs a cold JVM
+     * ~100-200 ms of linking (which {@link KitRecovery#atOpen} spares read-only commands).
+     */
+    static <T> T underBaseLock(Path base, Locked<T> body) throws IOException {
+        ReentrantLock thread = BASE_LOCKS.computeIfAbsent(base.toAbsolutePath().normalize(), k -> new ReentrantLock());
+        thread.lock();
+        try (FileChannel ch = FileChannel.open(base.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+             FileLock ignored = ch.lock()) {
+            return body.run();
+        } finally {
+            thread.unlock();
+        }
+    }
+
+    /** The base of every home's run directory; null when there is none and each home keeps its own. */
+    private static Path base() {
         String env = System.getenv("STRATA_RUN_DIR");
         if (env != null && !env.isBlank()) return Path.of(env);
         List<String[]> mounts = mounts();
@@ -65,13 +130,16 @@ public final class RunDirectory {
         String xdg = System.getenv("XDG_RUNTIME_DIR");
         if (!"0".equals(uid) && xdg != null && !xdg.isBlank() && Files.isWritable(Path.of(xdg))) return Path.of(xdg, "strata");
         if (isTmpfs(mounts, "/dev/shm") && Files.isWritable(Path.of("/dev/shm"))) return Path.of("/dev/shm/strata-" + uid);
-        return home.resolve(".strata-run");
+        return null;
     }
 
-    private static void createPrivate(Path dir) throws IOException {
+    /** Makes {@code dir} (mode 0700) unless it is there, and checks it is our own; whether this call made it. */
+    private static boolean createPrivate(Path dir) throws IOException {
+        boolean made = false;
         if (!Files.isDirectory(dir)) {
             try {
                 Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+                made = true;
             } catch (java.nio.file.FileAlreadyExistsException ignored) {
                 // made by a concurrent process
             }
@@ -82,9 +150,11 @@ public final class RunDirectory {
             throw new IOException(dir + " is not a directory owned by uid " + uid() + (kernelUid().equals(uid()) ? ""
                     : " (uid " + kernelUid() + " outside this user namespace)") + "; set STRATA_RUN_DIR to a directory of your own");
         }
+        return made;
     }
 
-    private static String hash(String s) {
+    /** A run directory's name: the first 8 bytes of the SHA-256 of its home's real path, in hex. */
+    static String hash(String s) {
         try {
             byte[] d = MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(d, 0, 8);
@@ -133,7 +203,7 @@ public final class RunDirectory {
         return uid;
     }
 
-    private static String uid() {
+    static String uid() {
         try {
             return String.valueOf(Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
         } catch (IOException | UnsupportedOperationException e) {

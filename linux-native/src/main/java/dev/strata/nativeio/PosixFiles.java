@@ -261,10 +261,37 @@ public final class PosixFiles implements FileConstants {
         }
     }
 
-    /** unlink(2) of a file; nothing there (ENOENT) is fine. One system call, no exception for a missing file. */
+    /** One thread's native scratch for {@link #unlinkIfExists}: reused, so a call allocates no native memory. */
+    private static final class Scratch {
+        final MemorySegment st, path;
+
+        Scratch() {
+            Arena a = Arena.ofAuto(); // GC-managed: a virtual thread's dies with it
+            st = Native.captureState(a);
+            path = a.allocate(4097);
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /**
+     * unlinkat(2) relative to {@code dir} ({@code flags}: 0, or AT_REMOVEDIR for an empty directory); nothing there
+     * (ENOENT) is fine. One system call, no native allocation and no exception for a missing entry: the kit clears its
+     * marks, counts and index entries with it on every create and remove.
+     */
+    public static void unlinkIfExists(Fd dir, String path, int flags) {
+        Scratch x = SCRATCH.get();
+        byte[] b = path.getBytes(StandardCharsets.UTF_8);
+        if (b.length >= 4096) throw new SyscallException("unlink", where(dir, path), Errno.ENAMETOOLONG);
+        MemorySegment.copy(b, 0, x.path, JAVA_BYTE, 0, b.length);
+        x.path.set(JAVA_BYTE, b.length, (byte) 0);
+        int r = Libc.unlinkat(x.st, dirfd(dir), x.path, flags);
+        if (r < 0 && r != -Errno.ENOENT) throw new SyscallException((flags & AT_REMOVEDIR) != 0 ? "rmdir" : "unlink", where(dir, path), -r);
+    }
+
+    /** unlink(2) of a file; nothing there (ENOENT) is fine. See {@link #unlinkIfExists(Fd, String, int)}. */
     public static void unlinkIfExists(Path path) {
-        int e = tryUnlinkat(null, path.toString(), 0);
-        if (e != 0 && e != Errno.ENOENT) throw new SyscallException("unlink", path.toString(), e);
+        unlinkIfExists(null, path.toString(), 0);
     }
 
     /** lstat-like statx of a path (a final symlink is not followed). */

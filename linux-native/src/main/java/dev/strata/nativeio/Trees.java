@@ -57,18 +57,10 @@ public final class Trees {
                     type = PosixFiles.statx(dir, e.name(), PosixFiles.AT_SYMLINK_NOFOLLOW).isDirectory() ? DirEntries.DT_DIR : DirEntries.DT_REG;
                 }
                 if (type == DirEntries.DT_DIR) removeDir(dir, e.name(), dev);
-                else unlinkIfPresent(dir, e.name(), 0);
+                else PosixFiles.unlinkIfExists(dir, e.name(), 0);
             }
         }
-        unlinkIfPresent(parent, name, PosixFiles.AT_REMOVEDIR);
-    }
-
-    private static void unlinkIfPresent(Fd dir, String name, int flags) {
-        try {
-            PosixFiles.unlinkat(dir, name, flags);
-        } catch (SyscallException e) {
-            if (!e.is(Errno.ENOENT)) throw e;
-        }
+        PosixFiles.unlinkIfExists(parent, name, PosixFiles.AT_REMOVEDIR);
     }
 
     public static void deleteQuietly(Path root) {

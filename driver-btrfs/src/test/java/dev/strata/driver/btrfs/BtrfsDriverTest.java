@@ -46,6 +46,13 @@ class BtrfsDriverTest {
         if (btrfs != null) btrfs.close();
     }
 
+    /** The driver on {@code root}, with an empty layer {@code base}: most tests' start. */
+    private static StorageDriver withBase(Path root) {
+        StorageDriver d = LoopBtrfs.open(root);
+        d.create("base", null, CreateOptions.NONE);
+        return d;
+    }
+
     @Test
     void theProbeSaysWhyNotOffBtrfsAndYesOnIt() throws IOException {
         BtrfsProvider p = (BtrfsProvider) DriverRegistry.load().require("btrfs");
@@ -94,8 +101,7 @@ class BtrfsDriverTest {
     @Test
     void aSizeLimitFailsWritesWithEdquotAndHoldsAcrossRestartsAndQuotasTurnedOff() throws Exception {
         Path root = btrfs.newRoot("quota");
-        StorageDriver d = LoopBtrfs.open(root);
-        d.create("base", null, CreateOptions.NONE);
+        StorageDriver d = withBase(root);
         d.createReadWrite("limited", "base", CreateOptions.of(Map.of("size", "20M")));
         Path home = d.home();
         assertEquals("20971520", Files.readString(home.resolve("quotas/limited")), "moby's quota file");
@@ -142,8 +148,7 @@ class BtrfsDriverTest {
     @Test
     void removeLeavesNoSubvolumeNotEvenANestedOne() throws Exception {
         Path root = btrfs.newRoot("remove");
-        StorageDriver d = LoopBtrfs.open(root);
-        d.create("base", null, CreateOptions.NONE);
+        StorageDriver d = withBase(root);
         d.createReadWrite("box", "base", CreateOptions.of(Map.of("size", "50M")));
         Path box = d.get("box", null);
         // What a container might do inside its layer (systemd-nspawn, a nested engine): subvolumes of its own.
@@ -170,8 +175,7 @@ class BtrfsDriverTest {
     @Test
     void aFailedApplyLeavesTheLayerAsItWasAndNoSnapshotBehind() throws IOException {
         Path root = btrfs.newRoot("apply");
-        StorageDriver d = LoopBtrfs.open(root);
-        d.create("base", null, CreateOptions.NONE);
+        StorageDriver d = withBase(root);
         Files.writeString(d.get("base", null).resolve("kept"), "kept");
         d.put("base");
         Path before = d.home().resolve("subvolumes/base");
@@ -188,8 +192,7 @@ class BtrfsDriverTest {
     @Test
     void whatAKilledCreateOrApplyLeftGoesWithoutTouchingTheLayer() throws Exception {
         Path root = btrfs.newRoot("leftovers");
-        StorageDriver d = LoopBtrfs.open(root);
-        d.create("base", null, CreateOptions.NONE);
+        StorageDriver d = withBase(root);
         Path home = d.home(), own = home.resolve(".btrfs");
         // As kills would leave them (a create runs under the kit's lock with no mark): a sized create before its
         // rename (its subvolume limited, its parent recorded), a create before its snapshot (only the record), and
@@ -254,8 +257,7 @@ class BtrfsDriverTest {
     @Test
     void aLayerMobyMadeMeanwhileIsRefusedNotRemoved() throws IOException {
         Path root = btrfs.newRoot("race");
-        StorageDriver d = LoopBtrfs.open(root);
-        d.create("base", null, CreateOptions.NONE);
+        StorageDriver d = withBase(root);
         Path home = d.home();
         // moby, which takes no lock of ours, made both ids after the kit saw neither: one for a snapshot, one for a
         // sized create's rename.
@@ -279,8 +281,7 @@ class BtrfsDriverTest {
     @Test
     void aLayerMobyMadeGetsItsParentFromBtrfs() throws IOException {
         Path root = btrfs.newRoot("adopt");
-        StorageDriver d = LoopBtrfs.open(root);
-        d.create("base", null, CreateOptions.NONE);
+        StorageDriver d = withBase(root);
         Path subvolumes = d.home().resolve("subvolumes");
         // moby's Create: a snapshot straight into subvolumes/, no record of the parent.
         Subvolumes.snapshot(subvolumes.resolve("base"), subvolumes, "from-moby", false);
