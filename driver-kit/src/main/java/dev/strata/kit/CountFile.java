@@ -21,7 +21,7 @@ final class CountFile {
     /** Set, under the lock, by the first process that maps the file: until then nobody changes it without the lock. */
     private static final long MAPPED = 1L << 34;
     private static final long MAGIC = 0x3130544e43525453L; // "STRCNT01", little-endian
-    private static final int SIZE = 16;
+    static final int SIZE = 16;
     private static final VarHandle WORD = ValueLayout.JAVA_LONG.varHandle();
 
     private final Arena arena;
@@ -70,13 +70,27 @@ final class CountFile {
     static long prepare(int fd, Path file) {
         byte[] b = new byte[32];
         int len = LockFiles.pread(fd, b, file.toString());
-        ByteBuffer buf = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
-        if (len == SIZE && buf.getLong(8) == MAGIC) return buf.getLong(0);
-        long n = len == SIZE ? 0 : textCount(b, len); // new, or a count written as text by an older Strata
+        long w = parse(b, len);
+        if (!isRecord(b, len)) write(fd, w, len, file);
+        return w;
+    }
+
+    /** The word of {@code len} bytes read from a count file: a record's, or an empty file's (0), or an old text count. */
+    static long parse(byte[] b, int len) {
+        if (isRecord(b, len)) return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
+        return len == SIZE ? 0 : textCount(b, len); // new, or a count written as text by an older Strata
+    }
+
+    static boolean isRecord(byte[] b, int len) {
+        return len == SIZE && ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getLong(8) == MAGIC;
+    }
+
+    /** Writes a whole record (the word and the magic) over a file that held {@code len} bytes. Under the lock. */
+    static void write(int fd, long w, int len, Path file) {
+        byte[] b = new byte[SIZE];
+        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putLong(0, w).putLong(8, MAGIC);
+        LockFiles.pwrite(fd, b, file.toString());
         if (len > SIZE) LockFiles.truncate(fd, SIZE, file);
-        buf.putLong(0, n).putLong(8, MAGIC);
-        LockFiles.pwrite(fd, java.util.Arrays.copyOf(b, SIZE), file.toString());
-        return n;
     }
 
     /**

@@ -120,8 +120,8 @@ public final class RefCounts {
     /** Takes a reference; runs {@code onFirst} (the mount) when the count goes from 0 to 1. Returns the new count. */
     public int acquire(String id, Action onFirst) {
         return withLock(id, () -> {
-            int fd = unmapped(id);
-            if (fd >= 0) return acquireUnmapped(id, fd, onFirst);
+            Unmapped u = unmapped(id, true);
+            if (u != null) return acquireUnmapped(id, u, onFirst);
             CountFile c = open(id);
             try {
                 while (true) {
@@ -166,9 +166,30 @@ public final class RefCounts {
 
     /** Drops a reference; runs {@code onLast} (the unmount) when the count reaches 0. Returns the new count. */
     public int release(String id, Action onLast) {
+        return release(id, () -> { }, onLast);
+    }
+
+    /**
+     * {@link #release}, running {@code requireExists} (which throws for a layer that does not exist) first unless the
+     * count proves the layer exists: a live count this instance maps, or a live record in the id's file. Only a get
+     * makes a record, after checking the layer exists, and a remove forgets the count under the same lock before the
+     * layer goes, so a live record means the layer is there (a put's existence check costs nothing when it is held).
+     */
+    public int release(String id, Runnable requireExists, Action onLast) {
         return withLock(id, () -> {
-            int fd = unmapped(id);
-            if (fd >= 0) return releaseUnmapped(id, fd, onLast);
+            Unmapped u = unmapped(id, false);
+            if (u != null) {
+                if (!u.provesExistence()) {
+                    try {
+                        requireExists.run();
+                    } catch (RuntimeException | Error e) {
+                        u.close();
+                        throw e;
+                    }
+                }
+                return releaseUnmapped(id, u, onLast);
+            }
+            if (!knows(id)) requireExists.run();
             CountFile c = open(id);
             try {
                 while (true) {
@@ -303,12 +324,11 @@ public final class RefCounts {
             cached.kill();
         } else {
             int fd = LockFiles.openExisting(dir.resolve(id));
-            if (fd != LockFiles.MISSING) {
-                try {
-                    CountFile.write(fd, CountFile.DEAD_WORD, dir.resolve(id)); // seen by whoever has it mapped
-                } finally {
-                    LockFiles.close(fd);
-                }
+            if (fd == LockFiles.MISSING) return; // a count of 0 that nobody maps: nothing to forget
+            try {
+                CountFile.write(fd, CountFile.DEAD_WORD, dir.resolve(id)); // seen by whoever has it mapped
+            } finally {
+                LockFiles.close(fd);
             }
         }
         LockFiles.unlink(dir.resolve(id));
@@ -324,76 +344,96 @@ public final class RefCounts {
     }
 
     /**
-     * The id's count file opened for a read and a write, when it is not to be mapped yet: this instance has not
-     * mapped it, it is one of its first uses here, and no process has mapped it (so nobody changes it without the
-     * lock). -1 when it is to be mapped. Under the lock.
+     * An id's count file read under the lock, when it is not to be mapped yet. No file is a count of 0. {@code fd} is
+     * -1 when there is no file; {@code len} is how many bytes it held (0: just made, or left empty by a kill).
      */
-    private int unmapped(String id) {
+    private record Unmapped(Path file, int fd, long word, int len, boolean record) {
+        /** A live record: a get checked the layer exists, and no remove has forgotten it since. */
+        boolean provesExistence() {
+            return record && !CountFile.dead(word);
+        }
+
+        int count() {
+            return CountFile.dead(word) ? 0 : CountFile.count(word);
+        }
+
+        /** Writes the count; a count of 0 is no file (nobody has it mapped: nobody else reads the word without the lock). */
+        void write(int n) {
+            if (n == 0) {
+                if (fd >= 0) LockFiles.unlink(file);
+            } else {
+                CountFile.write(fd, n, len, file);
+            }
+        }
+
+        /** After a failure: the count stays as it was, and a file this use made and never wrote goes. */
+        void close() {
+            if (fd < 0) return;
+            if (len == 0) LockFiles.unlink(file);
+            LockFiles.close(fd);
+        }
+    }
+
+    /**
+     * The id's count file, opened ({@code create}: made if missing) and read, when it is not to be mapped yet: this
+     * instance has not mapped it, it is one of its first uses here, and no process has mapped it (so nobody changes
+     * it without the lock). Null when it is to be mapped. Under the lock.
+     */
+    private Unmapped unmapped(String id, boolean create) {
         CountFile c = known.get(id);
-        if (c != null && c.alive()) return -1;
+        if (c != null && c.alive()) return null;
         boolean room = known.size() < CACHED;
-        if (room && uses.merge(id, 1, Integer::sum) >= MAP_AT) return -1;
+        if (room && uses.merge(id, 1, Integer::sum) >= MAP_AT) return null;
         Path file = dir.resolve(id);
-        int fd = LockFiles.openOrCreate(file);
+        int fd = create ? LockFiles.openOrCreate(file) : LockFiles.openExisting(file);
+        if (fd == LockFiles.MISSING) return new Unmapped(file, -1, 0, 0, false);
         boolean ok = false;
         try {
-            ok = !CountFile.mappedBySomeone(CountFile.prepare(fd, file));
-            return ok ? fd : -1;
+            byte[] b = new byte[32];
+            int len = LockFiles.pread(fd, b, file.toString());
+            long w = CountFile.parse(b, len);
+            ok = !CountFile.mappedBySomeone(w);
+            return ok ? new Unmapped(file, fd, w, len, CountFile.isRecord(b, len)) : null;
         } finally {
             if (!ok) LockFiles.close(fd);
         }
     }
 
-    /** {@link #acquire} on an unmapped count: always checked against the mount table, as nothing here is trusted yet. */
-    private int acquireUnmapped(String id, int fd, Action onFirst) {
-        Path file = dir.resolve(id);
+    /**
+     * {@link #acquire} on an unmapped count: always checked against the mount table, as nothing here is trusted yet.
+     * No BUSY bit around the mount: every holder of an unmapped count checks the mount table, and so does the first
+     * use of a mapping, so a kill in the mount leaves the old count and a mount that the next holder adopts.
+     */
+    private int acquireUnmapped(String id, Unmapped u, Action onFirst) {
+        int n = u.count();
         try {
-            long w = CountFile.prepare(fd, file);
-            int n = CountFile.dead(w) ? 0 : CountFile.count(w);
             boolean mounted = isMounted == null ? n > 0 : isMounted.test(id);
             if (n > 0 && !mounted) n = 0;
-            if (n == 0 && !mounted) {
-                CountFile.write(fd, CountFile.busy(n), file); // a kill in the mount leaves BUSY: the next holder checks
-                try {
-                    onFirst.run();
-                } catch (RuntimeException | Error e) {
-                    CountFile.write(fd, n, file);
-                    throw e;
-                }
-            }
-            CountFile.write(fd, n + 1, file);
-            return n + 1;
-        } finally {
-            LockFiles.close(fd);
+            if (n == 0 && !mounted) onFirst.run();
+            u.write(n + 1);
+        } catch (RuntimeException | Error e) {
+            u.close();
+            throw e;
         }
+        LockFiles.close(u.fd());
+        return n + 1;
     }
 
     /** {@link #release} on an unmapped count. */
-    private int releaseUnmapped(String id, int fd, Action onLast) {
-        Path file = dir.resolve(id);
+    private int releaseUnmapped(String id, Unmapped u, Action onLast) {
+        int n = u.count(), left;
         try {
-            long w = CountFile.prepare(fd, file);
-            int n = CountFile.dead(w) ? 0 : CountFile.count(w);
             boolean mounted = isMounted == null || isMounted.test(id);
             if (!mounted && n > 0) n = 1;
-            if (n <= 1) {
-                if (mounted) {
-                    CountFile.write(fd, CountFile.busy(n), file);
-                    try {
-                        onLast.run();
-                    } catch (RuntimeException | Error e) {
-                        CountFile.write(fd, n, file);
-                        throw e;
-                    }
-                }
-                CountFile.write(fd, 0, file);
-                return 0;
-            }
-            CountFile.write(fd, n - 1, file);
-            return n - 1;
-        } finally {
-            LockFiles.close(fd);
+            if (n <= 1 && mounted) onLast.run();
+            left = Math.max(n - 1, 0);
+            u.write(left);
+        } catch (RuntimeException | Error e) {
+            u.close();
+            throw e;
         }
+        if (u.fd() >= 0) LockFiles.close(u.fd());
+        return left;
     }
 
     /** The id's count file, mapped: the one this instance knows, or a new mapping (kept when there is room). Under the lock. */

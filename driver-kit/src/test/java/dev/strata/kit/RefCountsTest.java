@@ -101,7 +101,7 @@ class RefCountsTest {
         assertEquals(0, refs.release("u", () -> { }));
         assertEquals(0, refs.count("u"));
         org.junit.jupiter.api.Assertions.assertFalse(refs.knows("u"), "not mapped after two uses");
-        assertEquals(16, java.nio.file.Files.size(dir.resolve("u")));
+        org.junit.jupiter.api.Assertions.assertFalse(java.nio.file.Files.exists(dir.resolve("u")), "a count of 0 is no file");
         refs.withLock("u", () -> {
             refs.forget("u");
             return null;
