@@ -171,6 +171,34 @@ final class LockFiles implements FileConstants {
         return open(x.st, file, x.path(file), O_RDWR | O_CREAT);
     }
 
+    /** Creates {@code file} (and its directory) for a read and a write; {@link #EXISTS} when it is there already. */
+    static int createExclusive(Path file) {
+        Scratch x = SCRATCH.get();
+        MemorySegment path = x.path(file);
+        int fd = Libc.openat(x.st, AT_FDCWD, path, O_RDWR | O_CREAT | O_EXCL, 0644);
+        if (fd == -EEXIST) return EXISTS;
+        if (fd == -ENOENT) fd = open(x.st, file, path, O_RDWR | O_CREAT | O_EXCL); // its directory first
+        if (fd < 0) throw new SyscallException("open", file.toString(), -fd);
+        return fd;
+    }
+
+    /** The size of {@code file} (not followed if a symlink), or -1 when there is none. One statx. */
+    static long size(Path file) {
+        Scratch x = SCRATCH.get();
+        int r = Libc.statx(x.st, AT_FDCWD, x.path(file), AT_SYMLINK_NOFOLLOW, x.statA);
+        if (r == -ENOENT) return -1;
+        if (r < 0) throw new SyscallException("statx", file.toString(), -r);
+        return x.statA.get(JAVA_LONG, Statx.BYTES);
+    }
+
+    /** The size of an open file. One statx. */
+    static long size(int fd, Path file) {
+        Scratch x = SCRATCH.get();
+        int r = Libc.statx(x.st, fd, x.empty, AT_EMPTY_PATH, x.statA);
+        if (r < 0) throw new SyscallException("statx", file.toString(), -r);
+        return x.statA.get(JAVA_LONG, Statx.BYTES);
+    }
+
     /** Opens an existing {@code file} read-write; {@link #MISSING} when there is none. */
     static int openExisting(Path file) {
         Scratch x = SCRATCH.get();

@@ -183,7 +183,7 @@ public final class RefCounts {
                     try {
                         requireExists.run();
                     } catch (RuntimeException | Error e) {
-                        u.close();
+                        u.done();
                         throw e;
                     }
                 }
@@ -343,41 +343,68 @@ public final class RefCounts {
         return stripes[Math.floorMod(id.hashCode(), STRIPES)].locked(body);
     }
 
+    /** What an unmapped id's count file is: none, one this use just made, a count kept as the size, a record, else. */
+    private enum Kind { NONE, MADE, SIZE, RECORD, OTHER }
+
     /**
      * An id's count file read under the lock, when it is not to be mapped yet. No file is a count of 0. {@code fd} is
-     * -1 when there is no file; {@code len} is how many bytes it held (0: just made, or left empty by a kill).
+     * open for {@code MADE}, {@code RECORD} and {@code OTHER} (a text count of an older Strata, or a file left empty by
+     * a kill), which held {@code len} bytes.
      */
-    private record Unmapped(Path file, int fd, long word, int len, boolean record) {
-        /** A live record: a get checked the layer exists, and no remove has forgotten it since. */
+    private record Unmapped(Path file, int fd, long word, int len, Kind kind) {
+        /** A count written by a get, which checked that the layer exists, and not forgotten by a remove since. */
         boolean provesExistence() {
-            return record && !CountFile.dead(word);
+            return kind == Kind.SIZE || (kind == Kind.RECORD && !CountFile.dead(word));
         }
 
         int count() {
             return CountFile.dead(word) ? 0 : CountFile.count(word);
         }
 
-        /** Writes the count; a count of 0 is no file (nobody has it mapped: nobody else reads the word without the lock). */
+        /**
+         * Writes the count: 0 is no file, and a file this use made keeps it as its size (one ftruncate, no page).
+         * Nobody has it mapped, so nobody else reads the word without the lock.
+         */
         void write(int n) {
-            if (n == 0) {
-                if (fd >= 0) LockFiles.unlink(file);
-            } else {
-                CountFile.write(fd, n, len, file);
+            switch (kind) {
+                case NONE -> {
+                    if (n > 0) throw new IllegalStateException("no count file to write " + file);
+                }
+                case MADE, SIZE -> {
+                    if (n == 0) {
+                        LockFiles.unlink(file);
+                        return;
+                    }
+                    int f = fd >= 0 ? fd : LockFiles.openExisting(file);
+                    try {
+                        LockFiles.truncate(f, CountFile.SPARSE + n, file);
+                    } finally {
+                        if (f != fd) LockFiles.close(f);
+                    }
+                }
+                case RECORD, OTHER -> {
+                    if (n == 0) LockFiles.unlink(file);
+                    else CountFile.write(fd, n, len, file);
+                }
             }
         }
 
-        /** After a failure: the count stays as it was, and a file this use made and never wrote goes. */
-        void close() {
-            if (fd < 0) return;
-            if (len == 0) LockFiles.unlink(file);
-            LockFiles.close(fd);
+        void done() {
+            if (fd >= 0) LockFiles.close(fd);
+        }
+
+        /** After a failure: the count stays as it was, and a file this use made (or found empty) goes. */
+        void abandon() {
+            if ((kind == Kind.MADE || kind == Kind.OTHER) && len == 0) LockFiles.unlink(file);
+            done();
         }
     }
 
     /**
-     * The id's count file, opened ({@code create}: made if missing) and read, when it is not to be mapped yet: this
-     * instance has not mapped it, it is one of its first uses here, and no process has mapped it (so nobody changes
-     * it without the lock). Null when it is to be mapped. Under the lock.
+     * The id's count file, read ({@code create}: made if missing), when it is not to be mapped yet: this instance has
+     * not mapped it, it is one of its first uses here, and no process has mapped it (so nobody changes it without the
+     * lock). Null when it is to be mapped. Under the lock. A get of an id with no count is one open (O_EXCL); a put of
+     * a count kept as the size is one statx.
      */
     private Unmapped unmapped(String id, boolean create) {
         CountFile c = known.get(id);
@@ -385,15 +412,22 @@ public final class RefCounts {
         boolean room = known.size() < CACHED;
         if (room && uses.merge(id, 1, Integer::sum) >= MAP_AT) return null;
         Path file = dir.resolve(id);
+        if (create) {
+            int fd = LockFiles.createExclusive(file);
+            if (fd != LockFiles.EXISTS) return new Unmapped(file, fd, 0, 0, Kind.MADE);
+        }
+        long size = LockFiles.size(file);
+        if (size < 0 && !create) return new Unmapped(file, -1, 0, 0, Kind.NONE);
+        if (size > CountFile.SPARSE) return new Unmapped(file, -1, CountFile.sparse(size), 0, Kind.SIZE);
         int fd = create ? LockFiles.openOrCreate(file) : LockFiles.openExisting(file);
-        if (fd == LockFiles.MISSING) return new Unmapped(file, -1, 0, 0, false);
+        if (fd == LockFiles.MISSING) return new Unmapped(file, -1, 0, 0, Kind.NONE);
         boolean ok = false;
         try {
             byte[] b = new byte[32];
             int len = LockFiles.pread(fd, b, file.toString());
             long w = CountFile.parse(b, len);
             ok = !CountFile.mappedBySomeone(w);
-            return ok ? new Unmapped(file, fd, w, len, CountFile.isRecord(b, len)) : null;
+            return ok ? new Unmapped(file, fd, w, len, CountFile.isRecord(b, len) ? Kind.RECORD : Kind.OTHER) : null;
         } finally {
             if (!ok) LockFiles.close(fd);
         }
@@ -412,10 +446,10 @@ public final class RefCounts {
             if (n == 0 && !mounted) onFirst.run();
             u.write(n + 1);
         } catch (RuntimeException | Error e) {
-            u.close();
+            u.abandon();
             throw e;
         }
-        LockFiles.close(u.fd());
+        u.done();
         return n + 1;
     }
 
@@ -429,10 +463,10 @@ public final class RefCounts {
             left = Math.max(n - 1, 0);
             u.write(left);
         } catch (RuntimeException | Error e) {
-            u.close();
+            u.abandon();
             throw e;
         }
-        if (u.fd() >= 0) LockFiles.close(u.fd());
+        u.done();
         return left;
     }
 

@@ -110,6 +110,35 @@ class RefCountsTest {
     }
 
     @Test
+    void aCountNobodyMapsIsKeptAsTheFileSizeWithoutData() throws Exception {
+        RefCounts refs = new RefCounts(dir, id -> true, id -> new RefCounts.Layer(dir.resolve("s"), false));
+        assertEquals(1, refs.acquire("s", () -> { }));
+        Path file = dir.resolve("s");
+        assertEquals(CountFile.SPARSE + 1, java.nio.file.Files.size(file));
+        RefCounts other = new RefCounts(dir, id -> true, id -> new RefCounts.Layer(dir.resolve("s"), false));
+        assertEquals(2, other.acquire("s", () -> { }), "another instance reads the size");
+        assertEquals(2, refs.count("s"));
+        assertEquals(1, other.release("s", () -> { }));
+        assertEquals(0, refs.release("s", () -> { }));
+        org.junit.jupiter.api.Assertions.assertFalse(java.nio.file.Files.exists(file), "a count of 0 is no file");
+    }
+
+    @Test
+    void aHeldCountProvesTheLayerExistsForAPut() {
+        RefCounts refs = new RefCounts(dir, id -> true, id -> new RefCounts.Layer(dir.resolve("p"), false));
+        java.util.concurrent.atomic.AtomicInteger checks = new java.util.concurrent.atomic.AtomicInteger();
+        Runnable check = checks::incrementAndGet;
+        refs.acquire("p", () -> { });
+        assertEquals(0, refs.release("p", check, () -> { }));
+        assertEquals(0, checks.get(), "a count a get wrote: the layer is there");
+        assertEquals(0, refs.release("p", check, () -> { }));
+        assertEquals(1, checks.get(), "no count: the layer is checked");
+        assertThrows(IllegalStateException.class, () -> refs.release("q", () -> {
+            throw new IllegalStateException("no such layer");
+        }, () -> { }));
+    }
+
+    @Test
     void forgetDropsTheCount() {
         RefCounts refs = new RefCounts(dir, null);
         refs.acquire("z", () -> { });
