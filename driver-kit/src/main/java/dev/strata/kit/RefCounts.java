@@ -11,8 +11,9 @@ import java.util.function.Supplier;
 
 /**
  * Per-layer reference counts that hold across threads, across processes (the CLI runs one per command) and
- * across a crash. Each id has a small file under {@code dir} holding its count ({@link CountFile}), mapped shared,
- * so every process that maps it sees one word in memory. A thread lock plus an {@code flock} per stripe of ids
+ * across a crash. Each id with a count has a small file under {@code dir} ({@link CountFile}); no file is a count of
+ * 0. Until a process maps it, the count is the file's size, read and set under the lock; once mapped shared, it is a
+ * word in memory that every process that maps it sees. A thread lock plus an {@code flock} per stripe of ids
  * serialise the changes that mount or unmount; the mount action runs under that lock, so two callers never mount
  * the same layer twice.
  *
