@@ -4,7 +4,6 @@ import dev.strata.api.StorageException;
 import dev.strata.nativeio.FileConstants;
 import dev.strata.nativeio.Libc;
 import dev.strata.nativeio.Native;
-import dev.strata.nativeio.PosixFiles;
 import dev.strata.nativeio.Statx;
 import dev.strata.nativeio.SyscallException;
 
@@ -24,7 +23,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * system calls it makes: these run on every get and put.
  */
 final class LockFiles implements FileConstants {
-    private static final int EAGAIN = 11, ENOENT = 2, EEXIST = 17;
+    private static final int EAGAIN = 11, ENOENT = 2, EEXIST = 17, ENOTDIR = 20;
     /** {@link #tryLockExisting}: no such file; held by someone else. {@link #createLocked}: there already. */
     static final int MISSING = -1, HELD = -2, EXISTS = -3;
 
@@ -232,9 +231,16 @@ final class LockFiles implements FileConstants {
         if (r < 0 && r != -ENOENT) throw new SyscallException("unlink", file.toString(), -r);
     }
 
-    /** Whether anything is at {@code file}: false for ENOENT and ENOTDIR, any other error throws. */
+    /**
+     * Whether anything is at {@code file} (a final symlink not followed): false for ENOENT and ENOTDIR, any other
+     * error throws. One statx into this thread's scratch: a mark's check runs on every get, put, create and remove.
+     */
     static boolean exists(Path file) {
-        return PosixFiles.lexists(file);
+        Scratch x = SCRATCH.get();
+        int r = Libc.statx(x.st, AT_FDCWD, x.path(file), AT_SYMLINK_NOFOLLOW, x.statA);
+        if (r == 0) return true;
+        if (r == -ENOENT || r == -ENOTDIR) return false;
+        throw new SyscallException("statx", file.toString(), -r);
     }
 
     /** Opens {@code file} (O_CLOEXEC), creating its directory when it is missing. */
