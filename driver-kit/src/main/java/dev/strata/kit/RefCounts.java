@@ -121,8 +121,8 @@ public final class RefCounts {
     /** Takes a reference; runs {@code onFirst} (the mount) when the count goes from 0 to 1. Returns the new count. */
     public int acquire(String id, Action onFirst) {
         return withLock(id, () -> {
-            Unmapped u = unmapped(id, true);
-            if (u != null) return acquireUnmapped(id, u, onFirst);
+            UnmappedCount u = unmapped(id, true);
+            if (u != null) return u.acquire(isMounted == null ? null : () -> isMounted.test(id), onFirst);
             CountFile c = open(id);
             try {
                 while (true) {
@@ -178,7 +178,7 @@ public final class RefCounts {
      */
     public int release(String id, Runnable requireExists, Action onLast) {
         return withLock(id, () -> {
-            Unmapped u = unmapped(id, false);
+            UnmappedCount u = unmapped(id, false);
             if (u != null) {
                 if (!u.provesExistence()) {
                     try {
@@ -188,7 +188,7 @@ public final class RefCounts {
                         throw e;
                     }
                 }
-                return releaseUnmapped(id, u, onLast);
+                return u.release(isMounted == null ? null : () -> isMounted.test(id), onLast);
             }
             if (!knows(id)) requireExists.run();
             CountFile c = open(id);
@@ -344,131 +344,17 @@ public final class RefCounts {
         return stripes[Math.floorMod(id.hashCode(), STRIPES)].locked(body);
     }
 
-    /** What an unmapped id's count file is: none, one this use just made, a count kept as the size, a record, else. */
-    private enum Kind { NONE, MADE, SIZE, RECORD, OTHER }
-
     /**
-     * An id's count file read under the lock, when it is not to be mapped yet. No file is a count of 0. {@code fd} is
-     * open for {@code MADE}, {@code RECORD} and {@code OTHER} (a text count of an older Strata, or a file left empty by
-     * a kill), which held {@code len} bytes.
+     * The id's count file read ({@code create}: made if missing) when it is not to be mapped yet: this instance has
+     * not mapped it and it is one of its first uses here ({@link UnmappedCount#read} says whether a process has).
+     * Null when it is to be mapped. Under the lock.
      */
-    private record Unmapped(Path file, int fd, long word, int len, Kind kind) {
-        /** A count written by a get, which checked that the layer exists, and not forgotten by a remove since. */
-        boolean provesExistence() {
-            return kind == Kind.SIZE || (kind == Kind.RECORD && !CountFile.dead(word));
-        }
-
-        int count() {
-            return CountFile.dead(word) ? 0 : CountFile.count(word);
-        }
-
-        /**
-         * Writes the count: 0 is no file, and a file this use made keeps it as its size (one ftruncate, no page).
-         * Nobody has it mapped, so nobody else reads the word without the lock.
-         */
-        void write(int n) {
-            switch (kind) {
-                case NONE -> {
-                    if (n > 0) throw new IllegalStateException("no count file to write " + file);
-                }
-                case MADE, SIZE -> {
-                    if (n == 0) {
-                        LockFiles.unlink(file);
-                        return;
-                    }
-                    int f = fd >= 0 ? fd : LockFiles.openExisting(file);
-                    try {
-                        LockFiles.truncate(f, CountFile.SPARSE + n, file);
-                    } finally {
-                        if (f != fd) LockFiles.close(f);
-                    }
-                }
-                case RECORD, OTHER -> {
-                    if (n == 0) LockFiles.unlink(file);
-                    else CountFile.write(fd, n, len, file);
-                }
-            }
-        }
-
-        void done() {
-            if (fd >= 0) LockFiles.close(fd);
-        }
-
-        /** After a failure: the count stays as it was, and a file this use made (or found empty) goes. */
-        void abandon() {
-            if ((kind == Kind.MADE || kind == Kind.OTHER) && len == 0) LockFiles.unlink(file);
-            done();
-        }
-    }
-
-    /**
-     * The id's count file, read ({@code create}: made if missing), when it is not to be mapped yet: this instance has
-     * not mapped it, it is one of its first uses here, and no process has mapped it (so nobody changes it without the
-     * lock). Null when it is to be mapped. Under the lock. A get of an id with no count is one open (O_EXCL); a put of
-     * a count kept as the size is one statx.
-     */
-    private Unmapped unmapped(String id, boolean create) {
+    private UnmappedCount unmapped(String id, boolean create) {
         CountFile c = known.get(id);
         if (c != null && c.alive()) return null;
         boolean room = known.size() < CACHED;
         if (room && uses.merge(id, 1, Integer::sum) >= MAP_AT) return null;
-        Path file = dir.resolve(id);
-        if (create) {
-            int fd = LockFiles.createExclusive(file);
-            if (fd != LockFiles.EXISTS) return new Unmapped(file, fd, 0, 0, Kind.MADE);
-        }
-        long size = LockFiles.size(file);
-        if (size < 0 && !create) return new Unmapped(file, -1, 0, 0, Kind.NONE);
-        if (size > CountFile.SPARSE) return new Unmapped(file, -1, CountFile.sparse(size), 0, Kind.SIZE);
-        int fd = create ? LockFiles.openOrCreate(file) : LockFiles.openExisting(file);
-        if (fd == LockFiles.MISSING) return new Unmapped(file, -1, 0, 0, Kind.NONE);
-        boolean ok = false;
-        try {
-            byte[] b = new byte[32];
-            int len = LockFiles.pread(fd, b, file.toString());
-            long w = CountFile.parse(b, len);
-            ok = !CountFile.mappedBySomeone(w);
-            return ok ? new Unmapped(file, fd, w, len, CountFile.isRecord(b, len) ? Kind.RECORD : Kind.OTHER) : null;
-        } finally {
-            if (!ok) LockFiles.close(fd);
-        }
-    }
-
-    /**
-     * {@link #acquire} on an unmapped count: always checked against the mount table, as nothing here is trusted yet.
-     * No BUSY bit around the mount: every holder of an unmapped count checks the mount table, and so does the first
-     * use of a mapping, so a kill in the mount leaves the old count and a mount that the next holder adopts.
-     */
-    private int acquireUnmapped(String id, Unmapped u, Action onFirst) {
-        int n = u.count();
-        try {
-            boolean mounted = isMounted == null ? n > 0 : isMounted.test(id);
-            if (n > 0 && !mounted) n = 0;
-            if (n == 0 && !mounted) onFirst.run();
-            u.write(n + 1);
-        } catch (RuntimeException | Error e) {
-            u.abandon();
-            throw e;
-        }
-        u.done();
-        return n + 1;
-    }
-
-    /** {@link #release} on an unmapped count. */
-    private int releaseUnmapped(String id, Unmapped u, Action onLast) {
-        int n = u.count(), left;
-        try {
-            boolean mounted = isMounted == null || isMounted.test(id);
-            if (!mounted && n > 0) n = 1;
-            if (n <= 1 && mounted) onLast.run();
-            left = Math.max(n - 1, 0);
-            u.write(left);
-        } catch (RuntimeException | Error e) {
-            u.abandon();
-            throw e;
-        }
-        u.done();
-        return left;
+        return UnmappedCount.read(dir.resolve(id), create);
     }
 
     /** The id's count file, mapped: the one this instance knows, or a new mapping (kept when there is room). Under the lock. */
