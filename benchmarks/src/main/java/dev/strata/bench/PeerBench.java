@@ -149,21 +149,27 @@ public final class PeerBench {
         var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
         long jitMs = 0;
         List<Long> tc = new ArrayList<>(), tg = new ArrayList<>(), tp = new ArrayList<>(), tr = new ArrayList<>(), tt = new ArrayList<>();
+        // -cpu: each phase's CPU time on this thread instead of its wall time (user + system), which other processes
+        // on a busy machine do not stretch: for A/B comparisons of Strata builds (the Go peer has no such flag).
+        boolean cpu = flags.containsKey("cpu");
+        var threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        java.util.function.LongSupplier clock = cpu ? threads::getCurrentThreadCpuTime : System::nanoTime;
+        if (cpu) r.put("clock", "thread cpu");
         for (int i = -warmup; i < n; i++) {
             if (i == 0) {
                 sync();
                 jitMs = jit.getTotalCompilationTime();
             }
             String id = i < 0 ? String.format("wu-%05d", i + warmup) : String.format("lc-%05d", i);
-            long t0 = System.nanoTime();
+            long t0 = clock.getAsLong();
             d.create(id, "base", CreateOptions.NONE);
-            long t1 = System.nanoTime();
+            long t1 = clock.getAsLong();
             d.get(id, "");
-            long t2 = System.nanoTime();
+            long t2 = clock.getAsLong();
             d.put(id);
-            long t3 = System.nanoTime();
+            long t3 = clock.getAsLong();
             d.remove(id);
-            long t4 = System.nanoTime();
+            long t4 = clock.getAsLong();
             if (i < 0) continue;
             tc.add(t1 - t0);
             tg.add(t2 - t1);
@@ -234,7 +240,7 @@ public final class PeerBench {
 
     static Map<String, String> parseFlags(String[] args) {
         Map<String, String> f = new LinkedHashMap<>();
-        TreeSet<String> booleans = new TreeSet<>(List.of("diff-parent", "debug"));
+        TreeSet<String> booleans = new TreeSet<>(List.of("diff-parent", "debug", "cpu"));
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (!a.startsWith("-")) throw new IllegalArgumentException("unexpected argument " + a);

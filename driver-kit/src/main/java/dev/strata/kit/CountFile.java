@@ -14,14 +14,19 @@ import java.nio.file.Path;
  * pages outlive the process). The word is the count in its low 32 bits, plus BUSY while a lock holder mounts or
  * unmounts, or DEAD once the id is forgotten (its file is about to go, and a new one may take its name).
  *
- * <p>A file in the old format (the count as text) is converted when it is first opened, under the id's lock.
+ * <p>A count nobody maps is kept without data, as the file's size ({@link #SPARSE} + the count): setting it is one
+ * ftruncate, which on a tmpfs allocates no page, where writing a record allocates, zeroes and charges one. Mapping
+ * such a file, or reading it with {@link #prepare}, turns it into a record first. A file in the old format (the count
+ * as text) is converted when it is first opened, under the id's lock.
  */
 final class CountFile {
     private static final long BUSY = 1L << 32, DEAD = 1L << 33, FLAGS = BUSY | DEAD;
     /** Set, under the lock, by the first process that maps the file: until then nobody changes it without the lock. */
     private static final long MAPPED = 1L << 34;
     private static final long MAGIC = 0x3130544e43525453L; // "STRCNT01", little-endian
-    private static final int SIZE = 16;
+    static final int SIZE = 16;
+    /** A file of {@code SPARSE + n} bytes and no data holds the count n of an id nobody maps. */
+    static final long SPARSE = 4096;
     private static final VarHandle WORD = ValueLayout.JAVA_LONG.varHandle();
 
     private final Arena arena;
@@ -70,13 +75,35 @@ final class CountFile {
     static long prepare(int fd, Path file) {
         byte[] b = new byte[32];
         int len = LockFiles.pread(fd, b, file.toString());
-        ByteBuffer buf = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
-        if (len == SIZE && buf.getLong(8) == MAGIC) return buf.getLong(0);
-        long n = len == SIZE ? 0 : textCount(b, len); // new, or a count written as text by an older Strata
+        long w = len == b.length ? sparse(LockFiles.size(fd, file)) : parse(b, len); // no record or text is that long
+        if (!isRecord(b, len)) write(fd, w, len, file);
+        return w;
+    }
+
+    /** The count a file of {@code size} bytes holds, when it is a count kept as the size (else 0: nothing readable). */
+    static long sparse(long size) {
+        return size > SPARSE ? Math.min(size - SPARSE, Integer.MAX_VALUE) : 0;
+    }
+
+    /** The word of {@code len} bytes read from a count file: a record's, or an empty file's (0), or an old text count. */
+    static long parse(byte[] b, int len) {
+        if (isRecord(b, len)) return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
+        return len == SIZE ? 0 : textCount(b, len); // new, or a count written as text by an older Strata
+    }
+
+    static boolean isRecord(byte[] b, int len) {
+        return len == SIZE && ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getLong(8) == MAGIC;
+    }
+
+    /**
+     * Writes a whole record (the word and the magic) over a file that held {@code len} bytes, then cuts it to the
+     * record: a kill in between leaves the old size, which says the same count when it was kept as the size. Under the lock.
+     */
+    static void write(int fd, long w, int len, Path file) {
+        byte[] b = new byte[SIZE];
+        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putLong(0, w).putLong(8, MAGIC);
+        LockFiles.pwrite(fd, b, file.toString());
         if (len > SIZE) LockFiles.truncate(fd, SIZE, file);
-        buf.putLong(0, n).putLong(8, MAGIC);
-        LockFiles.pwrite(fd, java.util.Arrays.copyOf(b, SIZE), file.toString());
-        return n;
     }
 
     /**

@@ -319,15 +319,12 @@ class KitDriver implements StorageDriver {
         });
     }
 
+    /** A held reference proves the layer exists ({@link RefCounts#release(String, Runnable, RefCounts.Action)}). */
     @Override
     public void put(String id) {
         LayerIds.check("put", id);
         if (refs.tryRelease(id)) return;
-        refs.withLock(id, () -> {
-            if (!refs.knows(id)) requireExists("put", id);
-            refs.release(id, () -> storage.unmount(id));
-            return null;
-        });
+        refs.release(id, () -> requireExists("put", id), () -> storage.unmount(id));
     }
 
     @Override

@@ -4,7 +4,6 @@ import dev.strata.api.StorageException;
 import dev.strata.nativeio.FileConstants;
 import dev.strata.nativeio.Libc;
 import dev.strata.nativeio.Native;
-import dev.strata.nativeio.PosixFiles;
 import dev.strata.nativeio.Statx;
 import dev.strata.nativeio.SyscallException;
 
@@ -24,7 +23,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * system calls it makes: these run on every get and put.
  */
 final class LockFiles implements FileConstants {
-    private static final int EAGAIN = 11, ENOENT = 2, EEXIST = 17;
+    private static final int EAGAIN = 11, ENOENT = 2, EEXIST = 17, ENOTDIR = 20;
     /** {@link #tryLockExisting}: no such file; held by someone else. {@link #createLocked}: there already. */
     static final int MISSING = -1, HELD = -2, EXISTS = -3;
 
@@ -171,6 +170,34 @@ final class LockFiles implements FileConstants {
         return open(x.st, file, x.path(file), O_RDWR | O_CREAT);
     }
 
+    /** Creates {@code file} (and its directory) for a read and a write; {@link #EXISTS} when it is there already. */
+    static int createExclusive(Path file) {
+        Scratch x = SCRATCH.get();
+        MemorySegment path = x.path(file);
+        int fd = Libc.openat(x.st, AT_FDCWD, path, O_RDWR | O_CREAT | O_EXCL, 0644);
+        if (fd == -EEXIST) return EXISTS;
+        if (fd == -ENOENT) fd = open(x.st, file, path, O_RDWR | O_CREAT | O_EXCL); // its directory first
+        if (fd < 0) throw new SyscallException("open", file.toString(), -fd);
+        return fd;
+    }
+
+    /** The size of {@code file} (not followed if a symlink), or -1 when there is none. One statx. */
+    static long size(Path file) {
+        Scratch x = SCRATCH.get();
+        int r = Libc.statx(x.st, AT_FDCWD, x.path(file), AT_SYMLINK_NOFOLLOW, x.statA);
+        if (r == -ENOENT) return -1;
+        if (r < 0) throw new SyscallException("statx", file.toString(), -r);
+        return x.statA.get(JAVA_LONG, Statx.BYTES);
+    }
+
+    /** The size of an open file. One statx. */
+    static long size(int fd, Path file) {
+        Scratch x = SCRATCH.get();
+        int r = Libc.statx(x.st, fd, x.empty, AT_EMPTY_PATH, x.statA);
+        if (r < 0) throw new SyscallException("statx", file.toString(), -r);
+        return x.statA.get(JAVA_LONG, Statx.BYTES);
+    }
+
     /** Opens an existing {@code file} read-write; {@link #MISSING} when there is none. */
     static int openExisting(Path file) {
         Scratch x = SCRATCH.get();
@@ -197,9 +224,16 @@ final class LockFiles implements FileConstants {
         Libc.close(x.st, fd);
     }
 
-    /** Whether anything is at {@code file}: false for ENOENT and ENOTDIR, any other error throws. */
+    /**
+     * Whether anything is at {@code file} (a final symlink not followed): false for ENOENT and ENOTDIR, any other
+     * error throws. One statx into this thread's scratch: a mark's check runs on every get, put, create and remove.
+     */
     static boolean exists(Path file) {
-        return PosixFiles.lexists(file);
+        Scratch x = SCRATCH.get();
+        int r = Libc.statx(x.st, AT_FDCWD, x.path(file), AT_SYMLINK_NOFOLLOW, x.statA);
+        if (r == 0) return true;
+        if (r == -ENOENT || r == -ENOTDIR) return false;
+        throw new SyscallException("statx", file.toString(), -r);
     }
 
     /** Opens {@code file} (O_CLOEXEC), creating its directory when it is missing. */

@@ -12,8 +12,9 @@ import java.util.function.Supplier;
 
 /**
  * Per-layer reference counts that hold across threads, across processes (the CLI runs one per command) and
- * across a crash. Each id has a small file under {@code dir} holding its count ({@link CountFile}), mapped shared,
- * so every process that maps it sees one word in memory. A thread lock plus an {@code flock} per stripe of ids
+ * across a crash. Each id with a count has a small file under {@code dir} ({@link CountFile}); no file is a count of
+ * 0. Until a process maps it, the count is the file's size, read and set under the lock; once mapped shared, it is a
+ * word in memory that every process that maps it sees. A thread lock plus an {@code flock} per stripe of ids
  * serialise the changes that mount or unmount; the mount action runs under that lock, so two callers never mount
  * the same layer twice.
  *
@@ -121,8 +122,8 @@ public final class RefCounts {
     /** Takes a reference; runs {@code onFirst} (the mount) when the count goes from 0 to 1. Returns the new count. */
     public int acquire(String id, Action onFirst) {
         return withLock(id, () -> {
-            int fd = unmapped(id);
-            if (fd >= 0) return acquireUnmapped(id, fd, onFirst);
+            UnmappedCount u = unmapped(id, true);
+            if (u != null) return u.acquire(isMounted == null ? null : () -> isMounted.test(id), onFirst);
             CountFile c = open(id);
             try {
                 while (true) {
@@ -167,9 +168,30 @@ public final class RefCounts {
 
     /** Drops a reference; runs {@code onLast} (the unmount) when the count reaches 0. Returns the new count. */
     public int release(String id, Action onLast) {
+        return release(id, () -> { }, onLast);
+    }
+
+    /**
+     * {@link #release}, running {@code requireExists} (which throws for a layer that does not exist) first unless the
+     * count proves the layer exists: a live count this instance maps, or a live record in the id's file. Only a get
+     * makes a record, after checking the layer exists, and a remove forgets the count under the same lock before the
+     * layer goes, so a live record means the layer is there (a put's existence check costs nothing when it is held).
+     */
+    public int release(String id, Runnable requireExists, Action onLast) {
         return withLock(id, () -> {
-            int fd = unmapped(id);
-            if (fd >= 0) return releaseUnmapped(id, fd, onLast);
+            UnmappedCount u = unmapped(id, false);
+            if (u != null) {
+                if (!u.provesExistence()) {
+                    try {
+                        requireExists.run();
+                    } catch (RuntimeException | Error e) {
+                        u.done();
+                        throw e;
+                    }
+                }
+                return u.release(isMounted == null ? null : () -> isMounted.test(id), onLast);
+            }
+            if (!knows(id)) requireExists.run();
             CountFile c = open(id);
             try {
                 while (true) {
@@ -304,12 +326,11 @@ public final class RefCounts {
             cached.kill();
         } else {
             int fd = LockFiles.openExisting(dir.resolve(id));
-            if (fd != LockFiles.MISSING) {
-                try {
-                    CountFile.write(fd, CountFile.DEAD_WORD, dir.resolve(id)); // seen by whoever has it mapped
-                } finally {
-                    LockFiles.close(fd);
-                }
+            if (fd == LockFiles.MISSING) return; // a count of 0 that nobody maps: nothing to forget
+            try {
+                CountFile.write(fd, CountFile.DEAD_WORD, dir.resolve(id)); // seen by whoever has it mapped
+            } finally {
+                LockFiles.close(fd);
             }
         }
         PosixFiles.unlinkIfExists(dir.resolve(id));
@@ -325,76 +346,16 @@ public final class RefCounts {
     }
 
     /**
-     * The id's count file opened for a read and a write, when it is not to be mapped yet: this instance has not
-     * mapped it, it is one of its first uses here, and no process has mapped it (so nobody changes it without the
-     * lock). -1 when it is to be mapped. Under the lock.
+     * The id's count file read ({@code create}: made if missing) when it is not to be mapped yet: this instance has
+     * not mapped it and it is one of its first uses here ({@link UnmappedCount#read} says whether a process has).
+     * Null when it is to be mapped. Under the lock.
      */
-    private int unmapped(String id) {
+    private UnmappedCount unmapped(String id, boolean create) {
         CountFile c = known.get(id);
-        if (c != null && c.alive()) return -1;
+        if (c != null && c.alive()) return null;
         boolean room = known.size() < CACHED;
-        if (room && uses.merge(id, 1, Integer::sum) >= MAP_AT) return -1;
-        Path file = dir.resolve(id);
-        int fd = LockFiles.openOrCreate(file);
-        boolean ok = false;
-        try {
-            ok = !CountFile.mappedBySomeone(CountFile.prepare(fd, file));
-            return ok ? fd : -1;
-        } finally {
-            if (!ok) LockFiles.close(fd);
-        }
-    }
-
-    /** {@link #acquire} on an unmapped count: always checked against the mount table, as nothing here is trusted yet. */
-    private int acquireUnmapped(String id, int fd, Action onFirst) {
-        Path file = dir.resolve(id);
-        try {
-            long w = CountFile.prepare(fd, file);
-            int n = CountFile.dead(w) ? 0 : CountFile.count(w);
-            boolean mounted = isMounted == null ? n > 0 : isMounted.test(id);
-            if (n > 0 && !mounted) n = 0;
-            if (n == 0 && !mounted) {
-                CountFile.write(fd, CountFile.busy(n), file); // a kill in the mount leaves BUSY: the next holder checks
-                try {
-                    onFirst.run();
-                } catch (RuntimeException | Error e) {
-                    CountFile.write(fd, n, file);
-                    throw e;
-                }
-            }
-            CountFile.write(fd, n + 1, file);
-            return n + 1;
-        } finally {
-            LockFiles.close(fd);
-        }
-    }
-
-    /** {@link #release} on an unmapped count. */
-    private int releaseUnmapped(String id, int fd, Action onLast) {
-        Path file = dir.resolve(id);
-        try {
-            long w = CountFile.prepare(fd, file);
-            int n = CountFile.dead(w) ? 0 : CountFile.count(w);
-            boolean mounted = isMounted == null || isMounted.test(id);
-            if (!mounted && n > 0) n = 1;
-            if (n <= 1) {
-                if (mounted) {
-                    CountFile.write(fd, CountFile.busy(n), file);
-                    try {
-                        onLast.run();
-                    } catch (RuntimeException | Error e) {
-                        CountFile.write(fd, n, file);
-                        throw e;
-                    }
-                }
-                CountFile.write(fd, 0, file);
-                return 0;
-            }
-            CountFile.write(fd, n - 1, file);
-            return n - 1;
-        } finally {
-            LockFiles.close(fd);
-        }
+        if (room && uses.merge(id, 1, Integer::sum) >= MAP_AT) return null;
+        return UnmappedCount.read(dir.resolve(id), create);
     }
 
     /** The id's count file, mapped: the one this instance knows, or a new mapping (kept when there is room). Under the lock. */

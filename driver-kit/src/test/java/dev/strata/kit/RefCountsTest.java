@@ -101,12 +101,41 @@ class RefCountsTest {
         assertEquals(0, refs.release("u", () -> { }));
         assertEquals(0, refs.count("u"));
         org.junit.jupiter.api.Assertions.assertFalse(refs.knows("u"), "not mapped after two uses");
-        assertEquals(16, java.nio.file.Files.size(dir.resolve("u")));
+        org.junit.jupiter.api.Assertions.assertFalse(java.nio.file.Files.exists(dir.resolve("u")), "a count of 0 is no file");
         refs.withLock("u", () -> {
             refs.forget("u");
             return null;
         });
         org.junit.jupiter.api.Assertions.assertFalse(java.nio.file.Files.exists(dir.resolve("u")));
+    }
+
+    @Test
+    void aCountNobodyMapsIsKeptAsTheFileSizeWithoutData() throws Exception {
+        RefCounts refs = new RefCounts(dir, id -> true, id -> new RefCounts.Layer(dir.resolve("s"), false));
+        assertEquals(1, refs.acquire("s", () -> { }));
+        Path file = dir.resolve("s");
+        assertEquals(CountFile.SPARSE + 1, java.nio.file.Files.size(file));
+        RefCounts other = new RefCounts(dir, id -> true, id -> new RefCounts.Layer(dir.resolve("s"), false));
+        assertEquals(2, other.acquire("s", () -> { }), "another instance reads the size");
+        assertEquals(2, refs.count("s"));
+        assertEquals(1, other.release("s", () -> { }));
+        assertEquals(0, refs.release("s", () -> { }));
+        org.junit.jupiter.api.Assertions.assertFalse(java.nio.file.Files.exists(file), "a count of 0 is no file");
+    }
+
+    @Test
+    void aHeldCountProvesTheLayerExistsForAPut() {
+        RefCounts refs = new RefCounts(dir, id -> true, id -> new RefCounts.Layer(dir.resolve("p"), false));
+        java.util.concurrent.atomic.AtomicInteger checks = new java.util.concurrent.atomic.AtomicInteger();
+        Runnable check = checks::incrementAndGet;
+        refs.acquire("p", () -> { });
+        assertEquals(0, refs.release("p", check, () -> { }));
+        assertEquals(0, checks.get(), "a count a get wrote: the layer is there");
+        assertEquals(0, refs.release("p", check, () -> { }));
+        assertEquals(1, checks.get(), "no count: the layer is checked");
+        assertThrows(IllegalStateException.class, () -> refs.release("q", () -> {
+            throw new IllegalStateException("no such layer");
+        }, () -> { }));
     }
 
     @Test
