@@ -56,21 +56,20 @@ final class LayerMounts {
     }
 
     private void mount(String id, List<String> lowerEntries, String mountLabel) {
-        Path merged = layout.merged(id);
-        try {
-            PosixFiles.mkdirat(null, merged.toString(), 0700);
-        } catch (SyscallException e) {
-            // EEXIST: left by an earlier mount that was not put
-            if (e.errno() != Errno.EEXIST) throw new StorageException("get", merged.toString(), e.getMessage(), e);
+        String merged = layout.entry(id, Layout.MERGED);
+        int made = PosixFiles.tryMkdirat(null, merged, 0700);
+        if (made != 0 && made != Errno.EEXIST) { // EEXIST: left by an earlier mount that was not put
+            SyscallException e = new SyscallException("mkdirat", merged, made);
+            throw new StorageException("get", merged, e.getMessage(), e);
         }
         // A layer with a child is mounted read-only, its own diff the uppermost lower (moby's "committed").
         boolean readOnly = layout.isCommitted(id);
         try (IdmappedLowers shown = new IdmappedLowers(layout, idMaps)) {
             List<String> lowers = new ArrayList<>(lowerEntries.size() + 1);
-            if (readOnly) lowers.add(layout.diff(id).toString()); // stored as the layer shows it
+            if (readOnly) lowers.add(layout.entry(id, Layout.DIFF)); // stored as the layer shows it
             lowers.addAll(shown.lowers(id, lowerEntries));
             if (!readOnly && volatileMounts) clearVolatileMark(id);
-            mounter.mount(merged, lowers, readOnly ? null : layout.diff(id), readOnly ? null : layout.work(id), mountLabel);
+            mounter.mount(merged, lowers, readOnly ? null : layout.entry(id, Layout.DIFF), readOnly ? null : layout.entry(id, Layout.WORK), mountLabel);
         } catch (RuntimeException e) {
             removeMountPoint(merged);
             throw e instanceof StorageException ? e : new StorageException("get", id, e.toString(), e);
@@ -83,7 +82,7 @@ final class LayerMounts {
      */
     void mountStaged(String id, Path upper, Path work, Path merged) {
         try (IdmappedLowers shown = new IdmappedLowers(layout, idMaps)) {
-            mounter.mount(merged, shown.lowers(id, layout.lowerEntries(id)), upper, work, null);
+            mounter.mount(merged.toString(), shown.lowers(id, layout.lowerEntries(id)), upper.toString(), work.toString(), null);
         }
     }
 
@@ -99,15 +98,15 @@ final class LayerMounts {
 
     /** Unmounts the layer's merged dir if something is mounted there, and removes the mount point. */
     void unmount(String id) {
-        Path merged = layout.merged(id);
+        String merged = layout.entry(id, Layout.MERGED);
         // no merged dir (a base layer, or one never mounted): nothing to remove either
         if (Mounts.unmountIfPresent(merged, Mounts.MNT_DETACH) != Mounts.Unmounted.ABSENT) removeMountPoint(merged);
     }
 
-    private static void removeMountPoint(Path merged) {
-        int e = PosixFiles.tryUnlinkat(null, merged.toString(), PosixFiles.AT_REMOVEDIR);
+    private static void removeMountPoint(String merged) {
+        int e = PosixFiles.tryUnlinkat(null, merged, PosixFiles.AT_REMOVEDIR);
         if (e != 0 && e != Errno.ENOENT && e != Errno.ENOTEMPTY && e != Errno.EBUSY) {
-            throw new SyscallException("unlinkat", merged.toString(), e);
+            throw new SyscallException("unlinkat", merged, e);
         }
     }
 

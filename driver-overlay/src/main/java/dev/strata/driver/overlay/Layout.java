@@ -85,6 +85,11 @@ final class Layout {
         return home.resolve(id).resolve(MERGED);
     }
 
+    /** {@code <home>/<id>/<name>} as a string, for the calls of get and put (no Path to build and print each time). */
+    String entry(String id, String name) {
+        return homeString + "/" + id + "/" + name;
+    }
+
     /** A fresh short link id, as moby's overlayutils.GenerateID(26) makes them: base32 of random bytes. */
     static String newLinkId() {
         byte[] r = new byte[LINK_ID_LENGTH]; // one draw: each of SecureRandom's costs a digest
@@ -114,12 +119,12 @@ final class Layout {
      * The entries of the layer's {@code lower} file ({@code l/<LID>}, uppermost first); empty for a base layer.
      */
     List<String> lowerEntries(String id) {
-        Path lower = dir(id).resolve(LOWER);
+        String lower = entry(id, LOWER);
         byte[] b;
         try {
             b = PosixFiles.readSmall(lower, MAX_LOWER_FILE); // read on every mount: one open, read and close
         } catch (SyscallException e) {
-            throw new StorageException("read lower", lower.toString(), e.getMessage(), e);
+            throw new StorageException("read lower", lower, e.getMessage(), e);
         }
         if (b == null) return List.of();
         String s = new String(b, StandardCharsets.US_ASCII).strip();
