@@ -89,7 +89,9 @@ public final class PosixFiles implements FileConstants {
                 n += r;
             }
             if (n > max) throw new SyscallException("read", where, Errno.EFBIG, "over " + max + " bytes");
-            return buf.asSlice(0, n).toArray(JAVA_BYTE);
+            byte[] out = new byte[(int) n];
+            MemorySegment.copy(buf, JAVA_BYTE, 0, out, 0, (int) n);
+            return out;
         } finally {
             Libc.close(st, fd);
         }
@@ -254,6 +256,19 @@ public final class PosixFiles implements FileConstants {
         } catch (java.io.IOException e) {
             return lstatIfExists(path) != null;
         }
+    }
+
+    /**
+     * {@link #lexists(Path)} of a path given as a string, through this thread's scratch: one statx and nothing
+     * allocated (a get asks whether its layer is committed every time).
+     */
+    public static boolean lexists(String path) {
+        CallScratch s = CallScratch.take();
+        MemorySegment b = s.buffer(Statx.SIZE);
+        int r = Libc.statx(s.errno, AT_FDCWD, s.cString(path), AT_SYMLINK_NOFOLLOW, b);
+        if (r == 0) return true;
+        if (r == -Errno.ENOENT || r == -Errno.ENOTDIR) return false;
+        throw new SyscallException("statx", path, -r);
     }
 
     /** lstat-like statx of a path, or null when nothing is there (ENOENT, ENOTDIR): one system call, no exception. */

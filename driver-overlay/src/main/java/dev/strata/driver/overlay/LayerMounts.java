@@ -13,7 +13,9 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The overlay mount of a layer at its {@code merged} dir, for the kit's get and put (which count the references):
@@ -51,11 +53,8 @@ final class LayerMounts {
 
     /** Mounts a layer with lowers; a base layer needs nothing. */
     void mount(String id, String mountLabel) {
-        List<String> lowers = layout.lowerEntries(id);
-        if (!lowers.isEmpty()) mount(id, lowers, mountLabel);
-    }
-
-    private void mount(String id, List<String> lowerEntries, String mountLabel) {
+        byte[] lowerFile = layout.lowerFile(id);
+        if (lowerFile == null) return;
         String merged = layout.entry(id, Layout.MERGED);
         int made = PosixFiles.tryMkdirat(null, merged, 0700);
         if (made != 0 && made != Errno.EEXIST) { // EEXIST: left by an earlier mount that was not put
@@ -64,16 +63,58 @@ final class LayerMounts {
         }
         // A layer with a child is mounted read-only, its own diff the uppermost lower (moby's "committed").
         boolean readOnly = layout.isCommitted(id);
-        try (IdmappedLowers shown = new IdmappedLowers(layout, idMaps)) {
+        LayerIdMaps maps = idMaps;
+        boolean plain = !mounter.usesLabel(mountLabel) && (maps == null || !maps.inChain(id));
+        if (plain && mountKept(id, merged, lowerFile, readOnly)) return;
+        List<String> lowerEntries = Layout.lowerEntries(lowerFile);
+        if (lowerEntries.isEmpty()) {
+            removeMountPoint(merged);
+            return;
+        }
+        try (IdmappedLowers shown = new IdmappedLowers(layout, maps)) {
             List<String> lowers = new ArrayList<>(lowerEntries.size() + 1);
             if (readOnly) lowers.add(layout.entry(id, Layout.DIFF)); // stored as the layer shows it
             lowers.addAll(shown.lowers(id, lowerEntries));
             if (!readOnly && volatileMounts) clearVolatileMark(id);
-            mounter.mount(merged, lowers, readOnly ? null : layout.entry(id, Layout.DIFF), readOnly ? null : layout.entry(id, Layout.WORK), mountLabel);
+            String upper = readOnly ? null : layout.entry(id, Layout.DIFF), work = readOnly ? null : layout.entry(id, Layout.WORK);
+            mounter.mount(merged, lowers, upper, work, mountLabel);
+            if (plain) keep(id, lowerFile, readOnly, mounter.classicDataFor(lowers, upper, work));
         } catch (RuntimeException e) {
             removeMountPoint(merged);
             throw e instanceof StorageException ? e : new StorageException("get", id, e.toString(), e);
         }
+    }
+
+    /**
+     * The mount(2) options of a layer's last mount, and the {@code lower} file and committed state they were built
+     * from. The options are a function of those two alone (the home and the driver's options are fixed), so a get
+     * that reads the same lower file mounts with the kept string instead of parsing the file and building it again:
+     * a layer removed and made again under the same id has another lower file, and gets its options anew.
+     */
+    private record Kept(byte[] lowerFile, boolean readOnly, String data) {
+    }
+
+    private static final int KEPT_MAX = 4096; // options are at most a page each: 16 MiB at worst
+    private final ConcurrentHashMap<String, Kept> kept = new ConcurrentHashMap<>();
+
+    private boolean mountKept(String id, String merged, byte[] lowerFile, boolean readOnly) {
+        Kept k = kept.get(id);
+        if (k == null || k.readOnly != readOnly || !Arrays.equals(k.lowerFile, lowerFile)) return false;
+        if (!readOnly && volatileMounts) clearVolatileMark(id);
+        if (mounter.mountClassic(merged, k.data)) return true;
+        kept.remove(id); // failed: the full path mounts again and explains the failure
+        return false;
+    }
+
+    private void keep(String id, byte[] lowerFile, boolean readOnly, String data) {
+        if (data == null) return;
+        if (kept.size() >= KEPT_MAX) kept.clear();
+        kept.put(id, new Kept(lowerFile, readOnly, data));
+    }
+
+    /** Drops what was kept for a layer being removed. */
+    void forget(String id) {
+        kept.remove(id);
     }
 
     /**

@@ -119,15 +119,23 @@ final class Layout {
      * The entries of the layer's {@code lower} file ({@code l/<LID>}, uppermost first); empty for a base layer.
      */
     List<String> lowerEntries(String id) {
+        return lowerEntries(lowerFile(id));
+    }
+
+    /** The bytes of the layer's {@code lower} file, null for a base layer (none): read on every mount. */
+    byte[] lowerFile(String id) {
         String lower = entry(id, LOWER);
-        byte[] b;
         try {
-            b = PosixFiles.readSmall(lower, MAX_LOWER_FILE); // read on every mount: one open, read and close
+            return PosixFiles.readSmall(lower, MAX_LOWER_FILE); // one open, read and close
         } catch (SyscallException e) {
             throw new StorageException("read lower", lower, e.getMessage(), e);
         }
-        if (b == null) return List.of();
-        String s = new String(b, StandardCharsets.US_ASCII).strip();
+    }
+
+    /** The entries of a {@code lower} file's bytes ({@link #lowerFile}); empty for none. */
+    static List<String> lowerEntries(byte[] lowerFile) {
+        if (lowerFile == null) return List.of();
+        String s = new String(lowerFile, StandardCharsets.US_ASCII).strip();
         return s.isEmpty() ? List.of() : Arrays.asList(s.split(":"));
     }
 
@@ -167,7 +175,7 @@ final class Layout {
     }
 
     boolean isCommitted(String id) {
-        return Files.exists(dir(id).resolve(COMMITTED));
+        return PosixFiles.lexists(entry(id, COMMITTED));
     }
 
     /** Every directory under home that looks like a layer (has a diff dir), complete or not. */

@@ -110,6 +110,32 @@ final class OverlayMounter {
         else mountClassic(target, data, lowers, upper, work, label);
     }
 
+    /**
+     * The mount(2) options {@link #mount} would pass for this stack without a label, or null when it would take the
+     * new mount API (or the options do not fit in a page): what a caller may keep and hand to {@link #mountClassic}
+     * for the next mount of the same stack, instead of building it again.
+     */
+    String classicDataFor(List<String> lowers, String upper, String work) {
+        if (policy == Policy.FSOPEN || lowers.size() > KERNEL_MAX_LOWERS || estimatedLength(lowers, upper, work) > PAGE_SIZE - 1) return null;
+        String data = classicData(lowers, upper, work, null);
+        return data.getBytes(StandardCharsets.UTF_8).length <= PAGE_SIZE - 1 ? data : null;
+    }
+
+    /** Whether a mount with this label passes it to the kernel (SELinux): such a mount is not kept by a caller. */
+    boolean usesLabel(String mountLabel) {
+        return selinux && mountLabel != null && !mountLabel.isEmpty();
+    }
+
+    /** mount(2) with options {@link #classicDataFor} gave; false (nothing mounted) when it fails, for the caller to redo it in full. */
+    boolean mountClassic(String target, String data) {
+        try {
+            Mounts.mount("overlay", target, "overlay", extra.msFlags(), data);
+            return true;
+        } catch (SyscallException e) {
+            return false;
+        }
+    }
+
     private void mountNew(String target, List<String> lowers, String upper, String work, String label) {
         try (FsContext fc = FsContext.open("overlay")) {
             fc.set("source", "overlay");
