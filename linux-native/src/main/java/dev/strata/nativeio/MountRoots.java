@@ -49,23 +49,25 @@ public final class MountRoots {
 
     /** True if something is mounted at {@code path}; false if not, or if the path does not exist. */
     public static boolean isMountRoot(Path path) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = Native.captureState(a);
-            MemorySegment buf = a.allocate(256, 8);
-            int r = (int) H.STATX.invokeExact(st, PosixFiles.AT_FDCWD, a.allocateFrom(path.toString()),
+        CallScratch s = CallScratch.take();
+        MemorySegment buf = s.buffer(256);
+        int r;
+        try {
+            r = (int) H.STATX.invokeExact(s.errno, PosixFiles.AT_FDCWD, s.cString(path.toString()),
                     PosixFiles.AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, buf);
-            if (r < 0) {
-                int e = Native.errno(st);
-                if (e == Errno.ENOENT || e == Errno.ENOTDIR) return false;
-                throw new SyscallException("statx", path.toString(), e);
-            }
-            if ((buf.get(JAVA_LONG, 56) & STATX_ATTR_MOUNT_ROOT) != 0) {
-                return (buf.get(JAVA_LONG, 8) & STATX_ATTR_MOUNT_ROOT) != 0;
-            }
-            Stat parent = PosixFiles.lstat(path.toAbsolutePath().getParent());
-            return buf.get(JAVA_INT, 136) != parent.devMajor() || buf.get(JAVA_INT, 140) != parent.devMinor();
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
+        if (r < 0) {
+            int e = Native.errno(s.errno);
+            if (e == Errno.ENOENT || e == Errno.ENOTDIR) return false;
+            throw new SyscallException("statx", path.toString(), e);
+        }
+        if ((buf.get(JAVA_LONG, 56) & STATX_ATTR_MOUNT_ROOT) != 0) {
+            return (buf.get(JAVA_LONG, 8) & STATX_ATTR_MOUNT_ROOT) != 0;
+        }
+        int major = buf.get(JAVA_INT, 136), minor = buf.get(JAVA_INT, 140);
+        Stat parent = PosixFiles.lstat(path.toAbsolutePath().getParent());
+        return major != parent.devMajor() || minor != parent.devMinor();
     }
 }

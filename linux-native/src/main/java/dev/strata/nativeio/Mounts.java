@@ -1,8 +1,6 @@
 package dev.strata.nativeio;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Path;
 
@@ -28,20 +26,23 @@ public final class Mounts {
 
     /** mount(2). {@code data} may be null. */
     public static void mount(String source, Path target, String fsType, long flags, String data) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = Native.captureState(a);
-            MemorySegment src = Native.cString(a, source);
-            MemorySegment type = Native.cString(a, fsType);
-            MemorySegment opts = Native.cString(a, data);
-            int r = (int) H.MOUNT.invokeExact(st, src, a.allocateFrom(target.toString()), type, flags, opts);
-            if (r < 0) {
-                int e = Native.errno(st);
-                String detail = data != null && data.length() > 4095
-                        ? "mount data is " + data.length() + " bytes, over one page; the kernel cut it" : null;
-                throw new SyscallException("mount", target.toString(), e, detail);
-            }
+        mount(source, target.toString(), fsType, flags, data);
+    }
+
+    /** mount(2) on a target given as a string (a get mounts at a path it built as one). {@code data} may be null. */
+    public static void mount(String source, String target, String fsType, long flags, String data) {
+        CallScratch s = CallScratch.take();
+        int r;
+        try {
+            r = (int) H.MOUNT.invokeExact(s.errno, s.cString(source), s.cString(target), s.cString(fsType), flags, s.cString(data));
         } catch (Throwable t) {
             throw Native.rethrow(t);
+        }
+        if (r < 0) {
+            int e = Native.errno(s.errno);
+            String detail = data != null && data.length() > 4095
+                    ? "mount data is " + data.length() + " bytes, over one page; the kernel cut it" : null;
+            throw new SyscallException("mount", target, e, detail);
         }
     }
 
@@ -70,19 +71,28 @@ public final class Mounts {
      * caller that removes the mount point afterwards can skip that call too.
      */
     public static Unmounted unmountIfPresent(Path target, int flags) {
+        return unmountIfPresent(target.toString(), flags);
+    }
+
+    /** {@link #unmountIfPresent(Path, int)} of a target given as a string. */
+    public static Unmounted unmountIfPresent(String target, int flags) {
         int e = umount2(target, flags);
         if (e == 0) return Unmounted.UNMOUNTED;
         if (e == Errno.EINVAL) return Unmounted.NOT_A_MOUNT;
         if (e == Errno.ENOENT) return Unmounted.ABSENT;
-        throw new SyscallException("umount2", target.toString(), e);
+        throw new SyscallException("umount2", target, e);
     }
 
     /** 0, or the errno. */
     private static int umount2(Path target, int flags) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = Native.captureState(a);
-            int r = (int) H.UMOUNT2.invokeExact(st, a.allocateFrom(target.toString()), flags);
-            return r < 0 ? Native.errno(st) : 0;
+        return umount2(target.toString(), flags);
+    }
+
+    private static int umount2(String target, int flags) {
+        CallScratch s = CallScratch.take();
+        try {
+            int r = (int) H.UMOUNT2.invokeExact(s.errno, s.cString(target), flags);
+            return r < 0 ? Native.errno(s.errno) : 0;
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }

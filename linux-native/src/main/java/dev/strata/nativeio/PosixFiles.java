@@ -61,31 +61,39 @@ public final class PosixFiles implements FileConstants {
      * its cleaner and a separate existence check cost more than the system calls themselves.
      */
     public static byte[] readSmall(Path path, int max) {
-        String where = path.toString();
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = Native.captureState(a);
-            int fd = Libc.openat(st, AT_FDCWD, a.allocateFrom(where), O_RDONLY | O_CLOEXEC, 0);
-            if (fd == -Errno.ENOENT || fd == -Errno.ENOTDIR) return null;
-            if (fd < 0) throw new SyscallException("open", where, -fd);
-            try {
-                byte[] buf = new byte[Math.min(max, 512) + 1]; // 28 bytes a lower; doubled as needed
-                int n = 0;
-                while (true) {
-                    if (n == buf.length) {
-                        if (n > max) throw new SyscallException("read", where, Errno.EFBIG, "over " + max + " bytes");
-                        buf = java.util.Arrays.copyOf(buf, (int) Math.min((long) max + 1, 2L * buf.length));
-                    }
-                    long r = Libc.read(st, fd, MemorySegment.ofArray(buf).asSlice(n), buf.length - n);
-                    if (r == -Errno.EINTR) continue;
-                    if (r < 0) throw new SyscallException("read", where, (int) -r);
-                    if (r == 0) break;
-                    n += (int) r;
+        return readSmall(path.toString(), max);
+    }
+
+    /** {@link #readSmall(Path, int)} of a path given as a string. */
+    public static byte[] readSmall(String where, int max) {
+        CallScratch s = CallScratch.take();
+        MemorySegment st = s.errno;
+        int fd = Libc.openat(st, AT_FDCWD, s.cString(where), O_RDONLY | O_CLOEXEC, 0);
+        if (fd == -Errno.ENOENT || fd == -Errno.ENOTDIR) return null;
+        if (fd < 0) throw new SyscallException("open", where, -fd);
+        try {
+            // into the scratch first (a lower file is 28 bytes a layer), then one array of the exact size
+            MemorySegment buf = s.buffer(Math.min(max, 4096) + 1L);
+            long n = 0;
+            while (true) {
+                if (n == buf.byteSize()) {
+                    if (n > max) throw new SyscallException("read", where, Errno.EFBIG, "over " + max + " bytes");
+                    MemorySegment bigger = s.buffer(Math.min((long) max + 1, 2 * buf.byteSize()));
+                    MemorySegment.copy(buf, 0, bigger, 0, n);
+                    buf = bigger;
                 }
-                if (n > max) throw new SyscallException("read", where, Errno.EFBIG, "over " + max + " bytes");
-                return java.util.Arrays.copyOf(buf, n);
-            } finally {
-                Libc.close(st, fd);
+                long r = Libc.read(st, fd, buf.asSlice(n), buf.byteSize() - n);
+                if (r == -Errno.EINTR) continue;
+                if (r < 0) throw new SyscallException("read", where, (int) -r);
+                if (r == 0) break;
+                n += r;
             }
+            if (n > max) throw new SyscallException("read", where, Errno.EFBIG, "over " + max + " bytes");
+            byte[] out = new byte[(int) n];
+            MemorySegment.copy(buf, JAVA_BYTE, 0, out, 0, (int) n);
+            return out;
+        } finally {
+            Libc.close(st, fd);
         }
     }
 
@@ -116,11 +124,14 @@ public final class PosixFiles implements FileConstants {
     }
 
     public static void mkdirat(Fd dir, String path, int mode) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = Native.captureState(a);
-            int r = Libc.mkdirat(st, dirfd(dir), a.allocateFrom(path), mode);
-            if (r < 0) throw new SyscallException("mkdirat", where(dir, path), -r);
-        }
+        int e = tryMkdirat(dir, path, mode);
+        if (e != 0) throw new SyscallException("mkdirat", where(dir, path), e);
+    }
+
+    /** mkdirat(2), returning 0 or the errno: EEXIST is a normal answer for a mount point a get makes every time. */
+    public static int tryMkdirat(Fd dir, String path, int mode) {
+        CallScratch s = CallScratch.take();
+        return -Libc.mkdirat(s.errno, dirfd(dir), s.cString(path), mode);
     }
 
     /** symlinkat(2): makes {@code path} (relative to dir) a symlink holding {@code target}. */
@@ -151,10 +162,8 @@ public final class PosixFiles implements FileConstants {
      * outcome on a hot path (an exception's stack trace costs more than the system call).
      */
     public static int tryUnlinkat(Fd dir, String path, int flags) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = Native.captureState(a);
-            return -Libc.unlinkat(st, dirfd(dir), a.allocateFrom(path), flags);
-        }
+        CallScratch s = CallScratch.take();
+        return -Libc.unlinkat(s.errno, dirfd(dir), s.cString(path), flags);
     }
 
     /** renameat2(2) of two paths (relative to the working directory), returning 0 or the errno instead of throwing. */
@@ -247,6 +256,19 @@ public final class PosixFiles implements FileConstants {
         } catch (java.io.IOException e) {
             return lstatIfExists(path) != null;
         }
+    }
+
+    /**
+     * {@link #lexists(Path)} of a path given as a string, through this thread's scratch: one statx and nothing
+     * allocated (a get asks whether its layer is committed every time).
+     */
+    public static boolean lexists(String path) {
+        CallScratch s = CallScratch.take();
+        MemorySegment b = s.buffer(Statx.SIZE);
+        int r = Libc.statx(s.errno, AT_FDCWD, s.cString(path), AT_SYMLINK_NOFOLLOW, b);
+        if (r == 0) return true;
+        if (r == -Errno.ENOENT || r == -Errno.ENOTDIR) return false;
+        throw new SyscallException("statx", path, -r);
     }
 
     /** lstat-like statx of a path, or null when nothing is there (ENOENT, ENOTDIR): one system call, no exception. */

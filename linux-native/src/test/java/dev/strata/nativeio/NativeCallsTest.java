@@ -39,6 +39,24 @@ class NativeCallsTest {
         assertTrue(MountInfo.under(tmp).isEmpty(), "no mount left under " + tmp);
     }
 
+    /** The calls of get and put on string paths, through one thread's scratch: answers, not exceptions. */
+    @Test
+    void scratchCallsOnStringPaths() throws Exception {
+        String dir = fs.resolve("merged").toString();
+        assertEquals(0, PosixFiles.tryMkdirat(null, dir, 0700));
+        assertEquals(Errno.EEXIST, PosixFiles.tryMkdirat(null, dir, 0700));
+        assertTrue(PosixFiles.lexists(dir));
+        assertFalse(PosixFiles.lexists(dir + "/none"));
+        Path file = Files.writeString(fs.resolve("committed"), "");
+        assertFalse(PosixFiles.lexists(file + "/under-a-file"), "ENOTDIR is missing too");
+        assertEquals(Mounts.Unmounted.NOT_A_MOUNT, Mounts.unmountIfPresent(dir, Mounts.MNT_DETACH));
+        assertEquals(0, PosixFiles.tryUnlinkat(null, dir, PosixFiles.AT_REMOVEDIR));
+        assertEquals(Mounts.Unmounted.ABSENT, Mounts.unmountIfPresent(dir, Mounts.MNT_DETACH));
+        assertFalse(PosixFiles.lexists(dir));
+        String longName = fs.resolve("x".repeat(200)).toString(); // past the scratch's first kilobyte with the rest
+        assertEquals(Errno.ENOENT, PosixFiles.tryUnlinkat(null, longName + "/" + "y".repeat(200) + "/" + "z".repeat(200) + "/" + "w".repeat(200) + "/" + "v".repeat(200), 0));
+    }
+
     @Test
     void readSmallReadsWholeFilesAndSaysMissingWithNull() throws Exception {
         Path small = Files.writeString(fs.resolve("lower"), "l/ABC:l/DEF");

@@ -23,9 +23,10 @@ import java.util.Map;
 final class IdmappedLowers implements AutoCloseable {
     private final Layout layout;
     private final LayerIdMaps maps;
-    private final Map<IdTranslation, UserNamespace> namespaces = new LinkedHashMap<>();
-    private final Map<IdTranslation, MountTree> homeTrees = new LinkedHashMap<>();
-    private final List<MountTree> single = new ArrayList<>();
+    // made at the first idmapped lower: a stack shown as stored (every get without maps) allocates none of them
+    private Map<IdTranslation, UserNamespace> namespaces = Map.of();
+    private Map<IdTranslation, MountTree> homeTrees = Map.of();
+    private List<MountTree> single = List.of();
 
     IdmappedLowers(Layout layout, LayerIdMaps maps) {
         this.layout = layout;
@@ -63,20 +64,27 @@ final class IdmappedLowers implements AutoCloseable {
      */
     private MountTree homeTree(IdTranslation t) {
         MountTree tree = homeTrees.get(t);
-        if (tree == null) homeTrees.put(t, tree = idmapped(layout.home(), t));
+        if (tree == null) {
+            if (homeTrees.isEmpty()) homeTrees = new LinkedHashMap<>();
+            homeTrees.put(t, tree = idmapped(layout.home(), t));
+        }
         return tree;
     }
 
     /** One lower's diff dir alone, idmapped by {@code t} (which leaves root out: a host-id layer shown unmapped). */
     private MountTree ownTree(IdTranslation t, Path diff) {
         MountTree tree = idmapped(diff, t);
+        if (single.isEmpty()) single = new ArrayList<>();
         single.add(tree);
         return tree;
     }
 
     private MountTree idmapped(Path dir, IdTranslation t) {
         UserNamespace ns = namespaces.get(t);
-        if (ns == null) namespaces.put(t, ns = UserNamespace.create(t.uidMapLines(), t.gidMapLines()));
+        if (ns == null) {
+            if (namespaces.isEmpty()) namespaces = new LinkedHashMap<>();
+            namespaces.put(t, ns = UserNamespace.create(t.uidMapLines(), t.gidMapLines()));
+        }
         MountTree clone = MountTree.cloneOf(dir);
         try {
             return clone.idmap(ns);
@@ -96,8 +104,8 @@ final class IdmappedLowers implements AutoCloseable {
         for (MountTree t : homeTrees.values()) t.close();
         for (MountTree t : single) t.close();
         for (UserNamespace ns : namespaces.values()) ns.close();
-        homeTrees.clear();
-        single.clear();
-        namespaces.clear();
+        homeTrees = Map.of();
+        single = List.of();
+        namespaces = Map.of();
     }
 }

@@ -13,7 +13,9 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The overlay mount of a layer at its {@code merged} dir, for the kit's get and put (which count the references):
@@ -51,30 +53,68 @@ final class LayerMounts {
 
     /** Mounts a layer with lowers; a base layer needs nothing. */
     void mount(String id, String mountLabel) {
-        List<String> lowers = layout.lowerEntries(id);
-        if (!lowers.isEmpty()) mount(id, lowers, mountLabel);
-    }
-
-    private void mount(String id, List<String> lowerEntries, String mountLabel) {
-        Path merged = layout.merged(id);
-        try {
-            PosixFiles.mkdirat(null, merged.toString(), 0700);
-        } catch (SyscallException e) {
-            // EEXIST: left by an earlier mount that was not put
-            if (e.errno() != Errno.EEXIST) throw new StorageException("get", merged.toString(), e.getMessage(), e);
+        byte[] lowerFile = layout.lowerFile(id);
+        if (lowerFile == null) return;
+        String merged = layout.entry(id, Layout.MERGED);
+        int made = PosixFiles.tryMkdirat(null, merged, 0700);
+        if (made != 0 && made != Errno.EEXIST) { // EEXIST: left by an earlier mount that was not put
+            SyscallException e = new SyscallException("mkdirat", merged, made);
+            throw new StorageException("get", merged, e.getMessage(), e);
         }
         // A layer with a child is mounted read-only, its own diff the uppermost lower (moby's "committed").
         boolean readOnly = layout.isCommitted(id);
-        try (IdmappedLowers shown = new IdmappedLowers(layout, idMaps)) {
+        LayerIdMaps maps = idMaps;
+        boolean plain = !mounter.usesLabel(mountLabel) && (maps == null || !maps.inChain(id));
+        if (plain && mountKept(id, merged, lowerFile, readOnly)) return;
+        List<String> lowerEntries = Layout.lowerEntries(lowerFile);
+        if (lowerEntries.isEmpty()) {
+            removeMountPoint(merged);
+            return;
+        }
+        try (IdmappedLowers shown = new IdmappedLowers(layout, maps)) {
             List<String> lowers = new ArrayList<>(lowerEntries.size() + 1);
-            if (readOnly) lowers.add(layout.diff(id).toString()); // stored as the layer shows it
+            if (readOnly) lowers.add(layout.entry(id, Layout.DIFF)); // stored as the layer shows it
             lowers.addAll(shown.lowers(id, lowerEntries));
             if (!readOnly && volatileMounts) clearVolatileMark(id);
-            mounter.mount(merged, lowers, readOnly ? null : layout.diff(id), readOnly ? null : layout.work(id), mountLabel);
+            String upper = readOnly ? null : layout.entry(id, Layout.DIFF), work = readOnly ? null : layout.entry(id, Layout.WORK);
+            mounter.mount(merged, lowers, upper, work, mountLabel);
+            if (plain) keep(id, lowerFile, readOnly, mounter.classicDataFor(lowers, upper, work));
         } catch (RuntimeException e) {
             removeMountPoint(merged);
             throw e instanceof StorageException ? e : new StorageException("get", id, e.toString(), e);
         }
+    }
+
+    /**
+     * The mount(2) options of a layer's last mount, and the {@code lower} file and committed state they were built
+     * from. The options are a function of those two alone (the home and the driver's options are fixed), so a get
+     * that reads the same lower file mounts with the kept string instead of parsing the file and building it again:
+     * a layer removed and made again under the same id has another lower file, and gets its options anew.
+     */
+    private record Kept(byte[] lowerFile, boolean readOnly, String data) {
+    }
+
+    private static final int KEPT_MAX = 4096; // options are at most a page each: 16 MiB at worst
+    private final ConcurrentHashMap<String, Kept> kept = new ConcurrentHashMap<>();
+
+    private boolean mountKept(String id, String merged, byte[] lowerFile, boolean readOnly) {
+        Kept k = kept.get(id);
+        if (k == null || k.readOnly != readOnly || !Arrays.equals(k.lowerFile, lowerFile)) return false;
+        if (!readOnly && volatileMounts) clearVolatileMark(id);
+        if (mounter.mountClassic(merged, k.data)) return true;
+        kept.remove(id); // failed: the full path mounts again and explains the failure
+        return false;
+    }
+
+    private void keep(String id, byte[] lowerFile, boolean readOnly, String data) {
+        if (data == null) return;
+        if (kept.size() >= KEPT_MAX) kept.clear();
+        kept.put(id, new Kept(lowerFile, readOnly, data));
+    }
+
+    /** Drops what was kept for a layer being removed. */
+    void forget(String id) {
+        kept.remove(id);
     }
 
     /**
@@ -83,7 +123,7 @@ final class LayerMounts {
      */
     void mountStaged(String id, Path upper, Path work, Path merged) {
         try (IdmappedLowers shown = new IdmappedLowers(layout, idMaps)) {
-            mounter.mount(merged, shown.lowers(id, layout.lowerEntries(id)), upper, work, null);
+            mounter.mount(merged.toString(), shown.lowers(id, layout.lowerEntries(id)), upper.toString(), work.toString(), null);
         }
     }
 
@@ -99,15 +139,15 @@ final class LayerMounts {
 
     /** Unmounts the layer's merged dir if something is mounted there, and removes the mount point. */
     void unmount(String id) {
-        Path merged = layout.merged(id);
+        String merged = layout.entry(id, Layout.MERGED);
         // no merged dir (a base layer, or one never mounted): nothing to remove either
         if (Mounts.unmountIfPresent(merged, Mounts.MNT_DETACH) != Mounts.Unmounted.ABSENT) removeMountPoint(merged);
     }
 
-    private static void removeMountPoint(Path merged) {
-        int e = PosixFiles.tryUnlinkat(null, merged.toString(), PosixFiles.AT_REMOVEDIR);
+    private static void removeMountPoint(String merged) {
+        int e = PosixFiles.tryUnlinkat(null, merged, PosixFiles.AT_REMOVEDIR);
         if (e != 0 && e != Errno.ENOENT && e != Errno.ENOTEMPTY && e != Errno.EBUSY) {
-            throw new SyscallException("unlinkat", merged.toString(), e);
+            throw new SyscallException("unlinkat", merged, e);
         }
     }
 

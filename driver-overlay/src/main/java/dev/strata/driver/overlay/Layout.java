@@ -85,6 +85,11 @@ final class Layout {
         return home.resolve(id).resolve(MERGED);
     }
 
+    /** {@code <home>/<id>/<name>} as a string, for the calls of get and put (no Path to build and print each time). */
+    String entry(String id, String name) {
+        return homeString + "/" + id + "/" + name;
+    }
+
     /** A fresh short link id, as moby's overlayutils.GenerateID(26) makes them: base32 of random bytes. */
     static String newLinkId() {
         byte[] r = new byte[LINK_ID_LENGTH]; // one draw: each of SecureRandom's costs a digest
@@ -114,15 +119,23 @@ final class Layout {
      * The entries of the layer's {@code lower} file ({@code l/<LID>}, uppermost first); empty for a base layer.
      */
     List<String> lowerEntries(String id) {
-        Path lower = dir(id).resolve(LOWER);
-        byte[] b;
+        return lowerEntries(lowerFile(id));
+    }
+
+    /** The bytes of the layer's {@code lower} file, null for a base layer (none): read on every mount. */
+    byte[] lowerFile(String id) {
+        String lower = entry(id, LOWER);
         try {
-            b = PosixFiles.readSmall(lower, MAX_LOWER_FILE); // read on every mount: one open, read and close
+            return PosixFiles.readSmall(lower, MAX_LOWER_FILE); // one open, read and close
         } catch (SyscallException e) {
-            throw new StorageException("read lower", lower.toString(), e.getMessage(), e);
+            throw new StorageException("read lower", lower, e.getMessage(), e);
         }
-        if (b == null) return List.of();
-        String s = new String(b, StandardCharsets.US_ASCII).strip();
+    }
+
+    /** The entries of a {@code lower} file's bytes ({@link #lowerFile}); empty for none. */
+    static List<String> lowerEntries(byte[] lowerFile) {
+        if (lowerFile == null) return List.of();
+        String s = new String(lowerFile, StandardCharsets.US_ASCII).strip();
         return s.isEmpty() ? List.of() : Arrays.asList(s.split(":"));
     }
 
@@ -162,7 +175,7 @@ final class Layout {
     }
 
     boolean isCommitted(String id) {
-        return Files.exists(dir(id).resolve(COMMITTED));
+        return PosixFiles.lexists(entry(id, COMMITTED));
     }
 
     /** Every directory under home that looks like a layer (has a diff dir), complete or not. */

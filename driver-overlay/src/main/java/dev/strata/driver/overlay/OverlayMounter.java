@@ -91,9 +91,9 @@ final class OverlayMounter {
      * Mounts an overlay at {@code target}. {@code upper} null makes a read-only overlay of the lowers alone
      * (then there must be at least two).
      */
-    void mount(Path target, List<String> lowers, Path upper, Path work, String mountLabel) {
+    void mount(String target, List<String> lowers, String upper, String work, String mountLabel) {
         if (lowers.size() > KERNEL_MAX_LOWERS) {
-            throw new StorageException("mount", target.toString(), lowers.size() + " lower layers; the kernel mounts at most "
+            throw new StorageException("mount", target, lowers.size() + " lower layers; the kernel mounts at most "
                     + KERNEL_MAX_LOWERS + " in one overlay");
         }
         String label = selinux && mountLabel != null && !mountLabel.isEmpty() ? mountLabel : null;
@@ -110,7 +110,33 @@ final class OverlayMounter {
         else mountClassic(target, data, lowers, upper, work, label);
     }
 
-    private void mountNew(Path target, List<String> lowers, Path upper, Path work, String label) {
+    /**
+     * The mount(2) options {@link #mount} would pass for this stack without a label, or null when it would take the
+     * new mount API (or the options do not fit in a page): what a caller may keep and hand to {@link #mountClassic}
+     * for the next mount of the same stack, instead of building it again.
+     */
+    String classicDataFor(List<String> lowers, String upper, String work) {
+        if (policy == Policy.FSOPEN || lowers.size() > KERNEL_MAX_LOWERS || estimatedLength(lowers, upper, work) > PAGE_SIZE - 1) return null;
+        String data = classicData(lowers, upper, work, null);
+        return data.getBytes(StandardCharsets.UTF_8).length <= PAGE_SIZE - 1 ? data : null;
+    }
+
+    /** Whether a mount with this label passes it to the kernel (SELinux): such a mount is not kept by a caller. */
+    boolean usesLabel(String mountLabel) {
+        return selinux && mountLabel != null && !mountLabel.isEmpty();
+    }
+
+    /** mount(2) with options {@link #classicDataFor} gave; false (nothing mounted) when it fails, for the caller to redo it in full. */
+    boolean mountClassic(String target, String data) {
+        try {
+            Mounts.mount("overlay", target, "overlay", extra.msFlags(), data);
+            return true;
+        } catch (SyscallException e) {
+            return false;
+        }
+    }
+
+    private void mountNew(String target, List<String> lowers, String upper, String work, String label) {
         try (FsContext fc = FsContext.open("overlay")) {
             fc.set("source", "overlay");
             if (indexOff) fc.set("index", "off");
@@ -121,19 +147,19 @@ final class OverlayMounter {
             }
             fc.setEach("lowerdir+", lowers);
             if (upper != null) {
-                fc.set("upperdir", upper.toString());
-                fc.set("workdir", work.toString());
+                fc.set("upperdir", upper);
+                fc.set("workdir", work);
             }
             if (label != null) fc.set("context", label);
-            fc.mountAt(target, extra.attrFlags());
+            fc.mountAt(Path.of(target), extra.attrFlags());
         }
     }
 
-    private void mountClassic(Path target, String data, List<String> lowers, Path upper, Path work, String label) {
+    private void mountClassic(String target, String data, List<String> lowers, String upper, String work, String label) {
         // at most 3 bytes a char: a short string needs no encoding to be known to fit
         int bytes = data.length() * 3 < PAGE_SIZE ? data.length() : data.getBytes(StandardCharsets.UTF_8).length;
         if (bytes > PAGE_SIZE - 1) {
-            throw new StorageException("mount", target.toString(), "the overlay options for " + lowers.size()
+            throw new StorageException("mount", target, "the overlay options for " + lowers.size()
                     + " lower layers are " + bytes + " bytes, over mount(2)'s limit of one page (" + (PAGE_SIZE - 1)
                     + " bytes; past it the kernel cuts the options and mount(2) fails with a misleading ENOENT). "
                     + "At most " + maxLowersClassic(lowers.isEmpty() ? null : Path.of(lowers.getFirst()).getParent(), upper != null)
@@ -143,12 +169,12 @@ final class OverlayMounter {
         try {
             Mounts.mount("overlay", target, "overlay", extra.msFlags(), data);
         } catch (SyscallException e) {
-            throw new StorageException("mount", target.toString(), "overlay: " + e.getMessage() + explainWithNewApi(target, lowers, upper, work, label), e);
+            throw new StorageException("mount", target, "overlay: " + e.getMessage() + explainWithNewApi(target, lowers, upper, work, label), e);
         }
     }
 
     /** mount(2) gives only an errno; where the new API exists, replay the options there to get the kernel's reason. */
-    private String explainWithNewApi(Path target, List<String> lowers, Path upper, Path work, String label) {
+    private String explainWithNewApi(String target, List<String> lowers, String upper, String work, String label) {
         if (!lowerdirPlus) return "";
         try (FsContext fc = FsContext.open("overlay")) {
             if (indexOff) fc.set("index", "off");
@@ -159,8 +185,8 @@ final class OverlayMounter {
             }
             for (String l : lowers) fc.set("lowerdir+", l);
             if (upper != null) {
-                fc.set("upperdir", upper.toString());
-                fc.set("workdir", work.toString());
+                fc.set("upperdir", upper);
+                fc.set("workdir", work);
             }
             if (label != null) fc.set("context", label);
             return "";
@@ -172,16 +198,16 @@ final class OverlayMounter {
     }
 
     /** A lower bound of the mount(2) option string's length, without building it (a deep stack skips it). */
-    private static int estimatedLength(List<String> lowers, Path upper, Path work) {
+    private static int estimatedLength(List<String> lowers, String upper, String work) {
         int n = 0;
         for (String l : lowers) {
             n += l.length() + 1;
             if (n > PAGE_SIZE) return n;
         }
-        return n + (upper == null ? 0 : upper.toString().length() + work.toString().length());
+        return n + (upper == null ? 0 : upper.length() + work.length());
     }
 
-    String classicData(List<String> lowers, Path upper, Path work, String label) {
+    String classicData(List<String> lowers, String upper, String work, String label) {
         StringBuilder b = new StringBuilder(64 + lowers.size() * 64);
         if (indexOff) b.append("index=off,");
         if (userxattr) b.append("userxattr,");
@@ -191,7 +217,7 @@ final class OverlayMounter {
             if (i > 0) b.append(':');
             b.append(escape(lowers.get(i)));
         }
-        if (upper != null) b.append(",upperdir=").append(escape(upper.toString())).append(",workdir=").append(escape(work.toString()));
+        if (upper != null) b.append(",upperdir=").append(escape(upper)).append(",workdir=").append(escape(work));
         if (label != null) b.append(",context=\"").append(label).append('"');
         return b.toString();
     }
@@ -231,8 +257,8 @@ final class OverlayMounter {
     int maxLowersClassic(Path linkDir, boolean readWrite) {
         if (linkDir == null) return 0;
         int perLower = linkDir.toString().getBytes(StandardCharsets.UTF_8).length + 1 + Layout.LINK_ID_LENGTH + 1;
-        String fixed = classicData(List.of(), readWrite ? linkDir.resolveSibling("x".repeat(64)).resolve("diff") : null,
-                readWrite ? linkDir.resolveSibling("x".repeat(64)).resolve("work") : null, null);
+        String fixed = classicData(List.of(), readWrite ? linkDir.resolveSibling("x".repeat(64)).resolve("diff").toString() : null,
+                readWrite ? linkDir.resolveSibling("x".repeat(64)).resolve("work").toString() : null, null);
         return Math.min(KERNEL_MAX_LOWERS, Math.max(0, (PAGE_SIZE - 1 - fixed.length() + 1) / perLower));
     }
 

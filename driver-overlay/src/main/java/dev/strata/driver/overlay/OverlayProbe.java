@@ -141,7 +141,8 @@ final class OverlayProbe {
         }
         Path merged = td.resolve("merged");
         try {
-            mounter.mount(merged, List.of(td.resolve("l2").toString(), td.resolve("l1").toString()), td.resolve("l3"), td.resolve("work"), null);
+            mounter.mount(merged.toString(), List.of(td.resolve("l2").toString(), td.resolve("l1").toString()), td.resolve("l3").toString(),
+                    td.resolve("work").toString(), null);
         } catch (StorageException e) {
             throw new NotSupportedException("open", td.getParent().toString(), "overlay cannot mount here"
                     + (mounter.extra().params().isEmpty() && mounter.extra().attrFlags() == 0 ? "" : " with options " + mounter.extra())

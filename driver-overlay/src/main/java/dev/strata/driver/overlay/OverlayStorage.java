@@ -114,6 +114,7 @@ public final class OverlayStorage implements LayerStorage, MountSpecs {
 
     @Override
     public void remove(String id) {
+        mounts.forget(id);
         maker.remove(id); // an apply's copy inside the layer dir goes with it (the kit dropped an abandoned one first)
     }
 

@@ -52,6 +52,42 @@ class OverlayLayerTest extends OnScratchFs {
         return PosixFilePermissions.toString(Files.getPosixFilePermissions(p, java.nio.file.LinkOption.NOFOLLOW_LINKS));
     }
 
+    /**
+     * get keeps a layer's mount options keyed by its lower file and committed state: a layer another process removed
+     * and made again under the same id on another parent mounts its new parent, and a layer that got a child since
+     * mounts read-only.
+     */
+    @Test
+    void keptMountOptionsFollowTheLayerOnDisk() throws Exception {
+        d.create("a", null, CreateOptions.NONE);
+        d.create("b", null, CreateOptions.NONE);
+        Files.writeString(home.resolve("a/diff/from-a"), "a");
+        Files.writeString(home.resolve("b/diff/from-b"), "b");
+        d.createReadWrite("c", "a", CreateOptions.NONE);
+        for (int i = 0; i < 3; i++) {
+            assertTrue(Files.exists(d.get("c", "").resolve("from-a")));
+            d.put("c");
+        }
+        StorageDriver other = ScratchFs.open(home);
+        try {
+            other.remove("c");
+            other.create("c", "b", CreateOptions.NONE);
+        } finally {
+            other.cleanup();
+        }
+        Path root = d.get("c", "");
+        assertTrue(Files.exists(root.resolve("from-b")));
+        assertFalse(Files.exists(root.resolve("from-a")));
+        Files.writeString(root.resolve("written"), "rw");
+        d.put("c");
+        d.create("child", "c", CreateOptions.NONE);
+        root = d.get("c", "");
+        assertTrue(Files.exists(root.resolve("written")));
+        Path ro = root;
+        assertThrows(java.nio.file.FileSystemException.class, () -> Files.writeString(ro.resolve("x"), "no"));
+        d.put("c");
+    }
+
     @Test
     void layoutIsMobysOverlay2() throws Exception {
         d.create("base", null, CreateOptions.NONE);
