@@ -273,28 +273,13 @@ public final class PosixFiles implements FileConstants {
 
     /** lstat-like statx of a path, or null when nothing is there (ENOENT, ENOTDIR): one system call, no exception. */
     public static Stat lstatIfExists(Path path) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = Native.captureState(a);
-            MemorySegment b = a.allocate(Statx.SIZE, 8);
-            int r = Libc.statx(st, AT_FDCWD, a.allocateFrom(path.toString()), AT_SYMLINK_NOFOLLOW, b);
-            if (r == 0) return Statx.toStat(b);
-            if (r == -Errno.ENOENT || r == -Errno.ENOTDIR) return null;
-            throw new SyscallException("statx", path.toString(), -r);
-        }
+        CallScratch s = CallScratch.take();
+        MemorySegment b = s.buffer(Statx.SIZE);
+        int r = Libc.statx(s.errno, AT_FDCWD, s.cString(path.toString()), AT_SYMLINK_NOFOLLOW, b);
+        if (r == 0) return Statx.toStat(b);
+        if (r == -Errno.ENOENT || r == -Errno.ENOTDIR) return null;
+        throw new SyscallException("statx", path.toString(), -r);
     }
-
-    /** One thread's native scratch for {@link #unlinkIfExists}: reused, so a call allocates no native memory. */
-    private static final class Scratch {
-        final MemorySegment st, path;
-
-        Scratch() {
-            Arena a = Arena.ofAuto(); // GC-managed: a virtual thread's dies with it
-            st = Native.captureState(a);
-            path = a.allocate(4097);
-        }
-    }
-
-    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /**
      * unlinkat(2) relative to {@code dir} ({@code flags}: 0, or AT_REMOVEDIR for an empty directory); nothing there
@@ -302,13 +287,8 @@ public final class PosixFiles implements FileConstants {
      * marks, counts and index entries with it on every create and remove.
      */
     public static void unlinkIfExists(Fd dir, String path, int flags) {
-        Scratch x = SCRATCH.get();
-        byte[] b = path.getBytes(StandardCharsets.UTF_8);
-        if (b.length >= 4096) throw new SyscallException("unlink", where(dir, path), Errno.ENAMETOOLONG);
-        MemorySegment.copy(b, 0, x.path, JAVA_BYTE, 0, b.length);
-        x.path.set(JAVA_BYTE, b.length, (byte) 0);
-        int r = Libc.unlinkat(x.st, dirfd(dir), x.path, flags);
-        if (r < 0 && r != -Errno.ENOENT) throw new SyscallException((flags & AT_REMOVEDIR) != 0 ? "rmdir" : "unlink", where(dir, path), -r);
+        int e = tryUnlinkat(dir, path, flags);
+        if (e != 0 && e != Errno.ENOENT) throw new SyscallException((flags & AT_REMOVEDIR) != 0 ? "rmdir" : "unlink", where(dir, path), e);
     }
 
     /** unlink(2) of a file; nothing there (ENOENT) is fine. See {@link #unlinkIfExists(Fd, String, int)}. */
