@@ -41,7 +41,7 @@ final class LayerMaker {
         StorageOpts limits = StorageOpts.parse(op, id, layer.options(), layer.readWrite());
         if (layer.readWrite()) limits = limits.withDefaults(options.defaultSize(), options.defaultInodes());
         if (limits.any()) quota.require(op, id);
-        List<String> lowers = parent == null ? List.of() : layout.lowerEntriesForChild(parent);
+        List<String> lowers = parent == null ? List.of() : layout.lowerEntriesForChild(parent, linkOf(parent));
         if (lowers.size() > OverlayMounter.KERNEL_MAX_LOWERS) {
             throw new StorageException(op, id, "max depth exceeded: the layer would have " + lowers.size()
                     + " lower layers, and overlay mounts at most " + OverlayMounter.KERNEL_MAX_LOWERS);
@@ -68,18 +68,11 @@ final class LayerMaker {
                 PosixFiles.fchownat(null, staging.toString(), -1, maps.rootGid(), 0);
                 passable(layout.home());
             }
-            String lid = null;
-            for (int attempt = 0; lid == null; attempt++) {
-                String candidate = Layout.newLinkId();
-                try {
-                    Files.createSymbolicLink(layout.links().resolve(candidate), Path.of("..", id, Layout.DIFF));
-                    lid = candidate;
-                    link = layout.links().resolve(candidate);
-                } catch (FileAlreadyExistsException e) {
-                    if (attempt > 8) throw e;
-                }
+            if (!layer.readWrite()) { // a read-write layer is linked when it becomes a parent (Layout)
+                String lid = newLink(id);
+                link = layout.links().resolve(lid);
+                Files.write(staging.resolve(Layout.LINK), lid.getBytes(StandardCharsets.US_ASCII));
             }
-            Files.write(staging.resolve(Layout.LINK), lid.getBytes(StandardCharsets.US_ASCII));
             if (parent != null) {
                 mkdir(staging.resolve(Layout.WORK), "rwx------");
                 if (!maps.isNone()) PosixFiles.fchownat(null, staging.resolve(Layout.WORK).toString(), maps.rootUid(), maps.rootGid(), 0);
@@ -106,6 +99,66 @@ final class LayerMaker {
             Trees.deleteQuietly(staging);
             if (e instanceof RuntimeException r) throw r;
             throw new StorageException(op, id, e.toString(), e);
+        }
+    }
+
+    /** A new short link {@code l/<LID>} to the layer's diff dir; its LID. */
+    private String newLink(String id) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            String lid = Layout.newLinkId();
+            try {
+                Files.createSymbolicLink(layout.links().resolve(lid), Path.of("..", id, Layout.DIFF));
+                return lid;
+            } catch (FileAlreadyExistsException e) {
+                if (attempt > 8) throw e;
+            }
+        }
+    }
+
+    /**
+     * The layer's LID, linking it first if it has none (a read-write layer becoming a parent or shown read-only). The LID is written to
+     * {@code .link-pending} before its short link is made and renamed to {@code link} after, so a linking cut short
+     * at any step is finished by the next one (same LID, its short link kept) or swept with the layer.
+     */
+    String linkOf(String parent) {
+        Path dir = layout.dir(parent);
+        String lid = Layout.linkIdIn(dir);
+        if (lid != null) return lid;
+        synchronized (this) { // two children of one new parent at once
+            try {
+                lid = Layout.linkIdIn(dir);
+                if (lid != null) return lid;
+                if (!PosixFiles.lexists(layout.diff(parent))) throw new StorageException("create", parent, "parent layer does not exist");
+                Path pending = dir.resolve(Layout.LINK_PENDING);
+                Path target = Path.of("..", parent, Layout.DIFF);
+                lid = pendingLid(pending);
+                for (int attempt = 0; ; attempt++) {
+                    if (lid == null) {
+                        lid = Layout.newLinkId();
+                        Files.write(pending, lid.getBytes(StandardCharsets.US_ASCII));
+                    }
+                    try {
+                        Files.createSymbolicLink(layout.links().resolve(lid), target);
+                        break;
+                    } catch (FileAlreadyExistsException e) {
+                        if (target.equals(Files.readSymbolicLink(layout.links().resolve(lid)))) break; // made before a crash
+                        if (attempt > 8) throw e;
+                        lid = null;
+                    }
+                }
+                PosixFiles.renameat2(null, pending.toString(), null, dir.resolve(Layout.LINK).toString(), PosixFiles.RENAME_NOREPLACE);
+                return lid;
+            } catch (IOException e) {
+                throw new StorageException("link", parent, e.toString(), e);
+            }
+        }
+    }
+
+    private static String pendingLid(Path pending) {
+        try {
+            return Layout.readLid(pending);
+        } catch (StorageException empty) {
+            return null; // cut short while it was written: no short link was made with it
         }
     }
 
@@ -141,13 +194,19 @@ final class LayerMaker {
         }
     }
 
-    /** Deletes a layer directory that is out of place, with its short link (LIDs are never reused: it is its alone). */
+    /**
+     * Deletes a layer directory that is out of place, with its short link and one a linking cut short made (LIDs are
+     * never reused: they are its alone).
+     */
     private void sweep(Path layerDir) {
         if (!PosixFiles.lexists(layerDir)) return;
-        try {
-            deleteQuietly(layout.links().resolve(Layout.linkIdIn(layerDir)));
-        } catch (StorageException noLink) {
-            // made before its link file: nothing to unlink
+        for (String lidFile : List.of(Layout.LINK, Layout.LINK_PENDING)) {
+            try {
+                String lid = Layout.readLid(layerDir.resolve(lidFile));
+                if (lid != null) deleteQuietly(layout.links().resolve(lid));
+            } catch (StorageException empty) {
+                // cut short before the LID was written: no short link was made
+            }
         }
         quota.forget(layerDir);
         Trees.delete(layerDir);
