@@ -17,6 +17,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -76,7 +77,7 @@ final class LayerMaker {
             if (parent != null) {
                 mkdir(staging.resolve(Layout.WORK), "rwx------");
                 if (!maps.isNone()) PosixFiles.fchownat(null, staging.resolve(Layout.WORK).toString(), maps.rootUid(), maps.rootGid(), 0);
-                Files.write(staging.resolve(Layout.LOWER), String.join(":", lowers).getBytes(StandardCharsets.US_ASCII));
+                writeLower(staging.resolve(Layout.LOWER), parent, String.join(":", lowers).getBytes(StandardCharsets.US_ASCII), limits.any());
                 Path committed = layout.dir(parent).resolve(Layout.COMMITTED);
                 if (!Files.exists(committed)) {
                     try {
@@ -152,6 +153,47 @@ final class LayerMaker {
                 throw new StorageException("link", parent, e.toString(), e);
             }
         }
+    }
+
+    /**
+     * A child's {@code lower} file. Every child of one parent has the same one, so it is a hard link to the parent's
+     * {@code .child-lower} (made with the first child): a child then costs no inode and no data block for it, and
+     * moby reads a hard link as the file it is. Files of its own where a link cannot go: a layer under a project
+     * quota (the kernel refuses links across project ids, EXDEV), a parent whose shared file says something else.
+     */
+    private void writeLower(Path lower, String parent, byte[] content, boolean quota) throws IOException {
+        if (!quota) {
+            Path shared = layout.dir(parent).resolve(Layout.CHILD_LOWER);
+            byte[] there;
+            try {
+                there = PosixFiles.readSmall(shared, content.length + 1);
+                if (there == null) there = makeShared(shared, content);
+            } catch (SyscallException unreadable) {
+                there = null;
+            }
+            if (Arrays.equals(there, content)) {
+                try {
+                    PosixFiles.linkat(null, shared.toString(), null, lower.toString(), 0);
+                    return;
+                } catch (SyscallException e) {
+                    if (!e.is(Errno.EXDEV) && !e.is(Errno.EMLINK)) throw e;
+                }
+            }
+        }
+        Files.write(lower, content);
+    }
+
+    /** Writes a parent's shared lower file whole (renamed into place); what is there after. */
+    private synchronized byte[] makeShared(Path shared, byte[] content) throws IOException {
+        Path tmp = shared.resolveSibling(Layout.CHILD_LOWER + ".new");
+        Files.write(tmp, content);
+        int e = PosixFiles.tryRenameat2(tmp.toString(), shared.toString(), PosixFiles.RENAME_NOREPLACE);
+        if (e == Errno.EEXIST) {
+            Files.deleteIfExists(tmp);
+            return PosixFiles.readSmall(shared, content.length + 1);
+        }
+        if (e != 0) throw new SyscallException("renameat2", tmp + " -> " + shared, e);
+        return content;
     }
 
     private static String pendingLid(Path pending) {

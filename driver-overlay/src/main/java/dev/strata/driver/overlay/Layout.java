@@ -24,13 +24,16 @@ import java.util.List;
  *   work/                   0700  overlay's work dir (only with a parent)
  *   merged/                 0700  the mount point, made by get and removed by put
  *   committed               0600  written when a child is made: the layer is then mounted read-only
+ *   .child-lower            0644  written when a child is made: its children's lower file, which they hard-link
  * </pre>
  * A read-write layer (moby's container layer; every containerd snapshot) gets its LID and short link when it first
  * becomes a parent, not when it is made: most are removed without ever being one, and a link file and symlink are
  * two of the six inodes a layer costs to make and delete (on ext4 without a journal each new inode is slower the more
  * were deleted recently). moby reads a layer's {@code link} only to make a child of it, which it never does on a
  * container layer, and removes a layer without one. {@code .link-pending} holds the LID while it is being linked,
- * so that a cut-short linking is finished, or swept with the layer, and leaks no short link.
+ * so that a cut-short linking is finished, or swept with the layer, and leaks no short link. For the same reason
+ * a child's {@code lower} is a hard link to its parent's {@code .child-lower} (same content, no inode of its own);
+ * moby ignores the extra file and reads the link as the file it is.
  * <p>
  * Modes are what moby asks for, under the process umask as with moby. Strata's own state lives in hidden entries
  * that moby never looks at: the kit's {@code .strata/}, and {@code .staging/} for layers being made
@@ -39,7 +42,7 @@ import java.util.List;
  */
 final class Layout {
     static final String LINK_DIR = "l", DIFF = "diff", WORK = "work", MERGED = "merged", LINK = "link", LOWER = "lower",
-            COMMITTED = "committed", LINK_PENDING = ".link-pending";
+            COMMITTED = "committed", LINK_PENDING = ".link-pending", CHILD_LOWER = ".child-lower";
     static final String STAGING_DIR = ".staging",
             APPLY_DIFF = ".apply-diff", APPLY_WORK = ".apply-work", APPLY_MERGED = ".apply-merged";
     static final int LINK_ID_LENGTH = 26;

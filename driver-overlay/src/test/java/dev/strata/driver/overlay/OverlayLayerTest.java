@@ -91,6 +91,35 @@ class OverlayLayerTest extends OnScratchFs {
     }
 
     @Test
+    void childrenHardLinkTheirParentsLowerFile() throws Exception {
+        d.create("base", null, CreateOptions.NONE);
+        d.createReadWrite("a", "base", CreateOptions.NONE);
+        d.create("b", "base", CreateOptions.NONE);
+        String expected = "l/" + Files.readString(home.resolve("base/link"));
+        assertEquals(expected, Files.readString(home.resolve("a/lower")));
+        assertEquals(expected, Files.readString(home.resolve("base/.child-lower")));
+        long ino = PosixFiles.lstat(home.resolve("base/.child-lower")).ino();
+        assertEquals(ino, PosixFiles.lstat(home.resolve("a/lower")).ino(), "no inode of its own");
+        assertEquals(ino, PosixFiles.lstat(home.resolve("b/lower")).ino());
+        assertEquals("rw-r--r--", mode(home.resolve("a/lower")));
+
+        d.remove("a");
+        assertEquals(expected, Files.readString(home.resolve("b/lower")), "a sibling's removal leaves the file");
+        // a shared file that says something else is not linked: the child gets a file of its own
+        Files.delete(home.resolve("base/.child-lower"));
+        Files.writeString(home.resolve("base/.child-lower"), "l/WRONG");
+        d.createReadWrite("c", "base", CreateOptions.NONE);
+        assertEquals(expected, Files.readString(home.resolve("c/lower")));
+        assertTrue(PosixFiles.lstat(home.resolve("c/lower")).ino() != PosixFiles.lstat(home.resolve("base/.child-lower")).ino());
+        Path root = d.get("b", "");
+        try {
+            assertEquals(StatFs.OVERLAY_MAGIC, StatFs.of(root).type());
+        } finally {
+            d.put("b");
+        }
+    }
+
+    @Test
     void aLinkingCutShortIsFinishedByTheNextChildOrSweptWithTheLayer() throws Exception {
         d.create("base", null, CreateOptions.NONE);
         d.createReadWrite("rw", "base", CreateOptions.NONE);
