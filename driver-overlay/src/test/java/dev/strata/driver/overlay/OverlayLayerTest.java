@@ -111,11 +111,15 @@ class OverlayLayerTest extends OnScratchFs {
         d.createReadWrite("c", "base", CreateOptions.NONE);
         assertEquals(expected, Files.readString(home.resolve("c/lower")));
         assertTrue(PosixFiles.lstat(home.resolve("c/lower")).ino() != PosixFiles.lstat(home.resolve("base/.child-lower")).ino());
-        Path root = d.get("b", "");
+        assertMountsAnOverlay("b");
+    }
+
+    private void assertMountsAnOverlay(String id) {
+        Path root = d.get(id, "");
         try {
-            assertEquals(StatFs.OVERLAY_MAGIC, StatFs.of(root).type());
+            assertEquals(StatFs.OVERLAY_MAGIC, StatFs.of(root).type(), id + " mounts through its lower file and short links");
         } finally {
-            d.put("b");
+            d.put(id);
         }
     }
 
@@ -137,12 +141,7 @@ class OverlayLayerTest extends OnScratchFs {
         assertEquals(lid, Files.readString(home.resolve("rw/link")), "the pending LID is the one kept");
         assertFalse(Files.exists(home.resolve("rw/.link-pending")));
         assertTrue(Files.readString(home.resolve("child/lower")).startsWith("l/" + lid + ":l/"));
-        Path root = d.get("child", "");
-        try {
-            assertEquals(StatFs.OVERLAY_MAGIC, StatFs.of(root).type(), "the child mounts through the finished link");
-        } finally {
-            d.put("child");
-        }
+        assertMountsAnOverlay("child");
         d.createReadWrite("child3", "rw3", CreateOptions.NONE);
         assertTrue(Files.readString(home.resolve("rw3/link")).matches("[A-Z2-7]{26}"), "a fresh LID");
         d.remove("child3");
