@@ -17,6 +17,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -41,7 +42,7 @@ final class LayerMaker {
         StorageOpts limits = StorageOpts.parse(op, id, layer.options(), layer.readWrite());
         if (layer.readWrite()) limits = limits.withDefaults(options.defaultSize(), options.defaultInodes());
         if (limits.any()) quota.require(op, id);
-        List<String> lowers = parent == null ? List.of() : layout.lowerEntriesForChild(parent);
+        List<String> lowers = parent == null ? List.of() : layout.lowerEntriesForChild(parent, linkOf(parent));
         if (lowers.size() > OverlayMounter.KERNEL_MAX_LOWERS) {
             throw new StorageException(op, id, "max depth exceeded: the layer would have " + lowers.size()
                     + " lower layers, and overlay mounts at most " + OverlayMounter.KERNEL_MAX_LOWERS);
@@ -68,22 +69,15 @@ final class LayerMaker {
                 PosixFiles.fchownat(null, staging.toString(), -1, maps.rootGid(), 0);
                 passable(layout.home());
             }
-            String lid = null;
-            for (int attempt = 0; lid == null; attempt++) {
-                String candidate = Layout.newLinkId();
-                try {
-                    Files.createSymbolicLink(layout.links().resolve(candidate), Path.of("..", id, Layout.DIFF));
-                    lid = candidate;
-                    link = layout.links().resolve(candidate);
-                } catch (FileAlreadyExistsException e) {
-                    if (attempt > 8) throw e;
-                }
+            if (!layer.readWrite()) { // a read-write layer is linked when it becomes a parent (Layout)
+                String lid = newLink(id);
+                link = layout.links().resolve(lid);
+                Files.write(staging.resolve(Layout.LINK), lid.getBytes(StandardCharsets.US_ASCII));
             }
-            Files.write(staging.resolve(Layout.LINK), lid.getBytes(StandardCharsets.US_ASCII));
             if (parent != null) {
                 mkdir(staging.resolve(Layout.WORK), "rwx------");
                 if (!maps.isNone()) PosixFiles.fchownat(null, staging.resolve(Layout.WORK).toString(), maps.rootUid(), maps.rootGid(), 0);
-                Files.write(staging.resolve(Layout.LOWER), String.join(":", lowers).getBytes(StandardCharsets.US_ASCII));
+                writeLower(staging.resolve(Layout.LOWER), parent, String.join(":", lowers).getBytes(StandardCharsets.US_ASCII), limits.any());
                 Path committed = layout.dir(parent).resolve(Layout.COMMITTED);
                 if (!Files.exists(committed)) {
                     try {
@@ -106,6 +100,107 @@ final class LayerMaker {
             Trees.deleteQuietly(staging);
             if (e instanceof RuntimeException r) throw r;
             throw new StorageException(op, id, e.toString(), e);
+        }
+    }
+
+    /** A new short link {@code l/<LID>} to the layer's diff dir; its LID. */
+    private String newLink(String id) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            String lid = Layout.newLinkId();
+            try {
+                Files.createSymbolicLink(layout.links().resolve(lid), Path.of("..", id, Layout.DIFF));
+                return lid;
+            } catch (FileAlreadyExistsException e) {
+                if (attempt > 8) throw e;
+            }
+        }
+    }
+
+    /**
+     * The layer's LID, linking it first if it has none (a read-write layer becoming a parent or shown read-only). The LID is written to
+     * {@code .link-pending} before its short link is made and renamed to {@code link} after, so a linking cut short
+     * at any step is finished by the next one (same LID, its short link kept) or swept with the layer.
+     */
+    String linkOf(String parent) {
+        Path dir = layout.dir(parent);
+        String lid = Layout.linkIdIn(dir);
+        if (lid != null) return lid;
+        synchronized (this) { // two children of one new parent at once
+            try {
+                lid = Layout.linkIdIn(dir);
+                if (lid != null) return lid;
+                if (!PosixFiles.lexists(layout.diff(parent))) throw new StorageException("create", parent, "parent layer does not exist");
+                Path pending = dir.resolve(Layout.LINK_PENDING);
+                Path target = Path.of("..", parent, Layout.DIFF);
+                lid = pendingLid(pending);
+                for (int attempt = 0; ; attempt++) {
+                    if (lid == null) {
+                        lid = Layout.newLinkId();
+                        Files.write(pending, lid.getBytes(StandardCharsets.US_ASCII));
+                    }
+                    try {
+                        Files.createSymbolicLink(layout.links().resolve(lid), target);
+                        break;
+                    } catch (FileAlreadyExistsException e) {
+                        if (target.equals(Files.readSymbolicLink(layout.links().resolve(lid)))) break; // made before a crash
+                        if (attempt > 8) throw e;
+                        lid = null;
+                    }
+                }
+                PosixFiles.renameat2(null, pending.toString(), null, dir.resolve(Layout.LINK).toString(), PosixFiles.RENAME_NOREPLACE);
+                return lid;
+            } catch (IOException e) {
+                throw new StorageException("link", parent, e.toString(), e);
+            }
+        }
+    }
+
+    /**
+     * A child's {@code lower} file. Every child of one parent has the same one, so it is a hard link to the parent's
+     * {@code .child-lower} (made with the first child): a child then costs no inode and no data block for it, and
+     * moby reads a hard link as the file it is. Files of its own where a link cannot go: a layer under a project
+     * quota (the kernel refuses links across project ids, EXDEV), a parent whose shared file says something else.
+     */
+    private void writeLower(Path lower, String parent, byte[] content, boolean quota) throws IOException {
+        if (!quota) {
+            Path shared = layout.dir(parent).resolve(Layout.CHILD_LOWER);
+            byte[] there;
+            try {
+                there = PosixFiles.readSmall(shared, content.length + 1);
+                if (there == null) there = makeShared(shared, content);
+            } catch (SyscallException unreadable) {
+                there = null;
+            }
+            if (Arrays.equals(there, content)) {
+                try {
+                    PosixFiles.linkat(null, shared.toString(), null, lower.toString(), 0);
+                    return;
+                } catch (SyscallException e) {
+                    if (!e.is(Errno.EXDEV) && !e.is(Errno.EMLINK)) throw e;
+                }
+            }
+        }
+        Files.write(lower, content);
+    }
+
+    /** Writes a parent's shared lower file whole (renamed into place); what is there after. */
+    private synchronized byte[] makeShared(Path shared, byte[] content) throws IOException {
+        Path tmp = shared.resolveSibling(Layout.CHILD_LOWER + ".new");
+        Files.write(tmp, content);
+        int e = PosixFiles.tryRenameat2(tmp.toString(), shared.toString(), PosixFiles.RENAME_NOREPLACE);
+        if (e == Errno.EEXIST) {
+            Files.deleteIfExists(tmp);
+            return PosixFiles.readSmall(shared, content.length + 1);
+        }
+        if (e != 0) throw new SyscallException("renameat2", tmp + " -> " + shared, e);
+        return content;
+    }
+
+    private static String pendingLid(Path pending) {
+        try {
+            return Layout.readLid(pending);
+        } catch (StorageException empty) {
+            return null; // cut short while it was written: no short link was made with it
         }
     }
 
@@ -141,13 +236,19 @@ final class LayerMaker {
         }
     }
 
-    /** Deletes a layer directory that is out of place, with its short link (LIDs are never reused: it is its alone). */
+    /**
+     * Deletes a layer directory that is out of place, with its short link and one a linking cut short made (LIDs are
+     * never reused: they are its alone).
+     */
     private void sweep(Path layerDir) {
         if (!PosixFiles.lexists(layerDir)) return;
-        try {
-            deleteQuietly(layout.links().resolve(Layout.linkIdIn(layerDir)));
-        } catch (StorageException noLink) {
-            // made before its link file: nothing to unlink
+        for (String lidFile : List.of(Layout.LINK, Layout.LINK_PENDING)) {
+            try {
+                String lid = Layout.readLid(layerDir.resolve(lidFile));
+                if (lid != null) deleteQuietly(layout.links().resolve(lid));
+            } catch (StorageException empty) {
+                // cut short before the LID was written: no short link was made
+            }
         }
         quota.forget(layerDir);
         Trees.delete(layerDir);

@@ -19,12 +19,22 @@ import java.util.List;
  * &lt;home&gt;/l/&lt;LID&gt;            symlink to ../&lt;id&gt;/diff (LID: 26 characters of base32, [A-Z2-7])
  * &lt;home&gt;/&lt;id&gt;/             0710
  *   diff/                   0755  the layer's content; the overlay upper dir
- *   link                    0644  the LID, no newline
+ *   link                    0644  the LID, no newline (a read-write layer's only once it is a parent, see below)
  *   lower                   0644  "l/&lt;parent LID&gt;:l/&lt;grandparent LID&gt;:..." (only with a parent)
  *   work/                   0700  overlay's work dir (only with a parent)
  *   merged/                 0700  the mount point, made by get and removed by put
  *   committed               0600  written when a child is made: the layer is then mounted read-only
+ *   .child-lower            0644  written when a child is made: its children's lower file, which they hard-link
  * </pre>
+ * A read-write layer (moby's container layer; every containerd snapshot) gets its LID and short link when it first
+ * becomes a parent, not when it is made: most are removed without ever being one, and a link file and symlink are
+ * two of the six inodes a layer costs to make and delete (on ext4 without a journal each new inode is slower the more
+ * were deleted recently). moby reads a layer's {@code link} only to make a child of it, which it never does on a
+ * container layer, and removes a layer without one. {@code .link-pending} holds the LID while it is being linked,
+ * so that a cut-short linking is finished, or swept with the layer, and leaks no short link. For the same reason
+ * a child's {@code lower} is a hard link to its parent's {@code .child-lower} (same content, no inode of its own);
+ * moby ignores the extra file and reads the link as the file it is.
+ * <p>
  * Modes are what moby asks for, under the process umask as with moby. Strata's own state lives in hidden entries
  * that moby never looks at: the kit's {@code .strata/}, and {@code .staging/} for layers being made
  * ({@code .staging/new/<id>}) or removed ({@code .staging/removing/<id>}); in a layer's directory, an apply in progress
@@ -32,7 +42,7 @@ import java.util.List;
  */
 final class Layout {
     static final String LINK_DIR = "l", DIFF = "diff", WORK = "work", MERGED = "merged", LINK = "link", LOWER = "lower",
-            COMMITTED = "committed";
+            COMMITTED = "committed", LINK_PENDING = ".link-pending", CHILD_LOWER = ".child-lower";
     static final String STAGING_DIR = ".staging",
             APPLY_DIFF = ".apply-diff", APPLY_WORK = ".apply-work", APPLY_MERGED = ".apply-merged";
     static final int LINK_ID_LENGTH = 26;
@@ -99,20 +109,23 @@ final class Layout {
         return new String(c);
     }
 
-    /** The layer's LID (its {@code link} file). */
-    String linkId(String id) {
-        return linkIdIn(dir(id));
+    /** The LID in a layer directory, wherever it is (in place, staging or being removed); null when it has none. */
+    static String linkIdIn(Path layerDir) {
+        return readLid(layerDir.resolve(LINK));
     }
 
-    /** The LID in a layer directory, wherever it is (in place, staging or being removed). */
-    static String linkIdIn(Path layerDir) {
+    /** The LID in a {@code link} or {@code .link-pending} file, or null when there is none. */
+    static String readLid(Path file) {
+        byte[] b;
         try {
-            String lid = Files.readString(layerDir.resolve(LINK), StandardCharsets.US_ASCII).strip();
-            if (lid.isEmpty()) throw new StorageException("read link", layerDir.resolve(LINK).toString(), "empty link file");
-            return lid;
-        } catch (IOException e) {
-            throw new StorageException("read link", layerDir.resolve(LINK).toString(), e.toString(), e);
+            b = PosixFiles.readSmall(file, 64);
+        } catch (SyscallException e) {
+            throw new StorageException("read link", file.toString(), e.getMessage(), e);
         }
+        if (b == null) return null;
+        String lid = new String(b, StandardCharsets.US_ASCII).strip();
+        if (lid.isEmpty()) throw new StorageException("read link", file.toString(), "empty link file");
+        return lid;
     }
 
     /**
@@ -140,10 +153,10 @@ final class Layout {
     }
 
     /** The lower entries a child of {@code parent} gets: the parent's link first, then the parent's lowers. */
-    List<String> lowerEntriesForChild(String parent) {
+    List<String> lowerEntriesForChild(String parent, String parentLid) {
         List<String> parentLowers = lowerEntries(parent);
         List<String> out = new ArrayList<>(parentLowers.size() + 1);
-        out.add(LINK_DIR + "/" + linkId(parent));
+        out.add(LINK_DIR + "/" + parentLid);
         out.addAll(parentLowers);
         return out;
     }

@@ -187,7 +187,7 @@ public final class OverlayStorage implements LayerStorage, MountSpecs {
     public List<MountSpec> mountSpecs(String id, boolean readOnly) {
         boolean ro = readOnly || layout.isCommitted(id);
         List<Path> lowers = new ArrayList<>();
-        for (String e : ro ? layout.lowerEntriesForChild(id) : layout.lowerEntries(id)) lowers.add(layout.linkPath(e));
+        for (String e : ro ? layout.lowerEntriesForChild(id, maker.linkOf(id)) : layout.lowerEntries(id)) lowers.add(layout.linkPath(e));
         if (lowers.size() == (ro ? 1 : 0)) {
             return List.of(new MountSpec("bind", layout.diff(id).toString(), List.of(ro ? "ro" : "rw", "rbind")));
         }

@@ -93,6 +93,9 @@ class OverlayLayerTest extends OnScratchFs {
         d.create("base", null, CreateOptions.NONE);
         d.create("mid", "base", CreateOptions.NONE);
         d.createReadWrite("top", "mid", CreateOptions.NONE);
+        assertFalse(Files.exists(home.resolve("top/link")), "a read-write layer is linked when it becomes a parent");
+        assertEquals(2, Files.list(home.resolve("l")).count());
+        d.createReadWrite("leaf", "top", CreateOptions.NONE);
 
         assertEquals("rwx------", mode(home.resolve("l")));
         for (String id : List.of("base", "mid", "top")) {
@@ -110,13 +113,83 @@ class OverlayLayerTest extends OnScratchFs {
         String midLink = Files.readString(home.resolve("mid/link"));
         assertEquals("l/" + baseLink, Files.readString(home.resolve("mid/lower")));
         assertEquals("l/" + midLink + ":l/" + baseLink, Files.readString(home.resolve("top/lower")));
+        assertEquals("l/" + Files.readString(home.resolve("top/link")) + ":l/" + midLink + ":l/" + baseLink,
+                Files.readString(home.resolve("leaf/lower")));
+        assertFalse(Files.exists(home.resolve("top/.link-pending")));
         assertEquals("rwx------", mode(home.resolve("top/work")));
         assertTrue(Files.exists(home.resolve("base/committed")), "a parent is marked committed");
         assertEquals("rw-------", mode(home.resolve("mid/committed")));
-        assertFalse(Files.exists(home.resolve("top/committed")));
+        assertTrue(Files.exists(home.resolve("top/committed")), "a read-write parent is marked committed too");
+        assertFalse(Files.exists(home.resolve("leaf/committed")));
         assertEquals("mid", d.parent("top"));
         assertNull(d.parent("base"));
-        assertEquals(List.of("base", "mid", "top"), d.layers().stream().sorted().toList());
+        assertEquals(List.of("base", "leaf", "mid", "top"), d.layers().stream().sorted().toList());
+    }
+
+    @Test
+    void childrenHardLinkTheirParentsLowerFile() throws Exception {
+        d.create("base", null, CreateOptions.NONE);
+        d.createReadWrite("a", "base", CreateOptions.NONE);
+        d.create("b", "base", CreateOptions.NONE);
+        String expected = "l/" + Files.readString(home.resolve("base/link"));
+        assertEquals(expected, Files.readString(home.resolve("a/lower")));
+        assertEquals(expected, Files.readString(home.resolve("base/.child-lower")));
+        long ino = PosixFiles.lstat(home.resolve("base/.child-lower")).ino();
+        assertEquals(ino, PosixFiles.lstat(home.resolve("a/lower")).ino(), "no inode of its own");
+        assertEquals(ino, PosixFiles.lstat(home.resolve("b/lower")).ino());
+        assertEquals("rw-r--r--", mode(home.resolve("a/lower")));
+
+        d.remove("a");
+        assertEquals(expected, Files.readString(home.resolve("b/lower")), "a sibling's removal leaves the file");
+        // a shared file that says something else is not linked: the child gets a file of its own
+        Files.delete(home.resolve("base/.child-lower"));
+        Files.writeString(home.resolve("base/.child-lower"), "l/WRONG");
+        d.createReadWrite("c", "base", CreateOptions.NONE);
+        assertEquals(expected, Files.readString(home.resolve("c/lower")));
+        assertTrue(PosixFiles.lstat(home.resolve("c/lower")).ino() != PosixFiles.lstat(home.resolve("base/.child-lower")).ino());
+        assertMountsAnOverlay("b");
+    }
+
+    private void assertMountsAnOverlay(String id) {
+        Path root = d.get(id, "");
+        try {
+            assertEquals(StatFs.OVERLAY_MAGIC, StatFs.of(root).type(), id + " mounts through its lower file and short links");
+        } finally {
+            d.put(id);
+        }
+    }
+
+    @Test
+    void aLinkingCutShortIsFinishedByTheNextChildOrSweptWithTheLayer() throws Exception {
+        d.create("base", null, CreateOptions.NONE);
+        d.createReadWrite("rw", "base", CreateOptions.NONE);
+        d.createReadWrite("rw2", "base", CreateOptions.NONE);
+        // as a kill -9 leaves it: the LID chosen and its short link made, not yet renamed to link
+        String lid = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        Files.writeString(home.resolve("rw/.link-pending"), lid);
+        Files.createSymbolicLink(home.resolve("l").resolve(lid), Path.of("../rw/diff"));
+        Files.writeString(home.resolve("rw2/.link-pending"), "BCDEFGHIJKLMNOPQRSTUVWXYZA");
+        Files.createSymbolicLink(home.resolve("l/BCDEFGHIJKLMNOPQRSTUVWXYZA"), Path.of("../rw2/diff"));
+        d.createReadWrite("rw3", "base", CreateOptions.NONE);
+        Files.writeString(home.resolve("rw3/.link-pending"), ""); // cut short while it was written
+
+        d.createReadWrite("child", "rw", CreateOptions.NONE);
+        assertEquals(lid, Files.readString(home.resolve("rw/link")), "the pending LID is the one kept");
+        assertFalse(Files.exists(home.resolve("rw/.link-pending")));
+        assertTrue(Files.readString(home.resolve("child/lower")).startsWith("l/" + lid + ":l/"));
+        assertMountsAnOverlay("child");
+        d.createReadWrite("child3", "rw3", CreateOptions.NONE);
+        assertTrue(Files.readString(home.resolve("rw3/link")).matches("[A-Z2-7]{26}"), "a fresh LID");
+        d.remove("child3");
+        d.remove("rw3");
+
+        d.remove("rw2");
+        assertFalse(Files.exists(home.resolve("l/BCDEFGHIJKLMNOPQRSTUVWXYZA"), java.nio.file.LinkOption.NOFOLLOW_LINKS),
+                "a removed layer's pending short link goes with it");
+        d.remove("child");
+        d.remove("rw");
+        assertFalse(Files.exists(home.resolve("l").resolve(lid), java.nio.file.LinkOption.NOFOLLOW_LINKS));
+        assertEquals(1, Files.list(home.resolve("l")).count(), "only base's short link is left");
     }
 
     @Test
@@ -225,7 +298,7 @@ class OverlayLayerTest extends OnScratchFs {
     @Test
     void removeUnmountsFirstAndRefusesALayerWithChildren() throws Exception {
         d.create("base", null, CreateOptions.NONE);
-        d.createReadWrite("rw", "base", CreateOptions.NONE);
+        d.create("rw", "base", CreateOptions.NONE);
         String lid = Files.readString(home.resolve("rw/link"));
         Path root = d.get("rw", "");
         d.get("rw", "");
