@@ -40,7 +40,9 @@ import static dev.strata.bench.Comparison.Metric;
  * ({@link SnapshotterServer}, as {@code strata snapshotter serve} does) and opens a second one in-process. The socket
  * side is {@code roundbench -no-mount} (snapshotter-server/go) in a process per block: containerd 1.6's proxy client
  * over gRPC, one connection, the snapshot round without its mount (Prepare on a committed base, Mounts, Commit,
- * Remove; Cleanup untimed after each block). The in-process side makes the same calls on the other snapshotter.
+ * Remove; Cleanup untimed after each block). The in-process side makes the same calls on the other snapshotter. A last
+ * snapshot case sets Strata's server against containerd's own overlayfs snapshotter behind its snapshotservice
+ * (snapshotter-server/go's refserver, grpc-go), the same client on both: what any server costs that client here.
  *
  * <pre>scripts/bench PluginOverhead [DRIVER] [RUNS] [N] [WARMUP] [tmpfs|ext4]   (defaults: overlay 5 2000 2000 ext4)</pre>
  */
@@ -66,6 +68,7 @@ public final class PluginOverhead {
             StorageDriver local = registry.open(registry.require(driver), m.mount.resolve("in-process"), List.of());
             Path home = m.mount.resolve("served");
             Path socket = m.mount.resolve("plugin.sock"), stubSocket = m.mount.resolve("stub.sock");
+            Process refServer = null;
             Process stub = new ProcessBuilder(client.toString(), "-serve", stubSocket.toString()).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             try (PluginServer server = PluginServer.start(new PluginServer.Config(socket, driver, List.of(), registry,
@@ -85,11 +88,21 @@ public final class PluginOverhead {
                 try (SnapshotterServer snapServer = SnapshotterServer.start(snapSocket, snapshotter(registry, driver, m.mount.resolve("snap-served")),
                         Duration.ofSeconds(20)); Snapshotter snapLocal = snapshotter(registry, driver, m.mount.resolve("snap-in-process"))) {
                     Path roundbench = buildRoundbench(m.mount.resolve("gobin"));
-                    List<Metric> added = new ArrayList<>();
+                    List<Metric> added = new ArrayList<>(), times = new ArrayList<>();
                     for (String p : SNAPSHOT_OPS) added.add(Metric.added(p, "snapshot " + p + ", µs added", ADDS_AT_MOST_200_US));
+                    for (String p : SNAPSHOT_OPS) times.add(Metric.time(p, "snapshot " + p + ", µs", null));
                     c.add(new Comparison.Case("snapshot round, containerd's proxy client", List.of(
-                            snapshotSocketSide(roundbench, snapSocket, m.mount, n / 4, warmup / 4),
+                            snapshotSocketSide("socket", roundbench, snapSocket, m.mount, n / 4, warmup / 4),
                             snapshotInProcessSide(snapLocal, n / 4, warmup / 4)), added, Comparison.Prepare.NOTHING));
+                    Path refSocket = m.mount.resolve("ref.sock");
+                    refServer = new ProcessBuilder(roundbench.resolveSibling("refserver").toString(), "-socket", refSocket.toString(),
+                            "-root", m.mount.resolve("snap-ref").toString()).redirectErrorStream(true)
+                            .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+                    while (!Files.exists(refSocket) && refServer.isAlive()) Thread.sleep(20);
+                    c.add(new Comparison.Case("snapshot round, containerd's proxy client: Strata's server against containerd's snapshotservice",
+                            List.of(snapshotSocketSide("Strata's server", roundbench, snapSocket, m.mount, n / 4, warmup / 4),
+                                    snapshotSocketSide("containerd's overlayfs via snapshotservice", roundbench, refSocket, m.mount, n / 4, warmup / 4)),
+                            times, Comparison.Prepare.NOTHING));
                     while (!Files.exists(stubSocket) && stub.isAlive()) Thread.sleep(20);
                     c.add(new Comparison.Case("exists, moby's client: Strata's server against a Go stub", List.of(
                             socketSide("Strata's server", client, socket, home, "exists", "moby", n, warmup),
@@ -99,6 +112,7 @@ public final class PluginOverhead {
                 }
                 connections = server.connectionsAccepted();
             } finally {
+                if (refServer != null) refServer.destroy();
                 stub.destroy();
                 local.remove("base");
                 local.close();
@@ -124,11 +138,11 @@ public final class PluginOverhead {
     }
 
     /** roundbench's snapshot round without its mount, over the socket: one process, one connection per block. */
-    private static Comparison.Side snapshotSocketSide(Path roundbench, Path socket, Path dir, int n, int warmup) {
+    private static Comparison.Side snapshotSocketSide(String name, Path roundbench, Path socket, Path dir, int n, int warmup) {
         return new Comparison.Side() {
             @Override
             public String name() {
-                return "socket";
+                return name;
             }
 
             @Override

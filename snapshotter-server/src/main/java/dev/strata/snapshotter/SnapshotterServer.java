@@ -5,10 +5,15 @@ import dev.strata.plugin.SocketFile;
 import dev.strata.plugin.SocketServer;
 import io.grpc.Server;
 import io.grpc.netty.NettyServerBuilder;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerDomainSocketChannel;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 
 import java.io.IOException;
@@ -88,7 +93,10 @@ public final class SnapshotterServer implements SocketServer {
         Path at = bindPath != null ? bindPath : socket;
         try {
             server = NettyServerBuilder.forAddress(UnixDomainSocketAddress.of(at))
-                    .channelType(NioServerDomainSocketChannel.class)
+                    .channelFactory(SnapshotterServer::listeningChannel)
+                    // grpc-java asks every connection for TCP keep-alive, which a UNIX socket has not: Netty then
+                    // warns once per connection. null takes the option out of Netty's bootstrap.
+                    .withChildOption(ChannelOption.SO_KEEPALIVE, null)
                     .bossEventLoopGroup(loop)
                     .workerEventLoopGroup(loop)
                     // Calls arrive on the I/O thread: grpc-java's own executor would add two thread hand-offs per call
@@ -105,6 +113,31 @@ public final class SnapshotterServer implements SocketServer {
         LOG.log(System.Logger.Level.INFO, "serving containerd snapshots on {0} ({1} in {2})", socket,
                 snapshotter.driver().name(), snapshotter.driver().home());
         LOG.log(System.Logger.Level.INFO, IdMapLabels.advice(snapshotter.driver()));
+    }
+
+    /**
+     * The listening channel, whose connections each get a {@link FlushConsolidationHandler} at the head of their
+     * pipeline. Per unary call, grpc-go's client sends a PING (its bandwidth probe) along with the request; Netty
+     * flushes the PING's ack at the end of the read, and grpc-java writes the answer a task later, so each call
+     * cost two socket writes, and the client two wake-ups. Consolidated, the ack and the answer leave in one
+     * writev. The flush waits at most until the event loop's current task list is done.
+     */
+    private static NioServerDomainSocketChannel listeningChannel() {
+        NioServerDomainSocketChannel listening = new NioServerDomainSocketChannel();
+        listening.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object accepted) {
+                ((Channel) accepted).pipeline().addFirst(new FlushConsolidationHandler(
+                        FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true));
+                ctx.fireChannelRead(accepted);
+            }
+
+            @Override
+            public boolean isSharable() {
+                return true;
+            }
+        });
+        return listening;
     }
 
     @Override

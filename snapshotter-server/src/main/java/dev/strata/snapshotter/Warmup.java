@@ -9,6 +9,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.nio.NioDomainSocketChannel;
 
@@ -36,7 +37,9 @@ final class Warmup {
     static void run(Path bound, EventLoopGroup loop) throws IOException {
         for (int c = 0; c < CONNECTIONS; c++) {
             ManagedChannel ch = NettyChannelBuilder.forAddress(UnixDomainSocketAddress.of(bound))
-                    .channelType(NioDomainSocketChannel.class).eventLoopGroup(loop).usePlaintext().build();
+                    .channelType(NioDomainSocketChannel.class).eventLoopGroup(loop).usePlaintext()
+                    .withOption(ChannelOption.SO_KEEPALIVE, null) // as the server's: no TCP option on a UNIX socket
+                    .build();
             try {
                 var stub = SnapshotsGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS);
                 for (int i = 0; i < CALLS; i++) {

@@ -29,7 +29,6 @@ public final class ServeMain {
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
-        java.util.logging.Logger.getLogger("io.netty.bootstrap").setLevel(java.util.logging.Level.SEVERE);
         DriverRegistry registry = DriverRegistry.load();
         var provider = registry.require(driverName);
         StorageDriver driver = registry.open(provider, root, options);

@@ -27,16 +27,11 @@ abstract class ServeCommand extends CliCommand {
 
     /**
      * One line a record, {@code strata NAME: LEVEL: message}, fit for journald, which adds its own time stamps. With
-     * {@code debug}, {@code logger} logs every call (FINE); the {@code quiet} loggers only say what is severe.
+     * {@code debug}, {@code logger} logs every call (FINE).
      */
-    static void configureLogging(String name, String logger, boolean debug, String... quiet) {
+    static void configureLogging(String name, String logger, boolean debug) {
         if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
             System.setProperty("java.util.logging.SimpleFormatter.format", "strata " + name + ": %4$s: %5$s%6$s%n");
-        }
-        for (String q : quiet) {
-            Logger l = Logger.getLogger(q);
-            l.setLevel(Level.SEVERE);
-            LOGGERS.add(l);
         }
         Logger own = Logger.getLogger(logger);
         LOGGERS.add(own);

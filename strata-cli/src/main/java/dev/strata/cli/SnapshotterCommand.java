@@ -34,8 +34,7 @@ final class SnapshotterCommand {
 
         @Override
         protected int run() throws Exception {
-            // Netty's warning about SO_KEEPALIVE on a UNIX socket is noise
-            configureLogging("snapshotter", "dev.strata.snapshotter", debug, "io.netty.bootstrap");
+            configureLogging("snapshotter", "dev.strata.snapshotter", debug);
             Session session = session();
             DriverProvider provider = session.selection().provider();
             List<String> options = session.options(); // the config file's storage-opts, then -o
