@@ -1,6 +1,7 @@
 package dev.strata.cli;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.PrintWriter;
@@ -24,8 +25,12 @@ final class TrainCommand implements Callable<Integer> {
     @Parameters(index = "0")
     Path scratch;
 
+    @Option(names = "--serve", description = "Train the servers' cache instead: snapshotter serve, driven by a client.")
+    boolean serve;
+
     @Override
     public Integer call() throws Exception {
+        if (serve) return ServeTraining.run(scratch);
         List<List<String>> runs = new ArrayList<>();
         runs.add(List.of("drivers"));
         runs.add(List.of("-s", "vfs", "create", "train"));

@@ -1,0 +1,131 @@
+package dev.strata.cli;
+
+import containerd.services.snapshots.v1.SnapshotsGrpc;
+import containerd.services.snapshots.v1.SnapshotsGrpc.SnapshotsBlockingStub;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.CleanupRequest;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.CommitSnapshotRequest;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.Info;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.ListSnapshotsRequest;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.MountsRequest;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.PrepareSnapshotRequest;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.RemoveSnapshotRequest;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.StatSnapshotRequest;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.UpdateSnapshotRequest;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.UsageRequest;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.ViewSnapshotRequest;
+import com.google.protobuf.FieldMask;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioDomainSocketChannel;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The training run of the servers' AOT cache ({@code __train-aot --serve SCRATCH}): {@code snapshotter serve} on a
+ * throwaway root, started through the same command line an operator's unit runs, driven the way containerd drives a
+ * container layer (Prepare on a committed parent, Mounts, Stat, Commit, List, Remove, and now and then View, Update,
+ * Usage and Cleanup) by a gRPC client in the same JVM, then stopped by {@link System#exit}, as SIGTERM stops it.
+ * The JVM records the classes that run loaded and linked and the methods' profiles (JEP 515), so that a server
+ * started with the cache answers its first calls with linked classes and reaches compiled code sooner.
+ * Overlay where the kernel has it (what the systemd unit serves), else vfs.
+ */
+final class ServeTraining {
+    /** Enough for the hot paths to be profiled and compiled by C2 during training (~5,000 calls), in seconds. */
+    static final int ROUNDS = Integer.getInteger("strata.train.rounds", 3000);
+
+    private ServeTraining() {
+    }
+
+    static int run(Path scratch) throws Exception {
+        PrintWriter sink = new PrintWriter(new StringWriter());
+        Files.createDirectories(scratch);
+        for (String driver : List.of("overlay", "vfs")) {
+            Path socket = scratch.resolve(driver + ".sock");
+            Thread client = Thread.ofPlatform().daemon().name("strata-train-client").start(() -> {
+                int rc = 1;
+                try {
+                    if (awaitSocket(socket)) {
+                        drive(socket, ROUNDS);
+                        rc = Main.OK;
+                    }
+                } catch (InterruptedException e) {
+                    return; // the server did not start: the next driver is tried
+                } catch (RuntimeException e) {
+                    e.printStackTrace();
+                }
+                System.exit(rc); // the server's shutdown hook closes it, as on SIGTERM
+            });
+            Main.run(new String[]{"--root", scratch.resolve(driver).toString(), "-s", driver,
+                    "snapshotter", "serve", "--socket", socket.toString()}, sink, sink);
+            client.interrupt(); // serve returned: this driver cannot run here
+            client.join();
+        }
+        return Main.FAILED;
+    }
+
+    private static boolean awaitSocket(Path socket) throws InterruptedException {
+        for (int i = 0; i < 1200; i++) {
+            if (Files.exists(socket)) return true;
+            Thread.sleep(50);
+        }
+        return false;
+    }
+
+    private static void drive(Path socket, int rounds) {
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        ManagedChannel channel = NettyChannelBuilder.forAddress(UnixDomainSocketAddress.of(socket))
+                .channelType(NioDomainSocketChannel.class).eventLoopGroup(group).usePlaintext()
+                .withOption(ChannelOption.SO_KEEPALIVE, null).build();
+        try {
+            SnapshotsBlockingStub s = SnapshotsGrpc.newBlockingStub(channel);
+            String base = "default/1/train-base";
+            s.prepare(PrepareSnapshotRequest.newBuilder().setKey("default/0/extract-train").build());
+            s.commit(CommitSnapshotRequest.newBuilder().setName(base).setKey("default/0/extract-train")
+                    .putLabels("containerd.io/snapshot.ref", "sha256:train").build());
+            for (int i = 0; i < rounds; i++) {
+                String key = "default/" + (i + 2) + "/train-" + i, name = key + "-committed";
+                s.prepare(PrepareSnapshotRequest.newBuilder().setKey(key).setParent(base)
+                        .putLabels("containerd.io/gc.root", "2026-01-01T00:00:00Z").build());
+                s.mounts(MountsRequest.newBuilder().setKey(key).build());
+                s.stat(StatSnapshotRequest.newBuilder().setKey(key).build());
+                s.commit(CommitSnapshotRequest.newBuilder().setName(name).setKey(key).build());
+                s.list(ListSnapshotsRequest.newBuilder().addFilters("parent==" + base).build()).forEachRemaining(r -> {
+                });
+                if (i % 50 == 0) occasional(s, name, base, i);
+                s.remove(RemoveSnapshotRequest.newBuilder().setKey(name).build());
+            }
+            s.remove(RemoveSnapshotRequest.newBuilder().setKey(base).build());
+            s.cleanup(CleanupRequest.getDefaultInstance());
+        } finally {
+            channel.shutdownNow();
+            try {
+                channel.awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
+
+    /** The calls containerd makes less often: a view for an image's rootfs, label updates, usage, GC's cleanup. */
+    private static void occasional(SnapshotsBlockingStub s, String name, String base, int i) {
+        String view = "default/view-" + i;
+        s.view(ViewSnapshotRequest.newBuilder().setKey(view).setParent(base).build());
+        s.usage(UsageRequest.newBuilder().setKey(name).build());
+        s.update(UpdateSnapshotRequest.newBuilder().setInfo(Info.newBuilder().setName(name).putAllLabels(Map.of("train", "x")))
+                .setUpdateMask(FieldMask.newBuilder().addPaths("labels.train")).build());
+        s.remove(RemoveSnapshotRequest.newBuilder().setKey(view).build());
+        s.cleanup(CleanupRequest.getDefaultInstance());
+    }
+}
