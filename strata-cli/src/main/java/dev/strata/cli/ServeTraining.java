@@ -41,8 +41,11 @@ import java.util.concurrent.TimeUnit;
  * Overlay where the kernel has it (what the systemd unit serves), else vfs.
  */
 final class ServeTraining {
-    /** Enough for the hot paths to be profiled and compiled by C2 during training (~5,000 calls), in seconds. */
-    static final int ROUNDS = Integer.getInteger("strata.train.rounds", 3000);
+    /**
+     * Rounds of the training loop: 1,000 (~6,000 calls, ~20 s of CPU with the cache's assembly) served the first
+     * 1,000 rounds of a fresh server as well as 3,000 did (scripts/package.d/aotbench), at about half the cost.
+     */
+    static final int ROUNDS = Integer.getInteger("strata.train.rounds", 1000);
 
     private ServeTraining() {
     }
