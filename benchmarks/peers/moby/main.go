@@ -156,9 +156,9 @@ func opCreateChain(d mgd.Driver, c *config, r peerkit.Result) error {
 }
 
 // warmUp is PeerBench's JitWarmUp call for call: a scratch chain wu-0001.. and, at every depth D of depths, a leaf
-// wl-D with D-1 lowers; then round i, with D the i-th of depths (cycling): Create + ApplyDiff of a child wc-i with
-// D-1 lowers and Get + Put of it, Get + Put of every leaf, Remove of the child; at the end everything is removed,
-// top first.
+// wl-D with D-1 lowers; then round i, with D the i-th of depths (cycling): Create of a child wc-i with D-1 lowers
+// (and ApplyDiff in every applyEvery-th round), Get + Put of it, Get + Put of every leaf, Remove of the child; at the
+// end everything is removed, top first.
 func warmUp(d mgd.Driver, rounds int, depths []int) error {
 	layer := func(id, parent, file string, seed int) error {
 		if err := d.Create(id, parent, nil); err != nil {
@@ -197,8 +197,13 @@ func warmUp(d mgd.Driver, rounds int, depths []int) error {
 		if dep := depths[i%len(depths)]; dep > 1 {
 			parent = chain[dep-2]
 		}
-		if err := layer(id, parent, id+".txt", i); err != nil {
+		if err := d.Create(id, parent, nil); err != nil {
 			return err
+		}
+		if i%applyEvery == 0 {
+			if _, err := d.ApplyDiff(id, parent, tinyTar(id+".txt", 1024, uint64(i))); err != nil {
+				return err
+			}
 		}
 		for _, x := range append([]string{id}, leaves...) {
 			if _, err := d.Get(x, ""); err != nil {
@@ -224,6 +229,9 @@ func warmUp(d mgd.Driver, rounds int, depths []int) error {
 	}
 	return nil
 }
+
+// applyEvery: the warm-up rounds whose child gets a diff applied, one in this many (JitWarmUp.APPLY_EVERY).
+const applyEvery = 10
 
 func measureDepth(d mgd.Driver, id string, dep int, ct time.Duration, warmup, reps int) depthResult {
 	dr := depthResult{Depth: dep, Lowers: dep - 1, CreateUS: peerkit.US(ct)}

@@ -39,17 +39,19 @@ record PeerSide(String name, PeerSession session, List<String> command, String o
     /**
      * create-chain: get+put of the top at each depth ("D=n"), of committed layers ("committed D=n"), create+apply per
      * layer, µs; the process's CPU per get+put at each depth ("cpu D=n", µs), and what Strata's JIT compiled during
-     * the timed reps of every depth ("jit", ms).
+     * the timed reps of the depths its warm-up covers ("jit", ms).
      */
     static Map<String, Double> chain(JsonNode r) {
         Map<String, Double> v = new LinkedHashMap<>();
         double jit = 0;
         boolean hasJit = false;
+        int warmed = 0;
+        for (JsonNode w : r.path("warmup_depths")) warmed = Math.max(warmed, w.asInt());
         for (JsonNode d : r.path("depths")) {
             if (d.has("error")) continue;
             put(v, "D=" + d.path("depth").asInt(), d.path("get_put").path("median_us"));
             put(v, "cpu D=" + d.path("depth").asInt(), d.path("cpu_us"));
-            if (d.path("jit_ms_timed").isNumber()) {
+            if (d.path("depth").asInt() <= warmed && d.path("jit_ms_timed").isNumber()) {
                 jit += d.path("jit_ms_timed").asDouble();
                 hasJit = true;
             }

@@ -112,7 +112,7 @@ public final class VsMoby {
                     }
                     m.add(Metric.time("create+apply", "create + apply of a 1 KiB layer, µs", null));
                     for (int l : LOWERS) m.add(Metric.time("cpu D=" + (l + 1), "CPU of the process per get+put, " + l + " lowers, µs", null));
-                    m.add(Metric.time("jit", "JIT compiling during the timed reps, ms", null));
+                    m.add(Metric.time("jit", "JIT compiling during the timed reps at 0–50 lowers (the warm-up's depths), ms", null));
                     String ds = depths.stream().map(String::valueOf).collect(Collectors.joining(","));
                     List<String> common = List.of("-depth", "100", "-reps", Integer.toString(plan.chainReps()), "-warmup",
                             Integer.toString(plan.chainWarmup()), "-warmup-depths", WARMUP_DEPTHS, "-depth-warmup",
