@@ -77,6 +77,11 @@ final class ChildIndex {
         LockFiles.touch(dir.resolve(parent).resolve(child));
     }
 
+    /** Whether {@code parent} has entries (stale ones maybe) or an emptied directory of them. One statx. */
+    boolean has(String parent) {
+        return LockFiles.exists(dir.resolve(parent));
+    }
+
     /** The children recorded for {@code parent}, stale ones included. */
     List<String> children(String parent) {
         Path p = dir.resolve(parent);

@@ -22,6 +22,7 @@ final class IdMapRecords implements LayerIdMaps {
     private static final String UIDS = "uids ", GIDS = "gids ";
 
     private final Path dir;
+    private volatile boolean dirSeen;
 
     IdMapRecords(Path dir) {
         this.dir = dir;
@@ -49,6 +50,7 @@ final class IdMapRecords implements LayerIdMaps {
      * record a create of the same id left when it was killed before the layer was made (a quick create has no mark).
      */
     void record(String id, String parent, IdMaps maps) {
+        if (maps.isNone() && !dirMade()) return; // no record anywhere: nothing to inherit, none left to drop
         if (maps.isNone() && (parent == null || !inChain(parent))) {
             forget(id);
             return;
@@ -59,6 +61,15 @@ final class IdMapRecords implements LayerIdMaps {
             throw new StorageException("create", dir, e.toString(), e);
         }
         AtomicFiles.write(dir.resolve(id), UIDS + maps.uidSpec() + "\n" + GIDS + maps.gidSpec() + "\n");
+    }
+
+    /**
+     * Whether the records' directory exists: one statx until it is seen, then none (it is made by the first record
+     * and never deleted), so a home that never had id maps pays one call a create for them.
+     */
+    private boolean dirMade() {
+        if (dirSeen) return true;
+        return dirSeen = LockFiles.exists(dir);
     }
 
     /** One unlink; no record (the usual case) costs no exception. */

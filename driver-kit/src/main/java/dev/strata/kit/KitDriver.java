@@ -154,7 +154,9 @@ class KitDriver implements StorageDriver {
                 throw new LayerUnknownException("remove", id);
             }
             apply.requireNotApplying("remove", id, id);
-            List<String> children = children(id);
+            ensureIndex();
+            boolean indexed = index.has(id); // most layers never had a child: one statx, then nothing to drop
+            List<String> children = indexed ? children(id) : List.of();
             if (!children.isEmpty()) {
                 throw new LayerBusyException("remove", id, "layer has " + children.size() + " child layer(s) ("
                         + String.join(", ", children.subList(0, Math.min(5, children.size())))
@@ -163,7 +165,7 @@ class KitDriver implements StorageDriver {
             refs.forget(id); // first: from here on every get and put of the id, in any process, takes the lock and fails
             storage.unmount(id); // remove wins over references, as in moby
             mark("remove", id, KitRecovery.REMOVE);
-            index.drop(id); // its own entry under its parent goes stale: the parent's next check drops it
+            if (indexed) index.drop(id); // its own entry under its parent goes stale: the parent's next check drops it
             return true;
         }));
         if (!finish) return;

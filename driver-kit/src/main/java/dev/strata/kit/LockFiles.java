@@ -170,15 +170,21 @@ final class LockFiles implements FileConstants {
         return open(x.st, file, x.path(file), O_RDWR | O_CREAT);
     }
 
-    /** Creates {@code file} (and its directory) for a read and a write; {@link #EXISTS} when it is there already. */
-    static int createExclusive(Path file) {
+    /**
+     * Makes {@code file} empty (and its directory when missing): true, or false when it is there already. One mknodat,
+     * no descriptor to close.
+     */
+    static boolean createEmpty(Path file) {
         Scratch x = SCRATCH.get();
         MemorySegment path = x.path(file);
-        int fd = Libc.openat(x.st, AT_FDCWD, path, O_RDWR | O_CREAT | O_EXCL, 0644);
-        if (fd == -EEXIST) return EXISTS;
-        if (fd == -ENOENT) fd = open(x.st, file, path, O_RDWR | O_CREAT | O_EXCL); // its directory first
-        if (fd < 0) throw new SyscallException("open", file.toString(), -fd);
-        return fd;
+        int r = Libc.mknodat(x.st, AT_FDCWD, path, S_IFREG | 0644, 0);
+        if (r == -ENOENT) {
+            mkdirs(file);
+            r = Libc.mknodat(x.st, AT_FDCWD, path, S_IFREG | 0644, 0);
+        }
+        if (r == -EEXIST) return false;
+        if (r < 0) throw new SyscallException("mknod", file.toString(), -r);
+        return true;
     }
 
     /** The size of {@code file} (not followed if a symlink), or -1 when there is none. One statx. */
@@ -212,16 +218,21 @@ final class LockFiles implements FileConstants {
         if (r < 0) throw new SyscallException("ftruncate", file.toString(), -r);
     }
 
+    /** Sets the size of an existing {@code file}: one truncate(2), no descriptor. */
+    static void truncate(Path file, long size) {
+        Scratch x = SCRATCH.get();
+        int r = Libc.truncate(x.st, x.path(file), size);
+        if (r < 0) throw new SyscallException("truncate", file.toString(), -r);
+    }
+
     /** Maps the first {@code len} bytes of the open file, shared, until {@code arena} closes. */
     static MemorySegment mapShared(int fd, long len, Arena arena, Path file) {
         return Libc.mapShared(SCRATCH.get().st, fd, len, arena, file.toString());
     }
 
-    /** Makes an empty file if none is there; its directory when that is missing. One open and one close. */
+    /** Makes an empty file if none is there; its directory when that is missing. One mknodat. */
     static void touch(Path file) {
-        Scratch x = SCRATCH.get();
-        int fd = open(x.st, file, x.path(file), O_WRONLY | O_CREAT);
-        Libc.close(x.st, fd);
+        createEmpty(file);
     }
 
     /**
@@ -240,14 +251,18 @@ final class LockFiles implements FileConstants {
     private static int open(MemorySegment st, Path file, MemorySegment path, int flags) {
         int fd = Libc.openat(st, AT_FDCWD, path, flags, 0644);
         if (fd == -ENOENT && (flags & O_CREAT) != 0) {
-            try {
-                Files.createDirectories(file.getParent());
-            } catch (IOException e) {
-                throw new StorageException("mkdir", file.getParent().toString(), e.toString(), e);
-            }
+            mkdirs(file);
             fd = Libc.openat(st, AT_FDCWD, path, flags, 0644);
         }
         if (fd < 0) throw new SyscallException("open", file.toString(), -fd);
         return fd;
+    }
+
+    private static void mkdirs(Path file) {
+        try {
+            Files.createDirectories(file.getParent());
+        } catch (IOException e) {
+            throw new StorageException("mkdir", file.getParent().toString(), e.toString(), e);
+        }
     }
 }

@@ -7,12 +7,12 @@ import java.util.function.BooleanSupplier;
 
 /**
  * A count of {@link RefCounts} that no process maps, read and changed under the id's lock: no file is 0, a file made
- * by a get keeps the count as its size ({@link CountFile#SPARSE} + n, no data: one ftruncate, no tmpfs page), and a
+ * by a get keeps the count as its size ({@link CountFile#SPARSE} + n, no data: one truncate, no tmpfs page), and a
  * record or an older Strata's text count is read and written in place. Every holder checks the mount table (so does
  * the first use of a mapping), so no BUSY bit is needed around a mount or unmount: a kill in one leaves the old count,
  * and the next holder adopts or forgets the mount.
  *
- * <p>{@code fd} is open for {@code MADE}, {@code RECORD} and {@code OTHER} (a text count, or a file a kill left
+ * <p>{@code fd} is open for {@code RECORD} and {@code OTHER} (a text count, or a file a kill left
  * empty), which held {@code len} bytes.
  */
 record UnmappedCount(Path file, int fd, long word, int len, Kind kind) {
@@ -21,13 +21,11 @@ record UnmappedCount(Path file, int fd, long word, int len, Kind kind) {
 
     /**
      * The count file, read ({@code create}: made if missing), or null when a process has mapped it. A get of an id
-     * with no count is one open (O_EXCL); a put of a count kept as the size is one statx. Under the id's lock.
+     * with no count is one mknodat (then one truncate); a put of a count kept as the size is one statx. Under the
+     * id's lock.
      */
     static UnmappedCount read(Path file, boolean create) {
-        if (create) {
-            int fd = LockFiles.createExclusive(file);
-            if (fd != LockFiles.EXISTS) return new UnmappedCount(file, fd, 0, 0, Kind.MADE);
-        }
+        if (create && LockFiles.createEmpty(file)) return new UnmappedCount(file, -1, 0, 0, Kind.MADE);
         long size = LockFiles.size(file);
         if (size < 0 && !create) return new UnmappedCount(file, -1, 0, 0, Kind.NONE);
         if (size > CountFile.SPARSE) return new UnmappedCount(file, -1, CountFile.sparse(size), 0, Kind.SIZE);
@@ -88,7 +86,7 @@ record UnmappedCount(Path file, int fd, long word, int len, Kind kind) {
     }
 
     /**
-     * Writes the count: 0 is no file, and a file this use made keeps it as its size (one ftruncate, no page).
+     * Writes the count: 0 is no file, and a file this use made keeps it as its size (one truncate, no page).
      * Nobody has it mapped, so nobody else reads the word without the lock.
      */
     private void write(int n) {
@@ -101,12 +99,7 @@ record UnmappedCount(Path file, int fd, long word, int len, Kind kind) {
                     PosixFiles.unlinkIfExists(file);
                     return;
                 }
-                int f = fd >= 0 ? fd : LockFiles.openExisting(file);
-                try {
-                    LockFiles.truncate(f, CountFile.SPARSE + n, file);
-                } finally {
-                    if (f != fd) LockFiles.close(f);
-                }
+                LockFiles.truncate(file, CountFile.SPARSE + n); // by path: one call, no descriptor
             }
             case RECORD, OTHER -> {
                 if (n == 0) PosixFiles.unlinkIfExists(file);

@@ -71,6 +71,9 @@ public final class Libc {
         static final class Ftruncate {
             static final MethodHandle H = Native.errnoCall("ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
         }
+        static final class Truncate {
+            static final MethodHandle H = Native.errnoCall("truncate", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+        }
         static final class Fsync {
             static final MethodHandle H = Native.errnoCall("fsync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
         }
@@ -305,6 +308,15 @@ public final class Libc {
     public static int ftruncate(MemorySegment errno, int fd, long size) {
         try {
             return ret(errno, (int) Data.Ftruncate.H.invokeExact(errno, fd, size));
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** truncate(2) of a path (followed if a symlink): one call where open, ftruncate and close are three. */
+    public static int truncate(MemorySegment errno, MemorySegment path, long size) {
+        try {
+            return ret(errno, (int) Data.Truncate.H.invokeExact(errno, path, size));
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }

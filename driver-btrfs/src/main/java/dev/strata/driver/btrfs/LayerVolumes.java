@@ -113,8 +113,8 @@ final class LayerVolumes {
     }
 
     private static void destroyTree(Path subvolume, List<Long> ids) {
-        long id = Subvolumes.id(subvolume);
-        for (Subvolumes.Nested n : Subvolumes.nested(subvolume)) destroyTree(subvolume.resolve(n.path()), ids);
+        Subvolumes.Contents c = Subvolumes.contents(subvolume);
+        for (Subvolumes.Nested n : c.nested()) destroyTree(subvolume.resolve(n.path()), ids);
         try {
             Subvolumes.destroy(subvolume.getParent(), subvolume.getFileName().toString());
         } catch (SyscallException e) {
@@ -126,7 +126,7 @@ final class LayerVolumes {
                 throw e;
             }
         }
-        ids.add(id);
+        ids.add(c.id());
     }
 
     /**

@@ -178,6 +178,23 @@ public final class Subvolumes {
         }
     }
 
+    /** A subvolume's id and the subvolumes directly inside it ({@link #nested}). */
+    public record Contents(long id, List<Nested> nested) {
+    }
+
+    /** {@link #id} and {@link #nested} of one subvolume through one open: what a destroy needs first. */
+    public static Contents contents(Path subvolume) {
+        try (Fd d = PosixFiles.open(subvolume, DIR, 0)) {
+            long id = inoLookup(d, 0, BtrfsIoctl.FIRST_FREE_OBJECTID, subvolume).treeId;
+            try {
+                return new Contents(id, nestedUnprivileged(d, subvolume));
+            } catch (SyscallException e) {
+                if (!e.is(Errno.ENOTTY)) throw e;
+                return new Contents(id, nestedFromRootTree(d, subvolume));
+            }
+        }
+    }
+
     static List<Nested> nestedUnprivileged(Fd d, Path subvolume) {
         List<Nested> out = new ArrayList<>();
         try (Arena a = Arena.ofConfined()) {

@@ -136,6 +136,8 @@ class BtrfsCallsTest {
         Subvolumes.create(outer.resolve("top"), "inner"); // nested in a nested one: not outer's
         Set<String> paths = Subvolumes.nested(outer).stream().map(Subvolumes.Nested::path).collect(Collectors.toSet());
         assertEquals(Set.of("x/y/deep", "top"), paths);
+        assertEquals(new Subvolumes.Contents(Subvolumes.id(outer), Subvolumes.nested(outer)), Subvolumes.contents(outer),
+                "one open gives what the two calls give");
         try (Fd d = PosixFiles.open(outer, PosixFiles.O_RDONLY | PosixFiles.O_DIRECTORY, 0)) {
             assertEquals(Subvolumes.nestedUnprivileged(d, outer), Subvolumes.nestedFromRootTree(d, outer),
                     "the unprivileged calls and the root tree agree");
