@@ -22,9 +22,10 @@ import java.util.List;
 
 /**
  * Making and removing layer directories so that no state but "whole" and "gone" is ever visible: a layer is built
- * under {@code .staging/new/<id>} and renamed into place ({@code RENAME_NOREPLACE}: the commit point), and removed by
- * renaming it to {@code .staging/removing/<id>} first. What a crash leaves in either place is found by the id, so
- * {@link #remove} of the id (which the kit calls for a create or remove cut short) sweeps it.
+ * under {@code .new-<id>} beside the layers and renamed into place ({@code RENAME_NOREPLACE}: the commit point), and
+ * removed by renaming it to {@code .staging/removing/<id>} first. What a crash leaves in either place (or in
+ * {@code .staging/new/<id>}, where older versions staged creates) is found by the id, so {@link #remove} of the id
+ * (which the kit calls for a create or remove cut short) sweeps it.
  */
 final class LayerMaker {
     private final Layout layout;
@@ -213,6 +214,7 @@ final class LayerMaker {
         if (renameAway(dir, grave)) quota.forget(dir);
         sweep(grave);
         sweep(layout.newDir(id));
+        sweep(layout.oldNewDir(id));
     }
 
     /** Renames the layer's directory to its grave; false when there is none. */

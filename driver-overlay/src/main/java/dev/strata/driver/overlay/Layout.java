@@ -36,14 +36,14 @@ import java.util.List;
  * moby ignores the extra file and reads the link as the file it is.
  * <p>
  * Modes are what moby asks for, under the process umask as with moby. Strata's own state lives in hidden entries
- * that moby never looks at: the kit's {@code .strata/}, and {@code .staging/} for layers being made
- * ({@code .staging/new/<id>}) or removed ({@code .staging/removing/<id>}); in a layer's directory, an apply in progress
+ * that moby never looks at: the kit's {@code .strata/}, {@code .new-<id>} for layers being made, and
+ * {@code .staging/removing/<id>} for layers being removed; in a layer's directory, an apply in progress
  * keeps {@code .apply-diff}, {@code .apply-work} and {@code .apply-merged}.
  */
 final class Layout {
     static final String LINK_DIR = "l", DIFF = "diff", WORK = "work", MERGED = "merged", LINK = "link", LOWER = "lower",
             COMMITTED = "committed", LINK_PENDING = ".link-pending", CHILD_LOWER = ".child-lower";
-    static final String STAGING_DIR = ".staging",
+    static final String STAGING_DIR = ".staging", NEW_PREFIX = ".new-",
             APPLY_DIFF = ".apply-diff", APPLY_WORK = ".apply-work", APPLY_MERGED = ".apply-merged";
     static final int LINK_ID_LENGTH = 26;
     /** A lower file of the kernel's 500 lowers is 500 entries of {@code l/<LID>:}, 14.5 KB; room to spare. */
@@ -69,8 +69,18 @@ final class Layout {
         return links;
     }
 
-    /** Where a layer is made before it is renamed into place: in home, so on the same filesystem. */
+    /**
+     * Where a layer is made before it is renamed into place: a hidden entry of home itself, as containerd's
+     * overlayfs makes {@code new-*} beside its snapshots. The rename that publishes the layer then changes one
+     * directory, not two: a directory block and inode fewer for the next sync (an overlay unmount syncs the
+     * filesystem) to write.
+     */
     Path newDir(String id) {
+        return home.resolve(NEW_PREFIX + id);
+    }
+
+    /** Where {@link #newDir} was before: what a create cut short by an older Strata may have left. */
+    Path oldNewDir(String id) {
         return home.resolve(STAGING_DIR).resolve("new").resolve(id);
     }
 

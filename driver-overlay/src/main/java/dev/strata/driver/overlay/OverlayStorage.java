@@ -106,7 +106,7 @@ public final class OverlayStorage implements LayerStorage, MountSpecs {
         maker.make(layer);
     }
 
-    /** Directories, small files and a rename: quick. A create sweeps {@code .staging/new/<id>} first. */
+    /** Directories, small files and a rename: quick. A create sweeps {@code .new-<id>} first. */
     @Override
     public boolean createsQuickly() {
         return true;

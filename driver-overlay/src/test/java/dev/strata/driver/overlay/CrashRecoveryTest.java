@@ -45,9 +45,14 @@ class CrashRecoveryTest {
 
             // A create killed before its rename: a mark naming the parent, the staging dir and its short link.
             Files.writeString(marks.resolve("ghost"), "create base");
-            Path staging = Files.createDirectories(home.resolve(".staging/new/ghost/diff"));
+            Path staging = Files.createDirectories(home.resolve(".new-ghost/diff"));
             Files.writeString(staging.resolveSibling("link"), "GHOSTGHOSTGHOSTGHOSTGHOSTG");
             Files.createSymbolicLink(home.resolve("l/GHOSTGHOSTGHOSTGHOSTGHOSTG"), Path.of("../ghost/diff"));
+            // The same, by a Strata that staged creates under .staging/new.
+            Files.writeString(marks.resolve("shade"), "create base");
+            Path oldStaging = Files.createDirectories(home.resolve(".staging/new/shade/diff"));
+            Files.writeString(oldStaging.resolveSibling("link"), "SHADESHADESHADESHADESHADE2");
+            Files.createSymbolicLink(home.resolve("l/SHADESHADESHADESHADESHADE2"), Path.of("../shade/diff"));
             // A remove killed after its rename: the mark, the grave.
             Files.writeString(marks.resolve("old"), ""); // a remove's mark is empty
             String oldLink = Files.readString(home.resolve("old/link"));
@@ -64,14 +69,17 @@ class CrashRecoveryTest {
             Path probe = Files.createDirectories(home.resolve(OverlayProbe.PROBE_PREFIX + "X/merged"));
 
             assertFalse(d.exists("ghost"), "a create cut short is not reported");
+            assertFalse(d.exists("shade"), "a create cut short is not reported");
             assertFalse(d.exists("old"), "a remove cut short is not reported");
             assertTrue(d.exists("applied"), "an apply cut short leaves the layer as it was");
             assertThrows(LayerUnknownException.class, () -> d.metadata("old"));
             assertThrows(LayerUnknownException.class, () -> d.parent("ghost"));
 
             StorageDriver reopened = ScratchFs.open(home);
-            assertFalse(Files.exists(home.resolve(".staging/new/ghost")), "the staging dir of the killed create");
+            assertFalse(Files.exists(home.resolve(".new-ghost")), "the staging dir of the killed create");
             assertFalse(Files.exists(home.resolve("l/GHOSTGHOSTGHOSTGHOSTGHOSTG"), LinkOption.NOFOLLOW_LINKS));
+            assertFalse(Files.exists(home.resolve(".staging/new/shade")), "an older Strata's staging dir of the killed create");
+            assertFalse(Files.exists(home.resolve("l/SHADESHADESHADESHADESHADE2"), LinkOption.NOFOLLOW_LINKS));
             assertFalse(Files.exists(home.resolve(".staging/removing/old")), "the grave of the killed remove");
             assertFalse(Files.exists(home.resolve("l/" + oldLink), LinkOption.NOFOLLOW_LINKS), "the killed remove's short link");
             assertFalse(Files.exists(home.resolve("applied/.apply-diff")), "the killed apply's copy");
