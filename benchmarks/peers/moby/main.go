@@ -26,14 +26,15 @@ import (
 	moverlay2 "github.com/docker/docker/daemon/graphdriver/overlay2"
 	mvfs "github.com/docker/docker/daemon/graphdriver/vfs"
 	mreexec "github.com/docker/docker/pkg/reexec"
+	"golang.org/x/sys/unix"
 	"strata/peerkit"
 )
 
 type config struct {
 	peerkit.Config
-	impl   string
-	depth  int
-	depths []int
+	impl                 string
+	depth, depthWarmup   int
+	depths, warmupDepths []int
 }
 
 func initDriver(c *config) (mgd.Driver, error) {
@@ -91,44 +92,23 @@ type depthResult struct {
 	Get      *peerkit.Stat `json:"get,omitempty"`
 	Put      *peerkit.Stat `json:"put,omitempty"`
 	GetPut   *peerkit.Stat `json:"get_put,omitempty"`
+	CPUUS    float64       `json:"cpu_us,omitempty"`
 	Error    string        `json:"error,omitempty"`
 }
 
-// create-chain: -warmup untimed rounds on a throwaway pair of layers (Create + ApplyDiff of a child, Get + Put of it
-// and of its parent, Remove), then peerbench's chain: ch-0001.. each Create + ApplyDiff of a 1 KiB one-file tar, and
-// right after each depth D in -depths, -reps times Get + Put of the top (an uncommitted layer with D-1 lowers).
+// create-chain: -warmup untimed rounds on a scratch chain (warmUp), sync(2), then peerbench's chain: ch-0001..
+// each Create + ApplyDiff of a 1 KiB one-file tar, and right after each depth D in -depths, -depth-warmup untimed and
+// -reps timed Get + Put of the top (an uncommitted layer with D-1 lowers): PeerBench's create-chain (ChainOp).
 func opCreateChain(d mgd.Driver, c *config, r peerkit.Result) error {
+	r["warmup_depths"], r["depth_warmup"] = c.warmupDepths, c.depthWarmup
 	if c.Warmup > 0 {
-		if err := d.Create("wu-base", "", nil); err != nil {
-			return err
+		t0 := time.Now()
+		if err := warmUp(d, c.Warmup, c.warmupDepths); err != nil {
+			return fmt.Errorf("warm-up: %w", err)
 		}
-		if _, err := d.ApplyDiff("wu-base", "", tinyTar("wu.txt", 1024, 0)); err != nil {
-			return err
-		}
-		for i := 0; i < c.Warmup; i++ {
-			id := fmt.Sprintf("wu-%d", i)
-			if err := d.Create(id, "wu-base", nil); err != nil {
-				return err
-			}
-			if _, err := d.ApplyDiff(id, "wu-base", tinyTar(fmt.Sprintf("wu-%d.txt", i), 1024, uint64(i))); err != nil {
-				return err
-			}
-			for _, x := range []string{id, "wu-base"} {
-				if _, err := d.Get(x, ""); err != nil {
-					return err
-				}
-				if err := d.Put(x); err != nil {
-					return err
-				}
-			}
-			if err := d.Remove(id); err != nil {
-				return err
-			}
-		}
-		if err := d.Remove("wu-base"); err != nil {
-			return err
-		}
+		r["warmup_s"] = time.Since(t0).Seconds()
 	}
+	unix.Sync()
 	want := map[int]bool{c.depth: true}
 	maxD := c.depth
 	for _, x := range c.depths {
@@ -159,7 +139,7 @@ func opCreateChain(d mgd.Driver, c *config, r peerkit.Result) error {
 		}
 		createTimes = append(createTimes, ct)
 		if want[dep] {
-			results = append(results, measureDepth(d, id, dep, ct, c.Reps))
+			results = append(results, measureDepth(d, id, dep, ct, c.depthWarmup, c.Reps))
 		}
 		prev = id
 	}
@@ -175,9 +155,98 @@ func opCreateChain(d mgd.Driver, c *config, r peerkit.Result) error {
 	return nil
 }
 
-func measureDepth(d mgd.Driver, id string, dep int, ct time.Duration, reps int) depthResult {
+// warmUp is PeerBench's JitWarmUp call for call: a scratch chain wu-0001.. and, at every depth D of depths, a leaf
+// wl-D with D-1 lowers; then round i, with D the i-th of depths (cycling): Create of a child wc-i with D-1 lowers
+// (and ApplyDiff in every applyEvery-th round), Get + Put of it, Get + Put of every leaf, Remove of the child; at the
+// end everything is removed, top first.
+func warmUp(d mgd.Driver, rounds int, depths []int) error {
+	layer := func(id, parent, file string, seed int) error {
+		if err := d.Create(id, parent, nil); err != nil {
+			return err
+		}
+		_, err := d.ApplyDiff(id, parent, tinyTar(file, 1024, uint64(seed)))
+		return err
+	}
+	top := 1
+	for _, x := range depths {
+		if x > top {
+			top = x
+		}
+	}
+	var chain, leaves []string
+	prev := ""
+	for dep := 1; dep < top; dep++ {
+		id := fmt.Sprintf("wu-%04d", dep)
+		if err := layer(id, prev, id+".txt", dep); err != nil {
+			return err
+		}
+		chain, prev = append(chain, id), id
+	}
+	for _, dep := range depths {
+		id, parent := fmt.Sprintf("wl-%04d", dep), ""
+		if dep > 1 {
+			parent = chain[dep-2]
+		}
+		if err := layer(id, parent, id+".txt", dep); err != nil {
+			return err
+		}
+		leaves = append(leaves, id)
+	}
+	for i := 0; i < rounds; i++ {
+		id, parent := fmt.Sprintf("wc-%d", i), ""
+		if dep := depths[i%len(depths)]; dep > 1 {
+			parent = chain[dep-2]
+		}
+		if err := d.Create(id, parent, nil); err != nil {
+			return err
+		}
+		if i%applyEvery == 0 {
+			if _, err := d.ApplyDiff(id, parent, tinyTar(id+".txt", 1024, uint64(i))); err != nil {
+				return err
+			}
+		}
+		for _, x := range append([]string{id}, leaves...) {
+			if _, err := d.Get(x, ""); err != nil {
+				return err
+			}
+			if err := d.Put(x); err != nil {
+				return err
+			}
+		}
+		if err := d.Remove(id); err != nil {
+			return err
+		}
+	}
+	for _, id := range leaves {
+		if err := d.Remove(id); err != nil {
+			return err
+		}
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		if err := d.Remove(chain[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyEvery: the warm-up rounds whose child gets a diff applied, one in this many (JitWarmUp.APPLY_EVERY).
+const applyEvery = 10
+
+func measureDepth(d mgd.Driver, id string, dep int, ct time.Duration, warmup, reps int) depthResult {
 	dr := depthResult{Depth: dep, Lowers: dep - 1, CreateUS: peerkit.US(ct)}
+	for i := 0; i < warmup; i++ {
+		if _, err := d.Get(id, ""); err != nil {
+			dr.Error = "get: " + err.Error()
+			return dr
+		}
+		if err := d.Put(id); err != nil {
+			dr.Error = "put: " + err.Error()
+			return dr
+		}
+	}
 	var tg, tp, tgp []time.Duration
+	cpu0 := peerkit.CPUNanos()
 	for i := 0; i < reps; i++ {
 		t1 := time.Now()
 		fs, err := d.Get(id, "")
@@ -203,10 +272,26 @@ func measureDepth(d mgd.Driver, id string, dep int, ct time.Duration, reps int) 
 		tg, tp, tgp = append(tg, t2.Sub(t1)), append(tp, t4.Sub(t3)), append(tgp, t2.Sub(t1)+t4.Sub(t3))
 	}
 	if len(tgp) > 0 {
+		dr.CPUUS = peerkit.US(time.Duration((peerkit.CPUNanos() - cpu0) / int64(len(tgp))))
 		sg, sp, sgp := peerkit.Summarize(tg), peerkit.Summarize(tp), peerkit.Summarize(tgp)
 		dr.Get, dr.Put, dr.GetPut = &sg, &sp, &sgp
 	}
 	return dr
+}
+
+func ints(flagName, list string) []int {
+	var out []int
+	for _, s := range strings.Split(list, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 {
+				fmt.Fprintln(os.Stderr, flagName+": not a depth:", s)
+				os.Exit(2)
+			}
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func main() {
@@ -215,7 +300,7 @@ func main() {
 		return
 	}
 	c := &config{}
-	var depths string
+	var depths, warmupDepths string
 	flag.StringVar(&c.impl, "impl", "", "moby-overlay2|moby-vfs")
 	c.Flags(peerkit.Help{
 		Root: "the driver's root (its home is ROOT/overlay2 or ROOT/vfs)",
@@ -225,17 +310,10 @@ func main() {
 		Reps: "timed repetitions (create-chain: per depth)"})
 	flag.IntVar(&c.depth, "depth", 100, "create-chain headline depth")
 	flag.StringVar(&depths, "depths", "1,10,50,100,127,128,129,130", "create-chain depths to time")
+	flag.StringVar(&warmupDepths, "warmup-depths", "2", "create-chain: the depths of the warm-up's leaves")
+	flag.IntVar(&c.depthWarmup, "depth-warmup", 0, "create-chain: untimed Get + Put at each depth before its -reps")
 	flag.Parse()
-	for _, s := range strings.Split(depths, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "-depths:", err)
-				os.Exit(2)
-			}
-			c.depths = append(c.depths, n)
-		}
-	}
+	c.depths, c.warmupDepths = ints("-depths", depths), ints("-warmup-depths", warmupDepths)
 	if c.Root == "" || c.Op == "" || c.impl == "" {
 		flag.Usage()
 		os.Exit(2)

@@ -19,12 +19,12 @@ import java.util.concurrent.TimeUnit;
  *   <li>lifecycle: create/get/put/remove of a child of an empty layer;</li>
  *   <li>apply and diff of peerbench's two data sets (20,000 x 4 KiB, 20 x 20 MiB).</li>
  * </ul>
- * Both sides are warmed the same way (the same untimed rounds or reps first; the JVM's lifecycle warm-up goes on
- * until the JIT is idle), tars are read once into the page cache before timing, and sync(2) runs before every
+ * Both sides are warmed the same way (the same untimed rounds or reps first; the lifecycle's are enough for Strata's
+ * JIT to be done, {@link #LIFECYCLE_WARMUP}), tars are read once into the page cache before timing, and sync(2) runs before every
  * timed rep. Results are peerbench JSON lines appended to {@code OUT}; the table is printed at the end
  * ({@link BtrfsVsMobySummary}).
  *
- * <pre>scripts/bench BtrfsVsMoby [RUNS]   (env: DATA, OUT, WORK, OPS, FILES, ALSO; RUNS default 5)</pre>
+ * <pre>scripts/bench BtrfsVsMoby [RUNS]   (env: DATA, OUT, WORK, OPS, FILES, ALSO, LIFECYCLE_ROUNDS, LIFECYCLE_WARMUP; RUNS default 5)</pre>
  *
  * {@code FILES} picks the create-child series by file count (default {@code 2000 20000 200000}) and {@code ALSO} the
  * other Strata drivers measured at 20,000 files (default {@code vfs overlay}, {@code none} for none), so that a
@@ -32,6 +32,11 @@ import java.util.concurrent.TimeUnit;
  */
 public final class BtrfsVsMoby {
     static final String MOBY = "moby-btrfs", STRATA = "strata-btrfs";
+    /**
+     * Untimed lifecycle rounds on both sides: Strata's JIT compiles the last of create/get/put/remove with C2 after
+     * ~14,000 rounds (-XX:+PrintCompilation, benchmarks/README.md); with fewer, the timed rounds run tier-3 code.
+     */
+    static final int LIFECYCLE_WARMUP = 15_000;
     /** The O(1) series: files of 1 KiB, a hundred to a directory. */
     static final List<DataSets> SERIES = List.of(new DataSets("2,000 x 1 KiB", 2_000, 20, 1024),
             new DataSets("20,000 x 1 KiB", 20_000, 200, 1024), new DataSets("200,000 x 1 KiB", 200_000, 2_000, 1024));
@@ -64,8 +69,9 @@ public final class BtrfsVsMoby {
         if (!Kernel.isRoot()) fail("must run as root (mounts, loop devices)");
         Path peer = buildPeer();
         Files.createDirectories(data);
-        List<DataSets> sets = new ArrayList<>(series);
-        sets.addAll(List.of(DataSets.SMALL, DataSets.LARGE));
+        // only the data the chosen ops read: writing 800 MB of tars for a lifecycle-only session costs minutes
+        List<DataSets> sets = new ArrayList<>(ops.contains("create-child") ? series : List.of());
+        if (ops.contains("apply") || ops.contains("diff")) sets.addAll(List.of(DataSets.SMALL, DataSets.LARGE));
         for (DataSets set : sets) {
             Path t = tar(data, set);
             if (!Files.exists(t)) {
@@ -114,7 +120,8 @@ public final class BtrfsVsMoby {
                     }
                 }
             }
-            case "lifecycle" -> both(mobyFirst, impl -> bench(run, impl, "lifecycle", "empty-base", "-n", "2000", "-warmup", "2000"));
+            case "lifecycle" -> both(mobyFirst, impl -> bench(run, impl, "lifecycle", "empty-base", "-n", env("LIFECYCLE_ROUNDS", "2000"),
+                    "-warmup", env("LIFECYCLE_WARMUP", Integer.toString(LIFECYCLE_WARMUP))));
             case "apply", "diff" -> {
                 for (DataSets set : List.of(DataSets.SMALL, DataSets.LARGE)) {
                     String label = set == DataSets.SMALL ? "small-files" : "large-files";
@@ -137,7 +144,7 @@ public final class BtrfsVsMoby {
     }
 
     private void bench(int run, String impl, String op, String label, String... extra) throws Exception {
-        s.bench(impl.equals(MOBY) ? peer : PeerSession.strata(""), run, impl, op, label, extra);
+        s.bench(impl.equals(MOBY) ? peer : PeerSession.strata(), run, impl, op, label, extra);
     }
 
     /** benchmarks/peers/build moby-btrfs, from the repository root (scripts/bench runs there). */

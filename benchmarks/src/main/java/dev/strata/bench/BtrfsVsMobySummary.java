@@ -46,10 +46,12 @@ public final class BtrfsVsMobySummary {
                     "create-child", "20000-files", median, false, ""));
         }
         for (String phase : List.of("create", "get", "put", "remove")) {
-            rows.add(new Row("lifecycle " + phase + ", µs (2,000 rounds after 2,000+ warm-up rounds)", BtrfsVsMoby.MOBY, BtrfsVsMoby.STRATA,
+            rows.add(new Row("lifecycle " + phase + ", µs", BtrfsVsMoby.MOBY, BtrfsVsMoby.STRATA,
                     "lifecycle", "empty-base", n -> PeerTable.num(n.path("phases").path(phase).path("median_us")), false, ""));
         }
         rows.add(new Row("lifecycle create+get+put+remove, µs", BtrfsVsMoby.MOBY, BtrfsVsMoby.STRATA, "lifecycle", "empty-base", median, false, "≤ 1.0"));
+        rows.add(new Row("lifecycle, CPU of the process per round, µs", BtrfsVsMoby.MOBY, BtrfsVsMoby.STRATA, "lifecycle", "empty-base",
+                n -> PeerTable.num(n.path("cpu_us")), false, ""));
         for (String op : List.of("apply", "diff")) {
             for (String t : List.of("small-files", "large-files")) {
                 rows.add(new Row(op + " " + t + ", MB/s", BtrfsVsMoby.MOBY, BtrfsVsMoby.STRATA, op, t, n -> PeerTable.num(n.path("mb_s")), true, "≥ 1.0"));
@@ -78,6 +80,13 @@ public final class BtrfsVsMobySummary {
                     + PeerTable.ratio(Collections.min(ratios)) + "-" + PeerTable.ratio(Collections.max(ratios)) + "]";
             System.out.printf(Locale.ROOT, "| %s | %s: %s | %s | %s | %s | %s |%n", r.name, r.reference, PeerTable.cell(ref),
                     PeerTable.cell(strata), String.join(", ", ratios.stream().map(PeerTable::ratio).toList()), spread, r.goal);
+        }
+        Map<Integer, Double> jit = PeerTable.byRun(lines, BtrfsVsMoby.STRATA, "lifecycle", "empty-base", n -> PeerTable.num(n.path("jit_ms_timed")));
+        Map<Integer, Double> warm = PeerTable.byRun(lines, BtrfsVsMoby.STRATA, "lifecycle", "empty-base", n -> PeerTable.num(n.path("warmup_rounds")));
+        if (!jit.isEmpty()) {
+            System.out.println();
+            System.out.println("Lifecycle: " + PeerTable.cell(warm) + " untimed rounds on both sides first; Strata's JIT compiling during the timed"
+                    + " rounds, ms: " + PeerTable.cell(jit) + ".");
         }
     }
 }

@@ -16,11 +16,17 @@ import java.util.TreeSet;
  * peerbench's create-chain: builds ch-0001.. each as Create + ApplyDiff of a 1 KiB one-file tar, and right after
  * each reported depth D (the top is then an uncommitted rw layer with D-1 lowers) times Get + Put, checking that the
  * first and the last layer's files are visible. Depths may go to 501 (500 lowers, the kernel's limit).
+ *
+ * <p>Untimed first, exactly as the Go peer ({@code benchmarks/peers/moby}) does for the same flags: {@code -warmup N}
+ * rounds on a scratch chain with a leaf at every depth of {@code -warmup-depths} ({@link JitWarmUp}), then before
+ * each depth's timed reps {@code -depth-warmup W} get+puts of that layer. Each depth reports the process's CPU per
+ * get+put ({@code cpu_us}) and what the JIT compiled during its timed reps ({@code jit_ms_timed}).
  */
 final class ChainOp {
     private final Map<String, String> flags;
     private final StorageDriver d;
     private final Map<String, Object> r;
+    private int depthWarmup;
 
     ChainOp(Map<String, String> flags, StorageDriver d, Map<String, Object> r) {
         this.flags = flags;
@@ -36,8 +42,19 @@ final class ChainOp {
         want.add(depth);
         r.put("depth", depth);
         int warmup = Integer.parseInt(flags.getOrDefault("warmup", "0"));
+        List<Integer> warmDepths = ints(flags.getOrDefault("warmup-depths", "2"));
+        depthWarmup = Integer.parseInt(flags.getOrDefault("depth-warmup", "0"));
         r.put("warmup", warmup);
-        if (warmup > 0) warmUp(warmup);
+        r.put("warmup_depths", warmDepths);
+        r.put("depth_warmup", depthWarmup);
+        if (warmup > 0) {
+            long t0 = System.nanoTime();
+            long jit = PeerBench.jitMillis();
+            r.put("warmup_jit_busy_until", new JitWarmUp(d).run(warmup, warmDepths));
+            r.put("warmup_jit_ms", PeerBench.jitMillis() - jit);
+            r.put("warmup_s", PeerStats.round((System.nanoTime() - t0) / 1e9, 3));
+        }
+        PeerBench.sync();
         int maxD = want.last();
         List<Map<String, Object>> results = new ArrayList<>();
         List<Long> createTimes = new ArrayList<>();
@@ -94,29 +111,22 @@ final class ChainOp {
         }
     }
 
-    /** Untimed: the same calls on a throwaway pair of layers, so the JIT has compiled them before the chain. */
-    private void warmUp(int n) throws Exception {
-        d.create("wu-base", null, CreateOptions.NONE);
-        d.applyDiff("wu-base", null, PeerBench.tinyTar("wu.txt", 1024, 0));
-        for (int i = 0; i < n; i++) {
-            String id = "wu-" + i;
-            d.create(id, "wu-base", CreateOptions.NONE);
-            d.applyDiff(id, "wu-base", PeerBench.tinyTar("wu-" + i + ".txt", 1024, i));
-            d.get(id, "");
-            d.put(id);
-            d.get("wu-base", "");
-            d.put("wu-base");
-            d.remove(id);
-        }
-        d.remove("wu-base");
-    }
-
     private Map<String, Object> measure(String id, int dep, long createNanos, int reps) {
         Map<String, Object> dr = new LinkedHashMap<>();
         dr.put("depth", dep);
         dr.put("lowers", dep - 1);
         dr.put("create_apply_us", PeerStats.us(createNanos));
         List<Long> tg = new ArrayList<>(), tp = new ArrayList<>(), tgp = new ArrayList<>();
+        for (int i = 0; i < depthWarmup; i++) {
+            try {
+                d.get(id, "");
+            } catch (RuntimeException e) {
+                dr.put("error", "get: " + e.getMessage());
+                return dr;
+            }
+            d.put(id);
+        }
+        long jit0 = PeerBench.jitMillis(), cpu0 = PeerBench.processCpuNanos();
         for (int i = 0; i < reps; i++) {
             long t1 = System.nanoTime();
             Path mp;
@@ -139,6 +149,8 @@ final class ChainOp {
             tgp.add((t2 - t1) + (t4 - t3));
         }
         if (!tgp.isEmpty()) {
+            dr.put("cpu_us", PeerStats.us((PeerBench.processCpuNanos() - cpu0) / (double) tgp.size()));
+            dr.put("jit_ms_timed", PeerBench.jitMillis() - jit0);
             dr.put("get", PeerStats.of(tg));
             dr.put("put", PeerStats.of(tp));
             dr.put("get_put", PeerStats.of(tgp));

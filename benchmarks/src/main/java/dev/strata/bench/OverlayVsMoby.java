@@ -7,8 +7,8 @@ import java.util.List;
  * Strata's overlay driver against moby's overlay2 ({@code benchmarks/peers/moby}, moby 20.10's driver through its Go
  * package): lifecycle, get+put by depth, apply and diff, as a {@link Comparison} ({@link VsMoby}).
  *
- * <pre>scripts/bench OverlayVsMoby [RUNS]   (env: OPS, DATA, WORK, LIFECYCLE_ROUNDS, LIFECYCLE_WARMUP, CHAIN_WARMUP, CHAIN_REPS;
- * RUNS default 5; on a busy machine, where an unmount takes milliseconds, fewer rounds keep a block short)</pre>
+ * <pre>scripts/bench OverlayVsMoby [RUNS]   (env: OPS, DATA, WORK, LIFECYCLE_ROUNDS, LIFECYCLE_WARMUP, CHAIN_WARMUP, DEPTH_WARMUP, CHAIN_REPS;
+ * RUNS default 5; the warm-up defaults are what Strata's JIT needs to be done before timing: fewer time tier-3 code)</pre>
  */
 public final class OverlayVsMoby {
     private OverlayVsMoby() {
@@ -20,7 +20,9 @@ public final class OverlayVsMoby {
         Path peer = VsMoby.buildPeer(Path.of("").toAbsolutePath(), "moby");
         VsMoby.Plan plan = new VsMoby.Plan("overlay", List.of(), "moby-overlay2", peer, Path.of(env("DATA", "/tmp/strata-bench-data")),
                 List.of(env("OPS", String.join(" ", VsMoby.OPS)).split("\\s+")), runs, Integer.parseInt(env("LIFECYCLE_ROUNDS", "2000")),
-                Integer.parseInt(env("LIFECYCLE_WARMUP", "10000")), Integer.parseInt(env("CHAIN_WARMUP", "2000")), Integer.parseInt(env("CHAIN_REPS", "50")), 5, true);
+                Integer.parseInt(env("LIFECYCLE_WARMUP", Integer.toString(VsMoby.LIFECYCLE_WARMUP))),
+                Integer.parseInt(env("CHAIN_WARMUP", Integer.toString(VsMoby.CHAIN_WARMUP))),
+                Integer.parseInt(env("DEPTH_WARMUP", Integer.toString(VsMoby.DEPTH_WARMUP))), Integer.parseInt(env("CHAIN_REPS", "50")), 5, true);
         System.out.print(VsMoby.run(plan, work, "Strata overlay against moby overlay2").table());
     }
 

@@ -13,7 +13,9 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,6 +27,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * Strata's side of a Go peer ({@code benchmarks/peers/moby}, {@code ../shared/peerbench}): the same ops with the
@@ -38,6 +44,8 @@ import java.util.TreeSet;
  */
 public final class PeerBench {
     private static final MethodHandle SYNC = Native.plainCall("sync", FunctionDescriptor.ofVoid());
+    private static final MethodHandle GETRUSAGE = Native.plainCall("getrusage", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+    private static final int RUSAGE_SELF = 0, RUSAGE_CHILDREN = -1, RUSAGE_SIZE = 144;
 
     private final Map<String, String> flags;
     private final StorageDriver d;
@@ -155,10 +163,12 @@ public final class PeerBench {
         var threads = java.lang.management.ManagementFactory.getThreadMXBean();
         java.util.function.LongSupplier clock = cpu ? threads::getCurrentThreadCpuTime : System::nanoTime;
         if (cpu) r.put("clock", "thread cpu");
+        long cpu0 = 0;
         for (int i = -warmup; i < n; i++) {
             if (i == 0) {
                 sync();
                 jitMs = jit.getTotalCompilationTime();
+                cpu0 = processCpuNanos();
             }
             String id = i < 0 ? String.format("wu-%05d", i + warmup) : String.format("lc-%05d", i);
             long t0 = clock.getAsLong();
@@ -177,6 +187,7 @@ public final class PeerBench {
             tr.add(t4 - t3);
             tt.add(t4 - t0);
         }
+        if (n > 0) r.put("cpu_us", PeerStats.us((processCpuNanos() - cpu0) / (double) n));
         if (warmup > 0) r.put("warmup_rounds", warmup);
         r.put("jit_ms_timed", jit.getTotalCompilationTime() - jitMs);
         Map<String, Object> total = PeerStats.of(tt);
@@ -188,6 +199,31 @@ public final class PeerBench {
         phases.put("remove", PeerStats.of(tr));
         r.put("phases", phases);
         r.put("ops_s", PeerStats.round(tt.size() / ((Number) total.get("total_s")).doubleValue(), 2));
+    }
+
+    /** Milliseconds the JIT has spent compiling in this process so far. */
+    static long jitMillis() {
+        return java.lang.management.ManagementFactory.getCompilationMXBean().getTotalCompilationTime();
+    }
+
+    /**
+     * CPU time of the whole process (every thread: the JIT's and the GC's too) and of its waited-for children, user
+     * and system, ns: getrusage(2), as the Go peer reads it (peerkit.CPUNanos), so that "CPU per op" is the same
+     * measure on both sides, one other processes do not stretch. (The JDK's process CPU time ticks in 10 ms here.)
+     */
+    static long processCpuNanos() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment ru = a.allocate(RUSAGE_SIZE, 8);
+            long ns = 0;
+            for (int who : new int[] {RUSAGE_SELF, RUSAGE_CHILDREN}) {
+                if ((int) GETRUSAGE.invokeExact(who, ru) != 0) return 0;
+                // struct rusage begins with ru_utime and ru_stime, two struct timevals of (long sec, long usec)
+                for (long off = 0; off < 32; off += 16) ns += ru.get(JAVA_LONG, off) * 1_000_000_000L + ru.get(JAVA_LONG, off + 8) * 1_000L;
+            }
+            return ns;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
     }
 
     static void sync() {

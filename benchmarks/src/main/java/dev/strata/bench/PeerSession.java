@@ -44,12 +44,13 @@ final class PeerSession {
         Files.createDirectories(roots);
     }
 
-    /** Strata's side: this JVM's java running {@link PeerBench}, with {@code extraCp} (may be empty) in front. */
-    static List<String> strata(String extraCp) {
-        String cp = System.getProperty("java.class.path");
-        if (!extraCp.isEmpty()) cp = extraCp + ":" + cp;
+    /**
+     * Strata's side: this JVM's java and class path running {@link PeerBench}, with the JVM flags the launcher gives a
+     * long-running strata (the serial GC, 2 MiB stacks): the JVM an engine would embed or run, not the JDK's defaults.
+     */
+    static List<String> strata() {
         return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
-                "-cp", cp, PeerBench.class.getName());
+                "-XX:+UseSerialGC", "-Xss2m", "-cp", System.getProperty("java.class.path"), PeerBench.class.getName());
     }
 
     /** Runs {@code command} with the common flags and {@code extra} on a fresh root; returns its result line (or null). */

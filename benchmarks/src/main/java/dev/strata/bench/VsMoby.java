@@ -39,6 +39,25 @@ public final class VsMoby {
     /** Strata's driver to the Go peer's {@code -impl} of the same kind. */
     public static final java.util.Map<String, String> PEERS = java.util.Map.of("overlay", "moby-overlay2", "vfs", "moby-vfs");
     private static final Goal PER_OP = Goal.ratio(1.0, 1.2);
+    /**
+     * The depths of create-chain's warm-up leaves (its JIT warm-up, {@link JitWarmUp}): every timed depth at which
+     * both sides mount with mount(2) and one page of options (0 to 50 lowers). Past it moby re-executes a helper for
+     * each mount (~37 ms), which would make the warm-up minutes long; Strata is 20x ahead there anyway.
+     */
+    /*
+     * The untimed warm-up, the same on both sides, sized so that Strata's JIT is done before anything is timed
+     * (measured with -XX:+PrintCompilation, benchmarks/README.md "Warm-up"): the last of overlay's create, get, put and
+     * remove reaches C2 after ~13,000 lifecycle rounds; create-chain's warm-up rounds make 8 get+puts each.
+     */
+    /** Untimed lifecycle rounds before the timed ones. */
+    public static final int LIFECYCLE_WARMUP = 15_000;
+    /** Untimed rounds of create-chain's warm-up ({@link JitWarmUp}). */
+    public static final int CHAIN_WARMUP = 2_000;
+    /** Untimed get+puts of a depth's layer right before its timed reps. */
+    public static final int DEPTH_WARMUP = 20;
+    static final String WARMUP_DEPTHS = "1,2,6,11,21,51";
+    /** Before every block: sync(2), so that no side pays for the writeback of what the block before it left dirty. */
+    private static final Comparison.Prepare SYNC = side -> PeerBench.sync();
 
     /**
      * @param driver       Strata's driver; {@code driverOpts} its options
@@ -46,7 +65,13 @@ public final class VsMoby {
      * @param deep         the driver stacks past moby's 128 lowers (overlay): time Strata alone there
      */
     public record Plan(String driver, List<String> driverOpts, String peerImpl, Path peer, Path data, List<String> ops, int runs,
-                       int lifecycleRounds, int lifecycleWarmup, int chainWarmup, int chainReps, int bulkReps, boolean deep) {
+                       int lifecycleRounds, int lifecycleWarmup, int chainWarmup, int depthWarmup, int chainReps, int bulkReps, boolean deep) {
+        /** With the default untimed get+puts at each depth before its timed reps. */
+        public Plan(String driver, List<String> driverOpts, String peerImpl, Path peer, Path data, List<String> ops, int runs,
+                    int lifecycleRounds, int lifecycleWarmup, int chainWarmup, int chainReps, int bulkReps, boolean deep) {
+            this(driver, driverOpts, peerImpl, peer, data, ops, runs, lifecycleRounds, lifecycleWarmup, chainWarmup, DEPTH_WARMUP, chainReps,
+                    bulkReps, deep);
+        }
     }
 
     /** A finished comparison: the Markdown table, its rows as values, and where the raw lines went. */
@@ -69,10 +94,12 @@ public final class VsMoby {
                 case "lifecycle" -> {
                     List<Metric> m = new ArrayList<>();
                     for (String p : List.of("create", "get", "put", "remove", "round")) m.add(Metric.time(p, p + ", µs", PER_OP));
-                    c.add(pair("lifecycle, warm (" + plan.lifecycleWarmup() + " rounds first)", "lifecycle", "warm", m, Comparison.Prepare.NOTHING,
+                    m.add(Metric.time("cpu", "CPU of the process per round, µs", null));
+                    m.add(Metric.time("jit", "JIT compiling during the timed rounds, ms", null));
+                    c.add(pair("lifecycle, warm (" + plan.lifecycleWarmup() + " rounds first)", "lifecycle", "warm", m, SYNC,
                             "-n", Integer.toString(plan.lifecycleRounds()), "-warmup", Integer.toString(plan.lifecycleWarmup())));
                     List<Metric> cold = m.stream().map(x -> Metric.time(x.key(), x.label(), null)).toList();
-                    c.add(pair("lifecycle, fresh process", "lifecycle", "cold", cold, Comparison.Prepare.NOTHING, "-n", "200", "-warmup", "0"));
+                    c.add(pair("lifecycle, fresh process", "lifecycle", "cold", cold, SYNC, "-n", "200", "-warmup", "0"));
                 }
                 case "depth" -> {
                     List<Metric> m = new ArrayList<>();
@@ -84,14 +111,18 @@ public final class VsMoby {
                         depths.addAll(DEEP_LOWERS.stream().map(l -> l + 1).toList());
                     }
                     m.add(Metric.time("create+apply", "create + apply of a 1 KiB layer, µs", null));
+                    for (int l : LOWERS) m.add(Metric.time("cpu D=" + (l + 1), "CPU of the process per get+put, " + l + " lowers, µs", null));
+                    m.add(Metric.time("jit", "JIT compiling during the timed reps at 0–50 lowers (the warm-up's depths), ms", null));
                     String ds = depths.stream().map(String::valueOf).collect(Collectors.joining(","));
                     List<String> common = List.of("-depth", "100", "-reps", Integer.toString(plan.chainReps()), "-warmup",
-                            Integer.toString(plan.chainWarmup()));
+                            Integer.toString(plan.chainWarmup()), "-warmup-depths", WARMUP_DEPTHS, "-depth-warmup",
+                            Integer.toString(plan.depthWarmup()));
                     Comparison.Side s = strataSide(strata, "create-chain", "tiny-layers", PeerSide::chain,
                             concat(common, plan.deep() ? List.of("-depths", ds, "-committed-depths", "500") : List.of("-depths", ds)));
                     String mobyDepths = LOWERS.stream().map(l -> String.valueOf(l + 1)).collect(Collectors.joining(","));
                     Comparison.Side p = peerSide("create-chain", "tiny-layers", PeerSide::chain, concat(common, List.of("-depths", mobyDepths)));
-                    c.add(new Comparison.Case("depth (" + plan.chainWarmup() + " rounds first)", List.of(s, p), m, Comparison.Prepare.NOTHING));
+                    c.add(new Comparison.Case("depth (" + plan.chainWarmup() + " warm-up rounds, " + plan.depthWarmup() + " per depth)",
+                            List.of(s, p), m, SYNC));
                 }
                 case "apply", "diff" -> {
                     for (String set : List.of("small-files", "large-files")) {
@@ -117,19 +148,13 @@ public final class VsMoby {
                                        Function<JsonNode, Map<String, Double>> values,
                                        List<String> args) {
         List<String> a = plan.driverOpts().isEmpty() ? args : concat(args, List.of("-driver-opts", String.join(",", plan.driverOpts())));
-        return new PeerSide(name, session, strataCommand(), op, label, a, values);
+        return new PeerSide(name, session, PeerSession.strata(), op, label, a, values);
     }
 
     private Comparison.Side peerSide(String op, String label,
                                      Function<JsonNode, Map<String, Double>> values,
                                      List<String> args) {
         return new PeerSide(plan.peerImpl(), session, List.of(plan.peer().toString()), op, label, args, values);
-    }
-
-    /** This JVM's java and class path running {@link PeerBench}, with the JVM flags the launcher gives a long-running strata. */
-    static List<String> strataCommand() {
-        return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
-                "-XX:+UseSerialGC", "-Xss2m", "-cp", System.getProperty("java.class.path"), PeerBench.class.getName());
     }
 
     private static List<String> concat(List<String> a, List<String> b) {

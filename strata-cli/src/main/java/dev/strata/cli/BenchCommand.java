@@ -46,11 +46,11 @@ final class BenchCommand extends CliCommand {
             description = "Where the two data sets' tars are kept, written when missing (default: ${DEFAULT-VALUE}).")
     Path data;
 
-    @Option(names = "--warmup", paramLabel = "N", defaultValue = "10000",
+    @Option(names = "--warmup", paramLabel = "N", defaultValue = "" + VsMoby.LIFECYCLE_WARMUP,
             description = "Untimed lifecycle rounds on both sides before the timed ones (default: ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--chain-warmup", paramLabel = "N", defaultValue = "2000",
+    @Option(names = "--chain-warmup", paramLabel = "N", defaultValue = "" + VsMoby.CHAIN_WARMUP,
             description = "Untimed rounds on both sides before the depth comparison (default: ${DEFAULT-VALUE}).")
     int chainWarmup;
 
