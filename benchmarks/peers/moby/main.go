@@ -158,7 +158,7 @@ func opCreateChain(d mgd.Driver, c *config, r peerkit.Result) error {
 
 // warmUp is PeerBench's JitWarmUp call for call: a scratch chain wu-0001.. and, at every depth D of depths, a leaf
 // wl-D with D-1 lowers; then round i, with D the i-th of depths (cycling): Create of a child wc-i with D-1 lowers
-// (and ApplyDiff in every applyEvery-th round), Get + Put of it, Get + Put of every leaf, Remove of the child; at the
+// (and ApplyDiff in every applyEvery-th round), Get + Put of it twice, Get + Put of every leaf, Remove of the child; at the
 // end everything is removed, top first.
 func warmUp(d mgd.Driver, rounds int, depths []int) error {
 	layer := func(id, parent, file string, seed int) error {
@@ -206,7 +206,7 @@ func warmUp(d mgd.Driver, rounds int, depths []int) error {
 				return err
 			}
 		}
-		for _, x := range append([]string{id}, leaves...) {
+		for _, x := range append([]string{id, id}, leaves...) { // the child twice: JitWarmUp.CHILD_GET_PUTS
 			if _, err := d.Get(x, ""); err != nil {
 				return err
 			}

@@ -33,6 +33,8 @@ final class Lockstep {
     record Spec(String name, List<String> command, List<String> args) {
     }
 
+    /** The two sides' roots: names of one length, no longer than a block's own root ("run"). */
+    private static final List<String> ROOTS = List.of("a", "b");
     private final PeerSession session;
     private final String op, label;
     private final List<Spec> specs;
@@ -135,7 +137,7 @@ final class Lockstep {
         try {
             for (int i : order) {
                 Spec s = specs.get(i);
-                Path root = session.freshRoot(s.name());
+                Path root = session.freshRoot(ROOTS.get(i));
                 List<String> args = new ArrayList<>(s.args());
                 args.add("-lockstep");
                 Proc p = new Proc(i, session.start(s.command(), root, run, s.name(), op, label, args.toArray(String[]::new)));
@@ -180,7 +182,7 @@ final class Lockstep {
                     p.p.waitFor(30, TimeUnit.SECONDS);
                 }
             }
-            for (Spec s : specs) session.freshRoot(s.name());
+            for (String r : ROOTS) session.freshRoot(r);
         }
     }
 

@@ -86,9 +86,13 @@ final class PeerSession {
         return r;
     }
 
-    /** A root of its own for one of two processes that run side by side ({@link Lockstep}), fresh. */
+    /**
+     * A root of its own for one of two processes that run side by side ({@link Lockstep}), fresh. Keep the name as
+     * short as the other side's: moby's overlay2 mounts through a re-executed helper once its options pass a page,
+     * and with 50 lowers the root's length decides that.
+     */
     Path freshRoot(String name) throws Exception {
-        Path r = roots.resolve("run-" + name);
+        Path r = roots.resolve(name);
         freshRoot(r);
         return r;
     }
