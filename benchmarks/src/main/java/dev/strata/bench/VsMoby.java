@@ -47,7 +47,7 @@ public final class VsMoby {
     /*
      * The untimed warm-up, the same on both sides, sized so that Strata's JIT is done before anything is timed
      * (measured with -XX:+PrintCompilation, benchmarks/README.md "Warm-up"): the last of overlay's create, get, put and
-     * remove reaches C2 after ~13,000 lifecycle rounds; create-chain's warm-up rounds make 8 get+puts each.
+     * remove reaches C2 after ~13,000 lifecycle rounds; create-chain's warm-up rounds make 9 get+puts each.
      */
     /** Untimed lifecycle rounds before the timed ones. */
     public static final int LIFECYCLE_WARMUP = 15_000;
