@@ -72,9 +72,17 @@ final class Lockstep {
             public Map<String, Double> measure(int run) throws Exception {
                 if (cachedRun != run) {
                     cachedRun = run;
-                    errors.set(0, "");
-                    errors.set(1, "");
-                    runPair(run, i);
+                    for (int k = 0; k < 2; k++) {
+                        cached.set(k, Map.of());
+                        errors.set(k, "");
+                    }
+                    try {
+                        runPair(run, i);
+                    } catch (Exception e) {
+                        String why = "lockstep run " + run + ": " + e.getMessage();
+                        errors.set(0, why);
+                        errors.set(1, why);
+                    }
                 }
                 if (!errors.get(i).isEmpty()) throw new IOException(errors.get(i));
                 return cached.get(i);

@@ -3,12 +3,15 @@ package dev.strata.bench;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The lockstep protocol against two scripted sides that log every slice they are asked to time: the slices alternate
@@ -48,5 +51,18 @@ class LockstepTest {
         sides.get(1).measure(2);
         assertEquals(Map.of("D=1", 100.0, "D=2", 100.0), sides.get(0).measure(2));
         assertEquals(List.of("b 1 10", "a 1 10", "a 1 10", "b 1 10", "b 1 5", "a 1 5"), Files.readAllLines(log).subList(0, 6));
+    }
+
+    @Test
+    void aSideThatDiesInASliceFailsBothSidesOfThatRunWithNoStaleValues(@TempDir Path work) throws Exception {
+        Path log = work.resolve("slices.log");
+        PeerSession session = new PeerSession(work.resolve("results.jsonl"), work, "test", false);
+        List<String> dies = List.of("sh", "-c", "echo 'ready 1'; read -r cmd; exit 3", "dies");
+        Lockstep pair = new Lockstep(session, "create-chain", "t", new Lockstep.Spec("a", side(log, "a", 100), List.of()),
+                new Lockstep.Spec("b", dies, List.of()), 20, 10, PeerSide::chain);
+        List<Comparison.Side> sides = pair.sides();
+        IOException first = assertThrows(IOException.class, () -> sides.get(0).measure(1));
+        assertTrue(first.getMessage().contains("ended in the middle of a slice"), first.getMessage());
+        assertThrows(IOException.class, () -> sides.get(1).measure(1));
     }
 }
