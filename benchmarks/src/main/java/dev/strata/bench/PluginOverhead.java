@@ -36,6 +36,12 @@ import static dev.strata.bench.Comparison.Metric;
  * with one lower), Put, Remove. A last case sets Strata's server against a Go net/http stub that answers at once
  * from memory, both through moby's client: the floor of Go's own HTTP stack on this machine.
  *
+ * <p>What moby's client itself costs, over the raw client: both clients against the same server, in the same run, on
+ * Strata's server (Exists) and on a minimal Go server without an HTTP library ({@code plugin-client -serve-minimal}):
+ * Exists answered at once, and the lifecycle calls answered after {@value #MINIMAL_DELAY} as a disk call would be
+ * (the client's goroutines park while they wait, and each reply then wakes them). The same difference on a server
+ * that does nothing is the client's own cost, which no server can remove.
+ *
  * <p>The containerd snapshotter the same way: this JVM serves a {@link Snapshotter} of the driver on a socket
  * ({@link SnapshotterServer}, as {@code strata snapshotter serve} does) and opens a second one in-process. The socket
  * side is {@code roundbench -no-mount} (snapshotter-server/go) in a process per block: containerd 1.6's proxy client
@@ -49,6 +55,9 @@ import static dev.strata.bench.Comparison.Metric;
 public final class PluginOverhead {
     private static final Goal ADDS_AT_MOST_200_US = Goal.ratio(200, Double.NaN);
     private static final List<String> SNAPSHOT_OPS = List.of("prepare", "mounts", "commit", "remove");
+    private static final List<String> LIFECYCLE_OPS = List.of("create", "get", "put", "remove");
+    /** How long the minimal server waits before answering a lifecycle call: of the order of the driver's own calls. */
+    static final String MINIMAL_DELAY = "1ms";
 
     private PluginOverhead() {
     }
@@ -68,9 +77,11 @@ public final class PluginOverhead {
             StorageDriver local = registry.open(registry.require(driver), m.mount.resolve("in-process"), List.of());
             Path home = m.mount.resolve("served");
             Path socket = m.mount.resolve("plugin.sock"), stubSocket = m.mount.resolve("stub.sock");
+            Path minimalSocket = m.mount.resolve("minimal.sock"), waitingSocket = m.mount.resolve("minimal-waiting.sock");
             Process refServer = null;
-            Process stub = new ProcessBuilder(client.toString(), "-serve", stubSocket.toString()).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            Process stub = serveInBackground(client.toString(), "-serve", stubSocket.toString());
+            Process minimal = serveInBackground(client.toString(), "-serve-minimal", minimalSocket.toString());
+            Process waiting = serveInBackground(client.toString(), "-serve-minimal", waitingSocket.toString(), MINIMAL_DELAY);
             try (PluginServer server = PluginServer.start(new PluginServer.Config(socket, driver, List.of(), registry,
                     System.getenv(), Duration.ofSeconds(20)))) {
                 local.create("base", null, CreateOptions.NONE);
@@ -80,7 +91,7 @@ public final class PluginOverhead {
                     c.add(new Comparison.Case("exists, " + label, List.of(socketSide("socket", client, socket, home, "exists", kind, n, warmup),
                             exists), List.of(Metric.added("exists", "Exists, µs added", ADDS_AT_MOST_200_US)), Comparison.Prepare.NOTHING));
                     List<Metric> added = new ArrayList<>();
-                    for (String p : List.of("create", "get", "put", "remove")) added.add(Metric.added(p, p + ", µs added", ADDS_AT_MOST_200_US));
+                    for (String p : LIFECYCLE_OPS) added.add(Metric.added(p, p + ", µs added", ADDS_AT_MOST_200_US));
                     c.add(new Comparison.Case("lifecycle, " + label, List.of(socketSide("socket", client, socket, home, "lifecycle", kind, n, warmup),
                             lifecycle), added, Comparison.Prepare.NOTHING));
                 }
@@ -108,19 +119,40 @@ public final class PluginOverhead {
                             socketSide("Strata's server", client, socket, home, "exists", "moby", n, warmup),
                             socketSide("Go net/http stub", client, stubSocket, home, "exists", "moby", n, warmup)),
                             List.of(Metric.time("exists", "Exists, µs", null)), Comparison.Prepare.NOTHING));
+                    while (!Files.exists(minimalSocket) && minimal.isAlive()) Thread.sleep(20);
+                    while (!Files.exists(waitingSocket) && waiting.isAlive()) Thread.sleep(20);
+                    String clientCost = "µs moby's client adds over the raw client";
+                    c.add(new Comparison.Case("exists, Strata's server: moby's client against the raw client", List.of(
+                            socketSide("moby's plugin client", client, socket, home, "exists", "moby", n, warmup),
+                            socketSide("raw client", client, socket, home, "exists", "raw", n, warmup)),
+                            List.of(Metric.added("exists", "Exists, " + clientCost, null)), Comparison.Prepare.NOTHING));
+                    c.add(new Comparison.Case("exists, a minimal Go server: moby's client against the raw client", List.of(
+                            socketSide("moby's plugin client", client, minimalSocket, home, "exists", "moby", n, warmup),
+                            socketSide("raw client", client, minimalSocket, home, "exists", "raw", n, warmup)),
+                            List.of(Metric.added("exists", "Exists, " + clientCost, null)), Comparison.Prepare.NOTHING));
+                    List<Metric> clientAdds = new ArrayList<>();
+                    for (String p : LIFECYCLE_OPS) clientAdds.add(Metric.added(p, p + ", " + clientCost, null));
+                    c.add(new Comparison.Case("lifecycle, a minimal Go server answering after " + MINIMAL_DELAY
+                            + ": moby's client against the raw client", List.of(
+                            socketSide("moby's plugin client", client, waitingSocket, home, "lifecycle", "moby", n / 4, warmup / 4),
+                            socketSide("raw client", client, waitingSocket, home, "lifecycle", "raw", n / 4, warmup / 4)),
+                            clientAdds, Comparison.Prepare.NOTHING));
                     c.run();
                 }
                 connections = server.connectionsAccepted();
             } finally {
                 if (refServer != null) refServer.destroy();
                 stub.destroy();
+                minimal.destroy();
+                waiting.destroy();
                 local.remove("base");
                 local.close();
             }
         }
         c.print();
         System.out.printf("%nConnections Strata's server accepted: %d, for %d client processes (each keeps one connection for its calls; "
-                + "moby's client opens a second when a reply is not read to its end, as for Init).%n", connections, runs * 5);
+                + "moby's client opens a second when a reply is not read to its end, as for Init, and at times a third when a call "
+                + "starts before Go's transport has put the connection back in its pool).%n", connections, runs * 7);
         System.out.printf("scripts/bench PluginOverhead %s %d %d %d %s%n", driver, runs, n, warmup, backing);
     }
 
@@ -135,6 +167,11 @@ public final class PluginOverhead {
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         if (p.waitFor() != 0) throw new IOException("snapshotter-server/go/build failed");
         return out.resolve("roundbench");
+    }
+
+    /** A Go server of plugin-client's, its output dropped; the caller waits for its socket. */
+    private static Process serveInBackground(String... command) throws IOException {
+        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
     }
 
     /** roundbench's snapshot round without its mount, over the socket: one process, one connection per block. */
