@@ -5,6 +5,9 @@
 // until then (from /proc/PID/task/*/schedstat, nanoseconds). One JSON line per run; the server gets SIGTERM after.
 //
 //	aotbench -socket S [-marks 100,1000] -- COMMAND ARGS...   (COMMAND must exec the JVM, as ./strata does)
+//
+// -plugin HOME: the server is a graphdriver plugin (plugin serve), Init'ed with HOME, driven as dockerd drives it
+// (plugin.go); its first answer is the first Create, its rounds a container's life.
 package main
 
 import (
@@ -35,6 +38,7 @@ type sample struct {
 func main() {
 	socket := flag.String("socket", "", "the socket the server makes")
 	marksFlag := flag.String("marks", "100,1000", "report after these many rounds")
+	pluginHome := flag.String("plugin", "", "the server is a graphdriver plugin: Init's Home")
 	flag.Parse()
 	var marks []int
 	for _, m := range strings.Split(*marksFlag, ",") {
@@ -43,6 +47,7 @@ func main() {
 		marks = append(marks, n)
 	}
 	cmd := exec.Command(flag.Args()[0], flag.Args()[1:]...)
+	server = cmd
 	cmd.Stderr = os.Stderr
 	t0 := time.Now()
 	check(cmd.Start())
@@ -58,6 +63,14 @@ func main() {
 		time.Sleep(time.Millisecond)
 	}
 	socketAt := time.Since(t0)
+	if *pluginHome != "" {
+		out := map[string]interface{}{"socket_ms": ms(socketAt)}
+		pluginRun(*socket, *pluginHome, pid, t0, marks, out)
+		b, err := json.Marshal(out)
+		check(err)
+		fmt.Println(string(b))
+		return
+	}
 	conn, err := grpc.Dial(dialer.DialAddress(*socket), grpc.WithInsecure(), grpc.WithContextDialer(dialer.ContextDialer))
 	check(err)
 	c := snapshotsapi.NewSnapshotsClient(conn)
@@ -133,9 +146,16 @@ func cpu(pid int) (compiler, process float64) {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// server is the process under test, stopped (SIGTERM, as its unit would) when a check fails.
+var server *exec.Cmd
+
 func check(err error) {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "aotbench:", err)
+		if server != nil && server.Process != nil {
+			server.Process.Signal(syscall.SIGTERM)
+			server.Wait()
+		}
 		os.Exit(1)
 	}
 }
