@@ -5,9 +5,6 @@
 // until then (from /proc/PID/task/*/schedstat, nanoseconds). One JSON line per run; the server gets SIGTERM after.
 //
 //	aotbench -socket S [-marks 100,1000] -- COMMAND ARGS...   (COMMAND must exec the JVM, as ./strata does)
-//
-// -plugin HOME: the server is a graphdriver plugin (plugin serve), Init'ed with HOME, driven as dockerd drives it
-// (plugin.go); its first answer is the first Create, its rounds a container's life.
 package main
 
 import (
@@ -38,7 +35,6 @@ type sample struct {
 func main() {
 	socket := flag.String("socket", "", "the socket the server makes")
 	marksFlag := flag.String("marks", "100,1000", "report after these many rounds")
-	pluginHome := flag.String("plugin", "", "the server is a graphdriver plugin: Init's Home")
 	flag.Parse()
 	var marks []int
 	for _, m := range strings.Split(*marksFlag, ",") {
@@ -63,14 +59,6 @@ func main() {
 		time.Sleep(time.Millisecond)
 	}
 	socketAt := time.Since(t0)
-	if *pluginHome != "" {
-		out := map[string]interface{}{"socket_ms": ms(socketAt)}
-		pluginRun(*socket, *pluginHome, pid, t0, marks, out)
-		b, err := json.Marshal(out)
-		check(err)
-		fmt.Println(string(b))
-		return
-	}
 	conn, err := grpc.Dial(dialer.DialAddress(*socket), grpc.WithInsecure(), grpc.WithContextDialer(dialer.ContextDialer))
 	check(err)
 	c := snapshotsapi.NewSnapshotsClient(conn)

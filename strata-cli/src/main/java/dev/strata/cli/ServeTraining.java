@@ -43,44 +43,30 @@ final class ServeTraining {
     }
 
     static int run(Path scratch) throws Exception {
+        PrintWriter sink = new PrintWriter(new StringWriter());
         Files.createDirectories(scratch);
         for (String driver : List.of("overlay", "vfs")) {
             Path socket = scratch.resolve(driver + ".sock");
-            serveWhile(new String[]{"--root", scratch.resolve(driver).toString(), "-s", driver,
-                    "snapshotter", "serve", "--socket", socket.toString()}, socket, () -> drive(socket, ROUNDS));
+            Thread client = Thread.ofPlatform().daemon().name("strata-train-client").start(() -> {
+                int rc = 1;
+                try {
+                    if (awaitSocket(socket)) {
+                        drive(socket, ROUNDS);
+                        rc = Main.OK;
+                    }
+                } catch (InterruptedException e) {
+                    return; // the server did not start: the next driver is tried
+                } catch (RuntimeException e) {
+                    e.printStackTrace();
+                }
+                System.exit(rc); // the server's shutdown hook closes it, as on SIGTERM
+            });
+            Main.run(new String[]{"--root", scratch.resolve(driver).toString(), "-s", driver,
+                    "snapshotter", "serve", "--socket", socket.toString()}, sink, sink);
+            client.interrupt(); // serve returned: this driver cannot run here
+            client.join();
         }
         return Main.FAILED;
-    }
-
-    /** A training client's calls on the server's socket; an exception fails the training. */
-    interface Client {
-        void drive() throws Exception;
-    }
-
-    /**
-     * Serves {@code serve} (a strata command line) while {@code client} drives it from another thread, then ends the
-     * JVM by {@link System#exit}: 0 when the client finished, 1 when it failed or the socket never appeared. Returns
-     * only when the server returned by itself (its driver cannot run here), for the caller to try another.
-     */
-    static void serveWhile(String[] serve, Path socket, Client client) throws InterruptedException {
-        PrintWriter sink = new PrintWriter(new StringWriter());
-        Thread driver = Thread.ofPlatform().daemon().name("strata-train-client").start(() -> {
-            int rc = 1;
-            try {
-                if (awaitSocket(socket)) {
-                    client.drive();
-                    rc = Main.OK;
-                }
-            } catch (InterruptedException e) {
-                return; // the server did not start
-            } catch (Exception e) {
-                e.printStackTrace();
-            }
-            System.exit(rc); // the server's shutdown hook closes it, as on SIGTERM
-        });
-        Main.run(serve, sink, sink);
-        driver.interrupt(); // serve returned: this driver cannot run here
-        driver.join();
     }
 
     private static boolean awaitSocket(Path socket) throws InterruptedException {

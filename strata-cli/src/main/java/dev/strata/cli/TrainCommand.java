@@ -25,16 +25,12 @@ final class TrainCommand implements Callable<Integer> {
     @Parameters(index = "0")
     Path scratch;
 
-    @Option(names = "--serve", description = "Train the snapshotter's cache instead: snapshotter serve, driven by a client.")
+    @Option(names = "--serve", description = "Train the servers' cache instead: snapshotter serve, driven by a client.")
     boolean serve;
-
-    @Option(names = "--plugin", description = "Train the plugin's cache instead: plugin serve, driven by a client.")
-    boolean plugin;
 
     @Override
     public Integer call() throws Exception {
         if (serve) return ServeTraining.run(scratch);
-        if (plugin) return PluginTraining.run(scratch);
         List<List<String>> runs = new ArrayList<>();
         runs.add(List.of("drivers"));
         runs.add(List.of("-s", "vfs", "create", "train"));
