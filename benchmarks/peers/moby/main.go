@@ -33,20 +33,19 @@ import (
 
 type config struct {
 	peerkit.Config
-	impl                 string
 	depth, depthWarmup   int
 	depths, warmupDepths []int
 }
 
 func initDriver(c *config) (mgd.Driver, error) {
 	o := c.DriverOpts()
-	switch c.impl {
+	switch c.Impl {
 	case "moby-overlay2":
 		return moverlay2.Init(filepath.Join(c.Root, "overlay2"), o, nil, nil)
 	case "moby-vfs":
 		return mvfs.Init(filepath.Join(c.Root, "vfs"), o, nil, nil)
 	}
-	return nil, fmt.Errorf("unknown -impl %q (moby-overlay2, moby-vfs)", c.impl)
+	return nil, fmt.Errorf("unknown -impl %q (moby-overlay2, moby-vfs)", c.Impl)
 }
 
 // ---------------------------------------------------------------------------
@@ -339,8 +338,8 @@ func main() {
 	}
 	c := &config{}
 	var depths, warmupDepths string
-	flag.StringVar(&c.impl, "impl", "", "moby-overlay2|moby-vfs")
 	c.Flags(peerkit.Help{
+		Impl: "moby-overlay2|moby-vfs",
 		Root: "the driver's root (its home is ROOT/overlay2 or ROOT/vfs)",
 		Op:   "lifecycle|create-chain|apply|diff",
 		Tar:  "the layer tar (apply, diff; lifecycle: the base layer's content)",
@@ -351,26 +350,21 @@ func main() {
 	flag.StringVar(&warmupDepths, "warmup-depths", "2", "create-chain: the depths of the warm-up's leaves")
 	flag.IntVar(&c.depthWarmup, "depth-warmup", 0, "create-chain: untimed Get + Put at each depth before its -reps")
 	step := flag.Bool("lockstep", false, "create-chain: at each depth print 'ready D' and time the reps stdin asks for ('reps N', answered 'done D') until any other line")
-	flag.Parse()
-	if *step {
-		lockstep = bufio.NewScanner(os.Stdin)
-	}
-	c.depths, c.warmupDepths = ints("-depths", depths), ints("-warmup-depths", warmupDepths)
-	if c.Root == "" || c.Op == "" || c.impl == "" {
-		flag.Usage()
-		os.Exit(2)
-	}
-	c.Start()
-	ops := map[string]peerkit.Op{
+	c.Parse(func() bool {
+		if *step {
+			lockstep = bufio.NewScanner(os.Stdin)
+		}
+		c.depths, c.warmupDepths = ints("-depths", depths), ints("-warmup-depths", warmupDepths)
+		return c.Op != "" && c.Impl != ""
+	})
+	ops := c.Ops(map[string]peerkit.Op{
 		"lifecycle": func(d mgd.Driver, r peerkit.Result, _ int64) error {
 			r["warmup_rounds"] = c.Warmup
 			return peerkit.Lifecycle(d, &c.Config, r, c.TarPath)
 		},
 		"create-chain": func(d mgd.Driver, r peerkit.Result, _ int64) error { return opCreateChain(d, c, r) },
-		"apply":        func(d mgd.Driver, r peerkit.Result, n int64) error { return peerkit.Apply(d, &c.Config, r, n) },
-		"diff":         func(d mgd.Driver, r peerkit.Result, _ int64) error { return peerkit.Diff(d, &c.Config, r) },
-	}
+	})
 	needsTar := func(op string) bool { return op == "apply" || op == "diff" }
-	os.Exit(peerkit.Bench(&c.Config, peerkit.Result{"impl": c.impl}, needsTar, func() (mgd.Driver, error) { return initDriver(c) },
+	os.Exit(peerkit.Bench(&c.Config, peerkit.Result{}, needsTar, func() (mgd.Driver, error) { return initDriver(c) },
 		[]string{"lifecycle", "create-chain", "apply", "diff"}, ops))
 }
