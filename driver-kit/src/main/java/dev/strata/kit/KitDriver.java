@@ -59,7 +59,7 @@ class KitDriver implements StorageDriver {
                 new Marks(storage.home().resolve(DriverKit.STATE_DIR).resolve("incomplete"))));
         this.apply = new KitApply(this, applying, recovery);
         this.diffs = storage.diffs(this);
-        recovery.atOpen(homeLock);
+        recovery.atOpen(homeLock, run);
     }
 
     // ---------------------------------------------------------------------------------------------- layers
