@@ -149,7 +149,7 @@ class CrashRecoveryTest {
     /**
      * A process that holds the home lock may be making a layer in {@code .new-<id>} right now: an open on a new run
      * directory waits for the lock before it sweeps, and sweeps only once the holder (here flock(1), as a quick
-     * create holds it) lets go.
+     * create holds it) lets go; so does one in a JVM that kept the deleted run directory's lock open.
      */
     @Test
     void nothingIsSweptWhileAnotherProcessHoldsTheHomeLock() throws Exception {
@@ -158,7 +158,8 @@ class CrashRecoveryTest {
             StorageDriver d = ScratchFs.open(home);
             d.create("base", null, CreateOptions.NONE);
             leaveHalfMadeLayers(home);
-            d.cleanup(); // as after a reboot: no process of before keeps the old run directory's lock open
+            // d keeps the old run directory's home lock open, as a process that had the home open when the stale
+            // sweep deleted its run directory: the instances opened after must still exclude the others.
             dropRunDirectory(home);
             Path lock = RunDirectory.forHome(home).resolve(DriverKit.HOME_LOCK);
             // One process (the shell execs sleep), so killing it lets go of the lock and leaves nothing running.
