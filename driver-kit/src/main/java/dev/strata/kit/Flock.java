@@ -1,5 +1,6 @@
 package dev.strata.kit;
 
+import dev.strata.nativeio.PosixFiles;
 
 import java.nio.file.Path;
 import java.util.concurrent.ConcurrentHashMap;
@@ -71,7 +72,7 @@ public final class Flock {
                 LockFiles.flock(holder.fd, file);
                 // A name with no directory any more: nobody can lock it until a process makes the run directory
                 // again (with its note); until then the kept one will do, and it is looked at again next time.
-                while (recheck && !LockFiles.isAt(holder.fd, file) && dev.strata.nativeio.PosixFiles.lexists(file.getParent())) {
+                while (recheck && !LockFiles.isAt(holder.fd, file) && PosixFiles.lexists(file.getParent())) {
                     LockFiles.close(holder.fd); // drops the flock on the file nobody else can find any more
                     holder.fd = -1;
                     holder.fd = LockFiles.openForLock(file);

@@ -28,10 +28,11 @@ import java.util.logging.Logger;
  * it) the open also asks the storage what it finds cut short by looking ({@link LayerStorage#cutShort}) and removes
  * each such id that is not a layer and has no mark. That is safe whoever else has the home open, because it runs
  * under the home lock: every process that shares this run directory makes a quick create whole under that lock, and
- * marks any other create or remove under it before it makes or removes anything. What a process on another run
- * directory for the same home does is not seen (two {@code STRATA_RUN_DIR}s, or a process that kept a run directory
- * the stale sweep deleted after the home itself was deleted and made again): the kit never supported that, for its
- * reference counts neither.
+ * marks any other create or remove under it before it makes or removes anything. A process that kept the home lock
+ * of a run directory the stale sweep deleted (its home deleted, then made again at the same path) locks the new one
+ * from its next use on ({@link Flock#keptOpenRechecked}). What a process on another run directory for the same home
+ * does is not seen (two {@code STRATA_RUN_DIR}s, the home reached by two real paths): the kit never supported that,
+ * its reference counts neither.
  */
 final class KitRecovery {
     /** Notes: a create names its parent; a remove's note is empty (no write to make), as the drivers' old marks were. */
