@@ -7,6 +7,12 @@
 // plugin-client -serve S: a stub plugin in Go's net/http on socket S that answers every call at once from memory
 // (Exists true, Get a fixed path): what the Go stack Docker's own plugins are built on costs per request.
 //
+// plugin-client -serve-minimal S [D]: the least a plugin server can do per request on socket S, without an HTTP library:
+// a goroutine per connection reads the request line, the headers and the Content-Length body, and answers with one
+// write of a fixed reply (as -serve), after sleeping D (a Go duration, default 0) for any call but Exists. Set against
+// -serve, it shows what net/http costs; with both clients against it, what moby's client costs over the raw one with
+// no server work to speak of, when the reply is at once (Exists) and when it comes after a wait as a disk call's does.
+//
 // -client raw: a minimal kept-alive HTTP/1.1 client instead (one connection, the request bytes dockerd sends, the
 // reply read by its Content-Length): what the server itself adds, without the Go HTTP client's own goroutine hops.
 //
@@ -30,6 +36,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/docker/docker/pkg/plugins"
@@ -209,9 +216,71 @@ func serveStub(socket string) error {
 	return http.Serve(l, mux)
 }
 
+func serveMinimal(socket string, delay time.Duration) error {
+	os.Remove(socket)
+	l, err := net.Listen("unix", socket)
+	if err != nil {
+		return err
+	}
+	reply := func(body string) []byte {
+		return []byte(fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.plugins.v1+json\r\n"+
+			"Content-Length: %d\r\n\r\n%s", len(body), body))
+	}
+	ok, exists, get := reply(`{}`), reply(`{"Exists":true}`), reply(`{"Dir":"/var/lib/stub"}`)
+	for {
+		conn, err := l.Accept()
+		if err != nil {
+			return err
+		}
+		go func(conn net.Conn) {
+			defer conn.Close()
+			tp := textproto.NewReader(bufio.NewReader(conn))
+			for {
+				line, err := tp.ReadLine()
+				if err != nil {
+					return
+				}
+				h, err := tp.ReadMIMEHeader()
+				if err != nil {
+					return
+				}
+				n, _ := strconv.Atoi(h.Get("Content-Length"))
+				if _, err := io.CopyN(io.Discard, tp.R, int64(n)); err != nil {
+					return
+				}
+				out, wait := ok, delay
+				if strings.HasPrefix(line, "POST /GraphDriver.Exists ") {
+					out, wait = exists, 0
+				} else if strings.HasPrefix(line, "POST /GraphDriver.Get ") {
+					out = get
+				}
+				if wait > 0 {
+					time.Sleep(wait)
+				}
+				if _, err := conn.Write(out); err != nil {
+					return
+				}
+			}
+		}(conn)
+	}
+}
+
 func main() {
-	if len(os.Args) == 3 && os.Args[1] == "-serve" {
-		if err := serveStub(os.Args[2]); err != nil {
+	if len(os.Args) == 3 && os.Args[1] == "-serve" || len(os.Args) >= 3 && len(os.Args) <= 4 && os.Args[1] == "-serve-minimal" {
+		serve := serveStub
+		if os.Args[1] == "-serve-minimal" {
+			var delay time.Duration
+			if len(os.Args) == 4 {
+				d, err := time.ParseDuration(os.Args[3])
+				if err != nil {
+					fmt.Fprintln(os.Stderr, err)
+					os.Exit(2)
+				}
+				delay = d
+			}
+			serve = func(socket string) error { return serveMinimal(socket, delay) }
+		}
+		if err := serve(os.Args[2]); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}

@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.TimeUnit;
 
 import static dev.strata.bench.Comparison.Goal;
@@ -36,6 +37,14 @@ import static dev.strata.bench.Comparison.Metric;
  * with one lower), Put, Remove. A last case sets Strata's server against a Go net/http stub that answers at once
  * from memory, both through moby's client: the floor of Go's own HTTP stack on this machine.
  *
+ * <p>What moby's client itself costs, over the raw client: both clients against the same server, in the same run, on
+ * Strata's server (Exists) and on a minimal Go server without an HTTP library ({@code plugin-client -serve-minimal}):
+ * Exists answered at once, and the lifecycle calls answered after {@value #MINIMAL_DELAY} as a disk call would be
+ * (the client's goroutines park while they wait, and each reply then wakes them). The same difference on a server
+ * that does nothing is the client's own cost, which no server can remove. And the floor of any server: the same
+ * calls in this JVM handed to another thread (a synchronous queue there and back) against the same calls made on the
+ * timing thread.
+ *
  * <p>The containerd snapshotter the same way: this JVM serves a {@link Snapshotter} of the driver on a socket
  * ({@link SnapshotterServer}, as {@code strata snapshotter serve} does) and opens a second one in-process. The socket
  * side is {@code roundbench -no-mount} (snapshotter-server/go) in a process per block: containerd 1.6's proxy client
@@ -49,6 +58,9 @@ import static dev.strata.bench.Comparison.Metric;
 public final class PluginOverhead {
     private static final Goal ADDS_AT_MOST_200_US = Goal.ratio(200, Double.NaN);
     private static final List<String> SNAPSHOT_OPS = List.of("prepare", "mounts", "commit", "remove");
+    private static final List<String> LIFECYCLE_OPS = List.of("create", "get", "put", "remove");
+    /** How long the minimal server waits before answering a lifecycle call: of the order of the driver's own calls. */
+    static final String MINIMAL_DELAY = "1ms";
 
     private PluginOverhead() {
     }
@@ -68,11 +80,13 @@ public final class PluginOverhead {
             StorageDriver local = registry.open(registry.require(driver), m.mount.resolve("in-process"), List.of());
             Path home = m.mount.resolve("served");
             Path socket = m.mount.resolve("plugin.sock"), stubSocket = m.mount.resolve("stub.sock");
+            Path minimalSocket = m.mount.resolve("minimal.sock"), waitingSocket = m.mount.resolve("minimal-waiting.sock");
             Process refServer = null;
-            Process stub = new ProcessBuilder(client.toString(), "-serve", stubSocket.toString()).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            Process stub = serveInBackground(client.toString(), "-serve", stubSocket.toString());
+            Process minimal = serveInBackground(client.toString(), "-serve-minimal", minimalSocket.toString());
+            Process waiting = serveInBackground(client.toString(), "-serve-minimal", waitingSocket.toString(), MINIMAL_DELAY);
             try (PluginServer server = PluginServer.start(new PluginServer.Config(socket, driver, List.of(), registry,
-                    System.getenv(), Duration.ofSeconds(20)))) {
+                    System.getenv(), Duration.ofSeconds(20))); HandOff handOff = new HandOff()) {
                 local.create("base", null, CreateOptions.NONE);
                 Comparison.Side exists = inProcessSide(local, "exists", n, warmup), lifecycle = inProcessSide(local, "lifecycle", n, warmup);
                 for (String kind : List.of("moby", "raw")) {
@@ -80,7 +94,7 @@ public final class PluginOverhead {
                     c.add(new Comparison.Case("exists, " + label, List.of(socketSide("socket", client, socket, home, "exists", kind, n, warmup),
                             exists), List.of(Metric.added("exists", "Exists, µs added", ADDS_AT_MOST_200_US)), Comparison.Prepare.NOTHING));
                     List<Metric> added = new ArrayList<>();
-                    for (String p : List.of("create", "get", "put", "remove")) added.add(Metric.added(p, p + ", µs added", ADDS_AT_MOST_200_US));
+                    for (String p : LIFECYCLE_OPS) added.add(Metric.added(p, p + ", µs added", ADDS_AT_MOST_200_US));
                     c.add(new Comparison.Case("lifecycle, " + label, List.of(socketSide("socket", client, socket, home, "lifecycle", kind, n, warmup),
                             lifecycle), added, Comparison.Prepare.NOTHING));
                 }
@@ -108,19 +122,49 @@ public final class PluginOverhead {
                             socketSide("Strata's server", client, socket, home, "exists", "moby", n, warmup),
                             socketSide("Go net/http stub", client, stubSocket, home, "exists", "moby", n, warmup)),
                             List.of(Metric.time("exists", "Exists, µs", null)), Comparison.Prepare.NOTHING));
+                    while (!Files.exists(minimalSocket) && minimal.isAlive()) Thread.sleep(20);
+                    while (!Files.exists(waitingSocket) && waiting.isAlive()) Thread.sleep(20);
+                    c.add(new Comparison.Case("exists, in-process: handed to another thread", List.of(
+                            inProcessSide("handed to another thread", local, "exists", n, warmup, handOff), exists),
+                            List.of(Metric.added("exists", "Exists, µs a thread hand-off adds", null)), Comparison.Prepare.NOTHING));
+                    List<Metric> handOffAdds = new ArrayList<>();
+                    for (String p : LIFECYCLE_OPS) handOffAdds.add(Metric.added(p, p + ", µs a thread hand-off adds", null));
+                    c.add(new Comparison.Case("lifecycle, in-process: handed to another thread", List.of(
+                            inProcessSide("handed to another thread", local, "lifecycle", n / 4, warmup / 4, handOff),
+                            inProcessSide("in-process", local, "lifecycle", n / 4, warmup / 4, Runnable::run)),
+                            handOffAdds, Comparison.Prepare.NOTHING));
+                    String clientCost = "µs moby's client adds over the raw client";
+                    c.add(new Comparison.Case("exists, Strata's server: moby's client against the raw client", List.of(
+                            socketSide("moby's plugin client", client, socket, home, "exists", "moby", n, warmup),
+                            socketSide("raw client", client, socket, home, "exists", "raw", n, warmup)),
+                            List.of(Metric.added("exists", "Exists, " + clientCost, null)), Comparison.Prepare.NOTHING));
+                    c.add(new Comparison.Case("exists, a minimal Go server: moby's client against the raw client", List.of(
+                            socketSide("moby's plugin client", client, minimalSocket, home, "exists", "moby", n, warmup),
+                            socketSide("raw client", client, minimalSocket, home, "exists", "raw", n, warmup)),
+                            List.of(Metric.added("exists", "Exists, " + clientCost, null)), Comparison.Prepare.NOTHING));
+                    List<Metric> clientAdds = new ArrayList<>();
+                    for (String p : LIFECYCLE_OPS) clientAdds.add(Metric.added(p, p + ", " + clientCost, null));
+                    c.add(new Comparison.Case("lifecycle, a minimal Go server answering after " + MINIMAL_DELAY
+                            + ": moby's client against the raw client", List.of(
+                            socketSide("moby's plugin client", client, waitingSocket, home, "lifecycle", "moby", n / 4, warmup / 4),
+                            socketSide("raw client", client, waitingSocket, home, "lifecycle", "raw", n / 4, warmup / 4)),
+                            clientAdds, Comparison.Prepare.NOTHING));
                     c.run();
                 }
                 connections = server.connectionsAccepted();
             } finally {
                 if (refServer != null) refServer.destroy();
                 stub.destroy();
+                minimal.destroy();
+                waiting.destroy();
                 local.remove("base");
                 local.close();
             }
         }
         c.print();
         System.out.printf("%nConnections Strata's server accepted: %d, for %d client processes (each keeps one connection for its calls; "
-                + "moby's client opens a second when a reply is not read to its end, as for Init).%n", connections, runs * 5);
+                + "moby's client opens a second when a reply is not read to its end, as for Init, and at times a third when a call "
+                + "starts before Go's transport has put the connection back in its pool).%n", connections, runs * 7);
         System.out.printf("scripts/bench PluginOverhead %s %d %d %d %s%n", driver, runs, n, warmup, backing);
     }
 
@@ -135,6 +179,11 @@ public final class PluginOverhead {
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         if (p.waitFor() != 0) throw new IOException("snapshotter-server/go/build failed");
         return out.resolve("roundbench");
+    }
+
+    /** A Go server of plugin-client's, its output dropped; the caller waits for its socket. */
+    private static Process serveInBackground(String... command) throws IOException {
+        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
     }
 
     /** roundbench's snapshot round without its mount, over the socket: one process, one connection per block. */
@@ -225,27 +274,81 @@ public final class PluginOverhead {
     }
 
     private static Comparison.Side inProcessSide(StorageDriver d, String op, int n, int warmup) {
+        return inProcessSide("in-process", d, op, n, warmup, Runnable::run);
+    }
+
+    private static Comparison.Side inProcessSide(String name, StorageDriver d, String op, int n, int warmup, Caller caller) {
         return new Comparison.Side() {
             @Override
             public String name() {
-                return "in-process";
+                return name;
             }
 
             @Override
             public Map<String, Double> measure(int run) {
-                return inProcess(d, op, n, warmup);
+                return inProcess(d, op, n, warmup, caller);
             }
         };
     }
 
+    /** How the in-process side makes a call: on the timing thread, or handed to another ({@link HandOff}). */
+    @FunctionalInterface
+    private interface Caller {
+        void call(Runnable r);
+    }
+
+    /**
+     * A thread the calls are handed to and whose answer the caller waits for, in this JVM: no socket, no HTTP, no JSON.
+     * What it adds to a call is the floor of any server in another thread or process on this machine: the waiting
+     * thread sleeps through the call and must be woken, and the call runs on a thread that was itself woken for it.
+     */
+    private static final class HandOff implements Caller, AutoCloseable {
+        private final SynchronousQueue<Runnable> calls = new SynchronousQueue<>();
+        /** {@link #OK}, or the call's RuntimeException. */
+        private final SynchronousQueue<Object> done = new SynchronousQueue<>();
+        private static final Object OK = new Object();
+        private final Thread worker = Thread.ofPlatform().daemon().name("hand-off").start(() -> {
+            try {
+                while (true) {
+                    Runnable r = calls.take();
+                    Object failure = OK;
+                    try {
+                        r.run();
+                    } catch (RuntimeException e) {
+                        failure = e;
+                    }
+                    done.put(failure);
+                }
+            } catch (InterruptedException stop) {
+                // closed
+            }
+        });
+
+        @Override
+        public void call(Runnable r) {
+            try {
+                calls.put(r);
+                if (done.take() instanceof RuntimeException failure) throw failure;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted", e);
+            }
+        }
+
+        @Override
+        public void close() {
+            worker.interrupt();
+        }
+    }
+
     /** The client's calls, made on the driver directly. */
-    private static Map<String, Double> inProcess(StorageDriver d, String op, int n, int warmup) {
+    private static Map<String, Double> inProcess(StorageDriver d, String op, int n, int warmup, Caller caller) {
         if (op.equals("exists")) {
             List<Long> t = new ArrayList<>();
-                for (int i = -warmup; i < n; i++) {
-                long dt = timed(() -> {
+            for (int i = -warmup; i < n; i++) {
+                long dt = timed(() -> caller.call(() -> {
                     if (!d.exists("base")) throw new IllegalStateException("base is missing");
-                });
+                }));
                 if (i >= 0) t.add(dt);
             }
             return Map.of("exists", Comparison.medianMicros(t));
@@ -253,10 +356,10 @@ public final class PluginOverhead {
         List<Long> tc = new ArrayList<>(), tg = new ArrayList<>(), tp = new ArrayList<>(), tr = new ArrayList<>();
         for (int i = -warmup; i < n; i++) {
             String id = "lc-" + (i + warmup);
-            long a = timed(() -> d.create(id, "base", CreateOptions.NONE));
-            long b = timed(() -> d.get(id, ""));
-            long c = timed(() -> d.put(id));
-            long e = timed(() -> d.remove(id));
+            long a = timed(() -> caller.call(() -> d.create(id, "base", CreateOptions.NONE)));
+            long b = timed(() -> caller.call(() -> d.get(id, "")));
+            long c = timed(() -> caller.call(() -> d.put(id)));
+            long e = timed(() -> caller.call(() -> d.remove(id)));
             if (i >= 0) {
                 tc.add(a);
                 tg.add(b);
