@@ -149,6 +149,22 @@ public interface AllOrNothingTests extends DriverUnderTest {
     }
 
     @Test
+    @Order(704)
+    @DisplayName("strata: KillDuringCreateThenLostRunDirectory (kill -9, then no run directory, as after a reboot)")
+    default void killDuringCreateThenLostRunDirectory() throws Exception {
+        long seed = Long.getLong("strata.conformance.killSeed", System.nanoTime());
+        SplittableRandom random = new SplittableRandom(seed);
+        KillTrial trial = new KillTrial(driverName(), driverOptions(), testRoot(), this::reopen);
+        for (int i = 0; i < 3; i++) {
+            try {
+                trial.run(KillTrial.Op.CREATE, false, true, random);
+            } catch (AssertionError e) {
+                fail("trial " + (i + 1) + " (seed " + seed + ", -Dstrata.conformance.killSeed to repeat): " + e.getMessage(), e);
+            }
+        }
+    }
+
+    @Test
     @Order(705)
     @DisplayName("strata: FailedApplyOnAFullDisk")
     default void failedApplyOnAFullDisk() throws Exception {

@@ -2,6 +2,9 @@ package dev.strata.conformance;
 
 import dev.strata.api.CreateOptions;
 import dev.strata.api.StorageDriver;
+import dev.strata.kit.DriverKit;
+import dev.strata.kit.RunDirectory;
+import dev.strata.nativeio.Trees;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
@@ -163,6 +166,16 @@ public final class KillTrial {
      * state found; throws AssertionError when it is neither whole state, or when the calls disagree.
      */
     public Outcome run(Op op, boolean onContent, SplittableRandom random) throws Exception {
+        return run(op, onContent, false, random);
+    }
+
+    /**
+     * As {@link #run}, and with {@code lostRunDirectory} the home's run directory is deleted after the kill, as a
+     * reboot or the stale sweep leaves it (no mark, lock or count of before): the new instance must still show a
+     * whole state, and no hidden entry of the home (a staging dir, outside the kit's {@code .strata}) may still
+     * name the layer when the killed operation left it absent.
+     */
+    public Outcome run(Op op, boolean onContent, boolean lostRunDirectory, SplittableRandom random) throws Exception {
         StorageDriver d = reopen.get();
         if (!d.exists(BASE)) {
             d.create(BASE, null, CreateOptions.NONE);
@@ -189,11 +202,17 @@ public final class KillTrial {
         }
 
         long[] timing = killDuring(op, id, random);
+        Path home = root.resolve(driver);
+        if (lostRunDirectory) Trees.delete(RunDirectory.forHome(home));
 
         StorageDriver r = reopen.get();
         check(Layers.describe(r, BASE, true).equals(baseTree), "the parent layer changed");
         boolean exists = r.exists(id);
         check(exists == r.layers().contains(id), "exists says " + exists + " but layers() disagrees");
+        if (lostRunDirectory && !exists) {
+            List<Path> left = hiddenEntriesNaming(home, id);
+            check(left.isEmpty(), "after a lost run directory, the open left what the killed " + op + " made: " + left);
+        }
         String state;
         if (!exists) {
             check(op != Op.APPLY, "after a killed apply the layer, which existed before, is gone");
@@ -277,6 +296,22 @@ public final class KillTrial {
         } finally {
             child.destroyForcibly();
             if (!child.waitFor(60, TimeUnit.SECONDS)) throw new AssertionError("the child did not die after SIGKILL");
+        }
+    }
+
+    /** Entries under {@code home} with a hidden component (not the kit's {@code .strata}) and a name holding {@code id}. */
+    private static List<Path> hiddenEntriesNaming(Path home, String id) throws IOException {
+        try (java.util.stream.Stream<Path> all = java.nio.file.Files.walk(home)) {
+            return all.filter(p -> {
+                Path rel = home.relativize(p);
+                boolean hidden = false, naming = false;
+                for (Path c : rel) {
+                    String n = c.toString();
+                    hidden |= n.startsWith(".") && !n.equals(DriverKit.STATE_DIR);
+                    naming |= n.contains(id);
+                }
+                return hidden && naming && !rel.startsWith(DriverKit.STATE_DIR);
+            }).limit(8).toList();
         }
     }
 

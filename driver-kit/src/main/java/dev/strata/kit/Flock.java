@@ -1,5 +1,6 @@
 package dev.strata.kit;
 
+import dev.strata.nativeio.PosixFiles;
 
 import java.nio.file.Path;
 import java.util.concurrent.ConcurrentHashMap;
@@ -31,20 +32,33 @@ public final class Flock {
     private final Path file;
     private final Holder holder;
     private final boolean keepOpen;
+    private final boolean recheck;
 
     public Flock(Path file) {
-        this(file, false);
+        this(file, false, false);
     }
 
-    private Flock(Path file, boolean keepOpen) {
+    private Flock(Path file, boolean keepOpen, boolean recheck) {
         this.file = file.toAbsolutePath().normalize();
         this.holder = HOLDERS.computeIfAbsent(this.file, k -> new Holder());
         this.keepOpen = keepOpen;
+        this.recheck = recheck;
     }
 
     /** A lock that keeps its file open between uses, until {@link #release}. */
     public static Flock keptOpen(Path file) {
-        return new Flock(file, true);
+        return new Flock(file, true, false);
+    }
+
+    /**
+     * {@link #keptOpen}, for a file that may be deleted and made anew while this process keeps it (the home lock,
+     * whose run directory the stale sweep deletes once the home is gone, and the home may be made again at the
+     * same path): each use checks, after it has the lock, that the kept descriptor is still the file at the name,
+     * and else locks the one there now, so that it excludes the processes that opened it since. Two statx a use;
+     * it never makes the file's directory again (that is {@link RunDirectory}'s, with its note).
+     */
+    public static Flock keptOpenRechecked(Path file) {
+        return new Flock(file, true, true);
     }
 
     /** Runs {@code body} holding the lock; reentrant within a thread. */
@@ -56,6 +70,14 @@ public final class Flock {
             if (keepOpen || holder.fd >= 0) {
                 if (holder.fd < 0) holder.fd = LockFiles.openForLock(file);
                 LockFiles.flock(holder.fd, file);
+                // A name with no directory any more: nobody can lock it until a process makes the run directory
+                // again (with its note); until then the kept one will do, and it is looked at again next time.
+                while (recheck && !LockFiles.isAt(holder.fd, file) && PosixFiles.lexists(file.getParent())) {
+                    LockFiles.close(holder.fd); // drops the flock on the file nobody else can find any more
+                    holder.fd = -1;
+                    holder.fd = LockFiles.openForLock(file);
+                    LockFiles.flock(holder.fd, file);
+                }
                 try {
                     return body.get();
                 } finally {

@@ -47,7 +47,7 @@ class KitDriver implements StorageDriver {
     KitDriver(LayerStorage storage) {
         this.storage = storage;
         Path run = RunDirectory.forHome(storage.home());
-        this.homeLock = Flock.keptOpen(run.resolve(DriverKit.HOME_LOCK)); // taken by every create and remove; cleanup closes it
+        this.homeLock = Flock.keptOpenRechecked(run.resolve(DriverKit.HOME_LOCK)); // taken by every create and remove; cleanup closes it
         this.incomplete = new Marks(run.resolve(DriverKit.INCOMPLETE));
         Marks applying = new Marks(run.resolve(DriverKit.APPLYING));
         this.index = new ChildIndex(run.resolve("children"), storage.home().resolve(DriverKit.STATE_DIR).resolve("children"));
@@ -59,7 +59,7 @@ class KitDriver implements StorageDriver {
                 new Marks(storage.home().resolve(DriverKit.STATE_DIR).resolve("incomplete"))));
         this.apply = new KitApply(this, applying, recovery);
         this.diffs = storage.diffs(this);
-        recovery.atOpen(homeLock);
+        recovery.atOpen(homeLock, run);
     }
 
     // ---------------------------------------------------------------------------------------------- layers

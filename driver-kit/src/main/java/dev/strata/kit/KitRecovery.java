@@ -1,9 +1,12 @@
 package dev.strata.kit;
 
+import dev.strata.api.InvalidLayerIdException;
 import dev.strata.api.LayerBusyException;
+import dev.strata.api.LayerIds;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.logging.Logger;
 
@@ -18,10 +21,24 @@ import java.util.logging.Logger;
  *   {@code <home>/.strata/incomplete}; empty, like a remove's): the layer is removed, as those drivers did.</li>
  * </ul>
  * All of it runs under the home lock: when the kit opens, or when an operation meets an abandoned mark on its way.
+ *
+ * <p>Marks live in the run directory, so they are gone after a reboot or after the run directory was swept as stale
+ * ({@link StaleRunDirectories}); so are the abandoned marks of what a kill cut short just before, and a quick create
+ * ({@link LayerStorage#createsQuickly}) never has one. So once per run directory (until {@link #SWEPT} is written in
+ * it) the open also asks the storage what it finds cut short by looking ({@link LayerStorage#cutShort}) and removes
+ * each such id that is not a layer and has no mark. That is safe whoever else has the home open, because it runs
+ * under the home lock: every process that shares this run directory makes a quick create whole under that lock, and
+ * marks any other create or remove under it before it makes or removes anything. A process that kept the home lock
+ * of a run directory the stale sweep deleted (its home deleted, then made again at the same path) locks the new one
+ * from its next use on ({@link Flock#keptOpenRechecked}). What a process on another run directory for the same home
+ * does is not seen (two {@code STRATA_RUN_DIR}s, the home reached by two real paths): the kit never supported that,
+ * its reference counts neither.
  */
 final class KitRecovery {
     /** Notes: a create names its parent; a remove's note is empty (no write to make), as the drivers' old marks were. */
     static final String CREATE = "create", REMOVE = "";
+    /** In the run directory: written once {@link LayerStorage#cutShort} has been swept for it. */
+    static final String SWEPT = "swept";
     /** Got when a warning is due: java.util.logging costs every command's start ~5 ms to set up. */
     private static Logger log() {
         return Logger.getLogger(KitRecovery.class.getName());
@@ -61,11 +78,13 @@ final class KitRecovery {
 
     /**
      * At open: finishes every abandoned operation, then lets the storage sweep its own leftovers
-     * ({@link LayerStorage#recover}). Costs a few directory reads when there is nothing to do, and the home lock
-     * only for a storage that has a sweep.
+     * ({@link LayerStorage#recover}), and on a run directory {@code run} not swept yet what it finds cut short
+     * ({@link #sweepCutShort}). Costs a few directory reads and a stat when there is nothing to do, and the home lock
+     * only for a storage that has a sweep or a run directory not swept yet.
      */
-    void atOpen(Flock homeLock) {
-        boolean any = !applying.abandoned().isEmpty() || !incomplete.abandoned().isEmpty();
+    void atOpen(Flock homeLock, Path run) {
+        Path swept = run.resolve(SWEPT);
+        boolean any = !applying.abandoned().isEmpty() || !incomplete.abandoned().isEmpty() || !Files.exists(swept);
         for (Marks m : legacy) any |= Files.isDirectory(m.directory());
         if (!any) {
             // Only a storage with a sweep of its own needs the lock now. The others spare every open it, and a
@@ -93,7 +112,39 @@ final class KitRecovery {
                 }
             }
             storage.recover();
+            if (!Files.exists(swept) && sweepCutShort()) {
+                try {
+                    Files.write(swept, new byte[0]);
+                } catch (IOException e) {
+                    log().warning("cannot write " + swept + " (the next open sweeps again): " + e);
+                }
+            }
         });
+    }
+
+    /**
+     * Removes what the storage finds cut short ({@link LayerStorage#cutShort}) for each id that is not a layer and
+     * has no mark: a mark now is a live process's (the abandoned ones were finished first), whose work this must not
+     * touch. Under the home lock. Whether all of it went.
+     */
+    private boolean sweepCutShort() {
+        boolean all = true;
+        for (String id : storage.cutShort()) {
+            try {
+                LayerIds.check("recover", id);
+            } catch (InvalidLayerIdException notOurs) {
+                continue;
+            }
+            if (incomplete.isMarked(id) || storage.exists(id)) continue;
+            try {
+                storage.remove(id);
+                idMaps.forget(id);
+            } catch (RuntimeException e) {
+                all = false;
+                log().warning("cannot remove what a create or remove of layer " + id + " left (the next open tries again): " + e.getMessage());
+            }
+        }
+        return all;
     }
 
     /**

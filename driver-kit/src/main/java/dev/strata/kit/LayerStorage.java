@@ -166,9 +166,25 @@ public interface LayerStorage {
 
     /**
      * After a crash: sweeps the storage's own leftovers (staging directories of creates, half-renamed removals).
-     * Called once when the kit opens, under the home lock, so no create or remove of another process is running.
+     * Called once when the kit opens, under the home lock: no quick create ({@link #createsQuickly}) of another
+     * process is running, but a slow create, a remove or an apply may be (each runs outside the lock, under its mark).
+     * Runs on every open that takes the lock, so it must be cheap when there is nothing to do; what is only found by
+     * reading a large directory belongs in {@link #cutShort}.
      */
     default void recover() {
+    }
+
+    /**
+     * The ids for which a create or remove cut short may have left something ({@code .new-<id>}, a partial
+     * {@code dir/<id>} without its record), found by looking, with no regard to the kit's marks; ids not stored as a
+     * layer, in no particular order; names that are not valid ids are ignored. The kit asks once per run directory,
+     * when it finds a new one (after a reboot, or after the run directory was swept as stale): the marks that named
+     * these operations lived there and are gone. Under the home lock it then calls {@link #remove} for each id that
+     * does not {@link #exists exist} and that no process has marked since; so {@link #remove} must remove what a
+     * cut-short create or remove of the id left, and nothing of another id. Default: none.
+     */
+    default java.util.Collection<String> cutShort() {
+        return List.of();
     }
 
     /** Releases driver-wide resources (devices, the pool). The kit has unmounted every layer it counted. */

@@ -136,16 +136,25 @@ final class LockFiles implements FileConstants {
                 throw new SyscallException("flock", file.toString(), -r);
             }
             // still the file at that name (not removed and made anew by its owner while we looked)?
-            MemorySegment mine = x.statA, named = x.statB;
-            boolean same = Libc.statx(st, fd, x.empty, AT_EMPTY_PATH, mine) == 0
-                    && Libc.statx(st, AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, named) == 0
-                    && mine.get(JAVA_LONG, Statx.INO) == named.get(JAVA_LONG, Statx.INO);
-            if (!same) {
+            if (!isAt(x, fd, path)) {
                 Libc.close(st, fd);
                 return MISSING;
             }
             return fd;
         }
+    }
+
+    /** Whether the open {@code fd} is still the file named {@code file}: not deleted, nor deleted and made anew. */
+    static boolean isAt(int fd, Path file) {
+        Scratch x = SCRATCH.get();
+        return isAt(x, fd, x.path(file));
+    }
+
+    private static boolean isAt(Scratch x, int fd, MemorySegment path) {
+        MemorySegment mine = x.statA, named = x.statB;
+        return Libc.statx(x.st, fd, x.empty, AT_EMPTY_PATH, mine) == 0
+                && Libc.statx(x.st, AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, named) == 0
+                && mine.get(JAVA_LONG, Statx.INO) == named.get(JAVA_LONG, Statx.INO);
     }
 
     static void close(int fd) {

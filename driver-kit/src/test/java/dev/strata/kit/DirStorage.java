@@ -114,6 +114,16 @@ class DirStorage implements DirectoryStorage {
         Trees.delete(dir(id));
     }
 
+    /** A {@code dir/<id>} without its record: a create cut short. */
+    @Override
+    public List<String> cutShort() {
+        try (Stream<Path> s = Files.list(home.resolve("dir"))) {
+            return s.map(p -> p.getFileName().toString()).filter(id -> !id.startsWith(".") && !exists(id)).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     @Override
     public Map<String, String> metadata(String id) {
         return Map.of("Dir", dir(id).toString());

@@ -10,6 +10,7 @@ import dev.strata.archive.tar.TarHeader;
 import dev.strata.archive.tar.TarWriter;
 import dev.strata.nativeio.PosixFiles;
 import dev.strata.nativeio.Stat;
+import dev.strata.nativeio.Trees;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -220,6 +221,56 @@ class KitTest {
         assertFalse(Files.exists(home.resolve(".strata/children")), "the index an older Strata kept is gone");
         r.remove("child");
         r.remove("base");
+    }
+
+    /**
+     * After a reboot or a stale sweep of the run directory no mark names a create cut short: the first open on the new
+     * run directory asks the storage ({@link LayerStorage#cutShort}) and removes what it found, once; layers stay.
+     */
+    @Test
+    void aNewRunDirectorySweepsWhatTheStorageFindsCutShort() throws Exception {
+        d.create("base", null, null);
+        d.applyDiff("base", null, tar(t -> t.file("kept", "k")));
+        d.create("child", "base", null);
+        Files.createDirectories(storage.dir("half-made").resolve("partial"));
+        Files.writeString(storage.dir("half-made").resolve("partial/file"), "half");
+        Path run = RunDirectory.forHome(home);
+        Trees.delete(run);
+
+        StorageDriver r = reopen();
+        assertTrue(DirStorage.gone(storage.dir("half-made")), "what the create cut short left");
+        assertEquals(List.of("base", "child"), r.layers().stream().sorted().toList());
+        assertEquals("k", Files.readString(storage.dir("child").resolve("kept")));
+        assertTrue(Files.exists(run.resolve(KitRecovery.SWEPT)));
+        Files.createDirectories(storage.dir("later"));
+        reopen();
+        assertTrue(Files.exists(storage.dir("later")), "once per run directory, not on every open");
+    }
+
+    /**
+     * A mark held by a live process is a create or remove it is running now, outside the home lock: its directory is
+     * not swept on a new run directory, and is finished through the mark once that process is gone.
+     */
+    @Test
+    void aNewRunDirectoryLeavesWhatALiveProcessHasMarked() throws Exception {
+        d.create("base", null, null);
+        Files.createDirectories(storage.dir("being-made").resolve("partial"));
+        Trees.delete(RunDirectory.forHome(home));
+        Path mark = Files.createDirectories(RunDirectory.forHome(home).resolve(DriverKit.INCOMPLETE)).resolve("being-made");
+        Files.writeString(mark, "create base");
+        Process holder = new ProcessBuilder("sh", "-c", "exec 9<>\"$0\" && flock -x 9 && echo held && exec sleep 120", mark.toString())
+                .redirectErrorStream(true).start();
+        try {
+            assertEquals("held", new java.io.BufferedReader(new java.io.InputStreamReader(holder.getInputStream())).readLine());
+            StorageDriver r = reopen();
+            assertTrue(Files.exists(storage.dir("being-made").resolve("partial")), "the live process's create is left alone");
+            assertFalse(r.exists("being-made"));
+            holder.destroyForcibly().waitFor();
+            reopen();
+            assertTrue(DirStorage.gone(storage.dir("being-made")), "undone through its mark once its process is gone");
+        } finally {
+            holder.destroyForcibly().waitFor();
+        }
     }
 
     // ---- helpers

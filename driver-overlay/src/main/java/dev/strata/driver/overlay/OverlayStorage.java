@@ -118,6 +118,37 @@ public final class OverlayStorage implements LayerStorage, MountSpecs {
         maker.remove(id); // an apply's copy inside the layer dir goes with it (the kit dropped an abandoned one first)
     }
 
+    /**
+     * What creates and removes cut short left, by id: {@code .new-<id>}, {@code .staging/new/<id>} (older versions)
+     * and {@code .staging/removing/<id>}, all of which {@link #remove} sweeps. Not an id whose {@code <id>} dir is
+     * there: whatever it is (a layer without its diff dir while an apply swaps it in without RENAME_EXCHANGE, say),
+     * remove would delete it. One read of the home, which holds every layer: the kit asks once per run directory.
+     */
+    @Override
+    public List<String> cutShort() {
+        List<String> ids = new ArrayList<>();
+        for (String name : names(layout.home())) {
+            if (name.startsWith(Layout.NEW_PREFIX)) ids.add(name.substring(Layout.NEW_PREFIX.length()));
+        }
+        Path staging = layout.home().resolve(Layout.STAGING_DIR);
+        ids.addAll(names(staging.resolve("new")));
+        ids.addAll(names(staging.resolve("removing")));
+        ids.removeIf(id -> id.isEmpty() || PosixFiles.lexists(layout.dir(id)));
+        return ids;
+    }
+
+    private static List<String> names(Path dir) {
+        List<String> out = new ArrayList<>();
+        try (java.nio.file.DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            for (Path p : ds) out.add(p.getFileName().toString());
+        } catch (java.nio.file.NoSuchFileException none) {
+            return out;
+        } catch (IOException e) {
+            throw new StorageException("recover", dir.toString(), e.toString(), e);
+        }
+        return out;
+    }
+
     /** A layer is there when its diff dir is (moby's test too, so layers dockerd made are seen). */
     @Override
     public boolean exists(String id) {

@@ -6,6 +6,7 @@ import dev.strata.api.StorageDriver;
 import dev.strata.kit.DriverKit;
 import dev.strata.kit.RunDirectory;
 import dev.strata.nativeio.MountInfo;
+import dev.strata.nativeio.Trees;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -13,6 +14,10 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -99,6 +104,107 @@ class CrashRecoveryTest {
             reopened.cleanup();
             assertTrue(MountInfo.under(home).isEmpty());
         }
+    }
+
+    /**
+     * After a reboot, or once the run directory was swept as stale, no mark names what a kill cut short (and a quick
+     * create never had one): the first open on the new run directory finds the staging dirs by looking and sweeps
+     * them, with their short links, and leaves every layer as it was.
+     */
+    @Test
+    void aLostRunDirectoryLeavesNoHalfMadeLayer() throws Exception {
+        try (ScratchFs fs = ScratchFs.mount(tmp)) {
+            Path home = fs.root.resolve("overlay");
+            StorageDriver d = ScratchFs.open(home);
+            d.create("base", null, CreateOptions.NONE);
+            Files.writeString(home.resolve("base/diff/from-base"), "base");
+            d.create("child", "base", CreateOptions.NONE);
+            Files.writeString(home.resolve("child/diff/from-child"), "child");
+            d.createReadWrite("container", "child", CreateOptions.NONE);
+            leaveHalfMadeLayers(home);
+            d.cleanup(); // as after a reboot: no process of before keeps the old run directory's lock open
+            dropRunDirectory(home);
+            StorageDriver r = ScratchFs.open(home);
+            assertNoHalfMadeLayers(home);
+            assertEquals(List.of("base", "child", "container"), r.layers().stream().sorted().toList());
+            assertEquals("child", r.parent("container"));
+            Path root = r.get("container", "");
+            try {
+                assertEquals("base", Files.readString(root.resolve("from-base")));
+                assertEquals("child", Files.readString(root.resolve("from-child")));
+            } finally {
+                r.put("container");
+            }
+            // Once per run directory: a leftover made now is the next create or remove of its id's to sweep.
+            Files.createDirectories(home.resolve(".new-later/diff"));
+            ScratchFs.open(home);
+            assertTrue(Files.exists(home.resolve(".new-later")), "swept again on a run directory swept already");
+            r.create("later", null, CreateOptions.NONE);
+            assertFalse(Files.exists(home.resolve(".new-later")));
+            r.cleanup();
+            assertTrue(MountInfo.under(home).isEmpty());
+        }
+    }
+
+    /**
+     * A process that holds the home lock may be making a layer in {@code .new-<id>} right now: an open on a new run
+     * directory waits for the lock before it sweeps, and sweeps only once the holder (here flock(1), as a quick
+     * create holds it) lets go; so does one in a JVM that kept the deleted run directory's lock open.
+     */
+    @Test
+    void nothingIsSweptWhileAnotherProcessHoldsTheHomeLock() throws Exception {
+        try (ScratchFs fs = ScratchFs.mount(tmp)) {
+            Path home = fs.root.resolve("overlay");
+            StorageDriver d = ScratchFs.open(home);
+            d.create("base", null, CreateOptions.NONE);
+            leaveHalfMadeLayers(home);
+            // d keeps the old run directory's home lock open, as a process that had the home open when the stale
+            // sweep deleted its run directory: the instances opened after must still exclude the others.
+            dropRunDirectory(home);
+            Path lock = RunDirectory.forHome(home).resolve(DriverKit.HOME_LOCK);
+            // One process (the shell execs sleep), so killing it lets go of the lock and leaves nothing running.
+            Process holder = new ProcessBuilder("sh", "-c", "exec 9>>\"$0\" && flock -x 9 && echo held && exec sleep 120", lock.toString())
+                    .redirectErrorStream(true).start();
+            ExecutorService pool = Executors.newSingleThreadExecutor();
+            try {
+                String first = new java.io.BufferedReader(new java.io.InputStreamReader(holder.getInputStream())).readLine();
+                assertEquals("held", first, "flock(1) took the home lock");
+                Future<StorageDriver> opening = pool.submit(() -> ScratchFs.open(home));
+                Thread.sleep(1500);
+                assertFalse(opening.isDone(), "the open waits for the home lock");
+                assertTrue(Files.exists(home.resolve(".new-ghost/diff/half")), "nothing is swept while another process holds the home lock");
+                holder.destroyForcibly().waitFor();
+                StorageDriver r = opening.get(60, TimeUnit.SECONDS);
+                assertNoHalfMadeLayers(home);
+                assertEquals(List.of("base"), r.layers());
+            } finally {
+                holder.destroyForcibly().waitFor();
+                pool.shutdownNow();
+            }
+        }
+    }
+
+    /** A create killed before its rename, one by an older Strata, and a remove killed after its rename, none marked. */
+    private static void leaveHalfMadeLayers(Path home) throws Exception {
+        Path staging = Files.createDirectories(home.resolve(".new-ghost/diff"));
+        Files.writeString(staging.resolve("half"), "half a layer");
+        Files.writeString(staging.resolveSibling("link"), "GHOSTGHOSTGHOSTGHOSTGHOSTG");
+        Files.writeString(staging.resolveSibling("lower"), "l/NOSUCHLOWERNOSUCHLOWER22");
+        Files.createSymbolicLink(home.resolve("l/GHOSTGHOSTGHOSTGHOSTGHOSTG"), Path.of("../ghost/diff"));
+        Files.writeString(Files.createDirectories(home.resolve(".staging/new/shade/diff")).resolve("half"), "half");
+        Files.writeString(Files.createDirectories(home.resolve(".staging/removing/gone/diff")).resolve("half"), "half");
+    }
+
+    private static void assertNoHalfMadeLayers(Path home) {
+        assertFalse(Files.exists(home.resolve(".new-ghost"), LinkOption.NOFOLLOW_LINKS), "the staging dir of a killed create");
+        assertFalse(Files.exists(home.resolve("l/GHOSTGHOSTGHOSTGHOSTGHOSTG"), LinkOption.NOFOLLOW_LINKS), "its short link");
+        assertFalse(Files.exists(home.resolve(".staging/new/shade")), "an older Strata's staging dir of a killed create");
+        assertFalse(Files.exists(home.resolve(".staging/removing/gone")), "the grave of a killed remove");
+    }
+
+    /** As a reboot or the stale sweep leaves it: no run directory, so no mark, count or lock of before. */
+    private static void dropRunDirectory(Path home) {
+        Trees.delete(RunDirectory.forHome(home));
     }
 
     private static List<String> listOrEmpty(Path dir) throws Exception {
