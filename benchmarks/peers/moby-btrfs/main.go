@@ -204,29 +204,21 @@ func main() {
 		return
 	}
 	c := &config{}
-	var impl string
-	flag.StringVar(&impl, "impl", "moby-btrfs", "the only one: moby-btrfs (accepted for peerbench's command line)")
 	c.Flags(peerkit.Help{
+		Impl: "the only one: moby-btrfs (accepted for peerbench's command line)", ImplDefault: "moby-btrfs",
 		Root: "the driver's root (its home is ROOT/btrfs)",
 		Op:   "benchmark: lifecycle|create-child|apply|diff",
 		Tar:  "the layer tar (create-child: the parent's content)",
 		Opts: "comma-separated driver options for Init (btrfs.min_space=...)",
 		Reps: "timed repetitions"})
-	flag.Parse()
-	if c.Root == "" || impl != "moby-btrfs" {
-		flag.Usage()
-		os.Exit(2)
-	}
-	c.Start()
+	c.Parse(func() bool { return c.Impl == "moby-btrfs" })
 	if c.Op != "" {
-		ops := map[string]peerkit.Op{
+		ops := c.Ops(map[string]peerkit.Op{
 			"lifecycle":    func(d mgd.Driver, r peerkit.Result, _ int64) error { return peerkit.Lifecycle(d, &c.Config, r, "") },
 			"create-child": func(d mgd.Driver, r peerkit.Result, _ int64) error { return opCreateChild(d, c, r) },
-			"apply":        func(d mgd.Driver, r peerkit.Result, n int64) error { return peerkit.Apply(d, &c.Config, r, n) },
-			"diff":         func(d mgd.Driver, r peerkit.Result, _ int64) error { return peerkit.Diff(d, &c.Config, r) },
-		}
+		})
 		needsTar := func(op string) bool { return op != "lifecycle" }
-		os.Exit(peerkit.Bench(&c.Config, peerkit.Result{"impl": "moby-btrfs", "backing": "btrfs"}, needsTar,
+		os.Exit(peerkit.Bench(&c.Config, peerkit.Result{"backing": "btrfs"}, needsTar,
 			func() (mgd.Driver, error) { return initDriver(c) }, []string{"lifecycle", "create-child", "apply", "diff"}, ops))
 	}
 	if err := command(c, flag.Args()); err != nil {

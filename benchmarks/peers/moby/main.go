@@ -11,6 +11,7 @@ package main
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"flag"
 	"fmt"
@@ -32,20 +33,19 @@ import (
 
 type config struct {
 	peerkit.Config
-	impl                 string
 	depth, depthWarmup   int
 	depths, warmupDepths []int
 }
 
 func initDriver(c *config) (mgd.Driver, error) {
 	o := c.DriverOpts()
-	switch c.impl {
+	switch c.Impl {
 	case "moby-overlay2":
 		return moverlay2.Init(filepath.Join(c.Root, "overlay2"), o, nil, nil)
 	case "moby-vfs":
 		return mvfs.Init(filepath.Join(c.Root, "vfs"), o, nil, nil)
 	}
-	return nil, fmt.Errorf("unknown -impl %q (moby-overlay2, moby-vfs)", c.impl)
+	return nil, fmt.Errorf("unknown -impl %q (moby-overlay2, moby-vfs)", c.Impl)
 }
 
 // ---------------------------------------------------------------------------
@@ -157,7 +157,7 @@ func opCreateChain(d mgd.Driver, c *config, r peerkit.Result) error {
 
 // warmUp is PeerBench's JitWarmUp call for call: a scratch chain wu-0001.. and, at every depth D of depths, a leaf
 // wl-D with D-1 lowers; then round i, with D the i-th of depths (cycling): Create of a child wc-i with D-1 lowers
-// (and ApplyDiff in every applyEvery-th round), Get + Put of it, Get + Put of every leaf, Remove of the child; at the
+// (and ApplyDiff in every applyEvery-th round), Get + Put of it twice, Get + Put of every leaf, Remove of the child; at the
 // end everything is removed, top first.
 func warmUp(d mgd.Driver, rounds int, depths []int) error {
 	layer := func(id, parent, file string, seed int) error {
@@ -205,7 +205,7 @@ func warmUp(d mgd.Driver, rounds int, depths []int) error {
 				return err
 			}
 		}
-		for _, x := range append([]string{id}, leaves...) {
+		for _, x := range append([]string{id, id}, leaves...) { // the child twice: JitWarmUp.CHILD_GET_PUTS
 			if _, err := d.Get(x, ""); err != nil {
 				return err
 			}
@@ -245,38 +245,75 @@ func measureDepth(d mgd.Driver, id string, dep int, ct time.Duration, warmup, re
 			return dr
 		}
 	}
-	var tg, tp, tgp []time.Duration
-	cpu0 := peerkit.CPUNanos()
-	for i := 0; i < reps; i++ {
-		t1 := time.Now()
-		fs, err := d.Get(id, "")
-		t2 := time.Now()
-		if err != nil {
-			dr.Error = "get: " + err.Error()
-			break
-		}
-		if i == 0 {
-			if _, err := os.Stat(filepath.Join(fs.Path(), fmt.Sprintf("layer-%04d.txt", dep))); err != nil {
-				dr.Error = "mounted view lacks top file"
+	t := &timed{d: d, id: id, dep: dep, dr: &dr}
+	if lockstep == nil {
+		t.reps(reps)
+	} else {
+		// Lockstep (the Java harness's Lockstep drives it): the other side's process waits while this one times a slice.
+		token := strconv.Itoa(dep)
+		fmt.Println("ready " + token)
+		for lockstep.Scan() && strings.HasPrefix(lockstep.Text(), "reps ") {
+			n, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(lockstep.Text(), "reps ")))
+			if err != nil {
+				dr.Error = "lockstep: " + err.Error()
+			} else {
+				t.reps(n)
 			}
-			if _, err := os.Stat(filepath.Join(fs.Path(), "layer-0001.txt")); dep > 1 && err != nil {
-				dr.Error = "mounted view lacks bottom file"
-			}
+			fmt.Println("done " + token)
 		}
-		t3 := time.Now()
-		if err := d.Put(id); err != nil {
-			dr.Error = "put: " + err.Error()
-			break
-		}
-		t4 := time.Now()
-		tg, tp, tgp = append(tg, t2.Sub(t1)), append(tp, t4.Sub(t3)), append(tgp, t2.Sub(t1)+t4.Sub(t3))
 	}
-	if len(tgp) > 0 {
-		dr.CPUUS = peerkit.US(time.Duration((peerkit.CPUNanos() - cpu0) / int64(len(tgp))))
-		sg, sp, sgp := peerkit.Summarize(tg), peerkit.Summarize(tp), peerkit.Summarize(tgp)
+	if len(t.tgp) > 0 {
+		dr.CPUUS = peerkit.US(time.Duration(t.cpuNanos / int64(len(t.tgp))))
+		sg, sp, sgp := peerkit.Summarize(t.tg), peerkit.Summarize(t.tp), peerkit.Summarize(t.tgp)
 		dr.Get, dr.Put, dr.GetPut = &sg, &sp, &sgp
 	}
 	return dr
+}
+
+// lockstep: -lockstep's commands on stdin (nil: time -reps at once).
+var lockstep *bufio.Scanner
+
+// timed: the timed Get + Puts of one layer, in one or several slices (lockstep), with the process's CPU summed over
+// the slices only.
+type timed struct {
+	d           mgd.Driver
+	id          string
+	dep         int
+	dr          *depthResult
+	tg, tp, tgp []time.Duration
+	cpuNanos    int64
+}
+
+func (t *timed) reps(n int) {
+	if t.dr.Error != "" {
+		return
+	}
+	cpu0 := peerkit.CPUNanos()
+	defer func() { t.cpuNanos += peerkit.CPUNanos() - cpu0 }()
+	for i := 0; i < n; i++ {
+		t1 := time.Now()
+		fs, err := t.d.Get(t.id, "")
+		t2 := time.Now()
+		if err != nil {
+			t.dr.Error = "get: " + err.Error()
+			return
+		}
+		if i == 0 && len(t.tgp) == 0 {
+			if _, err := os.Stat(filepath.Join(fs.Path(), fmt.Sprintf("layer-%04d.txt", t.dep))); err != nil {
+				t.dr.Error = "mounted view lacks top file"
+			}
+			if _, err := os.Stat(filepath.Join(fs.Path(), "layer-0001.txt")); t.dep > 1 && err != nil {
+				t.dr.Error = "mounted view lacks bottom file"
+			}
+		}
+		t3 := time.Now()
+		if err := t.d.Put(t.id); err != nil {
+			t.dr.Error = "put: " + err.Error()
+			return
+		}
+		t4 := time.Now()
+		t.tg, t.tp, t.tgp = append(t.tg, t2.Sub(t1)), append(t.tp, t4.Sub(t3)), append(t.tgp, t2.Sub(t1)+t4.Sub(t3))
+	}
 }
 
 func ints(flagName, list string) []int {
@@ -301,8 +338,8 @@ func main() {
 	}
 	c := &config{}
 	var depths, warmupDepths string
-	flag.StringVar(&c.impl, "impl", "", "moby-overlay2|moby-vfs")
 	c.Flags(peerkit.Help{
+		Impl: "moby-overlay2|moby-vfs",
 		Root: "the driver's root (its home is ROOT/overlay2 or ROOT/vfs)",
 		Op:   "lifecycle|create-chain|apply|diff",
 		Tar:  "the layer tar (apply, diff; lifecycle: the base layer's content)",
@@ -312,23 +349,22 @@ func main() {
 	flag.StringVar(&depths, "depths", "1,10,50,100,127,128,129,130", "create-chain depths to time")
 	flag.StringVar(&warmupDepths, "warmup-depths", "2", "create-chain: the depths of the warm-up's leaves")
 	flag.IntVar(&c.depthWarmup, "depth-warmup", 0, "create-chain: untimed Get + Put at each depth before its -reps")
-	flag.Parse()
-	c.depths, c.warmupDepths = ints("-depths", depths), ints("-warmup-depths", warmupDepths)
-	if c.Root == "" || c.Op == "" || c.impl == "" {
-		flag.Usage()
-		os.Exit(2)
-	}
-	c.Start()
-	ops := map[string]peerkit.Op{
+	step := flag.Bool("lockstep", false, "create-chain: at each depth print 'ready D' and time the reps stdin asks for ('reps N', answered 'done D') until any other line")
+	c.Parse(func() bool {
+		if *step {
+			lockstep = bufio.NewScanner(os.Stdin)
+		}
+		c.depths, c.warmupDepths = ints("-depths", depths), ints("-warmup-depths", warmupDepths)
+		return c.Op != "" && c.Impl != ""
+	})
+	ops := c.Ops(map[string]peerkit.Op{
 		"lifecycle": func(d mgd.Driver, r peerkit.Result, _ int64) error {
 			r["warmup_rounds"] = c.Warmup
 			return peerkit.Lifecycle(d, &c.Config, r, c.TarPath)
 		},
 		"create-chain": func(d mgd.Driver, r peerkit.Result, _ int64) error { return opCreateChain(d, c, r) },
-		"apply":        func(d mgd.Driver, r peerkit.Result, n int64) error { return peerkit.Apply(d, &c.Config, r, n) },
-		"diff":         func(d mgd.Driver, r peerkit.Result, _ int64) error { return peerkit.Diff(d, &c.Config, r) },
-	}
+	})
 	needsTar := func(op string) bool { return op == "apply" || op == "diff" }
-	os.Exit(peerkit.Bench(&c.Config, peerkit.Result{"impl": c.impl}, needsTar, func() (mgd.Driver, error) { return initDriver(c) },
+	os.Exit(peerkit.Bench(&c.Config, peerkit.Result{}, needsTar, func() (mgd.Driver, error) { return initDriver(c) },
 		[]string{"lifecycle", "create-chain", "apply", "diff"}, ops))
 }

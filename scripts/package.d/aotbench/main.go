@@ -43,6 +43,7 @@ func main() {
 		marks = append(marks, n)
 	}
 	cmd := exec.Command(flag.Args()[0], flag.Args()[1:]...)
+	server = cmd
 	cmd.Stderr = os.Stderr
 	t0 := time.Now()
 	check(cmd.Start())
@@ -133,9 +134,16 @@ func cpu(pid int) (compiler, process float64) {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// server is the process under test, stopped (SIGTERM, as its unit would) when a check fails.
+var server *exec.Cmd
+
 func check(err error) {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "aotbench:", err)
+		if server != nil && server.Process != nil {
+			server.Process.Signal(syscall.SIGTERM)
+			server.Wait()
+		}
 		os.Exit(1)
 	}
 }

@@ -23,17 +23,18 @@ import (
 
 // Config holds the flags every peer takes.
 type Config struct {
-	Root, Op, TarPath, Label, Opts, Session string
-	N, Reps, Warmup, Run                    int
+	Impl, Root, Op, TarPath, Label, Opts, Session string
+	N, Reps, Warmup, Run                          int
 }
 
-// Help is the help of the flags whose meaning depends on the peer.
+// Help is the help of the flags whose meaning depends on the peer; ImplDefault is -impl's default.
 type Help struct {
-	Root, Op, Tar, Opts, Reps string
+	Impl, ImplDefault, Root, Op, Tar, Opts, Reps string
 }
 
 // Flags registers the common flags into c.
 func (c *Config) Flags(h Help) {
+	flag.StringVar(&c.Impl, "impl", h.ImplDefault, h.Impl)
 	flag.StringVar(&c.Root, "root", "", h.Root)
 	flag.StringVar(&c.Op, "op", "", h.Op)
 	flag.StringVar(&c.TarPath, "tar", "", h.Tar)
@@ -44,6 +45,17 @@ func (c *Config) Flags(h Help) {
 	flag.IntVar(&c.Reps, "reps", 5, h.Reps)
 	flag.IntVar(&c.Warmup, "warmup", 0, "untimed rounds or repetitions first")
 	flag.IntVar(&c.Run, "run", 0, "copied into the JSON line")
+}
+
+// Parse parses the command line; without -root, or unless complete says the peer's own flags are right, it prints
+// the usage and exits 2. Then it Starts.
+func (c *Config) Parse(complete func() bool) {
+	flag.Parse()
+	if c.Root == "" || !complete() {
+		flag.Usage()
+		os.Exit(2)
+	}
+	c.Start()
 }
 
 // DriverOpts is -driver-opts as Init takes them.
@@ -190,14 +202,26 @@ func warm(path string) (int64, error) {
 // Op is one benchmark op on an initialised driver; tarBytes is the size of -tar (0 without one).
 type Op func(d mgd.Driver, r Result, tarBytes int64) error
 
-// Bench runs -op from ops (named in that order in its error) around Init and Cleanup and prints its line, fields
-// added to peerbench's; returns the exit code. An op that needsTar is refused without -tar (exit 2).
+// Ops is the peer's own ops and the ones every moby driver runs the same (apply, diff).
+func (c *Config) Ops(own map[string]Op) map[string]Op {
+	ops := map[string]Op{
+		"apply": func(d mgd.Driver, r Result, n int64) error { return Apply(d, c, r, n) },
+		"diff":  func(d mgd.Driver, r Result, _ int64) error { return Diff(d, c, r) },
+	}
+	for name, op := range own {
+		ops[name] = op
+	}
+	return ops
+}
+
+// Bench runs -op from ops (named in that order in its error) around Init and Cleanup and prints its line, -impl and
+// fields added to peerbench's; returns the exit code. An op that needsTar is refused without -tar (exit 2).
 func Bench(c *Config, fields Result, needsTar func(op string) bool, init func() (mgd.Driver, error), names []string, ops map[string]Op) int {
 	var uts unix.Utsname
 	unix.Uname(&uts)
 	r := Result{"op": c.Op, "run": c.Run, "date": time.Now().UTC().Format(time.RFC3339),
 		"kernel": strings.TrimRight(string(uts.Release[:]), "\x00"), "go": runtime.Version(), "ncpu": runtime.NumCPU(),
-		"warmup": c.Warmup}
+		"warmup": c.Warmup, "impl": c.Impl}
 	for k, v := range fields {
 		r[k] = v
 	}

@@ -3,6 +3,10 @@ package dev.strata.bench;
 import dev.strata.api.CreateOptions;
 import dev.strata.api.StorageDriver;
 
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,6 +31,8 @@ final class ChainOp {
     private final StorageDriver d;
     private final Map<String, Object> r;
     private int depthWarmup;
+    /** {@code -lockstep}: the commands of the process that times this one against another (null: time -reps at once). */
+    private BufferedReader lockstep;
 
     ChainOp(Map<String, String> flags, StorageDriver d, Map<String, Object> r) {
         this.flags = flags;
@@ -44,6 +50,7 @@ final class ChainOp {
         int warmup = Integer.parseInt(flags.getOrDefault("warmup", "0"));
         List<Integer> warmDepths = ints(flags.getOrDefault("warmup-depths", "2"));
         depthWarmup = Integer.parseInt(flags.getOrDefault("depth-warmup", "0"));
+        if (flags.containsKey("lockstep")) lockstep = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.US_ASCII));
         r.put("warmup", warmup);
         r.put("warmup_depths", warmDepths);
         r.put("depth_warmup", depthWarmup);
@@ -111,12 +118,11 @@ final class ChainOp {
         }
     }
 
-    private Map<String, Object> measure(String id, int dep, long createNanos, int reps) {
+    private Map<String, Object> measure(String id, int dep, long createNanos, int reps) throws IOException {
         Map<String, Object> dr = new LinkedHashMap<>();
         dr.put("depth", dep);
         dr.put("lowers", dep - 1);
         dr.put("create_apply_us", PeerStats.us(createNanos));
-        List<Long> tg = new ArrayList<>(), tp = new ArrayList<>(), tgp = new ArrayList<>();
         for (int i = 0; i < depthWarmup; i++) {
             try {
                 d.get(id, "");
@@ -126,36 +132,74 @@ final class ChainOp {
             }
             d.put(id);
         }
-        long jit0 = PeerBench.jitMillis(), cpu0 = PeerBench.processCpuNanos();
-        for (int i = 0; i < reps; i++) {
-            long t1 = System.nanoTime();
-            Path mp;
-            try {
-                mp = d.get(id, "");
-            } catch (RuntimeException e) {
-                dr.put("error", "get: " + e.getMessage());
-                break;
+        Timed t = new Timed(id, dep, dr);
+        if (lockstep == null) {
+            t.reps(reps);
+        } else {
+            // Lockstep (Lockstep.java drives it): the other side's process waits while this one times a slice of reps.
+            String token = createNanos == 0 ? "c" + dep : Integer.toString(dep);
+            System.out.println("ready " + token);
+            System.out.flush();
+            for (String cmd = lockstep.readLine(); cmd != null && cmd.startsWith("reps "); cmd = lockstep.readLine()) {
+                t.reps(Integer.parseInt(cmd.substring(5).strip()));
+                System.out.println("done " + token);
+                System.out.flush();
             }
-            long t2 = System.nanoTime();
-            if (i == 0) {
-                if (!Files.exists(mp.resolve(String.format("layer-%04d.txt", dep)))) dr.put("error", "mounted view lacks top file");
-                if (dep > 1 && !Files.exists(mp.resolve("layer-0001.txt"))) dr.put("error", "mounted view lacks bottom file");
-            }
-            long t3 = System.nanoTime();
-            d.put(id);
-            long t4 = System.nanoTime();
-            tg.add(t2 - t1);
-            tp.add(t4 - t3);
-            tgp.add((t2 - t1) + (t4 - t3));
         }
-        if (!tgp.isEmpty()) {
-            dr.put("cpu_us", PeerStats.us((PeerBench.processCpuNanos() - cpu0) / (double) tgp.size()));
-            dr.put("jit_ms_timed", PeerBench.jitMillis() - jit0);
-            dr.put("get", PeerStats.of(tg));
-            dr.put("put", PeerStats.of(tp));
-            dr.put("get_put", PeerStats.of(tgp));
+        if (!t.tgp.isEmpty()) {
+            dr.put("cpu_us", PeerStats.us(t.cpuNanos / (double) t.tgp.size()));
+            dr.put("jit_ms_timed", t.jitMillis);
+            dr.put("get", PeerStats.of(t.tg));
+            dr.put("put", PeerStats.of(t.tp));
+            dr.put("get_put", PeerStats.of(t.tgp));
         }
         return dr;
+    }
+
+    /**
+     * The timed get+puts of one layer, in one or several slices (lockstep): every get, put and get+put, and the
+     * process's CPU and Strata's JIT time summed over the slices only (not while waiting for the other side).
+     */
+    private final class Timed {
+        final String id;
+        final int dep;
+        final Map<String, Object> dr;
+        final List<Long> tg = new ArrayList<>(), tp = new ArrayList<>(), tgp = new ArrayList<>();
+        long cpuNanos, jitMillis;
+
+        Timed(String id, int dep, Map<String, Object> dr) {
+            this.id = id;
+            this.dep = dep;
+            this.dr = dr;
+        }
+
+        void reps(int n) {
+            if (dr.containsKey("error")) return;
+            long jit0 = PeerBench.jitMillis(), cpu0 = PeerBench.processCpuNanos();
+            for (int i = 0; i < n; i++) {
+                long t1 = System.nanoTime();
+                Path mp;
+                try {
+                    mp = d.get(id, "");
+                } catch (RuntimeException e) {
+                    dr.put("error", "get: " + e.getMessage());
+                    break;
+                }
+                long t2 = System.nanoTime();
+                if (tgp.isEmpty() && i == 0) {
+                    if (!Files.exists(mp.resolve(String.format("layer-%04d.txt", dep)))) dr.put("error", "mounted view lacks top file");
+                    if (dep > 1 && !Files.exists(mp.resolve("layer-0001.txt"))) dr.put("error", "mounted view lacks bottom file");
+                }
+                long t3 = System.nanoTime();
+                d.put(id);
+                long t4 = System.nanoTime();
+                tg.add(t2 - t1);
+                tp.add(t4 - t3);
+                tgp.add((t2 - t1) + (t4 - t3));
+            }
+            cpuNanos += PeerBench.processCpuNanos() - cpu0;
+            jitMillis += PeerBench.jitMillis() - jit0;
+        }
     }
 
     static List<Integer> ints(String s) {

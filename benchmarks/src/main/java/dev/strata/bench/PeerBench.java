@@ -276,7 +276,7 @@ public final class PeerBench {
 
     static Map<String, String> parseFlags(String[] args) {
         Map<String, String> f = new LinkedHashMap<>();
-        TreeSet<String> booleans = new TreeSet<>(List.of("diff-parent", "debug", "cpu"));
+        TreeSet<String> booleans = new TreeSet<>(List.of("diff-parent", "debug", "cpu", "lockstep"));
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (!a.startsWith("-")) throw new IllegalArgumentException("unexpected argument " + a);

@@ -55,30 +55,50 @@ final class PeerSession {
 
     /** Runs {@code command} with the common flags and {@code extra} on a fresh root; returns its result line (or null). */
     ObjectNode bench(List<String> command, int run, String impl, String op, String label, String... extra) throws Exception {
-        freshRoot();
+        freshRoot(root);
+        String load = loadAverage().split(" ")[0];
+        Process p = start(command, root, run, impl, op, label, extra);
+        String line = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        boolean done = p.waitFor(60, TimeUnit.MINUTES);
+        ObjectNode r = record(line, load);
+        System.err.printf("run=%d %-15s %-13s %-13s rc=%s load=%s median_us=%s%s%n", run, impl, op, label,
+                done ? p.exitValue() : "timeout", load, r == null ? "-" : r.path("median_us").asText("-"),
+                r != null && r.has("error") ? " error=" + r.get("error").asText() : "");
+        freshRoot(root);
+        return r;
+    }
+
+    /** Starts {@code command} with the common flags and {@code extra} on {@code root}, its stderr appended to bench.log. */
+    Process start(List<String> command, Path root, int run, String impl, String op, String label, String... extra) throws IOException {
         List<String> cmd = new ArrayList<>(command);
         cmd.addAll(List.of("-impl", impl, "-root", root.toString(), "-op", op, "-label", label, "-run", Integer.toString(run),
                 "-session", session));
         cmd.addAll(List.of(extra));
-        String load = loadAverage().split(" ")[0];
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.appendTo(work.resolve("bench.log").toFile())).start();
-        String line = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        boolean done = p.waitFor(60, TimeUnit.MINUTES);
-        ObjectNode r = null;
-        if (!line.isEmpty()) {
-            r = (ObjectNode) new ObjectMapper().readTree(line);
-            r.put("loadavg_start", load);
-            Files.writeString(out, r + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-        }
-        System.err.printf("run=%d %-15s %-13s %-13s rc=%s load=%s median_us=%s%s%n", run, impl, op, label,
-                done ? p.exitValue() : "timeout", load, r == null ? "-" : r.path("median_us").asText("-"),
-                r != null && r.has("error") ? " error=" + r.get("error").asText() : "");
-        freshRoot();
+        return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.appendTo(work.resolve("bench.log").toFile())).start();
+    }
+
+    /** Parses a result line and appends it to {@link #out} with the load average before the block; null if empty. */
+    ObjectNode record(String line, String load) throws IOException {
+        if (line == null || line.isBlank()) return null;
+        ObjectNode r = (ObjectNode) new ObjectMapper().readTree(line);
+        r.put("loadavg_start", load);
+        Files.writeString(out, r + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         return r;
     }
 
-    /** Unmounts what a run left under the root (by exact path, deepest first) and removes the root. */
-    void freshRoot() throws Exception {
+    /**
+     * A root of its own for one of two processes that run side by side ({@link Lockstep}), fresh. Keep the name as
+     * short as the other side's: moby's overlay2 mounts through a re-executed helper once its options pass a page,
+     * and with 50 lowers the root's length decides that.
+     */
+    Path freshRoot(String name) throws Exception {
+        Path r = roots.resolve(name);
+        freshRoot(r);
+        return r;
+    }
+
+    /** Unmounts what a run left under {@code root} (by exact path, deepest first) and removes it. */
+    void freshRoot(Path root) throws Exception {
         Mounts.unmountAllUnder(root);
         if (Files.exists(root)) {
             // Nothing is mounted under the root now. On btrfs, rm removes a subvolume as a directory once it is

@@ -47,12 +47,19 @@ public final class VsMoby {
     /*
      * The untimed warm-up, the same on both sides, sized so that Strata's JIT is done before anything is timed
      * (measured with -XX:+PrintCompilation, benchmarks/README.md "Warm-up"): the last of overlay's create, get, put and
-     * remove reaches C2 after ~13,000 lifecycle rounds; create-chain's warm-up rounds make 8 get+puts each.
+     * remove reaches C2 after ~13,000 lifecycle rounds; create-chain's warm-up rounds make 9 get+puts each.
      */
     /** Untimed lifecycle rounds before the timed ones. */
     public static final int LIFECYCLE_WARMUP = 15_000;
     /** Untimed rounds of create-chain's warm-up ({@link JitWarmUp}). */
     public static final int CHAIN_WARMUP = 2_000;
+    /** Timed get+puts per depth and side in a run. */
+    public static final int CHAIN_REPS = 200;
+    /**
+     * The depth comparison's reps are timed in lockstep ({@link Lockstep}): slices of this many reps, the two sides'
+     * slices alternating A B B A. 0: each side's reps in a block of its own, as every other comparison.
+     */
+    public static final int CHAIN_SLICE = 10;
     /** Untimed get+puts of a depth's layer right before its timed reps. */
     public static final int DEPTH_WARMUP = 20;
     static final String WARMUP_DEPTHS = "1,2,6,11,21,51";
@@ -65,7 +72,15 @@ public final class VsMoby {
      * @param deep         the driver stacks past moby's 128 lowers (overlay): time Strata alone there
      */
     public record Plan(String driver, List<String> driverOpts, String peerImpl, Path peer, Path data, List<String> ops, int runs,
-                       int lifecycleRounds, int lifecycleWarmup, int chainWarmup, int depthWarmup, int chainReps, int bulkReps, boolean deep) {
+                       int lifecycleRounds, int lifecycleWarmup, int chainWarmup, int depthWarmup, int chainReps, int bulkReps, boolean deep,
+                       int chainSlice, List<Integer> lowers) {
+        /** Depth in lockstep slices of {@link #CHAIN_SLICE} reps, at every depth of {@link #LOWERS}. */
+        public Plan(String driver, List<String> driverOpts, String peerImpl, Path peer, Path data, List<String> ops, int runs,
+                    int lifecycleRounds, int lifecycleWarmup, int chainWarmup, int depthWarmup, int chainReps, int bulkReps, boolean deep) {
+            this(driver, driverOpts, peerImpl, peer, data, ops, runs, lifecycleRounds, lifecycleWarmup, chainWarmup, depthWarmup, chainReps,
+                    bulkReps, deep, Math.min(CHAIN_SLICE, chainReps), LOWERS);
+        }
+
         /** With the default untimed get+puts at each depth before its timed reps. */
         public Plan(String driver, List<String> driverOpts, String peerImpl, Path peer, Path data, List<String> ops, int runs,
                     int lifecycleRounds, int lifecycleWarmup, int chainWarmup, int chainReps, int bulkReps, boolean deep) {
@@ -103,26 +118,33 @@ public final class VsMoby {
                 }
                 case "depth" -> {
                     List<Metric> m = new ArrayList<>();
-                    for (int l : LOWERS) m.add(Metric.time("D=" + (l + 1), "get+put, " + l + " lowers, µs", PER_OP));
-                    List<Integer> depths = new ArrayList<>(LOWERS.stream().map(l -> l + 1).toList());
+                    for (int l : plan.lowers()) m.add(Metric.time("D=" + (l + 1), "get+put, " + l + " lowers, µs", PER_OP));
+                    List<Integer> depths = new ArrayList<>(plan.lowers().stream().map(l -> l + 1).toList());
                     if (plan.deep()) {
                         for (int l : DEEP_LOWERS) m.add(Metric.time("D=" + (l + 1), "get+put, " + l + " lowers, µs", Goal.value(10_000)));
                         m.add(Metric.time("committed D=500", "get+put, read-only layer on 499 lowers, µs", Goal.value(10_000)));
                         depths.addAll(DEEP_LOWERS.stream().map(l -> l + 1).toList());
                     }
                     m.add(Metric.time("create+apply", "create + apply of a 1 KiB layer, µs", null));
-                    for (int l : LOWERS) m.add(Metric.time("cpu D=" + (l + 1), "CPU of the process per get+put, " + l + " lowers, µs", null));
+                    for (int l : plan.lowers()) m.add(Metric.time("cpu D=" + (l + 1), "CPU of the process per get+put, " + l + " lowers, µs", null));
                     m.add(Metric.time("jit", "JIT compiling during the timed reps at 0–50 lowers (the warm-up's depths), ms", null));
                     String ds = depths.stream().map(String::valueOf).collect(Collectors.joining(","));
-                    List<String> common = List.of("-depth", "100", "-reps", Integer.toString(plan.chainReps()), "-warmup",
-                            Integer.toString(plan.chainWarmup()), "-warmup-depths", WARMUP_DEPTHS, "-depth-warmup",
+                    int top = depths.stream().mapToInt(Integer::intValue).max().orElse(1);
+                    List<String> common = List.of("-depth", Integer.toString(Math.min(100, top)), "-reps", Integer.toString(plan.chainReps()),
+                            "-warmup", Integer.toString(plan.chainWarmup()), "-warmup-depths", WARMUP_DEPTHS, "-depth-warmup",
                             Integer.toString(plan.depthWarmup()));
-                    Comparison.Side s = strataSide(strata, "create-chain", "tiny-layers", PeerSide::chain,
-                            concat(common, plan.deep() ? List.of("-depths", ds, "-committed-depths", "500") : List.of("-depths", ds)));
-                    String mobyDepths = LOWERS.stream().map(l -> String.valueOf(l + 1)).collect(Collectors.joining(","));
-                    Comparison.Side p = peerSide("create-chain", "tiny-layers", PeerSide::chain, concat(common, List.of("-depths", mobyDepths)));
-                    c.add(new Comparison.Case("depth (" + plan.chainWarmup() + " warm-up rounds, " + plan.depthWarmup() + " per depth)",
-                            List.of(s, p), m, SYNC));
+                    List<String> strataArgs = concat(common, plan.deep() ? List.of("-depths", ds, "-committed-depths", "500") : List.of("-depths", ds));
+                    String mobyDepths = plan.lowers().stream().map(l -> String.valueOf(l + 1)).collect(Collectors.joining(","));
+                    List<String> mobyArgs = concat(common, List.of("-depths", mobyDepths));
+                    List<Comparison.Side> sides = plan.chainSlice() > 0
+                            ? new Lockstep(session, "create-chain", "tiny-layers", new Lockstep.Spec(strata, PeerSession.strata(), strataArgs),
+                                    new Lockstep.Spec(plan.peerImpl(), List.of(plan.peer().toString()), mobyArgs), plan.chainReps(),
+                                    plan.chainSlice(), PeerSide::chain).sides()
+                            : List.of(strataSide(strata, "create-chain", "tiny-layers", PeerSide::chain, strataArgs),
+                                    peerSide("create-chain", "tiny-layers", PeerSide::chain, mobyArgs));
+                    c.add(new Comparison.Case("depth (" + plan.chainWarmup() + " warm-up rounds, " + plan.depthWarmup() + " per depth, "
+                            + (plan.chainSlice() > 0 ? "lockstep slices of " + plan.chainSlice() + " reps)" : "a block per side)"),
+                            sides, m, SYNC));
                 }
                 case "apply", "diff" -> {
                     for (String set : List.of("small-files", "large-files")) {

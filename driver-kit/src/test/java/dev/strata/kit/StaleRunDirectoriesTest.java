@@ -35,6 +35,14 @@ class StaleRunDirectoriesTest {
         return run;
     }
 
+    /** The run directory of a home that was used, then deleted. */
+    private Path orphaned(Path base) throws Exception {
+        Path home = tmp.resolve("h");
+        Path run = used(base, home);
+        Files.delete(home);
+        return run;
+    }
+
     /** A base of the test's own, with no background sweep (which would race the sweeps the tests count). */
     private Path base() throws Exception {
         Path base = Files.createDirectories(tmp.resolve("base"));
@@ -42,9 +50,35 @@ class StaleRunDirectoriesTest {
         return base;
     }
 
-    private static void kill(Process p) throws InterruptedException {
-        p.descendants().forEach(ProcessHandle::destroyForcibly);
-        p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    /** A sweep while something still uses the run directory: nothing swept, its counts whole. */
+    private static void assertKept(Path base, Path run, String why) {
+        assertEquals(0, StaleRunDirectories.sweep(base), why);
+        assertTrue(Files.exists(run.resolve("refs/l1")), "kept " + why);
+    }
+
+    /** A sweep once nothing uses it: this one directory swept. */
+    private static void assertSwept(Path base, Path run, String why) {
+        assertEquals(1, StaleRunDirectories.sweep(base), why);
+        assertFalse(Files.exists(run), why);
+    }
+
+    /** A process started for a test, with the first line it printed; closing it kills it and its children. */
+    private record Child(Process process, String firstLine) implements AutoCloseable {
+        static Child start(String... command) throws Exception {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            try {
+                return new Child(p, new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)).readLine());
+            } catch (Exception e) {
+                new Child(p, null).close();
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            process.descendants().forEach(ProcessHandle::destroyForcibly);
+            process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
     }
 
     @Test
@@ -62,31 +96,20 @@ class StaleRunDirectoriesTest {
     @Test
     void keepsOneWhoseLockAnotherProcessHolds() throws Exception {
         Path base = base();
-        Path run = used(base, tmp.resolve("h"));
-        Files.delete(tmp.resolve("h"));
-        Path lock = run.resolve(DriverKit.HOME_LOCK);
-        Process holder = new ProcessBuilder("flock", lock.toString(), "sh", "-c", "echo held; exec sleep 60").redirectErrorStream(true).start();
-        try {
-            String line = new BufferedReader(new InputStreamReader(holder.getInputStream(), StandardCharsets.UTF_8)).readLine();
-            assertEquals("held", line, "flock(1) holds the home lock");
-            assertEquals(0, StaleRunDirectories.sweep(base));
-            assertTrue(Files.exists(run.resolve("refs/l1")), "kept while its lock is held");
-        } finally {
-            kill(holder);
+        Path run = orphaned(base);
+        try (Child holder = Child.start("flock", run.resolve(DriverKit.HOME_LOCK).toString(), "sh", "-c", "echo held; exec sleep 60")) {
+            assertEquals("held", holder.firstLine(), "flock(1) holds the home lock");
+            assertKept(base, run, "while another process holds its lock");
         }
-        assertEquals(1, StaleRunDirectories.sweep(base), "swept once the holder is gone");
-        assertFalse(Files.exists(run));
+        assertSwept(base, run, "once the holder is gone");
     }
 
     @Test
     void keepsOneWhoseLockAnotherThreadHolds() throws Exception {
         Path base = base();
-        Path run = used(base, tmp.resolve("h"));
-        Files.delete(tmp.resolve("h"));
+        Path run = orphaned(base);
         // an operation in progress in this process (the Flock has a descriptor of its own, as another thread's would)
-        int swept = new Flock(run.resolve(DriverKit.HOME_LOCK)).locked(() -> StaleRunDirectories.sweep(base));
-        assertEquals(0, swept);
-        assertTrue(Files.exists(run.resolve("refs/l1")));
+        new Flock(run.resolve(DriverKit.HOME_LOCK)).locked(() -> assertKept(base, run, "while another thread holds its lock"));
     }
 
     @Test
@@ -108,22 +131,16 @@ class StaleRunDirectoriesTest {
         Path home = mnt.resolve("home");
         Path run = base.resolve(RunDirectory.hash(home.toString()));
         // the home exists only in the child's private namespace; this process sees an empty mnt
-        Process child = new ProcessBuilder("unshare", "-m", "--propagation", "private", "sh", "-c",
-                "mount -t tmpfs strata-test " + mnt + " && mkdir " + home + " && echo ready && exec sleep 60").redirectErrorStream(true).start();
-        try {
-            String line = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8)).readLine();
-            Assumptions.assumeTrue("ready".equals(line), "unshare -m could not make a private mount: " + line);
+        try (Child child = Child.start("unshare", "-m", "--propagation", "private", "sh", "-c",
+                "mount -t tmpfs strata-test " + mnt + " && mkdir " + home + " && echo ready && exec sleep 60")) {
+            Assumptions.assumeTrue("ready".equals(child.firstLine()), "unshare -m could not make a private mount: " + child.firstLine());
             Files.createDirectories(run);
             Files.writeString(run.resolve(RunDirectory.HOME_NOTE), home + "\n");
-            Files.writeString(run.resolve("refs-of-a-mounted-layer"), "1");
+            Files.writeString(Files.createDirectories(run.resolve("refs")).resolve("l1"), "1");
             assertFalse(Files.exists(home), "not visible here");
-            assertEquals(0, StaleRunDirectories.sweep(base));
-            assertTrue(Files.exists(run.resolve("refs-of-a-mounted-layer")), "kept while a process can see its home");
-        } finally {
-            kill(child);
+            assertKept(base, run, "while a process can see its home");
         }
-        assertEquals(1, StaleRunDirectories.sweep(base), "the namespace went with its last process, and its mounts with it");
-        assertFalse(Files.exists(run));
+        assertSwept(base, run, "the namespace went with its last process, and its mounts with it");
     }
 
     @Test

@@ -5,16 +5,11 @@ import containerd.services.snapshots.v1.SnapshotsOuterClass.ListSnapshotsRequest
 import containerd.services.snapshots.v1.SnapshotsOuterClass.MountsRequest;
 import containerd.services.snapshots.v1.SnapshotsOuterClass.StatSnapshotRequest;
 import containerd.services.snapshots.v1.SnapshotsOuterClass.UsageRequest;
-import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.NettyChannelBuilder;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.socket.nio.NioDomainSocketChannel;
 
 import java.io.IOException;
-import java.net.UnixDomainSocketAddress;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
@@ -36,12 +31,8 @@ final class Warmup {
 
     static void run(Path bound, EventLoopGroup loop) throws IOException {
         for (int c = 0; c < CONNECTIONS; c++) {
-            ManagedChannel ch = NettyChannelBuilder.forAddress(UnixDomainSocketAddress.of(bound))
-                    .channelType(NioDomainSocketChannel.class).eventLoopGroup(loop).usePlaintext()
-                    .withOption(ChannelOption.SO_KEEPALIVE, null) // as the server's: no TCP option on a UNIX socket
-                    .build();
-            try {
-                var stub = SnapshotsGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS);
+            try (UdsChannel ch = UdsChannel.open(bound, loop)) {
+                var stub = SnapshotsGrpc.newBlockingStub(ch.channel()).withDeadlineAfter(60, TimeUnit.SECONDS);
                 for (int i = 0; i < CALLS; i++) {
                     expectNotFound(() -> stub.stat(StatSnapshotRequest.newBuilder().setKey(PROBE).build()));
                     expectNotFound(() -> stub.mounts(MountsRequest.newBuilder().setKey(PROBE).build()));
@@ -51,13 +42,6 @@ final class Warmup {
                 }
             } catch (StatusRuntimeException e) {
                 throw new IOException("the snapshotter did not answer its own warm-up call on " + bound + ": " + e.getStatus(), e);
-            } finally {
-                ch.shutdownNow();
-                try {
-                    ch.awaitTermination(5, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
             }
         }
     }

@@ -18,13 +18,7 @@ import com.google.protobuf.FieldMask;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.NettyChannelBuilder;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.nio.NioDomainSocketChannel;
 
-import java.net.UnixDomainSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,13 +29,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** The tests' gRPC client on a snapshotter's socket: what containerd's proxy sends, from Java. */
 final class Client implements AutoCloseable {
-    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    private final UdsChannel uds;
     private final ManagedChannel channel;
     final SnapshotsGrpc.SnapshotsBlockingStub stub;
 
     Client(Path socket) {
-        channel = NettyChannelBuilder.forAddress(UnixDomainSocketAddress.of(socket))
-                .channelType(NioDomainSocketChannel.class).eventLoopGroup(group).usePlaintext().build();
+        uds = UdsChannel.open(socket);
+        channel = uds.channel();
         stub = SnapshotsGrpc.newBlockingStub(channel);
     }
 
@@ -119,12 +113,6 @@ final class Client implements AutoCloseable {
 
     @Override
     public void close() {
-        channel.shutdownNow();
-        try {
-            channel.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        uds.close();
     }
 }

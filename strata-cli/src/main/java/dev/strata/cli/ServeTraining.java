@@ -14,22 +14,14 @@ import containerd.services.snapshots.v1.SnapshotsOuterClass.UpdateSnapshotReques
 import containerd.services.snapshots.v1.SnapshotsOuterClass.UsageRequest;
 import containerd.services.snapshots.v1.SnapshotsOuterClass.ViewSnapshotRequest;
 import com.google.protobuf.FieldMask;
-import io.grpc.ManagedChannel;
-import io.grpc.netty.NettyChannelBuilder;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.nio.NioDomainSocketChannel;
+import dev.strata.snapshotter.UdsChannel;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.net.UnixDomainSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The training run of the servers' AOT cache ({@code __train-aot --serve SCRATCH}): {@code snapshotter serve} on a
@@ -86,12 +78,8 @@ final class ServeTraining {
     }
 
     private static void drive(Path socket, int rounds) {
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        ManagedChannel channel = NettyChannelBuilder.forAddress(UnixDomainSocketAddress.of(socket))
-                .channelType(NioDomainSocketChannel.class).eventLoopGroup(group).usePlaintext()
-                .withOption(ChannelOption.SO_KEEPALIVE, null).build();
-        try {
-            SnapshotsBlockingStub s = SnapshotsGrpc.newBlockingStub(channel);
+        try (UdsChannel channel = UdsChannel.open(socket)) {
+            SnapshotsBlockingStub s = SnapshotsGrpc.newBlockingStub(channel.channel());
             String base = "default/1/train-base";
             s.prepare(PrepareSnapshotRequest.newBuilder().setKey("default/0/extract-train").build());
             s.commit(CommitSnapshotRequest.newBuilder().setName(base).setKey("default/0/extract-train")
@@ -110,14 +98,6 @@ final class ServeTraining {
             }
             s.remove(RemoveSnapshotRequest.newBuilder().setKey(base).build());
             s.cleanup(CleanupRequest.getDefaultInstance());
-        } finally {
-            channel.shutdownNow();
-            try {
-                channel.awaitTermination(5, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         }
     }
 
