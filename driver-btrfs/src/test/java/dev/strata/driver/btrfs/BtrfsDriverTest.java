@@ -218,6 +218,36 @@ class BtrfsDriverTest {
         reopened.cleanup();
     }
 
+    /**
+     * An apply's mark lives in the run directory: after a reboot or a stale sweep only the snapshot in
+     * {@code applying/} says an apply was cut short (before its exchange: the tar's copy; after it: the layer's old
+     * content, all of it pinned). The first open on the new run directory drops it; a limit recorded for a layer that
+     * is not there (a limited create killed before its rename) goes at any open.
+     */
+    @Test
+    void whatAnApplyCutShortLeftGoesOnceTheRunDirectoryIsLost() throws Exception {
+        Path root = btrfs.newRoot("lostrun");
+        StorageDriver d = withBase(root);
+        Files.writeString(d.get("base", null).resolve("kept"), "kept");
+        d.put("base");
+        Path home = d.home(), own = home.resolve(".btrfs");
+        Subvolumes.snapshot(home.resolve("subvolumes/base"), own.resolve("applying"), "base", false);
+        Files.writeString(own.resolve("applying/base/half"), "applied");
+        Files.createDirectories(home.resolve("quotas"));
+        Files.writeString(home.resolve("quotas/ghost"), Long.toString(50 * MIB));
+        d.cleanup();
+        dev.strata.nativeio.Trees.delete(dev.strata.kit.RunDirectory.forHome(home));
+
+        StorageDriver reopened = LoopBtrfs.open(root);
+        assertEquals(Set.of(), names(own.resolve("applying")));
+        assertFalse(Files.exists(home.resolve("quotas/ghost")), "the limit of a layer that is not there");
+        assertEquals(List.of("base"), reopened.layers());
+        assertEquals("kept", Files.readString(reopened.get("base", null).resolve("kept")));
+        assertFalse(Files.exists(reopened.get("base", null).resolve("half")));
+        reopened.put("base");
+        reopened.cleanup();
+    }
+
     @Test
     void aChildsParentComesFromBtrfsUntilAnApplyRecordsIt() throws IOException {
         Path root = btrfs.newRoot("records");
