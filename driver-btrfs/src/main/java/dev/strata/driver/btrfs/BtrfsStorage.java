@@ -128,12 +128,15 @@ final class BtrfsStorage implements DirectoryStorage {
     }
 
     /**
-     * Destroys whatever is stored for {@code id} (the layer, or what a cut-short create left), nested subvolumes
-     * first, then forgets its parent and limit and lets its qgroups go.
+     * Destroys whatever is stored for {@code id} (the layer, or what a cut-short create or remove left): the layer is
+     * moved to {@code removing/<id>} first and destroyed there, nested subvolumes first; then its parent and limit are
+     * forgotten and its qgroups let go.
      */
     @Override
     public void remove(String id) {
-        List<Long> destroyed = new ArrayList<>(volumes.destroy(layout.layer(id)));
+        List<Long> destroyed = new ArrayList<>();
+        volumes.retire(id, destroyed);
+        destroyed.addAll(volumes.destroy(layout.removing().resolve(id)));
         destroyed.addAll(volumes.destroy(layout.creating().resolve(id)));
         parents.delete(id);
         quotas.forget(id);
@@ -198,14 +201,17 @@ final class BtrfsStorage implements DirectoryStorage {
     }
 
     /**
-     * The applies whose snapshot is still in {@code applying/}: their marks lived in the run directory, so after a
-     * reboot or a stale sweep only this says one was cut short; the kit drops each ({@link #discardStaged}) unless an
-     * apply of it is running. Not in {@link #recover}, which runs at every open while another process's apply may be
-     * under way outside the home lock.
+     * The applies whose snapshot is still in {@code applying/} and the removes whose layer is still in
+     * {@code removing/}: their marks lived in the run directory, so after a reboot or a stale sweep only this says
+     * they were cut short; the kit drops each apply's ({@link #discardStaged}) and finishes each remove unless one of
+     * the id is running. Not in {@link #recover}, which runs at every open while another process's apply or remove
+     * may be under way outside the home lock.
      */
     @Override
     public List<String> cutShort() {
-        return volumes.staged(layout.applying());
+        List<String> ids = new ArrayList<>(volumes.staged(layout.applying()));
+        ids.addAll(volumes.staged(layout.removing()));
+        return ids;
     }
 
     @Override

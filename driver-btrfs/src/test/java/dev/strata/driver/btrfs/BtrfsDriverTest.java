@@ -164,7 +164,7 @@ class BtrfsDriverTest {
         d.remove("base");
         assertEquals(List.of(), d.layers());
         assertEquals(Set.of(), names(home.resolve("subvolumes")));
-        for (String own : List.of("creating", "applying")) assertEquals(Set.of(), names(home.resolve(".btrfs").resolve(own)), own);
+        for (String own : List.of("creating", "applying", "removing")) assertEquals(Set.of(), names(home.resolve(".btrfs").resolve(own)), own);
         assertEquals(Set.of(), names(home.resolve(".btrfs/parents")));
         assertTrue(Subvolumes.nested(btrfs.mountPoint()).stream().noneMatch(n -> n.path().startsWith(btrfs.mountPoint().relativize(home).toString())),
                 "subvolumes left under " + home + ": " + Subvolumes.nested(btrfs.mountPoint()));
@@ -215,6 +215,35 @@ class BtrfsDriverTest {
         assertEquals("base", reopened.parent("made"));
         reopened.remove("made");
         d.cleanup();
+        reopened.cleanup();
+    }
+
+    /**
+     * A remove cut short with its run directory lost: the layer is out of sight (in {@code removing/}) from its first
+     * step, though its nested subvolume went first, and the first open on the new run directory destroys the rest.
+     */
+    @Test
+    void aRemoveCutShortIsFinishedOnceTheRunDirectoryIsLost() throws Exception {
+        Path root = btrfs.newRoot("lostremove");
+        StorageDriver d = withBase(root);
+        d.createReadWrite("box", "base", CreateOptions.NONE);
+        Path box = d.get("box", null);
+        Subvolumes.create(box, "inner");
+        Files.writeString(box.resolve("inner/f"), "x");
+        d.put("box");
+        Path home = d.home(), grave = home.resolve(".btrfs/removing/box");
+        long boxId = Subvolumes.id(box);
+        d.cleanup();
+        Files.move(home.resolve("subvolumes/box"), grave); // as the remove's first step leaves it
+        Subvolumes.destroy(grave, "inner");                  // and its destroy, nested subvolumes first
+        dev.strata.nativeio.Trees.delete(dev.strata.kit.RunDirectory.forHome(home));
+
+        StorageDriver reopened = LoopBtrfs.open(root);
+        assertEquals(List.of("base"), reopened.layers());
+        assertEquals(Set.of(), names(home.resolve(".btrfs/removing")));
+        assertQgroupGoes(home, boxId);
+        reopened.create("box", "base", CreateOptions.NONE);
+        reopened.remove("box");
         reopened.cleanup();
     }
 
