@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  */
 public interface LostRunDirectoryTests extends DriverUnderTest {
     /**
-     * A child of a parent with 4,000 files, its create killed at a random moment (for a driver that copies, most
+     * A child of a parent with 2,000 files, its create killed at a random moment (for a driver that copies, most
      * land in the middle of the copy), then the run directory deleted: the child is a whole copy, or absent with no
      * entry anywhere in the home naming it; the parent is as it was.
      */
@@ -32,7 +32,7 @@ public interface LostRunDirectoryTests extends DriverUnderTest {
         d.create(KillTrial.BASE, null, CreateOptions.NONE);
         Layers.apply(d, KillTrial.BASE, root -> {
             byte[] content = new byte[1024];
-            for (int i = 0; i < 40; i++) {
+            for (int i = 0; i < 20; i++) {
                 Path dir = Files.createDirectory(root.resolve("d" + i));
                 for (int f = 0; f < 100; f++) {
                     content[0] = (byte) f;

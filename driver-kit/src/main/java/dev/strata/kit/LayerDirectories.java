@@ -31,6 +31,8 @@ public final class LayerDirectories {
     /** The prefixes of what a create, a remove and an apply stage beside the layers ({@code .new-} is overlay's too). */
     public static final String NEW = ".new-", REMOVING = ".removing-", APPLY = ".apply-";
     private static final String OLD = ".old"; // DirectoryStaging's: the layer's content during a commit without RENAME_EXCHANGE
+    private static final java.nio.file.attribute.FileAttribute<?> PRIVATE =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
 
     private final Path dir;
 
@@ -60,9 +62,9 @@ public final class LayerDirectories {
      */
     public Path stage(String id) {
         Path staging = newDir(id);
-        Trees.delete(staging);
+        if (PosixFiles.lexists(staging)) Trees.delete(staging); // a statx, not Trees's open of the whole dir
         try {
-            Files.createDirectory(staging, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            Files.createDirectory(staging, PRIVATE);
         } catch (IOException e) {
             throw new StorageException("create", staging.toString(), e.toString(), e);
         }
@@ -76,6 +78,20 @@ public final class LayerDirectories {
         } catch (SyscallException e) {
             if (e.is(Errno.EEXIST) || e.is(Errno.ENOTEMPTY)) throw new LayerExistsException(op, id);
             throw e;
+        }
+    }
+
+    /**
+     * As {@link #publish}, but a {@code <id>} in the way is replaced: for a storage to which one without its record is
+     * no layer (what a create or remove of an older version cut short), once the kit has made sure the id is free.
+     */
+    public void publishReplacing(String op, String id) {
+        try {
+            publish(op, id);
+        } catch (LayerExistsException stray) {
+            retire(id);
+            Trees.delete(grave(id));
+            publish(op, id);
         }
     }
 
@@ -103,8 +119,7 @@ public final class LayerDirectories {
 
     /** Deletes what a create or remove of {@code id} left beside the layers (never {@code <id>} itself). */
     public void sweep(String id) {
-        Trees.delete(grave(id));
-        Trees.delete(newDir(id));
+        for (Path p : new Path[]{grave(id), newDir(id)}) if (PosixFiles.lexists(p)) Trees.delete(p);
     }
 
     /** A staged apply of the layer in {@code .apply-<id>}: see {@link DirectoryStaging#stage(Path, Path, ApplyOptions, Consumer)}. */

@@ -38,6 +38,16 @@ class LayerDirectoriesTest {
     }
 
     @Test
+    void publishReplacingTakesTheDirectoryInTheWayAndLeavesNothingAside() throws Exception {
+        LayerDirectories dirs = new LayerDirectories(dir);
+        Files.writeString(Files.createDirectories(dirs.layer("a")).resolve("stray"), "s");
+        Files.writeString(dirs.stage("a").resolve("f"), "x");
+        dirs.publishReplacing("create", "a");
+        assertEquals(List.of("f"), names(dirs.layer("a")));
+        assertEquals(List.of("a"), names());
+    }
+
+    @Test
     void aStageSweepsWhatALostCreateLeft() throws Exception {
         LayerDirectories dirs = new LayerDirectories(dir);
         Files.writeString(dirs.stage("a").resolve("half"), "h");

@@ -24,7 +24,6 @@ import dev.strata.kit.TreeCopier;
 import dev.strata.nativeio.PosixFiles;
 import dev.strata.nativeio.ProjectQuota;
 import dev.strata.nativeio.StatFs;
-import dev.strata.nativeio.Trees;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -164,13 +163,15 @@ final class VfsStorage implements DirectoryStorage, MountSpecs {
             // Before the rename: a record without its directory is no layer, and .new-<id> names it for a sweep.
             records.write(new LayerRecords.Record(id, p, layer.readWrite()));
             recorded = true;
-            dirs.publish(op, id); // the commit point; refused if a dir/<id> without a record is there (moby's?)
+            // The commit point. A dir/<id> in the way has no record (the kit found no layer): an older version's
+            // create or remove of the id cut short left it, as vfs always took it.
+            dirs.publishReplacing(op, id);
         } catch (IOException | RuntimeException e) {
             if (size != null && size > 0) forgetQuota(dir);
             dirs.unstage(id);
             if (recorded) {
                 try {
-                    records.delete(id); // else a dir/<id> in the way would become this layer
+                    records.delete(id);
                 } catch (RuntimeException second) {
                     e.addSuppressed(second);
                 }
@@ -210,7 +211,10 @@ final class VfsStorage implements DirectoryStorage, MountSpecs {
         if (quota != null) quota.forget(dir);
     }
 
-    /** {@code .new-}, {@code .removing-} and {@code .apply-} entries in {@code dir}: one read of it. */
+    /**
+     * {@code .new-}, {@code .removing-} and {@code .apply-} entries in {@code dir}: one read of it. (A partial
+     * {@code dir/<id>} without a record that an older version left is not looked for; a create of the id replaces it.)
+     */
     @Override
     public java.util.Collection<String> cutShort() {
         return dirs.cutShort();

@@ -4,7 +4,6 @@ import dev.strata.api.CreateOptions;
 import dev.strata.api.DriverRegistry;
 import dev.strata.api.StorageDriver;
 import dev.strata.conformance.KillChild;
-import dev.strata.kit.DriverKit;
 import dev.strata.kit.RunDirectory;
 import dev.strata.nativeio.Kernel;
 import dev.strata.nativeio.MountInfo;
@@ -148,6 +147,37 @@ class VfsKilledThenLostRunDirectoryTest {
         }
         assertEquals(baseTree, describe(r.get(BASE, null)), "the parent is as it was");
         r.put(BASE);
+    }
+
+    /**
+     * A partial {@code dir/<id>} without a record, as an older version's create left it when killed, is no layer, and
+     * a create of the id replaces it whole, as vfs always did; with a staged create killed too, the sweep takes both.
+     */
+    @Test
+    void aPartialCopyAnOlderVersionLeftIsReplacedByACreateOfItsId() throws Exception {
+        StorageDriver d = open();
+        d.create(BASE, null, CreateOptions.NONE);
+        Files.writeString(d.get(BASE, null).resolve("f"), "base");
+        d.put(BASE);
+        Path dir = home.resolve("dir");
+        Files.writeString(Files.createDirectories(dir.resolve("old")).resolve("half"), "half");
+        assertFalse(d.exists("old"));
+        d.create("old", BASE, CreateOptions.NONE);
+        assertEquals(List.of("f"), names(dir.resolve("old")));
+        assertEquals(List.of(BASE, "old"), names(dir), "nothing set aside is left");
+
+        Files.writeString(Files.createDirectories(dir.resolve("older")).resolve("half"), "half");
+        Files.createDirectories(dir.resolve(".new-older").resolve("half"));
+        Trees.delete(RunDirectory.forHome(home));
+        StorageDriver r = open();
+        assertEquals(List.of(BASE, "old"), names(dir));
+        assertEquals(List.of(BASE, "old"), r.layers().stream().sorted().toList());
+    }
+
+    private static List<String> names(Path d) throws IOException {
+        try (Stream<Path> s = Files.list(d)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
     }
 
     /** Whether an entry of {@code dir} named for {@code id} holds a few of the parent's directories. */
