@@ -22,7 +22,7 @@ public interface LostRunDirectoryTests extends DriverUnderTest {
     /**
      * A child of a parent with 2,000 files, its create killed at a random moment (for a driver that copies, most
      * land in the middle of the copy), then the run directory deleted: the child is a whole copy, or absent with no
-     * entry anywhere in the home naming it; the parent is as it was.
+     * entry anywhere in the home named after it, nor a hidden one naming it; the parent is as it was.
      */
     @Test
     @Order(707)
