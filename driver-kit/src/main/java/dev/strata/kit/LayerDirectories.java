@@ -24,8 +24,9 @@ import java.util.function.Consumer;
  * directory, which a reboot or the stale sweep takes): a create fills {@code .new-<id>} and renames it into place
  * ({@link #publish}, {@code RENAME_NOREPLACE}), a remove renames the layer to {@code .removing-<id>} before deleting
  * it ({@link #retire}), an apply stages in {@code .apply-<id>} ({@link DirectoryStaging}). Each leftover is a hidden
- * entry that names its id, so one read of {@code <dir>} finds them all ({@link #cutShort}); a {@code <id>} without a
- * storage's record is then never guessed to be a leftover (on a home shared with moby, it is moby's layer).
+ * entry that names its id, so one read of {@code <dir>} finds them all ({@link #cutShort}), and a bare {@code <id>} is
+ * never guessed to be a leftover by looking: only a create of that id, which the kit made sure is free, may replace
+ * one ({@link #publishReplacing}).
  */
 public final class LayerDirectories {
     /** The prefixes of what a create, a remove and an apply stage beside the layers ({@code .new-} is overlay's too). */
