@@ -64,7 +64,7 @@ public final class KillTrial {
      * its record is a leftover too. (A driver's own staged names, such as devmapper's {@code -new-<id>} devices,
      * which its next create of the id sweeps, are not looked for.) Returns this trial.
      */
-    public KillTrial nothingLeftAnywhere() {
+    public KillTrial noEntryNamedAfterIt() {
         anyEntry = true;
         return this;
     }

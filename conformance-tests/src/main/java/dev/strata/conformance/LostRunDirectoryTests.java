@@ -42,7 +42,7 @@ public interface LostRunDirectoryTests extends DriverUnderTest {
         });
         long seed = Long.getLong("strata.conformance.killSeed", System.nanoTime());
         SplittableRandom random = new SplittableRandom(seed);
-        KillTrial trial = new KillTrial(driverName(), driverOptions(), testRoot(), this::reopen).nothingLeftAnywhere();
+        KillTrial trial = new KillTrial(driverName(), driverOptions(), testRoot(), this::reopen).noEntryNamedAfterIt();
         List<String> states = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
             try {
