@@ -47,13 +47,14 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  *
  * <p>The cases come in groups, one interface each: {@link MobyGraphTests}, {@link QuotaTests}, {@link ContainerdSnapshotTests},
  * {@link ContractTests}, {@link RobustnessTests}, {@link BackingFilesystemTests}, {@link WhiteoutRoundTripTests},
- * {@link HostileInputTests}, {@link AllOrNothingTests}, {@link IdMapTests}.
+ * {@link HostileInputTests}, {@link AllOrNothingTests}, {@link IdMapTests}, {@link LostRunDirectoryTests}.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 public abstract class ConformanceSuite implements MobyGraphTests, QuotaTests, ContainerdSnapshotTests, ContractTests,
-        RobustnessTests, BackingFilesystemTests, WhiteoutRoundTripTests, HostileInputTests, AllOrNothingTests, IdMapTests {
+        RobustnessTests, BackingFilesystemTests, WhiteoutRoundTripTests, HostileInputTests, AllOrNothingTests, IdMapTests,
+        LostRunDirectoryTests {
     /** System property naming where the scratch tmpfs is mounted (a new directory is made under it). */
     public static final String SCRATCH_PROPERTY = "strata.conformance.scratch";
 

@@ -25,10 +25,11 @@ import java.util.logging.Logger;
  * <p>Marks live in the run directory, so they are gone after a reboot or after the run directory was swept as stale
  * ({@link StaleRunDirectories}); so are the abandoned marks of what a kill cut short just before, and a quick create
  * ({@link LayerStorage#createsQuickly}) never has one. So once per run directory (until {@link #SWEPT} is written in
- * it) the open also asks the storage what it finds cut short by looking ({@link LayerStorage#cutShort}) and removes
- * each such id that is not a layer and has no mark. That is safe whoever else has the home open, because it runs
- * under the home lock: every process that shares this run directory makes a quick create whole under that lock, and
- * marks any other create or remove under it before it makes or removes anything. A process that kept the home lock
+ * it) the open also asks the storage what it finds cut short by looking ({@link LayerStorage#cutShort}), drops each
+ * such id's staged apply unless an apply of it is marked, and removes each that is not a layer and has no mark. That
+ * is safe whoever else has the home open, because it runs under the home lock: every process that shares this run
+ * directory makes a quick create whole under that lock, and marks any other create, remove or apply under it before
+ * it makes, removes or stages anything. A process that kept the home lock
  * of a run directory the stale sweep deleted (its home deleted, then made again at the same path) locks the new one
  * from its next use on ({@link Flock#keptOpenRechecked}). What a process on another run directory for the same home
  * does is not seen (two {@code STRATA_RUN_DIR}s, the home reached by two real paths): the kit never supported that,
@@ -123,9 +124,11 @@ final class KitRecovery {
     }
 
     /**
-     * Removes what the storage finds cut short ({@link LayerStorage#cutShort}) for each id that is not a layer and
-     * has no mark: a mark now is a live process's (the abandoned ones were finished first), whose work this must not
-     * touch. Under the home lock. Whether all of it went.
+     * For each id the storage finds cut short ({@link LayerStorage#cutShort}): drops what an apply staged unless an
+     * apply of it is marked ({@link LayerStorage#discardStaged}, which puts the layer's content back if a commit had
+     * set it aside), then removes what is stored for it if it is not a layer and has no mark. A mark now is a live
+     * process's (the abandoned ones were finished first), whose work this must not touch; every operation marks under
+     * the home lock, which this holds. Whether all of it went.
      */
     private boolean sweepCutShort() {
         boolean all = true;
@@ -135,13 +138,14 @@ final class KitRecovery {
             } catch (InvalidLayerIdException notOurs) {
                 continue;
             }
-            if (incomplete.isMarked(id) || storage.exists(id)) continue;
             try {
+                if (!applying.isMarked(id)) storage.discardStaged(id);
+                if (incomplete.isMarked(id) || storage.exists(id)) continue;
                 storage.remove(id);
                 idMaps.forget(id);
             } catch (RuntimeException e) {
                 all = false;
-                log().warning("cannot remove what a create or remove of layer " + id + " left (the next open tries again): " + e.getMessage());
+                log().warning("cannot remove what an operation on layer " + id + " cut short left (the next open tries again): " + e.getMessage());
             }
         }
         return all;

@@ -175,13 +175,14 @@ public interface LayerStorage {
     }
 
     /**
-     * The ids for which a create or remove cut short may have left something ({@code .new-<id>}, a partial
-     * {@code dir/<id>} without its record), found by looking, with no regard to the kit's marks; ids not stored as a
-     * layer, in no particular order; names that are not valid ids are ignored. The kit asks once per run directory,
-     * when it finds a new one (after a reboot, or after the run directory was swept as stale): the marks that named
-     * these operations lived there and are gone. Under the home lock it then calls {@link #remove} for each id that
-     * does not {@link #exists exist} and that no process has marked since; so {@link #remove} must remove what a
-     * cut-short create or remove of the id left, and nothing of another id. Default: none.
+     * The ids for which a create, remove or apply cut short may have left something ({@code .new-<id>}, a layer
+     * renamed away to be removed, an apply's staged copy: {@link LayerDirectories#cutShort} finds all three for a
+     * layer that is one directory), found by looking, with no regard to the kit's marks; in no particular order;
+     * names that are not valid ids are ignored. The kit asks once per run directory, when it finds a new one (after a
+     * reboot, or after the run directory was swept as stale): the marks that named these operations lived there and
+     * are gone. Under the home lock it then calls, for each id, {@link #discardStaged} unless an apply of it is marked,
+     * and {@link #remove} if it does not {@link #exists exist} and no process has marked it since; so {@link #remove}
+     * must remove what a cut-short create or remove of the id left, and nothing of another id. Default: none.
      */
     default java.util.Collection<String> cutShort() {
         return List.of();

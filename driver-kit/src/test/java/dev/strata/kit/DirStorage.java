@@ -114,11 +114,13 @@ class DirStorage implements DirectoryStorage {
         Trees.delete(dir(id));
     }
 
-    /** A {@code dir/<id>} without its record: a create cut short. */
+    /** A {@code dir/<id>} without its record: a create cut short; and an apply's staging ({@link LayerDirectories}). */
     @Override
     public List<String> cutShort() {
         try (Stream<Path> s = Files.list(home.resolve("dir"))) {
-            return s.map(p -> p.getFileName().toString()).filter(id -> !id.startsWith(".") && !exists(id)).toList();
+            List<String> ids = new java.util.ArrayList<>(s.map(p -> p.getFileName().toString()).filter(id -> !id.startsWith(".") && !exists(id)).toList());
+            ids.addAll(new LayerDirectories(home.resolve("dir")).cutShort());
+            return ids;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

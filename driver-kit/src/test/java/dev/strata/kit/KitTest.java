@@ -248,6 +248,29 @@ class KitTest {
     }
 
     /**
+     * An apply's mark is lost with the run directory too: what it staged is found by looking and dropped, and a layer
+     * a commit without RENAME_EXCHANGE had set aside ({@code .apply-<id>.old}) when it was killed is put back whole.
+     */
+    @Test
+    void aNewRunDirectoryDropsWhatAnApplyCutShortLeftAndPutsBackALayerSetAside() throws Exception {
+        d.create("staged", null, null);
+        d.applyDiff("staged", null, tar(t -> t.file("kept", "k")));
+        d.create("aside", null, null);
+        d.applyDiff("aside", null, tar(t -> t.file("kept", "a")));
+        Files.createDirectories(storage.staging("staged").resolve("half"));       // killed while the tar went in
+        Path old = storage.staging("aside").resolveSibling(storage.staging("aside").getFileName() + ".old");
+        Files.move(storage.dir("aside"), old);                                     // killed between the two renames
+        Files.createDirectories(storage.staging("aside").resolve("applied"));
+        Trees.delete(RunDirectory.forHome(home));
+
+        StorageDriver r = reopen();
+        assertEquals(List.of("aside", "staged"), r.layers().stream().sorted().toList());
+        assertEquals("k", Files.readString(storage.dir("staged").resolve("kept")));
+        assertEquals("a", Files.readString(storage.dir("aside").resolve("kept")), "the layer set aside is back, as it was");
+        for (Path p : List.of(storage.staging("staged"), storage.staging("aside"), old)) assertTrue(DirStorage.gone(p), p + " swept");
+    }
+
+    /**
      * A mark held by a live process is a create or remove it is running now, outside the home lock: its directory is
      * not swept on a new run directory, and is finished through the mark once that process is gone.
      */

@@ -105,6 +105,7 @@ final class BtrfsStorage implements DirectoryStorage {
         long size = quotas.sizeFor(op, id, layer.options().storageOpts(), layer.readWrite());
         Path source = p == null ? null : layout.layer(p);
         parents.delete(id);
+        quotas.forget(id); // a limit recorded by a create or remove of the id cut short would be put back on this layer
         try {
             if (source != null && size == 0) {
                 volumes.make(layout.subvolumes(), id, source); // the commit point
@@ -127,12 +128,15 @@ final class BtrfsStorage implements DirectoryStorage {
     }
 
     /**
-     * Destroys whatever is stored for {@code id} (the layer, or what a cut-short create left), nested subvolumes
-     * first, then forgets its parent and limit and lets its qgroups go.
+     * Destroys whatever is stored for {@code id} (the layer, or what a cut-short create or remove left): the layer is
+     * moved to {@code removing/<id>} first and destroyed there, nested subvolumes first; then its parent and limit are
+     * forgotten and its qgroups let go.
      */
     @Override
     public void remove(String id) {
-        List<Long> destroyed = new ArrayList<>(volumes.destroy(layout.layer(id)));
+        List<Long> destroyed = new ArrayList<>();
+        volumes.retire(id, destroyed);
+        destroyed.addAll(volumes.destroy(layout.removing().resolve(id)));
         destroyed.addAll(volumes.destroy(layout.creating().resolve(id)));
         parents.delete(id);
         quotas.forget(id);
@@ -182,17 +186,32 @@ final class BtrfsStorage implements DirectoryStorage {
 
     /**
      * At open, under the kit's home lock (no create runs): destroys what creates a kill cut short left in
-     * {@code creating/}, drops parent records of layers that are not there (a remove killed after its destroy, or a
-     * layer moby removed), and tries again the qgroups the kernel would not let go of yet. Two directory reads when
-     * there is nothing to do.
+     * {@code creating/}, drops parent records and recorded limits of layers that are not there (a create or remove
+     * killed between its subvolume and its record, or a layer moby removed), and tries again the qgroups the kernel
+     * would not let go of yet. Two directory reads when there is nothing to do (three with limited layers).
      */
     @Override
     public void recover() {
         List<Long> destroyed = new ArrayList<>();
         for (String id : volumes.staged(layout.creating())) destroyed.addAll(volumes.destroy(layout.creating().resolve(id)));
         parents.retainOnly(volumes::exists);
+        quotas.retainOnly(volumes::exists);
         quotas.release(destroyed);
         quotas.releasePending();
+    }
+
+    /**
+     * The applies whose snapshot is still in {@code applying/} and the removes whose layer is still in
+     * {@code removing/}: their marks lived in the run directory, so after a reboot or a stale sweep only this says
+     * they were cut short; the kit drops each apply's ({@link #discardStaged}) and finishes each remove unless one of
+     * the id is running. Not in {@link #recover}, which runs at every open while another process's apply or remove
+     * may be under way outside the home lock.
+     */
+    @Override
+    public List<String> cutShort() {
+        List<String> ids = new ArrayList<>(volumes.staged(layout.applying()));
+        ids.addAll(volumes.staged(layout.removing()));
+        return ids;
     }
 
     @Override

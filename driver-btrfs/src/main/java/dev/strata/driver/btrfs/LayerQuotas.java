@@ -147,6 +147,20 @@ final class LayerQuotas {
         PosixFiles.unlinkIfExists(layout.quota(id));
     }
 
+    /** Deletes the recorded limits of ids that fail {@code keep}; one readdir when no layer has a limit. */
+    void retainOnly(java.util.function.Predicate<String> keep) {
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(layout.quotas())) {
+            for (Path p : ds) {
+                String id = p.getFileName().toString();
+                if (!id.startsWith(".") && !keep.test(id)) PosixFiles.unlinkIfExists(p);
+            }
+        } catch (NoSuchFileException e) {
+            // no limits
+        } catch (IOException e) {
+            throw new StorageException("sweep quotas", layout.quotas().toString(), e.toString(), e);
+        }
+    }
+
     /** Removes the qgroups of destroyed subvolumes, or keeps their ids to try again. */
     void release(List<Long> subvolumeIds) {
         if (subvolumeIds.isEmpty() || !on()) return;

@@ -35,6 +35,7 @@ final class LayerVolumes {
             mkdir(layout.own(), "rwx------");
             mkdir(layout.creating(), "rwx------");
             mkdir(layout.applying(), "rwx------");
+            mkdir(layout.removing(), "rwx------");
         } catch (IOException e) {
             throw new StorageException("open", layout.home().toString(), e.toString(), e);
         }
@@ -93,6 +94,24 @@ final class LayerVolumes {
     /** Swaps {@code applying/<id>} and the layer in one rename: the applied tree becomes the layer, the old one is left there. */
     void exchange(String id) {
         PosixFiles.renameat2(null, layout.applying().resolve(id).toString(), null, layout.layer(id).toString(), PosixFiles.RENAME_EXCHANGE);
+    }
+
+    /**
+     * Moves the layer to {@code removing/<id>}, out of sight in one rename, before it is destroyed: a destroy goes
+     * nested subvolumes first, so one cut short would otherwise leave the layer in place without them. Whether it
+     * was there; a grave an earlier remove of the id left in the way is destroyed first (its qgroups to {@code freed}).
+     */
+    boolean retire(String id, List<Long> freed) {
+        Path grave = layout.removing().resolve(id);
+        for (int attempt = 0; ; attempt++) {
+            int e = PosixFiles.tryRenameat2(layout.layer(id).toString(), grave.toString(), PosixFiles.RENAME_NOREPLACE);
+            if (e == 0) return true;
+            if (e == Errno.ENOENT) return false;
+            if (attempt > 0 || (e != Errno.EEXIST && e != Errno.ENOTEMPTY)) {
+                throw new SyscallException("renameat2", layout.layer(id) + " -> " + grave, e);
+            }
+            freed.addAll(destroy(grave));
+        }
     }
 
     /**

@@ -164,7 +164,7 @@ class BtrfsDriverTest {
         d.remove("base");
         assertEquals(List.of(), d.layers());
         assertEquals(Set.of(), names(home.resolve("subvolumes")));
-        for (String own : List.of("creating", "applying")) assertEquals(Set.of(), names(home.resolve(".btrfs").resolve(own)), own);
+        for (String own : List.of("creating", "applying", "removing")) assertEquals(Set.of(), names(home.resolve(".btrfs").resolve(own)), own);
         assertEquals(Set.of(), names(home.resolve(".btrfs/parents")));
         assertTrue(Subvolumes.nested(btrfs.mountPoint()).stream().noneMatch(n -> n.path().startsWith(btrfs.mountPoint().relativize(home).toString())),
                 "subvolumes left under " + home + ": " + Subvolumes.nested(btrfs.mountPoint()));
@@ -215,6 +215,65 @@ class BtrfsDriverTest {
         assertEquals("base", reopened.parent("made"));
         reopened.remove("made");
         d.cleanup();
+        reopened.cleanup();
+    }
+
+    /**
+     * A remove cut short with its run directory lost: the layer is out of sight (in {@code removing/}) from its first
+     * step, though its nested subvolume went first, and the first open on the new run directory destroys the rest.
+     */
+    @Test
+    void aRemoveCutShortIsFinishedOnceTheRunDirectoryIsLost() throws Exception {
+        Path root = btrfs.newRoot("lostremove");
+        StorageDriver d = withBase(root);
+        d.createReadWrite("box", "base", CreateOptions.NONE);
+        Path box = d.get("box", null);
+        Subvolumes.create(box, "inner");
+        Files.writeString(box.resolve("inner/f"), "x");
+        d.put("box");
+        Path home = d.home(), grave = home.resolve(".btrfs/removing/box");
+        long boxId = Subvolumes.id(box);
+        d.cleanup();
+        Files.move(home.resolve("subvolumes/box"), grave); // as the remove's first step leaves it
+        Subvolumes.destroy(grave, "inner");                  // and its destroy, nested subvolumes first
+        dev.strata.nativeio.Trees.delete(dev.strata.kit.RunDirectory.forHome(home));
+
+        StorageDriver reopened = LoopBtrfs.open(root);
+        assertEquals(List.of("base"), reopened.layers());
+        assertEquals(Set.of(), names(home.resolve(".btrfs/removing")));
+        assertQgroupGoes(home, boxId);
+        reopened.create("box", "base", CreateOptions.NONE);
+        reopened.remove("box");
+        reopened.cleanup();
+    }
+
+    /**
+     * An apply's mark lives in the run directory: after a reboot or a stale sweep only the snapshot in
+     * {@code applying/} says an apply was cut short (before its exchange: the tar's copy; after it: the layer's old
+     * content, all of it pinned). The first open on the new run directory drops it; a limit recorded for a layer that
+     * is not there (a limited create killed before its rename) goes at any open.
+     */
+    @Test
+    void whatAnApplyCutShortLeftGoesOnceTheRunDirectoryIsLost() throws Exception {
+        Path root = btrfs.newRoot("lostrun");
+        StorageDriver d = withBase(root);
+        Files.writeString(d.get("base", null).resolve("kept"), "kept");
+        d.put("base");
+        Path home = d.home(), own = home.resolve(".btrfs");
+        Subvolumes.snapshot(home.resolve("subvolumes/base"), own.resolve("applying"), "base", false);
+        Files.writeString(own.resolve("applying/base/half"), "applied");
+        Files.createDirectories(home.resolve("quotas"));
+        Files.writeString(home.resolve("quotas/ghost"), Long.toString(50 * MIB));
+        d.cleanup();
+        dev.strata.nativeio.Trees.delete(dev.strata.kit.RunDirectory.forHome(home));
+
+        StorageDriver reopened = LoopBtrfs.open(root);
+        assertEquals(Set.of(), names(own.resolve("applying")));
+        assertFalse(Files.exists(home.resolve("quotas/ghost")), "the limit of a layer that is not there");
+        assertEquals(List.of("base"), reopened.layers());
+        assertEquals("kept", Files.readString(reopened.get("base", null).resolve("kept")));
+        assertFalse(Files.exists(reopened.get("base", null).resolve("half")));
+        reopened.put("base");
         reopened.cleanup();
     }
 

@@ -15,6 +15,7 @@ import dev.strata.archive.ApplyOptions;
 import dev.strata.archive.WhiteoutFormat;
 import dev.strata.kit.DirectoryStaging;
 import dev.strata.kit.DriverKit;
+import dev.strata.kit.LayerDirectories;
 import dev.strata.kit.LayerIdMaps;
 import dev.strata.kit.DirectoryStorage;
 import dev.strata.kit.NewLayer;
@@ -23,7 +24,6 @@ import dev.strata.kit.TreeCopier;
 import dev.strata.nativeio.PosixFiles;
 import dev.strata.nativeio.ProjectQuota;
 import dev.strata.nativeio.StatFs;
-import dev.strata.nativeio.Trees;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -41,14 +41,20 @@ import java.util.Map;
  *
  * <p>A layer made with id maps is moby's chown copy: its parent copied with every owner shifted to host ids.
  *
- * <p>A layer exists once its record ({@code <home>/.strata/layers/<id>}: parent, read-write) is written, the last
- * step of a create. An apply is staged in {@code dir/.apply-<id>} (hardlinks of the layer's files) and swapped in.
+ * <p>A layer exists when both its record ({@code <home>/.strata/layers/<id>}: parent, read-write) and {@code dir/<id>}
+ * are there. A create copies into {@code dir/.new-<id>}, writes the record, and renames the copy into place: the
+ * commit point. A remove renames {@code dir/<id>} away first, then drops the record. So a record without its
+ * directory is only ever seen beside a {@code .new-} or {@code .removing-} entry of the id, and a partial copy
+ * never as {@code dir/<id>} ({@link LayerDirectories}): a create or remove cut short, even with the kit's marks lost,
+ * is found and swept ({@link #cutShort}). An apply is staged in {@code dir/.apply-<id>} (hardlinks of the layer's
+ * files) and swapped in.
  */
 final class VfsStorage implements DirectoryStorage, MountSpecs {
     static final String NAME = "vfs";
 
     private final Path home;
     private final Path layersDir;
+    private final LayerDirectories dirs;
     private final LayerRecords records;
     private final Long defaultSize;
     private final TreeCopier.Method copyStart;
@@ -59,6 +65,7 @@ final class VfsStorage implements DirectoryStorage, MountSpecs {
     VfsStorage(DriverContext context) {
         this.home = context.home();
         this.layersDir = home.resolve("dir");
+        this.dirs = new LayerDirectories(layersDir);
         this.records = new LayerRecords(home.resolve(DriverKit.STATE_DIR).resolve("layers"));
         this.defaultSize = context.options().size("vfs.size").orElse(null);
         this.copyStart = context.options().string("vfs.copy").map(VfsStorage::method).orElse(TreeCopier.Method.REFLINK);
@@ -138,10 +145,9 @@ final class VfsStorage implements DirectoryStorage, MountSpecs {
                     + String.join(", ", layer.options().storageOpts().keySet()) + ")");
         }
         if (size != null && size > 0) quota(); // not supported here: say so before anything is made
-        Path dir = layersDir.resolve(id);
-        Trees.delete(dir); // the kit made sure the id is free: anything here is what a lost create left
+        Path dir = dirs.stage(id);
+        boolean recorded = false;
         try {
-            Files.createDirectory(dir);
             IdMaps maps = layer.options().idMaps();
             if (p == null) {
                 Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
@@ -154,10 +160,30 @@ final class VfsStorage implements DirectoryStorage, MountSpecs {
                 copyMethod = copier.method();
             }
             if (size != null && size > 0) quota().set(dir, size, 0);
-        } catch (IOException e) {
+            // Before the rename: a record without its directory is no layer, and .new-<id> names it for a sweep.
+            records.write(new LayerRecords.Record(id, p, layer.readWrite()));
+            recorded = true;
+            // The commit point. A dir/<id> in the way has no record (the kit found no layer): an older version's
+            // create or remove of the id cut short left it, as vfs always took it.
+            dirs.publishReplacing(op, id);
+        } catch (IOException | RuntimeException e) {
+            if (size != null && size > 0) forgetQuota(dir);
+            dirs.unstage(id);
+            if (recorded) {
+                try {
+                    records.delete(id);
+                } catch (RuntimeException second) {
+                    e.addSuppressed(second);
+                }
+            }
+            if (e instanceof RuntimeException r) throw r;
             throw new StorageException(op, id, e.toString(), e);
         }
-        records.write(new LayerRecords.Record(id, p, layer.readWrite())); // the commit point
+        if (size != null && size > 0) {
+            synchronized (this) {
+                quota.moved(dir, layersDir.resolve(id));
+            }
+        }
     }
 
     private Long sizeOption(NewLayer layer) {
@@ -173,14 +199,25 @@ final class VfsStorage implements DirectoryStorage, MountSpecs {
         return size;
     }
 
+    /** The layer renamed away, then its record dropped, then the copy deleted, with what a create cut short left. */
     @Override
     public void remove(String id) {
+        if (dirs.retire(id)) forgetQuota(layersDir.resolve(id));
         records.delete(id);
-        Path dir = layersDir.resolve(id);
-        Trees.delete(dir);
-        synchronized (this) {
-            if (quota != null) quota.forget(dir);
-        }
+        dirs.sweep(id);
+    }
+
+    private synchronized void forgetQuota(Path dir) {
+        if (quota != null) quota.forget(dir);
+    }
+
+    /**
+     * {@code .new-}, {@code .removing-} and {@code .apply-} entries in {@code dir}: one read of it. (A partial
+     * {@code dir/<id>} without a record that an older version left is not looked for; a create of the id replaces it.)
+     */
+    @Override
+    public java.util.Collection<String> cutShort() {
+        return dirs.cutShort();
     }
 
     @Override
@@ -243,15 +280,14 @@ final class VfsStorage implements DirectoryStorage, MountSpecs {
     /** A copy in {@code dir/.apply-<id>}, under the layer's own size limit when it has one. */
     @Override
     public StagedApply stageApply(String id, String parent) {
-        Path dir = layersDir.resolve(id), staging = staging(id);
+        Path dir = layersDir.resolve(id), staging = dirs.applyStaging(id);
         ProjectQuota.Usage limits;
         synchronized (this) {
             limits = quota == null ? null : quota.usage(dir);
         }
         ApplyOptions options = withIds(id, ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE));
-        if (limits == null) return DirectoryStaging.stage(dir, staging, options);
-        DirectoryStaging s = DirectoryStaging.stage(dir, staging, options,
-                p -> quota.set(p, limits.bytesLimit(), limits.inodesLimit()));
+        if (limits == null) return dirs.stageApply(id, options, null);
+        DirectoryStaging s = dirs.stageApply(id, options, p -> quota.set(p, limits.bytesLimit(), limits.inodesLimit()));
         return new StagedApply() {
             @Override
             public Path root() {
@@ -284,11 +320,7 @@ final class VfsStorage implements DirectoryStorage, MountSpecs {
 
     @Override
     public void discardStaged(String id) {
-        DirectoryStaging.discard(layersDir.resolve(id), staging(id));
-    }
-
-    private Path staging(String id) {
-        return layersDir.resolve(".apply-" + id);
+        dirs.discardApply(id);
     }
 
     private synchronized ProjectQuota quota() {
