@@ -11,7 +11,6 @@ package main
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
 	"flag"
 	"fmt"
@@ -139,7 +138,7 @@ func opCreateChain(d mgd.Driver, c *config, r peerkit.Result) error {
 		}
 		createTimes = append(createTimes, ct)
 		if want[dep] {
-			results = append(results, measureDepth(d, id, dep, ct, c.depthWarmup, c.Reps))
+			results = append(results, measureDepth(d, c, id, dep, ct))
 		}
 		prev = id
 	}
@@ -233,9 +232,9 @@ func warmUp(d mgd.Driver, rounds int, depths []int) error {
 // applyEvery: the warm-up rounds whose child gets a diff applied, one in this many (JitWarmUp.APPLY_EVERY).
 const applyEvery = 10
 
-func measureDepth(d mgd.Driver, id string, dep int, ct time.Duration, warmup, reps int) depthResult {
+func measureDepth(d mgd.Driver, c *config, id string, dep int, ct time.Duration) depthResult {
 	dr := depthResult{Depth: dep, Lowers: dep - 1, CreateUS: peerkit.US(ct)}
-	for i := 0; i < warmup; i++ {
+	for i := 0; i < c.depthWarmup; i++ {
 		if _, err := d.Get(id, ""); err != nil {
 			dr.Error = "get: " + err.Error()
 			return dr
@@ -246,21 +245,8 @@ func measureDepth(d mgd.Driver, id string, dep int, ct time.Duration, warmup, re
 		}
 	}
 	t := &timed{d: d, id: id, dep: dep, dr: &dr}
-	if lockstep == nil {
-		t.reps(reps)
-	} else {
-		// Lockstep (the Java harness's Lockstep drives it): the other side's process waits while this one times a slice.
-		token := strconv.Itoa(dep)
-		fmt.Println("ready " + token)
-		for lockstep.Scan() && strings.HasPrefix(lockstep.Text(), "reps ") {
-			n, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(lockstep.Text(), "reps ")))
-			if err != nil {
-				dr.Error = "lockstep: " + err.Error()
-			} else {
-				t.reps(n)
-			}
-			fmt.Println("done " + token)
-		}
+	if err := c.Slices(strconv.Itoa(dep), c.Reps, t.reps); err != nil && dr.Error == "" {
+		dr.Error = err.Error()
 	}
 	if len(t.tgp) > 0 {
 		dr.CPUUS = peerkit.US(time.Duration(t.cpuNanos / int64(len(t.tgp))))
@@ -269,9 +255,6 @@ func measureDepth(d mgd.Driver, id string, dep int, ct time.Duration, warmup, re
 	}
 	return dr
 }
-
-// lockstep: -lockstep's commands on stdin (nil: time -reps at once).
-var lockstep *bufio.Scanner
 
 // timed: the timed Get + Puts of one layer, in one or several slices (lockstep), with the process's CPU summed over
 // the slices only.
@@ -349,11 +332,7 @@ func main() {
 	flag.StringVar(&depths, "depths", "1,10,50,100,127,128,129,130", "create-chain depths to time")
 	flag.StringVar(&warmupDepths, "warmup-depths", "2", "create-chain: the depths of the warm-up's leaves")
 	flag.IntVar(&c.depthWarmup, "depth-warmup", 0, "create-chain: untimed Get + Put at each depth before its -reps")
-	step := flag.Bool("lockstep", false, "create-chain: at each depth print 'ready D' and time the reps stdin asks for ('reps N', answered 'done D') until any other line")
 	c.Parse(func() bool {
-		if *step {
-			lockstep = bufio.NewScanner(os.Stdin)
-		}
 		c.depths, c.warmupDepths = ints("-depths", depths), ints("-warmup-depths", warmupDepths)
 		return c.Op != "" && c.Impl != ""
 	})

@@ -4,6 +4,7 @@
 package peerkit
 
 import (
+	"bufio"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +27,9 @@ import (
 type Config struct {
 	Impl, Root, Op, TarPath, Label, Opts, Session string
 	N, Reps, Warmup, Run                          int
+	lockstep                                      bool
+	// Lockstep is -lockstep's commands on stdin (nil: each stage timed at once); see Slices.
+	Lockstep *bufio.Scanner
 }
 
 // Help is the help of the flags whose meaning depends on the peer; ImplDefault is -impl's default.
@@ -45,6 +50,8 @@ func (c *Config) Flags(h Help) {
 	flag.IntVar(&c.Reps, "reps", 5, h.Reps)
 	flag.IntVar(&c.Warmup, "warmup", 0, "untimed rounds or repetitions first")
 	flag.IntVar(&c.Run, "run", 0, "copied into the JSON line")
+	flag.BoolVar(&c.lockstep, "lockstep", false, "lifecycle, create-chain: once warmed up print 'ready STAGE' and time the "+
+		"rounds or reps stdin asks for ('reps N', answered 'done STAGE') until any other line")
 }
 
 // Parse parses the command line; without -root, or unless complete says the peer's own flags are right, it prints
@@ -55,7 +62,33 @@ func (c *Config) Parse(complete func() bool) {
 		flag.Usage()
 		os.Exit(2)
 	}
+	if c.lockstep {
+		c.Lockstep = bufio.NewScanner(os.Stdin)
+	}
 	c.Start()
+}
+
+// Slices times one stage (lifecycle: its timed rounds; create-chain: a depth) with time(n), n rounds or reps at a
+// time. Without -lockstep: time(all) once. With it (the Java harness's Lockstep drives it, the other side's process
+// waiting meanwhile): "ready STAGE" on stdout, then time(N) and "done STAGE" for each "reps N" on stdin, until any
+// other line or the end of stdin. A count that is not a number is answered "done" untimed and returned as the error.
+func (c *Config) Slices(stage string, all int, time func(n int)) error {
+	if c.Lockstep == nil {
+		time(all)
+		return nil
+	}
+	var bad error
+	fmt.Println("ready " + stage)
+	for c.Lockstep.Scan() && strings.HasPrefix(c.Lockstep.Text(), "reps ") {
+		n, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(c.Lockstep.Text(), "reps ")))
+		if err != nil && bad == nil {
+			bad = fmt.Errorf("lockstep: %w", err)
+		} else if err == nil {
+			time(n)
+		}
+		fmt.Println("done " + stage)
+	}
+	return bad
 }
 
 // DriverOpts is -driver-opts as Init takes them.
@@ -285,8 +318,10 @@ func Bench(c *Config, fields Result, needsTar func(op string) bool, init func() 
 // ---------------------------------------------------------------------------
 // the ops every moby driver runs alike, each as PeerBench's op of the same name
 
-// Lifecycle: layer "base" (with baseTar applied, if any), -warmup untimed rounds, then -n rounds of
-// Create(lc-i, base) + Get + Put + Remove, each phase timed.
+// Lifecycle: layer "base" (with baseTar applied, if any), -warmup untimed rounds, sync(2), then -n rounds of
+// Create(lc-i, base) + Get + Put + Remove, each phase timed, in Slices of stage "1" under -lockstep (the harness asks
+// for -n in all). The process's CPU per round is taken from the first timed round to the end of the last, waits for
+// the other side included (a blocked read costs nothing; Strata's JIT finishing in the background is its cost).
 func Lifecycle(d mgd.Driver, c *Config, r Result, baseTar string) error {
 	if err := d.Create("base", "", nil); err != nil {
 		return err
@@ -324,22 +359,37 @@ func Lifecycle(d mgd.Driver, c *Config, r Result, baseTar string) error {
 	}
 	unix.Sync()
 	var tc, tg, tp, tr, tt []time.Duration
-	cpu0 := CPUNanos()
-	for i := 0; i < c.N; i++ {
-		t, err := round(fmt.Sprintf("lc-%05d", i))
-		if err != nil {
-			return fmt.Errorf("iteration %d: %w", i, err)
+	var cpu0, cpu1 int64
+	var failed error
+	err := c.Slices("1", c.N, func(n int) {
+		if cpu0 == 0 {
+			cpu0 = CPUNanos()
 		}
-		tc, tg, tp, tr = append(tc, t[0]), append(tg, t[1]), append(tp, t[2]), append(tr, t[3])
-		tt = append(tt, t[0]+t[1]+t[2]+t[3])
+		for k := 0; k < n && failed == nil; k++ {
+			t, err := round(fmt.Sprintf("lc-%05d", len(tt)))
+			if err != nil {
+				failed = fmt.Errorf("iteration %d: %w", len(tt), err)
+				break
+			}
+			tc, tg, tp, tr = append(tc, t[0]), append(tg, t[1]), append(tp, t[2]), append(tr, t[3])
+			tt = append(tt, t[0]+t[1]+t[2]+t[3])
+		}
+		cpu1 = CPUNanos()
+	})
+	if failed != nil {
+		return failed
 	}
-	if c.N > 0 {
-		r["cpu_us"] = US(time.Duration((CPUNanos() - cpu0) / int64(c.N)))
+	if err != nil {
+		return err
 	}
+	r["n"] = len(tt)
 	s := Summarize(tt)
 	r.PutStat(s)
 	r["phases"] = map[string]Stat{"create": Summarize(tc), "get": Summarize(tg), "put": Summarize(tp), "remove": Summarize(tr)}
-	r["ops_s"] = math.Round(float64(len(tt))/s.TotalS*100) / 100
+	if len(tt) > 0 {
+		r["cpu_us"] = US(time.Duration((cpu1 - cpu0) / int64(len(tt))))
+		r["ops_s"] = math.Round(float64(len(tt))/s.TotalS*100) / 100
+	}
 	return nil
 }
 

@@ -3,10 +3,7 @@ package dev.strata.bench;
 import dev.strata.api.CreateOptions;
 import dev.strata.api.StorageDriver;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -32,7 +29,7 @@ final class ChainOp {
     private final Map<String, Object> r;
     private int depthWarmup;
     /** {@code -lockstep}: the commands of the process that times this one against another (null: time -reps at once). */
-    private BufferedReader lockstep;
+    private Lockstep.Commands lockstep;
 
     ChainOp(Map<String, String> flags, StorageDriver d, Map<String, Object> r) {
         this.flags = flags;
@@ -50,7 +47,7 @@ final class ChainOp {
         int warmup = Integer.parseInt(flags.getOrDefault("warmup", "0"));
         List<Integer> warmDepths = ints(flags.getOrDefault("warmup-depths", "2"));
         depthWarmup = Integer.parseInt(flags.getOrDefault("depth-warmup", "0"));
-        if (flags.containsKey("lockstep")) lockstep = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.US_ASCII));
+        lockstep = Lockstep.Commands.of(flags);
         r.put("warmup", warmup);
         r.put("warmup_depths", warmDepths);
         r.put("depth_warmup", depthWarmup);
@@ -137,14 +134,8 @@ final class ChainOp {
             t.reps(reps);
         } else {
             // Lockstep (Lockstep.java drives it): the other side's process waits while this one times a slice of reps.
-            String token = createNanos == 0 ? "c" + dep : Integer.toString(dep);
-            System.out.println("ready " + token);
-            System.out.flush();
-            for (String cmd = lockstep.readLine(); cmd != null && cmd.startsWith("reps "); cmd = lockstep.readLine()) {
-                t.reps(Integer.parseInt(cmd.substring(5).strip()));
-                System.out.println("done " + token);
-                System.out.flush();
-            }
+            String stage = createNanos == 0 ? "c" + dep : Integer.toString(dep);
+            for (int n = lockstep.ready(stage); n > 0; n = lockstep.done(stage)) t.reps(n);
         }
         if (!t.tgp.isEmpty()) {
             dr.put("cpu_us", PeerStats.us(t.cpuNanos / (double) t.tgp.size()));

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.Writer;
 import java.io.OutputStreamWriter;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,17 +17,20 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
- * Two create-chain processes (Strata's {@link PeerBench} and a Go peer, each with {@code -lockstep}) timed in one run
- * by alternating slices of reps, so that both sides meet the same moments of a shared machine: a journal commit, a
+ * Two processes of one op (Strata's {@link PeerBench} and a Go peer, each with {@code -lockstep}) timed in one run
+ * by alternating slices, so that both sides meet the same moments of a shared machine: a journal commit, a
  * neighbour's build or a burst of writeback lands on both sides' reps instead of deciding a whole block.
  *
- * <p>A run: the first side starts alone and does its untimed warm-up and builds its chain to the first timed depth
- * ({@code ready D} on stdout); only then the second side starts and does the same, while the first waits. At a depth
- * both sides have, the reps are timed in slices of {@code slice}: A B, B A, A B ... (the first side flips from run to
- * run and from depth to depth), each side timing its slice while the other's process waits on its stdin. Then each
- * side in turn builds on to its next depth, the other waiting. A depth only one side has (Strata past moby's 128
- * lowers) is timed by that side alone. Each side's figure for the run is the median of all its reps at the depth,
- * as in a block of its own; the run's ratio is the one {@link Comparison} takes between the two.
+ * <p>The op's timed work comes in stages (create-chain: one per depth; lifecycle: one, its timed rounds), each
+ * announced {@code ready STAGE} once the side has done its untimed work for it. A run: the first side starts alone
+ * and does its warm-up and the work up to its first stage, while nothing else of the benchmark runs; only then the
+ * second side starts and does the same, while the first waits. At a stage both sides have, its {@code reps} (reps
+ * or rounds) are timed in slices of {@code slice}: A B, B A, A B ... (the first side flips from run to run and from
+ * stage to stage), each side timing its slice while the other's process waits on its stdin. Then each side in turn
+ * goes on to its next stage, the other waiting. A stage only one side has (Strata's depths past moby's 128 lowers)
+ * is timed by that side alone. Each side's figure for the run is the median of all its reps at the stage, as in a
+ * block of its own; the run's ratio is the one {@link Comparison} takes between the two. {@link Commands} is a
+ * side's end of the protocol.
  */
 final class Lockstep {
     /** One side: its name (the block's side), its command, its arguments. */
@@ -90,7 +94,7 @@ final class Lockstep {
         };
     }
 
-    /** A running side: its process, its stdout, and the token of the depth it waits at (null: it finished). */
+    /** A running side: its process, its stdout, and the stage it waits at (null: it finished). */
     private static final class Proc {
         final int index;
         final Process p;
@@ -106,7 +110,7 @@ final class Lockstep {
             this.cmd = new OutputStreamWriter(p.getOutputStream(), StandardCharsets.US_ASCII);
         }
 
-        /** Reads up to the next "ready D" (waitingAt = D) or the result line (waitingAt = null). */
+        /** Reads up to the next "ready STAGE" (waitingAt = STAGE) or the result line (waitingAt = null). */
         void advance() throws IOException {
             for (String line = in.readLine(); ; line = in.readLine()) {
                 if (line == null) {
@@ -152,13 +156,13 @@ final class Lockstep {
                 procs.add(p);
                 p.advance();
             }
-            int depthIndex = 0;
+            int stage = 0;
             while (procs.stream().anyMatch(p -> p.waitingAt != null)) {
-                List<Proc> here = atNextDepth(procs);
+                List<Proc> here = atNextStage(procs);
                 if (here.size() == 2) {
                     for (int s = 0, done = 0; done < reps; s++) {
                         int n = Math.min(slice, reps - done);
-                        boolean flip = (s + depthIndex) % 2 == 1;
+                        boolean flip = (s + stage) % 2 == 1;
                         here.get(flip ? 1 : 0).timeSlice(n);
                         here.get(flip ? 0 : 1).timeSlice(n);
                         done += n;
@@ -166,8 +170,8 @@ final class Lockstep {
                 } else {
                     here.getFirst().timeSlice(reps);
                 }
-                depthIndex++;
-                // Each side builds on to its next depth while the other waits.
+                stage++;
+                // Each side goes on to its next stage (create-chain: builds on to its next depth) while the other waits.
                 for (Proc p : here) {
                     p.send("next");
                     p.advance();
@@ -195,10 +199,10 @@ final class Lockstep {
     }
 
     /**
-     * The sides waiting at the lowest depth: both if they wait at the same one (in run order), else the one whose
-     * depth comes first (tokens are depths, committed ones "cN" after every plain depth).
+     * The sides waiting at the first stage: both if they wait at the same one (in run order), else the one whose
+     * stage comes first (stages are numbers, create-chain's depths, committed ones "cN" after every plain depth).
      */
-    private static List<Proc> atNextDepth(List<Proc> procs) {
+    private static List<Proc> atNextStage(List<Proc> procs) {
         List<Proc> waiting = procs.stream().filter(p -> p.waitingAt != null).toList();
         if (waiting.size() == 2 && waiting.get(0).waitingAt.equals(waiting.get(1).waitingAt)) return waiting;
         Proc lowest = waiting.getFirst();
@@ -208,5 +212,43 @@ final class Lockstep {
 
     private static long rank(String token) {
         return token.startsWith("c") ? 1_000_000L + Long.parseLong(token.substring(1)) : Long.parseLong(token);
+    }
+
+    /**
+     * A side's end of the protocol ({@code -lockstep}, as the Go peers' {@code peerkit.Config.Slices}): {@code ready
+     * STAGE} when it has done its untimed work for a stage, then a slice for each {@code reps N} on stdin, answered
+     * {@code done STAGE}, until any other line (or the end of stdin) says go on.
+     */
+    static final class Commands {
+        private final BufferedReader in;
+        private final PrintStream out;
+
+        Commands(BufferedReader in, PrintStream out) {
+            this.in = in;
+            this.out = out;
+        }
+
+        /** This process's stdin and stdout with {@code -lockstep}, else null (each stage timed at once). */
+        static Commands of(Map<String, String> flags) {
+            return flags.containsKey("lockstep")
+                    ? new Commands(new BufferedReader(new InputStreamReader(System.in, StandardCharsets.US_ASCII)), System.out) : null;
+        }
+
+        /** Announces the stage; the first slice's size, or 0 if stdin says go on at once. */
+        int ready(String stage) throws IOException {
+            return answer("ready " + stage);
+        }
+
+        /** Answers a slice timed; the next slice's size, or 0 once stdin says go on. */
+        int done(String stage) throws IOException {
+            return answer("done " + stage);
+        }
+
+        private int answer(String line) throws IOException {
+            out.println(line);
+            out.flush();
+            String cmd = in.readLine();
+            return cmd != null && cmd.startsWith("reps ") ? Integer.parseInt(cmd.substring(5).strip()) : 0;
+        }
     }
 }

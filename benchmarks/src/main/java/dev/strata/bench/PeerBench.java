@@ -142,11 +142,16 @@ public final class PeerBench {
      * loop left the JIT compiling this loop (on-stack replacement, with the driver's calls inlined into it) during
      * the timed rounds, 0.1-1.5 s of compiler threads competing with them on 2 cores. What it still compiles after
      * them is Strata's cost, and is reported ({@code jit_ms_timed}).
+     *
+     * <p>With {@code -lockstep} the timed rounds are one stage ("1") of {@link Lockstep}: the loop stops at the end of
+     * each slice for the next one's size, so that the slices, too, run the loop the warm-up compiled. The process's
+     * CPU and the JIT's time are taken from the first timed round to the end of the last, the waits for the other
+     * side included: a compile that finishes while the other side times its slice is this side's cost.
      */
     private void lifecycle() throws IOException {
         int n = Integer.parseInt(flags.getOrDefault("n", "200"));
         int warmup = Integer.parseInt(flags.getOrDefault("warmup", "0"));
-        r.put("n", n);
+        Lockstep.Commands steps = Lockstep.Commands.of(flags);
         r.put("warmup", warmup);
         d.create("base", null, CreateOptions.NONE);
         if (flags.containsKey("tar")) {
@@ -154,8 +159,6 @@ public final class PeerBench {
                 d.applyDiff("base", null, in);
             }
         }
-        var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
-        long jitMs = 0;
         List<Long> tc = new ArrayList<>(), tg = new ArrayList<>(), tp = new ArrayList<>(), tr = new ArrayList<>(), tt = new ArrayList<>();
         // -cpu: each phase's CPU time on this thread instead of its wall time (user + system), which other processes
         // on a busy machine do not stretch: for A/B comparisons of Strata builds (the Go peer has no such flag).
@@ -163,12 +166,25 @@ public final class PeerBench {
         var threads = java.lang.management.ManagementFactory.getThreadMXBean();
         java.util.function.LongSupplier clock = cpu ? threads::getCurrentThreadCpuTime : System::nanoTime;
         if (cpu) r.put("clock", "thread cpu");
-        long cpu0 = 0;
-        for (int i = -warmup; i < n; i++) {
-            if (i == 0) {
-                sync();
-                jitMs = jit.getTotalCompilationTime();
-                cpu0 = processCpuNanos();
+        long cpu0 = 0, cpu1 = 0, jit0 = 0, jit1 = 0;
+        // end: the round at which the slice being timed ends (the timed rounds are one slice without -lockstep)
+        for (int i = -warmup, end = 0; ; i++) {
+            if (i == end) {
+                if (i > 0) {
+                    cpu1 = processCpuNanos();
+                    jit1 = jitMillis();
+                }
+                int next;
+                if (i == 0) {
+                    sync();
+                    next = steps == null ? n : steps.ready("1");
+                    cpu0 = cpu1 = processCpuNanos();
+                    jit0 = jit1 = jitMillis();
+                } else {
+                    next = steps == null ? 0 : steps.done("1");
+                }
+                if (next <= 0) break;
+                end = i + next;
             }
             String id = i < 0 ? String.format("wu-%05d", i + warmup) : String.format("lc-%05d", i);
             long t0 = clock.getAsLong();
@@ -187,9 +203,10 @@ public final class PeerBench {
             tr.add(t4 - t3);
             tt.add(t4 - t0);
         }
-        if (n > 0) r.put("cpu_us", PeerStats.us((processCpuNanos() - cpu0) / (double) n));
+        r.put("n", tt.size());
         if (warmup > 0) r.put("warmup_rounds", warmup);
-        r.put("jit_ms_timed", jit.getTotalCompilationTime() - jitMs);
+        if (!tt.isEmpty()) r.put("cpu_us", PeerStats.us((cpu1 - cpu0) / (double) tt.size()));
+        r.put("jit_ms_timed", jit1 - jit0);
         Map<String, Object> total = PeerStats.of(tt);
         PeerStats.put(r, total);
         Map<String, Object> phases = new LinkedHashMap<>();
@@ -198,7 +215,7 @@ public final class PeerBench {
         phases.put("put", PeerStats.of(tp));
         phases.put("remove", PeerStats.of(tr));
         r.put("phases", phases);
-        r.put("ops_s", PeerStats.round(tt.size() / ((Number) total.get("total_s")).doubleValue(), 2));
+        if (!tt.isEmpty()) r.put("ops_s", PeerStats.round(tt.size() / ((Number) total.get("total_s")).doubleValue(), 2));
     }
 
     /** Milliseconds the JIT has spent compiling in this process so far. */

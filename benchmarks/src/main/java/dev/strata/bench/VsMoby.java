@@ -19,8 +19,10 @@ import static dev.strata.bench.Comparison.Metric;
 
 /**
  * A Strata driver against moby's driver of the same kind (a Go peer: moby 20.10's driver through its Go package),
- * as a {@link Comparison}: every block is one process on a fresh root of one freshly made loop filesystem, the
- * peer and Strata's {@link PeerBench} doing the same untimed warm-up before they time anything.
+ * as a {@link Comparison}: every side of a run is one process on a fresh root of one freshly made loop filesystem,
+ * the peer and Strata's {@link PeerBench} doing the same untimed warm-up before they time anything; the warm
+ * lifecycle and the depths are timed in {@link Lockstep} (both processes alive, alternating slices), the rest a block
+ * per side.
  *
  * <ul>
  *   <li>lifecycle: create, get, put and remove of a child of an empty layer, {@code lifecycleWarmup} rounds first
@@ -39,11 +41,6 @@ public final class VsMoby {
     /** Strata's driver to the Go peer's {@code -impl} of the same kind. */
     public static final java.util.Map<String, String> PEERS = java.util.Map.of("overlay", "moby-overlay2", "vfs", "moby-vfs");
     private static final Goal PER_OP = Goal.ratio(1.0, 1.2);
-    /**
-     * The depths of create-chain's warm-up leaves (its JIT warm-up, {@link JitWarmUp}): every timed depth at which
-     * both sides mount with mount(2) and one page of options (0 to 50 lowers). Past it moby re-executes a helper for
-     * each mount (~37 ms), which would make the warm-up minutes long; Strata is 20x ahead there anyway.
-     */
     /*
      * The untimed warm-up, the same on both sides, sized so that Strata's JIT is done before anything is timed
      * (measured with -XX:+PrintCompilation, benchmarks/README.md "Warm-up"): the last of overlay's create, get, put and
@@ -51,6 +48,14 @@ public final class VsMoby {
      */
     /** Untimed lifecycle rounds before the timed ones. */
     public static final int LIFECYCLE_WARMUP = 15_000;
+    /**
+     * The warm lifecycle's rounds are timed in lockstep ({@link Lockstep}): slices of this many rounds (~50 ms of
+     * ~0.5 ms rounds), the two sides' slices alternating A B B A. Short against the seconds a neighbour's burst or
+     * writeback lasts, so both sides meet it; long against a switch (a pipe write and a wake-up, ~0.1 ms, and the
+     * first round after it on caches the other process used): that round is 1 in 100 of a side's, which cannot move
+     * its median. 0: each side's rounds in a block of its own.
+     */
+    public static final int LIFECYCLE_SLICE = 100;
     /** Untimed rounds of create-chain's warm-up ({@link JitWarmUp}). */
     public static final int CHAIN_WARMUP = 2_000;
     /** Timed get+puts per depth and side in a run. */
@@ -62,6 +67,11 @@ public final class VsMoby {
     public static final int CHAIN_SLICE = 10;
     /** Untimed get+puts of a depth's layer right before its timed reps. */
     public static final int DEPTH_WARMUP = 20;
+    /**
+     * The depths of create-chain's warm-up leaves (its JIT warm-up, {@link JitWarmUp}): every timed depth at which
+     * both sides mount with mount(2) and one page of options (0 to 50 lowers). Past it moby re-executes a helper for
+     * each mount (~37 ms), which would make the warm-up minutes long; Strata is 20x ahead there anyway.
+     */
     static final String WARMUP_DEPTHS = "1,2,6,11,21,51";
     /** Before every block: sync(2), so that no side pays for the writeback of what the block before it left dirty. */
     private static final Comparison.Prepare SYNC = side -> PeerBench.sync();
@@ -73,12 +83,15 @@ public final class VsMoby {
      */
     public record Plan(String driver, List<String> driverOpts, String peerImpl, Path peer, Path data, List<String> ops, int runs,
                        int lifecycleRounds, int lifecycleWarmup, int chainWarmup, int depthWarmup, int chainReps, int bulkReps, boolean deep,
-                       int chainSlice, List<Integer> lowers) {
-        /** Depth in lockstep slices of {@link #CHAIN_SLICE} reps, at every depth of {@link #LOWERS}. */
+                       int chainSlice, List<Integer> lowers, int lifecycleSlice) {
+        /**
+         * The warm lifecycle in lockstep slices of {@link #LIFECYCLE_SLICE} rounds, depth in slices of
+         * {@link #CHAIN_SLICE} reps, at every depth of {@link #LOWERS}.
+         */
         public Plan(String driver, List<String> driverOpts, String peerImpl, Path peer, Path data, List<String> ops, int runs,
                     int lifecycleRounds, int lifecycleWarmup, int chainWarmup, int depthWarmup, int chainReps, int bulkReps, boolean deep) {
             this(driver, driverOpts, peerImpl, peer, data, ops, runs, lifecycleRounds, lifecycleWarmup, chainWarmup, depthWarmup, chainReps,
-                    bulkReps, deep, Math.min(CHAIN_SLICE, chainReps), LOWERS);
+                    bulkReps, deep, Math.min(CHAIN_SLICE, chainReps), LOWERS, Math.min(LIFECYCLE_SLICE, lifecycleRounds));
         }
 
         /** With the default untimed get+puts at each depth before its timed reps. */
@@ -103,7 +116,6 @@ public final class VsMoby {
 
     Comparison comparison(String title) {
         Comparison c = new Comparison(title, plan.runs(), session.work.resolve("blocks.jsonl"));
-        String strata = "strata-" + plan.driver();
         for (String op : plan.ops()) {
             switch (op) {
                 case "lifecycle" -> {
@@ -111,8 +123,10 @@ public final class VsMoby {
                     for (String p : List.of("create", "get", "put", "remove", "round")) m.add(Metric.time(p, p + ", µs", PER_OP));
                     m.add(Metric.time("cpu", "CPU of the process per round, µs", null));
                     m.add(Metric.time("jit", "JIT compiling during the timed rounds, ms", null));
-                    c.add(pair("lifecycle, warm (" + plan.lifecycleWarmup() + " rounds first)", "lifecycle", "warm", m, SYNC,
-                            "-n", Integer.toString(plan.lifecycleRounds()), "-warmup", Integer.toString(plan.lifecycleWarmup())));
+                    List<String> warm = List.of("-n", Integer.toString(plan.lifecycleRounds()), "-warmup", Integer.toString(plan.lifecycleWarmup()));
+                    c.add(new Comparison.Case("lifecycle, warm (" + plan.lifecycleWarmup() + " rounds first, "
+                            + (plan.lifecycleSlice() > 0 ? "lockstep slices of " + plan.lifecycleSlice() + " rounds)" : "a block per side)"),
+                            sides("lifecycle", "warm", PeerSide::lifecycle, warm, warm, plan.lifecycleRounds(), plan.lifecycleSlice()), m, SYNC));
                     List<Metric> cold = m.stream().map(x -> Metric.time(x.key(), x.label(), null)).toList();
                     c.add(pair("lifecycle, fresh process", "lifecycle", "cold", cold, SYNC, "-n", "200", "-warmup", "0"));
                 }
@@ -136,12 +150,8 @@ public final class VsMoby {
                     List<String> strataArgs = concat(common, plan.deep() ? List.of("-depths", ds, "-committed-depths", "500") : List.of("-depths", ds));
                     String mobyDepths = plan.lowers().stream().map(l -> String.valueOf(l + 1)).collect(Collectors.joining(","));
                     List<String> mobyArgs = concat(common, List.of("-depths", mobyDepths));
-                    List<Comparison.Side> sides = plan.chainSlice() > 0
-                            ? new Lockstep(session, "create-chain", "tiny-layers", new Lockstep.Spec(strata, PeerSession.strata(), strataArgs),
-                                    new Lockstep.Spec(plan.peerImpl(), List.of(plan.peer().toString()), mobyArgs), plan.chainReps(),
-                                    plan.chainSlice(), PeerSide::chain).sides()
-                            : List.of(strataSide(strata, "create-chain", "tiny-layers", PeerSide::chain, strataArgs),
-                                    peerSide("create-chain", "tiny-layers", PeerSide::chain, mobyArgs));
+                    List<Comparison.Side> sides = sides("create-chain", "tiny-layers", PeerSide::chain, strataArgs, mobyArgs, plan.chainReps(),
+                            plan.chainSlice());
                     c.add(new Comparison.Case("depth (" + plan.chainWarmup() + " warm-up rounds, " + plan.depthWarmup() + " per depth, "
                             + (plan.chainSlice() > 0 ? "lockstep slices of " + plan.chainSlice() + " reps)" : "a block per side)"),
                             sides, m, SYNC));
@@ -162,21 +172,24 @@ public final class VsMoby {
 
     private Comparison.Case pair(String name, String op, String label, List<Metric> metrics, Comparison.Prepare prepare, String... args) {
         Function<JsonNode, Map<String, Double>> values = op.equals("lifecycle") ? PeerSide::lifecycle : PeerSide::rate;
-        return new Comparison.Case(name, List.of(strataSide("strata-" + plan.driver(), op, label, values, List.of(args)),
-                peerSide(op, label, values, List.of(args))), metrics, prepare);
+        return new Comparison.Case(name, sides(op, label, values, List.of(args), List.of(args), 0, 0), metrics, prepare);
     }
 
-    private Comparison.Side strataSide(String name, String op, String label,
-                                       Function<JsonNode, Map<String, Double>> values,
-                                       List<String> args) {
-        List<String> a = plan.driverOpts().isEmpty() ? args : concat(args, List.of("-driver-opts", String.join(",", plan.driverOpts())));
-        return new PeerSide(name, session, PeerSession.strata(), op, label, a, values);
-    }
-
-    private Comparison.Side peerSide(String op, String label,
-                                     Function<JsonNode, Map<String, Double>> values,
-                                     List<String> args) {
-        return new PeerSide(plan.peerImpl(), session, List.of(plan.peer().toString()), op, label, args, values);
+    /**
+     * Strata's side and the peer's, with these arguments each: in lockstep slices of {@code slice} of the stage's
+     * {@code reps} ({@link Lockstep}), or with {@code slice} 0 a block per side, as every other comparison.
+     */
+    private List<Comparison.Side> sides(String op, String label, Function<JsonNode, Map<String, Double>> values,
+                                        List<String> strataArgs, List<String> peerArgs, int reps, int slice) {
+        String strata = "strata-" + plan.driver();
+        List<String> a = plan.driverOpts().isEmpty() ? strataArgs : concat(strataArgs, List.of("-driver-opts", String.join(",", plan.driverOpts())));
+        List<String> strataCommand = PeerSession.strata(), peerCommand = List.of(plan.peer().toString());
+        if (slice > 0) {
+            return new Lockstep(session, op, label, new Lockstep.Spec(strata, strataCommand, a), new Lockstep.Spec(plan.peerImpl(), peerCommand, peerArgs),
+                    reps, slice, values).sides();
+        }
+        return List.of(new PeerSide(strata, session, strataCommand, op, label, a, values),
+                new PeerSide(plan.peerImpl(), session, peerCommand, op, label, peerArgs, values));
     }
 
     private static List<String> concat(List<String> a, List<String> b) {
