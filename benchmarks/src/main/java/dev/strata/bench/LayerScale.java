@@ -15,6 +15,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
+import java.util.function.BooleanSupplier;
 
 /**
  * Whether a per-layer operation costs the same with 10 layers as with 10,000: one home per size (a base and its
@@ -94,12 +95,15 @@ public final class LayerScale {
             String other = d.home() + "/" + (n > 3 ? String.format("l-%05d", 3 + random.nextInt(n - 3)) : "base");
             String base = d.home() + "/base";
             String x = "x-" + (run < 0 ? "w" : run) + "-" + i;
-            long y = System.nanoTime();
-            if (!PosixFiles.lexists(other)) throw new IllegalStateException(other + " is missing");
-            long z = System.nanoTime();
-            if (!PosixFiles.lexists(base)) throw new IllegalStateException(base + " is missing");
-            long a = System.nanoTime();
-            if (!d.exists(some)) throw new IllegalStateException(some + " is missing");
+            // exists and its floor swap places rep by rep: the first lookup after the last rep's remove finds the
+            // CPU's caches cold, and neither should always be that one; the hot base comes last
+            BooleanSupplier[] lookups = {() -> d.exists(some), () -> PosixFiles.lexists(other), () -> PosixFiles.lexists(base)};
+            for (int k = 0; k < 3; k++) {
+                int o = k == 2 || i % 2 == 0 ? k : 1 - k;
+                long s0 = System.nanoTime();
+                if (!lookups[o].getAsBoolean()) throw new IllegalStateException(OPS.get(o) + ": missing");
+                t[o][i] = System.nanoTime() - s0;
+            }
             long b = System.nanoTime();
             d.create(x, "base", CreateOptions.NONE);
             long c = System.nanoTime();
@@ -116,9 +120,6 @@ public final class LayerScale {
                 // the point
             }
             long h = System.nanoTime();
-            t[0][i] = b - a;
-            t[1][i] = z - y;
-            t[2][i] = a - z;
             t[3][i] = c - b;
             t[4][i] = e - c;
             t[5][i] = f - e;
