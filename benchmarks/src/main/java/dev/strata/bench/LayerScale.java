@@ -28,18 +28,20 @@ import java.util.function.BooleanSupplier;
  * {@code put} of it, {@code remove} of it (its children check included); {@code refused-remove} of a layer that has
  * one child (the children check alone, and the error).
  *
- * <p>Two floors, what any driver pays for the same question, timed in the same reps: {@code statx <id>}, one bare
- * statx of {@code <home>/<another random id>} (all moby overlay2's {@code Exists} does: {@code os.Stat(home/id)});
- * {@code statx base}, the same of the base, one entry that stays hot in a directory that grows. A random one of
+ * <p>Floors, what a driver pays the kernel for the same question, timed in the same reps, each of another random
+ * layer: {@code statx <id>}, one bare statx of {@code <home>/<id>} (all moby overlay2's {@code Exists} does:
+ * {@code os.Stat(home/id)}); {@code statx <id>/diff}, the same of {@code <home>/<id>/diff}, the lookup behind the
+ * overlay driver's own test (the other statx of its {@code exists}, of an absent crash mark, is the same name
+ * whatever the layer count); {@code statx base}, one entry that stays hot in a directory that grows. A random one of
  * 10,000 dentries and inodes is not in the CPU's caches, one of 10 is: the kernel's lookup of a random entry grows
  * with the layer count on any driver (on the tmpfs of this bench, in {@code __d_lookup_rcu} and the inode's
- * getattr), the hot entry's does not. {@code exists} is flat where its growth in µs is the floor's.
+ * getattr), the hot entry's does not. {@code exists} is flat where its growth in µs is its floor's.
  *
  * <pre>scripts/bench LayerScale DRIVER [SIZES] [RUNS] [REPS]   (defaults: 10,100,1000,10000  5  100; env WORK: a
  * directory for the scratch tmpfs, default /tmp)</pre>
  */
 public final class LayerScale {
-    private static final List<String> OPS = List.of("exists", "statx <id>", "statx base", "create", "get", "put", "remove", "refused-remove");
+    private static final List<String> OPS = List.of("exists", "statx <id>", "statx <id>/diff", "statx base", "create", "get", "put", "remove", "refused-remove");
 
     public static void main(String[] args) throws Exception {
         if (args.length < 1) {
@@ -93,13 +95,15 @@ public final class LayerScale {
         for (int i = 0; i < reps; i++) {
             String some = n > 3 ? String.format("l-%05d", 3 + random.nextInt(n - 3)) : "base";
             String other = d.home() + "/" + (n > 3 ? String.format("l-%05d", 3 + random.nextInt(n - 3)) : "base");
+            String diff = d.home() + "/" + (n > 3 ? String.format("l-%05d", 3 + random.nextInt(n - 3)) : "base") + "/diff";
             String base = d.home() + "/base";
             String x = "x-" + (run < 0 ? "w" : run) + "-" + i;
-            // exists and its floor swap places rep by rep: the first lookup after the last rep's remove finds the
-            // CPU's caches cold, and neither should always be that one; the hot base comes last
-            BooleanSupplier[] lookups = {() -> d.exists(some), () -> PosixFiles.lexists(other), () -> PosixFiles.lexists(base)};
-            for (int k = 0; k < 3; k++) {
-                int o = k == 2 || i % 2 == 0 ? k : 1 - k;
+            // exists and its floors take turns at going first: the first lookup after the last rep's remove finds
+            // the CPU's caches cold, and none should always be that one; the hot base comes last
+            BooleanSupplier[] lookups = {() -> d.exists(some), () -> PosixFiles.lexists(other), () -> PosixFiles.lexists(diff),
+                    () -> PosixFiles.lexists(base)};
+            for (int k = 0; k < 4; k++) {
+                int o = k == 3 ? 3 : (k + i) % 3;
                 long s0 = System.nanoTime();
                 if (!lookups[o].getAsBoolean()) throw new IllegalStateException(OPS.get(o) + ": missing");
                 t[o][i] = System.nanoTime() - s0;
@@ -120,11 +124,11 @@ public final class LayerScale {
                 // the point
             }
             long h = System.nanoTime();
-            t[3][i] = c - b;
-            t[4][i] = e - c;
-            t[5][i] = f - e;
-            t[6][i] = g - f;
-            t[7][i] = h - g;
+            t[4][i] = c - b;
+            t[5][i] = e - c;
+            t[6][i] = f - e;
+            t[7][i] = g - f;
+            t[8][i] = h - g;
         }
         double[] out = new double[OPS.size()];
         for (int o = 0; o < OPS.size(); o++) out[o] = median(t[o]);
