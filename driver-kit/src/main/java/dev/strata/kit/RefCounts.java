@@ -121,9 +121,21 @@ public final class RefCounts {
 
     /** Takes a reference; runs {@code onFirst} (the mount) when the count goes from 0 to 1. Returns the new count. */
     public int acquire(String id, Action onFirst) {
+        return acquire(id, onFirst, () -> {
+            if (isMounted == null || !isMounted.test(id)) onFirst.run();
+        });
+    }
+
+    /**
+     * {@link #acquire(String, Action)}, where a count that cannot be trusted (met here for the first time, or left by
+     * a kill) is 0: then {@code unlessMounted} runs instead of {@code isMounted} and {@code onFirst}. It must mount
+     * unless the layer is mounted already (a mount nobody counted is adopted, not made twice); a storage may know
+     * both in fewer calls than asking, then mounting (a get's first reference to a new layer).
+     */
+    public int acquire(String id, Action onFirst, Action unlessMounted) {
         return withLock(id, () -> {
             UnmappedCount u = unmapped(id, true);
-            if (u != null) return u.acquire(isMounted == null ? null : () -> isMounted.test(id), onFirst);
+            if (u != null) return u.acquire(isMounted == null ? null : () -> isMounted.test(id), onFirst, unlessMounted);
             CountFile c = open(id);
             try {
                 while (true) {
@@ -145,16 +157,17 @@ public final class RefCounts {
                         return 1;
                     }
                     if (!c.setBusy(w)) continue;
-                    boolean mounted = isMounted == null ? n > 0 : isMounted.test(id);
-                    if (n > 0 && !mounted) n = 0;          // stale: left by a crash, a reboot, or an unmount behind our back
-                    if (n == 0 && !mounted) {
-                        try {
+                    try {
+                        if (n == 0) {
+                            unlessMounted.run();
+                        } else if (isMounted != null && !isMounted.test(id)) {
+                            n = 0; // stale: left by a crash, a reboot, or an unmount behind our back
                             onFirst.run();
-                        } catch (RuntimeException | Error e) {
-                            c.set(CountFile.count(w)); // as it was, minus the BUSY bit: the next one checks again
-                            c.checked = false;
-                            throw e;
                         }
+                    } catch (RuntimeException | Error e) {
+                        c.set(CountFile.count(w)); // as it was, minus the BUSY bit: the next one checks again
+                        c.checked = false;
+                        throw e;
                     }
                     c.set(n + 1);
                     c.checked = true;

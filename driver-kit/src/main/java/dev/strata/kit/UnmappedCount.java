@@ -43,13 +43,19 @@ record UnmappedCount(Path file, int fd, long word, int len, Kind kind) {
         }
     }
 
-    /** Takes a reference; runs {@code onFirst} when nothing is mounted. {@code isMounted} null: the storage never mounts. */
-    int acquire(BooleanSupplier isMounted, RefCounts.Action onFirst) {
+    /**
+     * Takes a reference: at 0, {@code unlessMounted} (mount unless mounted); above, {@code onFirst} when nothing is
+     * mounted after all (a stale count). {@code isMounted} null: the storage never mounts.
+     */
+    int acquire(BooleanSupplier isMounted, RefCounts.Action onFirst, RefCounts.Action unlessMounted) {
         int n = count();
         try {
-            boolean mounted = isMounted == null ? n > 0 : isMounted.getAsBoolean();
-            if (n > 0 && !mounted) n = 0;
-            if (n == 0 && !mounted) onFirst.run();
+            if (n == 0) {
+                unlessMounted.run();
+            } else if (isMounted != null && !isMounted.getAsBoolean()) {
+                n = 0;
+                onFirst.run();
+            }
             write(n + 1);
         } catch (RuntimeException | Error e) {
             abandon();

@@ -246,6 +246,11 @@ public final class OverlayStorage implements LayerStorage, MountSpecs {
         return mounts.isMountedOrBase(id);
     }
 
+    @Override
+    public Path mountUnlessMounted(String id, String mountLabel) {
+        return mounts.mountUnlessMounted(id, mountLabel);
+    }
+
     // ---------------------------------------------------------------------------------------------- id maps
 
     /** Idmapped lowers, where this kernel stacks an overlay on idmapped trees of the home's filesystem (probed once). */
