@@ -329,7 +329,7 @@ class KitDriver implements StorageDriver {
     public void put(String id) {
         LayerIds.check("put", id);
         if (refs.tryRelease(id)) return;
-        refs.release(id, () -> requireExists("put", id), () -> storage.unmount(id));
+        refs.release(id, () -> requireExists("put", id), () -> storage.unmount(id), () -> storage.unmountIfMounted(id));
     }
 
     @Override

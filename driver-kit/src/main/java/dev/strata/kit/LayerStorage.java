@@ -119,6 +119,14 @@ public interface LayerStorage {
         return root(id);
     }
 
+    /**
+     * {@link #unmount} if {@link #isMounted}: the last reference to a layer whose count the kit cannot trust. A
+     * storage whose unmount finds out by itself may skip the question.
+     */
+    default void unmountIfMounted(String id) {
+        if (isMounted(id)) unmount(id);
+    }
+
     // ---- diffs
 
     /**

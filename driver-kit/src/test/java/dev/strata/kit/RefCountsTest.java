@@ -117,6 +117,34 @@ class RefCountsTest {
         assertEquals(List.of("isMounted", "mount"), calls);
     }
 
+    /**
+     * A count not trusted yet at its last reference has the storage unmount if mounted in one step; a trusted one
+     * unmounts without a question, and a count not trusted above 1 is asked about.
+     */
+    @Test
+    void anUncheckedLastReferenceUnmountsIfMountedInOneStep() {
+        List<String> calls = new ArrayList<>();
+        RefCounts refs = new RefCounts(dir, id -> calls.add("isMounted")); // always mounted
+        RefCounts.Action unmount = () -> calls.add("unmount"), ifMounted = () -> calls.add("ifMounted");
+        refs.acquire("r", () -> { });
+        calls.clear();
+        assertEquals(0, refs.release("r", () -> { }, unmount, ifMounted)); // unmapped
+        assertEquals(List.of("ifMounted"), calls);
+        refs.acquire("r", () -> { }); // the third use maps it, checked from then on
+        refs.acquire("r", () -> { });
+        calls.clear();
+        assertEquals(1, refs.release("r", () -> { }, unmount, ifMounted));
+        assertEquals(0, refs.release("r", () -> { }, unmount, ifMounted));
+        assertEquals(List.of("unmount"), calls, "a trusted count: no question, the unmount at the last");
+        RefCounts other = new RefCounts(dir, id -> calls.add("isMounted"));
+        refs.acquire("r", () -> { });
+        refs.acquire("r", () -> { });
+        calls.clear();
+        assertEquals(1, other.release("r", () -> { }, unmount, ifMounted)); // mapped by someone: other maps it, not checked
+        assertEquals(0, other.release("r", () -> { }, unmount, ifMounted));
+        assertEquals(List.of("isMounted", "unmount"), calls);
+    }
+
     @Test
     void aCountUsedOnceOrTwiceIsReadAndWrittenNotMapped() throws Exception {
         RefCounts refs = new RefCounts(dir, id -> true, id -> new RefCounts.Layer(dir.resolve("u"), false));

@@ -5,6 +5,7 @@ import dev.strata.api.LayerUnknownException;
 import dev.strata.api.StorageDriver;
 import dev.strata.kit.RunDirectory;
 import dev.strata.nativeio.MountInfo;
+import dev.strata.nativeio.Mounts;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -19,11 +20,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The first get of a layer in a process, which mounts it unless it is mounted in the calls of the mount alone
- * ({@link LayerMounts#mountUnlessMounted}): it knows nothing of the layer from its create, so whatever another
- * process did in between is seen, and a mount nobody counted is adopted, never stacked twice.
+ * The first get and put of a layer in a process, which mount it unless it is mounted, and unmount it if it is, in
+ * the calls of the mount or unmount alone ({@link LayerMounts#mountUnlessMounted}, {@link LayerMounts#unmount}): the
+ * process knows nothing of the layer from its create, so whatever another process did in between is seen, a mount
+ * nobody counted is adopted, never stacked twice, and one gone behind the count's back is no error.
  */
-class FirstGetTest extends OnScratchFs {
+class FirstUseTest extends OnScratchFs {
     StorageDriver d, other;
 
     @BeforeEach
@@ -90,5 +92,17 @@ class FirstGetTest extends OnScratchFs {
         assertTrue(Files.exists(root.resolve("from-a")));
         d.put("c");
         assertEquals(0, mountsAt(root));
+    }
+
+    /** A mount gone behind the count's back (someone unmounted it): the last put drops the count and the mount point. */
+    @Test
+    void aLayerUnmountedBehindTheCountIsPutWithoutError() throws Exception {
+        d.createReadWrite("c", "a", CreateOptions.NONE);
+        Path root = d.get("c", "");
+        Mounts.unmount(root, 0);
+        other.put("c");
+        assertEquals(0, d.references("c"));
+        assertEquals(0, mountsAt(root));
+        assertFalse(Files.exists(root));
     }
 }
