@@ -306,7 +306,8 @@ class KitDriver implements StorageDriver {
      * A layer this process already counts, mounted or needing no mount, is one compare-and-set in shared memory
      * ({@link RefCounts#tryAcquire}); the rest checks and counts under the id's lock (reentrant, so acquire takes no
      * second flock). A count this process has mapped and checked, still alive under the lock, means the layer exists:
-     * a remove forgets the count first.
+     * a remove forgets the count first. The first reference to a layer whose count is not trusted yet (every new
+     * layer) has the storage mount it unless mounted and name its root in one step ({@link LayerStorage#mountUnlessMounted}).
      */
     @Override
     public Path get(String id, String mountLabel) {
@@ -315,7 +316,9 @@ class KitDriver implements StorageDriver {
         if (root != null) return root;
         return refs.withLock(id, () -> {
             if (!refs.knows(id)) requireExists("get", id);
-            refs.acquire(id, () -> storage.mount(id, mountLabel));
+            Path[] mounted = {null}; // the root, when an unchecked count of 0 had the storage mount or adopt it
+            refs.acquire(id, () -> storage.mount(id, mountLabel), () -> mounted[0] = storage.mountUnlessMounted(id, mountLabel));
+            if (mounted[0] != null) return mounted[0];
             Path known = refs.root(id);
             return known != null ? known : storage.root(id);
         });
@@ -326,7 +329,7 @@ class KitDriver implements StorageDriver {
     public void put(String id) {
         LayerIds.check("put", id);
         if (refs.tryRelease(id)) return;
-        refs.release(id, () -> requireExists("put", id), () -> storage.unmount(id));
+        refs.release(id, () -> requireExists("put", id), () -> storage.unmount(id), () -> storage.unmountIfMounted(id));
     }
 
     @Override

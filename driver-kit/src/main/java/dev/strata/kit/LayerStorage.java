@@ -109,6 +109,24 @@ public interface LayerStorage {
      */
     boolean isMounted(String id);
 
+    /**
+     * {@link #mount} unless {@link #isMounted}, then {@link #root}: the first reference to a layer whose count the
+     * kit cannot trust (the first it meets in this process, or one a kill left), so that a mount nobody counted is
+     * adopted, not made twice. A storage may answer all three in fewer calls than asking each in turn.
+     */
+    default Path mountUnlessMounted(String id, String mountLabel) {
+        if (!isMounted(id)) mount(id, mountLabel);
+        return root(id);
+    }
+
+    /**
+     * {@link #unmount} if {@link #isMounted}: the last reference to a layer whose count the kit cannot trust. A
+     * storage whose unmount finds out by itself may skip the question.
+     */
+    default void unmountIfMounted(String id) {
+        if (isMounted(id)) unmount(id);
+    }
+
     // ---- diffs
 
     /**

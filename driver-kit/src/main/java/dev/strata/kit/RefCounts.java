@@ -121,9 +121,21 @@ public final class RefCounts {
 
     /** Takes a reference; runs {@code onFirst} (the mount) when the count goes from 0 to 1. Returns the new count. */
     public int acquire(String id, Action onFirst) {
+        return acquire(id, onFirst, () -> {
+            if (isMounted == null || !isMounted.test(id)) onFirst.run();
+        });
+    }
+
+    /**
+     * {@link #acquire(String, Action)}, where a count that cannot be trusted (met here for the first time, or left by
+     * a kill) is 0: then {@code unlessMounted} runs instead of {@code isMounted} and {@code onFirst}. It must mount
+     * unless the layer is mounted already (a mount nobody counted is adopted, not made twice); a storage may know
+     * both in fewer calls than asking, then mounting (a get's first reference to a new layer).
+     */
+    public int acquire(String id, Action onFirst, Action unlessMounted) {
         return withLock(id, () -> {
             UnmappedCount u = unmapped(id, true);
-            if (u != null) return u.acquire(isMounted == null ? null : () -> isMounted.test(id), onFirst);
+            if (u != null) return u.acquire(isMounted == null ? null : () -> isMounted.test(id), onFirst, unlessMounted);
             CountFile c = open(id);
             try {
                 while (true) {
@@ -145,16 +157,17 @@ public final class RefCounts {
                         return 1;
                     }
                     if (!c.setBusy(w)) continue;
-                    boolean mounted = isMounted == null ? n > 0 : isMounted.test(id);
-                    if (n > 0 && !mounted) n = 0;          // stale: left by a crash, a reboot, or an unmount behind our back
-                    if (n == 0 && !mounted) {
-                        try {
+                    try {
+                        if (n == 0) {
+                            unlessMounted.run();
+                        } else if (isMounted != null && !isMounted.test(id)) {
+                            n = 0; // stale: left by a crash, a reboot, or an unmount behind our back
                             onFirst.run();
-                        } catch (RuntimeException | Error e) {
-                            c.set(CountFile.count(w)); // as it was, minus the BUSY bit: the next one checks again
-                            c.checked = false;
-                            throw e;
                         }
+                    } catch (RuntimeException | Error e) {
+                        c.set(CountFile.count(w)); // as it was, minus the BUSY bit: the next one checks again
+                        c.checked = false;
+                        throw e;
                     }
                     c.set(n + 1);
                     c.checked = true;
@@ -178,6 +191,17 @@ public final class RefCounts {
      * layer goes, so a live record means the layer is there (a put's existence check costs nothing when it is held).
      */
     public int release(String id, Runnable requireExists, Action onLast) {
+        return release(id, requireExists, onLast, () -> {
+            if (isMounted == null || isMounted.test(id)) onLast.run();
+        });
+    }
+
+    /**
+     * {@link #release(String, Runnable, Action)}, where a count that cannot be trusted is at most 1: then
+     * {@code ifMounted} runs instead of {@code isMounted} and {@code onLast}. It must unmount if mounted; a storage
+     * whose unmount finds out by itself (overlay's umount2) does it in fewer calls than asking first.
+     */
+    public int release(String id, Runnable requireExists, Action onLast, Action ifMounted) {
         return withLock(id, () -> {
             UnmappedCount u = unmapped(id, false);
             if (u != null) {
@@ -189,7 +213,7 @@ public final class RefCounts {
                         throw e;
                     }
                 }
-                return u.release(isMounted == null ? null : () -> isMounted.test(id), onLast);
+                return u.release(isMounted == null ? null : () -> isMounted.test(id), ifMounted);
             }
             if (!knows(id)) requireExists.run();
             CountFile c = open(id);
@@ -214,25 +238,23 @@ public final class RefCounts {
                         return 0;
                     }
                     if (!c.setBusy(w)) continue;
-                    boolean mounted = isMounted == null || isMounted.test(id);
-                    if (!mounted && n > 0) n = 1;  // someone unmounted it behind our back
-                    if (n <= 1) {
-                        if (mounted) {
-                            try {
-                                onLast.run();
-                            } catch (RuntimeException | Error e) {
-                                c.set(CountFile.count(w));
-                                c.checked = false;
-                                throw e;
-                            }
+                    int left;
+                    try {
+                        if (n <= 1) {
+                            ifMounted.run();
+                            left = 0;
+                        } else {
+                            // not mounted: someone unmounted it behind our back
+                            left = isMounted == null || isMounted.test(id) ? n - 1 : 0;
                         }
-                        c.set(0);
-                        c.checked = true;
-                        return 0;
+                    } catch (RuntimeException | Error e) {
+                        c.set(CountFile.count(w));
+                        c.checked = false;
+                        throw e;
                     }
-                    c.set(n - 1);
+                    c.set(left);
                     c.checked = true;
-                    return n - 1;
+                    return left;
                 }
             } finally {
                 c.close();

@@ -43,13 +43,19 @@ record UnmappedCount(Path file, int fd, long word, int len, Kind kind) {
         }
     }
 
-    /** Takes a reference; runs {@code onFirst} when nothing is mounted. {@code isMounted} null: the storage never mounts. */
-    int acquire(BooleanSupplier isMounted, RefCounts.Action onFirst) {
+    /**
+     * Takes a reference: at 0, {@code unlessMounted} (mount unless mounted); above, {@code onFirst} when nothing is
+     * mounted after all (a stale count). {@code isMounted} null: the storage never mounts.
+     */
+    int acquire(BooleanSupplier isMounted, RefCounts.Action onFirst, RefCounts.Action unlessMounted) {
         int n = count();
         try {
-            boolean mounted = isMounted == null ? n > 0 : isMounted.getAsBoolean();
-            if (n > 0 && !mounted) n = 0;
-            if (n == 0 && !mounted) onFirst.run();
+            if (n == 0) {
+                unlessMounted.run();
+            } else if (isMounted != null && !isMounted.getAsBoolean()) {
+                n = 0;
+                onFirst.run();
+            }
             write(n + 1);
         } catch (RuntimeException | Error e) {
             abandon();
@@ -59,14 +65,19 @@ record UnmappedCount(Path file, int fd, long word, int len, Kind kind) {
         return n + 1;
     }
 
-    /** Drops a reference; runs {@code onLast} at the last one while mounted. */
-    int release(BooleanSupplier isMounted, RefCounts.Action onLast) {
+    /**
+     * Drops a reference: at the last one (or none), {@code ifMounted} (unmount if mounted); above, the count goes
+     * to 0 when nothing is mounted after all (a stale count). {@code isMounted} null: the storage never mounts.
+     */
+    int release(BooleanSupplier isMounted, RefCounts.Action ifMounted) {
         int n = count(), left;
         try {
-            boolean mounted = isMounted == null || isMounted.getAsBoolean();
-            if (!mounted && n > 0) n = 1;
-            if (n <= 1 && mounted) onLast.run();
-            left = Math.max(n - 1, 0);
+            if (n <= 1) {
+                ifMounted.run();
+                left = 0;
+            } else {
+                left = isMounted == null || isMounted.getAsBoolean() ? n - 1 : 0;
+            }
             write(left);
         } catch (RuntimeException | Error e) {
             abandon();

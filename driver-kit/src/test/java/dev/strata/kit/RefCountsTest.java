@@ -94,6 +94,57 @@ class RefCountsTest {
         }));
     }
 
+    /**
+     * A count not trusted yet at 0 has the storage mount unless mounted in one step; a trusted 0 mounts without a
+     * question, and a stale count above 0 is asked about, then mounted.
+     */
+    @Test
+    void anUncheckedCountOfZeroMountsUnlessMountedInOneStep() {
+        List<String> calls = new ArrayList<>();
+        RefCounts refs = new RefCounts(dir, id -> calls.add("isMounted") && false);
+        RefCounts.Action mount = () -> calls.add("mount"), unlessMounted = () -> calls.add("unlessMounted");
+        assertEquals(1, refs.acquire("m", mount, unlessMounted)); // unmapped
+        assertEquals(0, refs.release("m", () -> { }));
+        assertEquals(1, refs.acquire("m", mount, unlessMounted)); // the third use maps it, not checked yet
+        assertEquals(List.of("unlessMounted", "isMounted", "unlessMounted"), calls);
+        assertEquals(0, refs.release("m", () -> { }));
+        calls.clear();
+        assertEquals(1, refs.acquire("m", mount, unlessMounted)); // mapped and checked: 0 is trusted
+        assertEquals(List.of("mount"), calls);
+        calls.clear();
+        RefCounts other = new RefCounts(dir, id -> calls.add("isMounted") && false); // another process: 1 is stale
+        assertEquals(1, other.acquire("m", mount, unlessMounted));
+        assertEquals(List.of("isMounted", "mount"), calls);
+    }
+
+    /**
+     * A count not trusted yet at its last reference has the storage unmount if mounted in one step; a trusted one
+     * unmounts without a question, and a count not trusted above 1 is asked about.
+     */
+    @Test
+    void anUncheckedLastReferenceUnmountsIfMountedInOneStep() {
+        List<String> calls = new ArrayList<>();
+        RefCounts refs = new RefCounts(dir, id -> calls.add("isMounted")); // always mounted
+        RefCounts.Action unmount = () -> calls.add("unmount"), ifMounted = () -> calls.add("ifMounted");
+        refs.acquire("r", () -> { });
+        calls.clear();
+        assertEquals(0, refs.release("r", () -> { }, unmount, ifMounted)); // unmapped
+        assertEquals(List.of("ifMounted"), calls);
+        refs.acquire("r", () -> { }); // the third use maps it, checked from then on
+        refs.acquire("r", () -> { });
+        calls.clear();
+        assertEquals(1, refs.release("r", () -> { }, unmount, ifMounted));
+        assertEquals(0, refs.release("r", () -> { }, unmount, ifMounted));
+        assertEquals(List.of("unmount"), calls, "a trusted count: no question, the unmount at the last");
+        RefCounts other = new RefCounts(dir, id -> calls.add("isMounted"));
+        refs.acquire("r", () -> { });
+        refs.acquire("r", () -> { });
+        calls.clear();
+        assertEquals(1, other.release("r", () -> { }, unmount, ifMounted)); // mapped by someone: other maps it, not checked
+        assertEquals(0, other.release("r", () -> { }, unmount, ifMounted));
+        assertEquals(List.of("isMounted", "unmount"), calls);
+    }
+
     @Test
     void aCountUsedOnceOrTwiceIsReadAndWrittenNotMapped() throws Exception {
         RefCounts refs = new RefCounts(dir, id -> true, id -> new RefCounts.Layer(dir.resolve("u"), false));

@@ -56,29 +56,55 @@ final class LayerMounts {
         byte[] lowerFile = layout.lowerFile(id);
         if (lowerFile == null) return;
         String merged = layout.entry(id, Layout.MERGED);
+        makeMountPoint(merged); // there already: left by an earlier mount that was not put
+        mountAt(id, merged, lowerFile, mountLabel);
+    }
+
+    /**
+     * {@link #mount} unless the layer is mounted already or is a base layer, and its {@link #root}, in the calls of a
+     * mount alone (where asking {@link #isMountedOrBase} first, then {@link #root}, takes three more): a mount point
+     * this call has just made has nothing mounted on it, so only one found there already is looked at.
+     */
+    Path mountUnlessMounted(String id, String mountLabel) {
+        byte[] lowerFile = layout.lowerFile(id);
+        if (lowerFile == null) return layout.diff(id);
+        String merged = layout.entry(id, Layout.MERGED);
+        Path root = layout.merged(id);
+        if (!makeMountPoint(merged) && MountRoots.isMountRoot(root)) return root; // mounted by nobody who counted it: adopted
+        mountAt(id, merged, lowerFile, mountLabel);
+        return root;
+    }
+
+    /** Makes the mount point; false when it was there already. */
+    private static boolean makeMountPoint(String merged) {
         int made = PosixFiles.tryMkdirat(null, merged, 0700);
-        if (made != 0 && made != Errno.EEXIST) { // EEXIST: left by an earlier mount that was not put
-            SyscallException e = new SyscallException("mkdirat", merged, made);
-            throw new StorageException("get", merged, e.getMessage(), e);
-        }
+        if (made == 0) return true;
+        if (made == Errno.EEXIST) return false;
+        SyscallException e = new SyscallException("mkdirat", merged, made);
+        throw new StorageException("get", merged, e.getMessage(), e);
+    }
+
+    /** Mounts the layer whose {@code lower} file holds {@code lowerFile} at its mount point {@code merged}, which exists. */
+    private void mountAt(String id, String merged, byte[] lowerFile, String mountLabel) {
         // A layer with a child is mounted read-only, its own diff the uppermost lower (moby's "committed").
         boolean readOnly = layout.isCommitted(id);
         LayerIdMaps maps = idMaps;
-        boolean plain = !mounter.usesLabel(mountLabel) && (maps == null || !maps.inChain(id));
+        boolean mapped = maps != null && maps.inChain(id); // asked once: a layer's record never changes while it exists
+        boolean plain = !mounter.usesLabel(mountLabel) && !mapped;
         if (plain && mountKept(id, merged, lowerFile, readOnly)) return;
         List<String> lowerEntries = Layout.lowerEntries(lowerFile);
         if (lowerEntries.isEmpty()) {
             removeMountPoint(merged);
             return;
         }
-        try (IdmappedLowers shown = new IdmappedLowers(layout, maps)) {
+        try (IdmappedLowers shown = new IdmappedLowers(layout, mapped ? maps : null)) {
             List<String> lowers = new ArrayList<>(lowerEntries.size() + 1);
             if (readOnly) lowers.add(layout.entry(id, Layout.DIFF)); // stored as the layer shows it
             lowers.addAll(shown.lowers(id, lowerEntries));
             if (!readOnly && volatileMounts) clearVolatileMark(id);
             String upper = readOnly ? null : layout.entry(id, Layout.DIFF), work = readOnly ? null : layout.entry(id, Layout.WORK);
-            mounter.mount(merged, lowers, upper, work, mountLabel);
-            if (plain) keep(id, lowerFile, readOnly, mounter.classicDataFor(lowers, upper, work));
+            String data = mounter.mount(merged, lowers, upper, work, mountLabel);
+            if (plain) keep(id, lowerFile, readOnly, data);
         } catch (RuntimeException e) {
             removeMountPoint(merged);
             throw e instanceof StorageException ? e : new StorageException("get", id, e.toString(), e);

@@ -89,36 +89,27 @@ final class OverlayMounter {
 
     /**
      * Mounts an overlay at {@code target}. {@code upper} null makes a read-only overlay of the lowers alone
-     * (then there must be at least two).
+     * (then there must be at least two). Returns the mount(2) options it mounted with, or null when it took the new
+     * mount API: what a caller may keep and hand to {@link #mountClassic(String, String)} for the next mount of the
+     * same stack, when there was no label, instead of building it again.
      */
-    void mount(String target, List<String> lowers, String upper, String work, String mountLabel) {
+    String mount(String target, List<String> lowers, String upper, String work, String mountLabel) {
         if (lowers.size() > KERNEL_MAX_LOWERS) {
             throw new StorageException("mount", target, lowers.size() + " lower layers; the kernel mounts at most "
                     + KERNEL_MAX_LOWERS + " in one overlay");
         }
         String label = selinux && mountLabel != null && !mountLabel.isEmpty() ? mountLabel : null;
-        if (policy == Policy.FSOPEN) {
+        if (policy == Policy.FSOPEN || policy == Policy.AUTO && estimatedLength(lowers, upper, work) > PAGE_SIZE - 1) {
             mountNew(target, lowers, upper, work, label);
-            return;
-        }
-        if (policy == Policy.AUTO && estimatedLength(lowers, upper, work) > PAGE_SIZE - 1) {
-            mountNew(target, lowers, upper, work, label);
-            return;
+            return null;
         }
         String data = classicData(lowers, upper, work, label);
-        if (policy == Policy.AUTO && data.length() > PAGE_SIZE - 1) mountNew(target, lowers, upper, work, label);
-        else mountClassic(target, data, lowers, upper, work, label);
-    }
-
-    /**
-     * The mount(2) options {@link #mount} would pass for this stack without a label, or null when it would take the
-     * new mount API (or the options do not fit in a page): what a caller may keep and hand to {@link #mountClassic}
-     * for the next mount of the same stack, instead of building it again.
-     */
-    String classicDataFor(List<String> lowers, String upper, String work) {
-        if (policy == Policy.FSOPEN || lowers.size() > KERNEL_MAX_LOWERS || estimatedLength(lowers, upper, work) > PAGE_SIZE - 1) return null;
-        String data = classicData(lowers, upper, work, null);
-        return data.getBytes(StandardCharsets.UTF_8).length <= PAGE_SIZE - 1 ? data : null;
+        if (policy == Policy.AUTO && data.length() > PAGE_SIZE - 1) {
+            mountNew(target, lowers, upper, work, label);
+            return null;
+        }
+        mountClassic(target, data, lowers, upper, work, label); // throws past a page: the data it mounted fits
+        return data;
     }
 
     /** Whether a mount with this label passes it to the kernel (SELinux): such a mount is not kept by a caller. */
@@ -126,7 +117,7 @@ final class OverlayMounter {
         return selinux && mountLabel != null && !mountLabel.isEmpty();
     }
 
-    /** mount(2) with options {@link #classicDataFor} gave; false (nothing mounted) when it fails, for the caller to redo it in full. */
+    /** mount(2) with options {@link #mount} returned; false (nothing mounted) when it fails, for the caller to redo it in full. */
     boolean mountClassic(String target, String data) {
         try {
             Mounts.mount("overlay", target, "overlay", extra.msFlags(), data);

@@ -246,6 +246,17 @@ public final class OverlayStorage implements LayerStorage, MountSpecs {
         return mounts.isMountedOrBase(id);
     }
 
+    @Override
+    public Path mountUnlessMounted(String id, String mountLabel) {
+        return mounts.mountUnlessMounted(id, mountLabel);
+    }
+
+    /** umount2 tells whether something was mounted: one call, where asking first takes two more. */
+    @Override
+    public void unmountIfMounted(String id) {
+        mounts.unmount(id);
+    }
+
     // ---------------------------------------------------------------------------------------------- id maps
 
     /** Idmapped lowers, where this kernel stacks an overlay on idmapped trees of the home's filesystem (probed once). */
