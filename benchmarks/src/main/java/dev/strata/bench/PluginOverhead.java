@@ -53,7 +53,13 @@ import static dev.strata.bench.Comparison.Metric;
  * snapshot case sets Strata's server against containerd's own overlayfs snapshotter behind its snapshotservice
  * (snapshotter-server/go's refserver, grpc-go), the same client on both: what any server costs that client here.
  *
- * <pre>scripts/bench PluginOverhead [DRIVER] [RUNS] [N] [WARMUP] [tmpfs|ext4]   (defaults: overlay 5 2000 2000 ext4)</pre>
+ * <p>Every block first runs its untimed warm-up: WARMUP rounds of what it times (a quarter of it where N is quartered
+ * too, as in the snapshot cases). The snapshotter server's request path compiles with C2 only after some thousands of rounds
+ * (benchmarks/README.md, "Warm-up"), so the first block of each snapshot side also makes {@code SNAPSHOT_WARMUP}
+ * (env, default {@value #SNAPSHOT_WARMUP}, as {@code scripts/bench-snapshotter}'s) untimed rounds more; the other
+ * cases' blocks keep their length.
+ *
+ * <pre>[SNAPSHOT_WARMUP=R] scripts/bench PluginOverhead [DRIVER] [RUNS] [N] [WARMUP] [tmpfs|ext4]   (defaults: overlay 5 2000 2000 ext4)</pre>
  */
 public final class PluginOverhead {
     private static final Goal ADDS_AT_MOST_200_US = Goal.ratio(200, Double.NaN);
@@ -61,6 +67,8 @@ public final class PluginOverhead {
     private static final List<String> LIFECYCLE_OPS = List.of("create", "get", "put", "remove");
     /** How long the minimal server waits before answering a lifecycle call: of the order of the driver's own calls. */
     static final String MINIMAL_DELAY = "1ms";
+    /** The snapshot sides' extra warm-up in their first block, in rounds: as {@code scripts/bench-snapshotter}'s. */
+    static final int SNAPSHOT_WARMUP = 8000;
 
     private PluginOverhead() {
     }
@@ -71,6 +79,7 @@ public final class PluginOverhead {
         int n = args.length > 2 ? Integer.parseInt(args[2]) : 2000;
         int warmup = args.length > 3 ? Integer.parseInt(args[3]) : 2000;
         String backing = args.length > 4 ? args[4] : "ext4";
+        int snapshotWarmup = Integer.parseInt(OverlayVsMoby.env("SNAPSHOT_WARMUP", Integer.toString(SNAPSHOT_WARMUP)));
         if (!Kernel.isRoot()) throw new IllegalStateException("must run as root (mounts)");
         Path client = VsMoby.buildPeer(Path.of("").toAbsolutePath(), "plugin-client");
         Comparison c = new Comparison("graphdriver plugin and snapshotter sockets against in-process, " + driver + " on " + backing, runs, null);
@@ -106,16 +115,17 @@ public final class PluginOverhead {
                     for (String p : SNAPSHOT_OPS) added.add(Metric.added(p, "snapshot " + p + ", µs added", ADDS_AT_MOST_200_US));
                     for (String p : SNAPSHOT_OPS) times.add(Metric.time(p, "snapshot " + p + ", µs", null));
                     c.add(new Comparison.Case("snapshot round, containerd's proxy client", List.of(
-                            snapshotSocketSide("socket", roundbench, snapSocket, m.mount, n / 4, warmup / 4),
-                            snapshotInProcessSide(snapLocal, n / 4, warmup / 4)), added, Comparison.Prepare.NOTHING));
+                            snapshotSocketSide("socket", roundbench, snapSocket, m.mount, n / 4, warmup / 4, snapshotWarmup),
+                            snapshotInProcessSide(snapLocal, n / 4, warmup / 4, snapshotWarmup)), added, Comparison.Prepare.NOTHING));
                     Path refSocket = m.mount.resolve("ref.sock");
                     refServer = new ProcessBuilder(roundbench.resolveSibling("refserver").toString(), "-socket", refSocket.toString(),
                             "-root", m.mount.resolve("snap-ref").toString()).redirectErrorStream(true)
                             .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
                     while (!Files.exists(refSocket) && refServer.isAlive()) Thread.sleep(20);
                     c.add(new Comparison.Case("snapshot round, containerd's proxy client: Strata's server against containerd's snapshotservice",
-                            List.of(snapshotSocketSide("Strata's server", roundbench, snapSocket, m.mount, n / 4, warmup / 4),
-                                    snapshotSocketSide("containerd's overlayfs via snapshotservice", roundbench, refSocket, m.mount, n / 4, warmup / 4)),
+                            List.of(snapshotSocketSide("Strata's server", roundbench, snapSocket, m.mount, n / 4, warmup / 4, snapshotWarmup),
+                                    snapshotSocketSide("containerd's overlayfs via snapshotservice", roundbench, refSocket, m.mount, n / 4,
+                                            warmup / 4, snapshotWarmup)),
                             times, Comparison.Prepare.NOTHING));
                     while (!Files.exists(stubSocket) && stub.isAlive()) Thread.sleep(20);
                     c.add(new Comparison.Case("exists, moby's client: Strata's server against a Go stub", List.of(
@@ -165,7 +175,7 @@ public final class PluginOverhead {
         System.out.printf("%nConnections Strata's server accepted: %d, for %d client processes (each keeps one connection for its calls; "
                 + "moby's client opens a second when a reply is not read to its end, as for Init, and at times a third when a call "
                 + "starts before Go's transport has put the connection back in its pool).%n", connections, runs * 7);
-        System.out.printf("scripts/bench PluginOverhead %s %d %d %d %s%n", driver, runs, n, warmup, backing);
+        System.out.printf("SNAPSHOT_WARMUP=%d scripts/bench PluginOverhead %s %d %d %d %s%n", snapshotWarmup, driver, runs, n, warmup, backing);
     }
 
     /** A snapshotter of its own driver, as {@code strata --root ROOT snapshotter serve} opens it. */
@@ -186,9 +196,14 @@ public final class PluginOverhead {
         return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
     }
 
-    /** roundbench's snapshot round without its mount, over the socket: one process, one connection per block. */
-    private static Comparison.Side snapshotSocketSide(String name, Path roundbench, Path socket, Path dir, int n, int warmup) {
+    /**
+     * roundbench's snapshot round without its mount, over the socket: one process, one connection per block; the
+     * first block warms up {@code firstWarmup} rounds more.
+     */
+    private static Comparison.Side snapshotSocketSide(String name, Path roundbench, Path socket, Path dir, int n, int warmup, int firstWarmup) {
         return new Comparison.Side() {
+            private boolean warm;
+
             @Override
             public String name() {
                 return name;
@@ -196,8 +211,10 @@ public final class PluginOverhead {
 
             @Override
             public Map<String, Double> measure(int run) throws Exception {
+                int w = warm ? warmup : warmup + firstWarmup;
+                warm = true;
                 JsonNode phases = phases(roundbench.toString(), "-a", socket.toString(), "-runs", "1", "-rounds", Integer.toString(n),
-                        "-warmup", Integer.toString(warmup), "-dir", dir.toString(), "-no-mount", "-json");
+                        "-warmup", Integer.toString(w), "-dir", dir.toString(), "-no-mount", "-json");
                 Map<String, Double> v = new LinkedHashMap<>();
                 for (String op : SNAPSHOT_OPS) v.put(op, phases.path(op).path("median_us").asDouble());
                 return v;
@@ -205,10 +222,14 @@ public final class PluginOverhead {
         };
     }
 
-    /** The same round on a snapshotter in this JVM: a committed empty base, then Prepare, Mounts, Commit, Remove. */
-    private static Comparison.Side snapshotInProcessSide(Snapshotter sn, int n, int warmup) {
+    /**
+     * The same round on a snapshotter in this JVM: a committed empty base, then Prepare, Mounts, Commit, Remove; the
+     * first block warms up {@code firstWarmup} rounds more, as the socket side's.
+     */
+    private static Comparison.Side snapshotInProcessSide(Snapshotter sn, int n, int warmup, int firstWarmup) {
         return new Comparison.Side() {
             private int seq;
+            private boolean warm;
 
             @Override
             public String name() {
@@ -222,7 +243,9 @@ public final class PluginOverhead {
                 sn.commit(base, base + "-active", Map.of());
                 Map<String, List<Long>> t = new LinkedHashMap<>();
                 for (String op : SNAPSHOT_OPS) t.put(op, new ArrayList<>());
-                for (int i = -warmup; i < n; i++) {
+                int w = warm ? warmup : warmup + firstWarmup;
+                warm = true;
+                for (int i = -w; i < n; i++) {
                     String key = "roundbench-active-" + ++seq, name = "roundbench-layer-" + seq;
                     long a = timed(() -> sn.prepare(key, base, Map.of()));
                     long b = timed(() -> sn.mounts(key));

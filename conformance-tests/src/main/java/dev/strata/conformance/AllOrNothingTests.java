@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.function.IntFunction;
 import java.util.zip.GZIPOutputStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -131,35 +132,40 @@ public interface AllOrNothingTests extends DriverUnderTest {
     @Order(704)
     @DisplayName("strata: KillDuringApplyCreateRemove (kill -9 at random points)")
     default void killDuringApplyCreateRemove() throws Exception {
-        long seed = Long.getLong("strata.conformance.killSeed", System.nanoTime());
-        SplittableRandom random = new SplittableRandom(seed);
-        KillTrial trial = new KillTrial(driverName(), driverOptions(), testRoot(), this::reopen);
+        KillTrial.Op[] ops = KillTrial.Op.values();
         Map<KillTrial.Op, String> seen = new EnumMap<>(KillTrial.Op.class);
-        for (KillTrial.Op op : KillTrial.Op.values()) {
-            for (int i = 0; i < 2; i++) {
-                try {
-                    KillTrial.Outcome o = trial.run(op, i == 1, random);
-                    seen.merge(op, o.state(), (a, b) -> a + "," + b);
-                } catch (AssertionError e) {
-                    fail(op + " trial " + (i + 1) + " (seed " + seed + ", -Dstrata.conformance.killSeed to repeat): " + e.getMessage(), e);
-                }
-            }
-        }
-        assertEquals(Set.of(KillTrial.Op.values()), seen.keySet(), "every operation was tried: " + seen);
+        // Each operation twice: on a layer without content of its own, then on one with.
+        killTrials(ops.length * 2, i -> ops[i / 2] + " trial " + (i % 2 + 1), (trial, i, random) ->
+                seen.merge(ops[i / 2], trial.run(ops[i / 2], i % 2 == 1, random).state(), (a, b) -> a + "," + b));
+        assertEquals(Set.of(ops), seen.keySet(), "every operation was tried: " + seen);
     }
 
     @Test
     @Order(704)
     @DisplayName("strata: KillDuringCreateThenLostRunDirectory (kill -9, then no run directory, as after a reboot)")
     default void killDuringCreateThenLostRunDirectory() throws Exception {
+        killTrials(3, i -> "trial " + (i + 1), (trial, i, random) -> trial.run(KillTrial.Op.CREATE, false, true, random));
+    }
+
+    /** The i-th (from 0) of a test's kill trials, whose kill points come from {@code random}. */
+    @FunctionalInterface
+    interface KillRound {
+        void run(KillTrial trial, int i, SplittableRandom random) throws Exception;
+    }
+
+    /**
+     * Runs {@code rounds} kill trials on one seed (from -Dstrata.conformance.killSeed, else the clock): a failed one
+     * is named by {@code label} with the seed, so that the property repeats the run.
+     */
+    private void killTrials(int rounds, IntFunction<String> label, KillRound round) throws Exception {
         long seed = Long.getLong("strata.conformance.killSeed", System.nanoTime());
         SplittableRandom random = new SplittableRandom(seed);
         KillTrial trial = new KillTrial(driverName(), driverOptions(), testRoot(), this::reopen);
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < rounds; i++) {
             try {
-                trial.run(KillTrial.Op.CREATE, false, true, random);
+                round.run(trial, i, random);
             } catch (AssertionError e) {
-                fail("trial " + (i + 1) + " (seed " + seed + ", -Dstrata.conformance.killSeed to repeat): " + e.getMessage(), e);
+                fail(label.apply(i) + " (seed " + seed + ", -Dstrata.conformance.killSeed to repeat): " + e.getMessage(), e);
             }
         }
     }

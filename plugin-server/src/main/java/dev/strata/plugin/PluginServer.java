@@ -106,10 +106,6 @@ public final class PluginServer implements SocketServer {
     }
 
     private void bind() throws IOException {
-        Path socket = config.socket();
-        SocketFile.prepare(socket);
-        Path bindPath = SocketFile.privateBindPath(socket);
-        Path at = bindPath != null ? bindPath : socket;
         GraphDriverApi api = new GraphDriverApi(host);
         ServerBootstrap b = new ServerBootstrap()
                 .group(acceptor, loops)
@@ -127,16 +123,8 @@ public final class PluginServer implements SocketServer {
                                 new PluginHttpHandler(api, workers, calls));
                     }
                 });
-        try {
-            server = b.bind(UnixDomainSocketAddress.of(at)).sync().channel();
-            socketKey = SocketFile.publish(at, socket);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while binding " + socket, e);
-        } finally {
-            if (bindPath != null) SocketFile.deleteTree(bindPath.getParent());
-        }
-        LOG.log(System.Logger.Level.INFO, "serving the graphdriver plugin protocol on {0} ({1})", socket, host.describe());
+        socketKey = SocketFile.bind(config.socket(), at -> server = b.bind(UnixDomainSocketAddress.of(at)).sync().channel());
+        LOG.log(System.Logger.Level.INFO, "serving the graphdriver plugin protocol on {0} ({1})", config.socket(), host.describe());
         workers.execute(Wire::warmUp);
     }
 

@@ -16,10 +16,10 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 
 /**
- * The plugin's socket file: a stale one (left by a plugin that died) is removed at start, a live one or a file
- * that is not a socket is refused; the socket is bound in a private directory, given mode 0600 and then renamed
- * into place, so nobody can connect before the mode is set (there is no umask in Java); at close it is removed if
- * it is still ours.
+ * A server's socket file (the graphdriver plugin's, the snapshotter's): a stale one (left by a server that died) is
+ * removed at start, a live one or a file that is not a socket is refused; the socket is bound in a private directory,
+ * given mode 0600 and then renamed into place, so nobody can connect before the mode is set (there is no umask in
+ * Java); at close it is removed if it is still ours.
  */
 public final class SocketFile {
     /** sun_path holds 108 bytes including the terminating NUL. */
@@ -38,8 +38,37 @@ public final class SocketFile {
         }
     }
 
+    /** Binds a server at the path it is given: the private bind path, or the final one (see {@link #bind}). */
+    @FunctionalInterface
+    public interface Binder {
+        void bindAt(Path at) throws IOException, InterruptedException;
+    }
+
+    /**
+     * Everything of the class comment around a server's own bind: a stale socket removed (a live one or a non-socket
+     * refused), the server bound by {@code binder} in a private directory, the socket given mode 0600 and renamed to
+     * {@code socket}, the private directory removed whatever happened. Whatever {@code binder} does at the bound
+     * path before it returns (a warm-up) happens before the socket appears.
+     *
+     * @return the published socket's file key, for {@link #removeIfOurs}
+     */
+    public static Object bind(Path socket, Binder binder) throws IOException {
+        prepare(socket);
+        Path bindPath = privateBindPath(socket);
+        Path at = bindPath != null ? bindPath : socket;
+        try {
+            binder.bindAt(at);
+            return publish(at, socket);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while binding " + socket, e);
+        } finally {
+            if (bindPath != null) deleteTree(bindPath.getParent());
+        }
+    }
+
     /** Makes the parent directory and removes a stale socket; refuses a live one or a non-socket. */
-    public static void prepare(Path socket) throws IOException {
+    private static void prepare(Path socket) throws IOException {
         checkLength(socket);
         Files.createDirectories(socket.getParent());
         if (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) return;
@@ -59,7 +88,7 @@ public final class SocketFile {
      * Where to bind before {@link #publish}: {@code <dir>/.<name>.<pid>/s}, in a new 0700 directory. Null when that
      * path would be too long for sun_path; then bind at the final path and accept a short window before chmod.
      */
-    public static Path privateBindPath(Path socket) throws IOException {
+    private static Path privateBindPath(Path socket) throws IOException {
         Path dir = socket.resolveSibling("." + socket.getFileName() + "." + ProcessHandle.current().pid());
         Path bind = dir.resolve("s");
         if (bind.toString().getBytes(StandardCharsets.UTF_8).length > MAX_PATH_BYTES) return null;
@@ -69,7 +98,7 @@ public final class SocketFile {
     }
 
     /** Sets mode 0600 and moves the bound socket to its public path. Returns the file key that identifies it. */
-    public static Object publish(Path bound, Path socket) throws IOException {
+    private static Object publish(Path bound, Path socket) throws IOException {
         Files.setPosixFilePermissions(bound, PosixFilePermissions.fromString("rw-------"));
         if (!bound.equals(socket)) {
             Files.move(bound, socket, StandardCopyOption.ATOMIC_MOVE);
@@ -89,7 +118,7 @@ public final class SocketFile {
         }
     }
 
-    public static void deleteTree(Path dir) throws IOException {
+    private static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) return;
         try (var children = Files.list(dir)) {
             for (Path c : children.toList()) Files.deleteIfExists(c);

@@ -15,12 +15,16 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -323,56 +327,53 @@ class PluginServerTest {
         }
     }
 
+    /**
+     * Inits the driver over {@code c}, creates l1 and starts a Get of it that the driver holds until {@code gate}
+     * opens; returns once the Get is inside the driver.
+     */
+    private CompletableFuture<RawHttp.Response> getHeldByTheDriver(RawHttp c, CountDownLatch gate) throws Exception {
+        init(c);
+        c.call("GraphDriver.Create", "{\"ID\":\"l1\"}");
+        CountDownLatch entered = new CountDownLatch(1);
+        driver().getGate = gate;
+        driver().getEntered = entered;
+        CompletableFuture<RawHttp.Response> get = CompletableFuture.supplyAsync(() -> {
+            try {
+                return c.call("GraphDriver.Get", "{\"ID\":\"l1\"}");
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+        assertTrue(entered.await(10, TimeUnit.SECONDS), "the Get reached the driver");
+        return get;
+    }
+
     @Test
     void aBlockedDriverCallDoesNotHoldUpOtherConnections() throws Exception {
         try (RawHttp a = new RawHttp(socket); RawHttp b = new RawHttp(socket)) {
-            init(a);
-            a.call("GraphDriver.Create", "{\"ID\":\"l1\"}");
-            java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
-            java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
-            driver().getGate = gate;
-            driver().getEntered = entered;
-            var blocked = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-                try {
-                    return a.call("GraphDriver.Get", "{\"ID\":\"l1\"}");
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            });
-            assertTrue(entered.await(10, java.util.concurrent.TimeUnit.SECONDS));
+            CountDownLatch gate = new CountDownLatch(1);
+            CompletableFuture<RawHttp.Response> blocked = getHeldByTheDriver(a, gate);
             assertEquals("{\"Exists\":true}", b.call("GraphDriver.Exists", "{\"ID\":\"l1\"}").text());
             assertEquals(200, b.call("GraphDriver.Status", "{}").status());
             assertFalse(blocked.isDone());
             gate.countDown();
-            assertEquals(200, blocked.get(10, java.util.concurrent.TimeUnit.SECONDS).status());
+            assertEquals(200, blocked.get(10, TimeUnit.SECONDS).status());
         }
     }
 
     @Test
     void closeLetsACallInProgressFinishBeforeTheCleanupAndRefusesNewOnes() throws Exception {
         try (RawHttp a = new RawHttp(socket); RawHttp b = new RawHttp(socket)) {
-            init(a);
-            a.call("GraphDriver.Create", "{\"ID\":\"l1\"}");
-            java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
-            java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+            CountDownLatch gate = new CountDownLatch(1);
+            CompletableFuture<RawHttp.Response> blocked = getHeldByTheDriver(a, gate);
             MemoryDriver d = driver();
-            d.getGate = gate;
-            d.getEntered = entered;
-            var blocked = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-                try {
-                    return a.call("GraphDriver.Get", "{\"ID\":\"l1\"}");
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            });
-            assertTrue(entered.await(10, java.util.concurrent.TimeUnit.SECONDS));
-            var closing = java.util.concurrent.CompletableFuture.runAsync(server::close);
+            var closing = CompletableFuture.runAsync(server::close);
             Thread.sleep(300);
             assertFalse(closing.isDone(), "close waits for the Get in progress");
             assertEquals(0, d.cleanups.get(), "no cleanup while a call runs");
             gate.countDown();
-            assertEquals(200, blocked.get(10, java.util.concurrent.TimeUnit.SECONDS).status());
-            closing.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(200, blocked.get(10, TimeUnit.SECONDS).status());
+            closing.get(10, TimeUnit.SECONDS);
             assertEquals(1, d.cleanups.get());
         }
     }

@@ -88,10 +88,7 @@ public final class SnapshotterServer implements SocketServer {
     }
 
     private void bind() throws IOException {
-        SocketFile.prepare(socket);
-        Path bindPath = SocketFile.privateBindPath(socket);
-        Path at = bindPath != null ? bindPath : socket;
-        try {
+        socketKey = SocketFile.bind(socket, at -> {
             server = NettyServerBuilder.forAddress(UnixDomainSocketAddress.of(at))
                     .channelFactory(SnapshotterServer::listeningChannel)
                     // grpc-java asks every connection for TCP keep-alive, which a UNIX socket has not: Netty then
@@ -106,10 +103,7 @@ public final class SnapshotterServer implements SocketServer {
                     .build()
                     .start();
             Warmup.run(at, loop); // before the socket appears: containerd's first dial gets a warm server
-            socketKey = SocketFile.publish(at, socket);
-        } finally {
-            if (bindPath != null) SocketFile.deleteTree(bindPath.getParent());
-        }
+        });
         LOG.log(System.Logger.Level.INFO, "serving containerd snapshots on {0} ({1} in {2})", socket,
                 snapshotter.driver().name(), snapshotter.driver().home());
         LOG.log(System.Logger.Level.INFO, IdMapLabels.advice(snapshotter.driver()));

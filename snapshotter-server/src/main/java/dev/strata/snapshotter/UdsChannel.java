@@ -14,8 +14,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A plaintext gRPC client channel on a UNIX socket (Netty's NIO domain-socket channel, as the server's), closed with
- * the event loop it made. The one way Strata's own clients dial a snapshotter: the server's warm-up, the AOT
- * training run and the tests.
+ * the event loop it made. The one way Strata's own clients dial a gRPC server on a socket: the snapshotter's warm-up,
+ * the AOT training run, the tests, and the end-to-end tests' CRI client of containerd.
  */
 public final class UdsChannel implements AutoCloseable {
     private final ManagedChannel channel;
@@ -26,6 +26,9 @@ public final class UdsChannel implements AutoCloseable {
         this.channel = NettyChannelBuilder.forAddress(UnixDomainSocketAddress.of(socket))
                 .channelType(NioDomainSocketChannel.class).eventLoopGroup(loop).usePlaintext()
                 .withOption(ChannelOption.SO_KEEPALIVE, null) // as the server's: no TCP option on a UNIX socket
+                // A socket path is no authority (grpc-java would send the path): "localhost", as grpc-go's unix dialer
+                // sends it, so containerd's CRI takes the calls and Strata's server sees what containerd sends it.
+                .overrideAuthority("localhost")
                 .build();
         this.ownLoop = ownLoop;
     }
