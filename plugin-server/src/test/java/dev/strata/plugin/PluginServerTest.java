@@ -367,10 +367,13 @@ class PluginServerTest {
             CountDownLatch gate = new CountDownLatch(1);
             CompletableFuture<RawHttp.Response> blocked = getHeldByTheDriver(a, gate);
             MemoryDriver d = driver();
-            var closing = CompletableFuture.runAsync(server::close);
+            // a thread of its own: on 2 cores the common pool has one worker, and the held Get's caller is on it
+            var closing = CompletableFuture.runAsync(server::close, r -> new Thread(r, "close").start());
             Thread.sleep(300);
             assertFalse(closing.isDone(), "close waits for the Get in progress");
             assertEquals(0, d.cleanups.get(), "no cleanup while a call runs");
+            RawHttp.Response refused = b.call("GraphDriver.Exists", "{\"ID\":\"l1\"}");
+            assertEquals(503, refused.status(), refused.text());
             gate.countDown();
             assertEquals(200, blocked.get(10, TimeUnit.SECONDS).status());
             closing.get(10, TimeUnit.SECONDS);
