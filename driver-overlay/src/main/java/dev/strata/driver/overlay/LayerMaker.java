@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
 import java.util.List;
@@ -43,21 +44,15 @@ final class LayerMaker {
         StorageOpts limits = StorageOpts.parse(op, id, layer.options(), layer.readWrite());
         if (layer.readWrite()) limits = limits.withDefaults(options.defaultSize(), options.defaultInodes());
         if (limits.any()) quota.require(op, id);
-        List<String> lowers = parent == null ? List.of() : layout.lowerEntriesForChild(parent, linkOf(parent));
-        if (lowers.size() > OverlayMounter.KERNEL_MAX_LOWERS) {
-            throw new StorageException(op, id, "max depth exceeded: the layer would have " + lowers.size()
+        ChildLower lower = parent == null ? null : childLower(parent);
+        if (lower != null && lower.depth() > OverlayMounter.KERNEL_MAX_LOWERS) {
+            throw new StorageException(op, id, "max depth exceeded: the layer would have " + lower.depth()
                     + " lower layers, and overlay mounts at most " + OverlayMounter.KERNEL_MAX_LOWERS);
         }
         Path staging = layout.newDir(id);
-        sweep(staging); // what a lost create of this id left
         Path link = null;
         try {
-            try {
-                mkdir(staging, "rwx--x---");
-            } catch (NoSuchFileException e) {
-                Files.createDirectories(staging.getParent());
-                mkdir(staging, "rwx--x---");
-            }
+            makeStaging(staging);
             // Before anything is written: with PROJINHERIT, all the layer's files count against its limit.
             if (limits.any()) quota.set(staging, limits.size(), limits.inodes());
             mkdir(staging.resolve(Layout.DIFF), "rwxr-xr-x");
@@ -78,7 +73,7 @@ final class LayerMaker {
             if (parent != null) {
                 mkdir(staging.resolve(Layout.WORK), "rwx------");
                 if (!maps.isNone()) PosixFiles.fchownat(null, staging.resolve(Layout.WORK).toString(), maps.rootUid(), maps.rootGid(), 0);
-                writeLower(staging.resolve(Layout.LOWER), parent, String.join(":", lowers).getBytes(StandardCharsets.US_ASCII), limits.any());
+                writeLower(staging.resolve(Layout.LOWER), parent, lower, limits.any());
                 Path committed = layout.dir(parent).resolve(Layout.COMMITTED);
                 if (!Files.exists(committed)) {
                     try {
@@ -157,6 +152,58 @@ final class LayerMaker {
     }
 
     /**
+     * Makes the directory a layer is built in. One there already is what a lost create of this id left (creates of
+     * one id run under the home lock): mkdir's EEXIST says so, and it is swept and made anew.
+     */
+    private void makeStaging(Path staging) throws IOException {
+        FileAttribute<?> mode = PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x---"));
+        try {
+            Files.createDirectory(staging, mode);
+        } catch (FileAlreadyExistsException lost) {
+            sweep(staging);
+            Files.createDirectory(staging, mode);
+        } catch (NoSuchFileException e) {
+            Files.createDirectories(staging.getParent());
+            Files.createDirectory(staging, mode);
+        }
+    }
+
+    /** A child's lower file: its bytes, its number of entries, and whether the parent's {@code .child-lower} holds it. */
+    private record ChildLower(byte[] content, int depth, boolean shared) {}
+
+    /**
+     * The lower file a child of {@code parent} gets. A parent that has children has it in {@code .child-lower},
+     * written whole from its {@code link} and {@code lower} (renamed into place), which are written once when the
+     * parent is made (or linked, {@link #linkOf}) and never after, by Strata or moby: so that file is read
+     * instead of those two, if it is well-formed (not a file a crash on an unsynced filesystem emptied or filled
+     * with another file's blocks) and its first entry is the short link to this parent's diff (one readlink). Anything
+     * else, and a parent without children, gets the lower computed from {@code link} and {@code lower}.
+     */
+    private ChildLower childLower(String parent) {
+        Path shared = layout.dir(parent).resolve(Layout.CHILD_LOWER);
+        byte[] there;
+        try {
+            there = PosixFiles.readSmall(shared, Layout.MAX_LOWER_FILE);
+        } catch (SyscallException unreadable) {
+            there = null;
+        }
+        int depth = there == null ? -1 : Layout.lowerEntryCount(there);
+        if (depth > 0 && namesParent(there, parent)) return new ChildLower(there, depth, true);
+        List<String> lowers = layout.lowerEntriesForChild(parent, linkOf(parent));
+        return new ChildLower(String.join(":", lowers).getBytes(StandardCharsets.US_ASCII), lowers.size(), false);
+    }
+
+    /** Whether a lower file's first entry is a short link to {@code parent}'s diff dir. */
+    private boolean namesParent(byte[] lowerFile, String parent) {
+        String first = layout.linkString(new String(lowerFile, 0, Layout.LOWER_ENTRY_LENGTH, StandardCharsets.US_ASCII));
+        try {
+            return PosixFiles.readlinkat(null, first).equals("../" + parent + "/" + Layout.DIFF);
+        } catch (SyscallException gone) {
+            return false;
+        }
+    }
+
+    /**
      * A child's {@code lower} file. Every child of one parent has the same one, so it is a hard link to the parent's
      * {@code .child-lower} (made with the first child): a child then costs no inode and no data block for it, and
      * moby reads a hard link as the file it is. Files of its own where a link cannot go: a layer under a project
@@ -167,17 +214,18 @@ final class LayerMaker {
      * the symlink made Prepare's kernel time ~60-110 µs longer (symlinkat costs a mkdir, linkat a fifth of one)
      * while the unmount wrote one request fewer a round, with no wall-clock gain.
      */
-    private void writeLower(Path lower, String parent, byte[] content, boolean quota) throws IOException {
+    private void writeLower(Path lower, String parent, ChildLower content, boolean quota) throws IOException {
         if (!quota) {
             Path shared = layout.dir(parent).resolve(Layout.CHILD_LOWER);
-            byte[] there;
-            try {
-                there = PosixFiles.readSmall(shared, content.length + 1);
-                if (there == null) there = makeShared(shared, content);
-            } catch (SyscallException unreadable) {
-                there = null;
+            boolean same = content.shared();
+            if (!same) {
+                try {
+                    same = Arrays.equals(makeShared(shared, content.content()), content.content());
+                } catch (SyscallException unreadable) {
+                    same = false;
+                }
             }
-            if (Arrays.equals(there, content)) {
+            if (same) {
                 try {
                     PosixFiles.linkat(null, shared.toString(), null, lower.toString(), 0);
                     return;
@@ -186,7 +234,7 @@ final class LayerMaker {
                 }
             }
         }
-        Files.write(lower, content);
+        Files.write(lower, content.content());
     }
 
     /** Writes a parent's shared lower file whole (renamed into place); what is there after. */

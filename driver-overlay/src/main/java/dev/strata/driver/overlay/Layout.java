@@ -47,7 +47,9 @@ final class Layout {
             APPLY_DIFF = ".apply-diff", APPLY_WORK = ".apply-work", APPLY_MERGED = ".apply-merged";
     static final int LINK_ID_LENGTH = 26;
     /** A lower file of the kernel's 500 lowers is 500 entries of {@code l/<LID>:}, 14.5 KB; room to spare. */
-    private static final int MAX_LOWER_FILE = 1 << 20;
+    static final int MAX_LOWER_FILE = 1 << 20;
+    /** {@code l/<LID>}: an entry of a lower file as Strata and moby write them. */
+    static final int LOWER_ENTRY_LENGTH = LINK_DIR.length() + 1 + LINK_ID_LENGTH;
     private static final char[] BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".toCharArray();
     private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -160,6 +162,22 @@ final class Layout {
         if (lowerFile == null) return List.of();
         String s = new String(lowerFile, StandardCharsets.US_ASCII).strip();
         return s.isEmpty() ? List.of() : Arrays.asList(s.split(":"));
+    }
+
+    /**
+     * The number of entries of a lower file's bytes if they are exactly {@code l/<LID>} entries joined by {@code :}
+     * (no newline, LIDs of 26 base32 characters: what Strata and moby write), else -1.
+     */
+    static int lowerEntryCount(byte[] b) {
+        int step = LOWER_ENTRY_LENGTH + 1;
+        if (b.length == 0 || (b.length + 1) % step != 0) return -1;
+        for (int at = 0; at < b.length; at += step) {
+            if (b[at] != 'l' || b[at + 1] != '/' || (at + LOWER_ENTRY_LENGTH < b.length && b[at + LOWER_ENTRY_LENGTH] != ':')) return -1;
+            for (int i = at + 2; i < at + LOWER_ENTRY_LENGTH; i++) {
+                if (!((b[i] >= 'A' && b[i] <= 'Z') || (b[i] >= '2' && b[i] <= '7'))) return -1;
+            }
+        }
+        return (b.length + 1) / step;
     }
 
     /** The lower entries a child of {@code parent} gets: the parent's link first, then the parent's lowers. */
