@@ -5,14 +5,11 @@ import dev.strata.api.DriverRegistry;
 import dev.strata.api.StorageDriver;
 import dev.strata.conformance.KillChild;
 import dev.strata.kit.RunDirectory;
-import dev.strata.nativeio.Kernel;
-import dev.strata.nativeio.MountInfo;
-import dev.strata.nativeio.Mounts;
 import dev.strata.nativeio.Trees;
+import dev.strata.testsupport.Tmpfs;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -35,7 +32,6 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * A vfs create or apply killed (SIGKILL, a real process: {@link KillChild}) while it copies, then its run directory
@@ -45,25 +41,22 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 class VfsKilledThenLostRunDirectoryTest {
     private static final String BASE = "kill-base"; // KillChild's parent layer
-    @TempDir
-    Path tmp;
+    Tmpfs scratch;
     Path root;
     Path home;
 
     @BeforeEach
-    void mount() throws Exception {
-        assumeTrue(Kernel.isRoot(), "needs root to mount a scratch tmpfs");
-        root = Files.createDirectory(tmp.resolve("root"));
-        Mounts.mount("strata-test", root, "tmpfs", 0, "size=512m");
+    void mount() {
+        scratch = Tmpfs.mount("512m");
+        root = scratch.path();
         home = root.resolve("vfs");
     }
 
     @AfterEach
     void unmount() {
-        if (root == null) return;
+        if (scratch == null) return;
         Trees.deleteQuietly(RunDirectory.forHome(home));
-        Mounts.unmountAllUnder(tmp);
-        assertTrue(MountInfo.under(tmp).isEmpty());
+        scratch.close();
     }
 
     private StorageDriver open() {
