@@ -93,7 +93,7 @@ public final class BtrfsVsMoby {
             }
             s.meta("btrfs loop nobarrier", "end");
         } finally {
-            s.unmountBacking(img);
+            s.unmountBacking();
         }
         BtrfsVsMobySummary.print(out, s.session);
     }

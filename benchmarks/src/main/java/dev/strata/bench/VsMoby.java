@@ -220,7 +220,7 @@ public final class VsMoby {
             c = new VsMoby(plan, s).comparison(title).run();
             s.meta("ext4 loop nobarrier", "end");
         } finally {
-            s.unmountBacking(img);
+            s.unmountBacking();
         }
         String table = c.table() + "\nRaw: " + s.out + " (session " + s.session + "), " + work.resolve("blocks.jsonl") + "; kernel "
                 + Kernel.release() + ", " + Runtime.getRuntime().availableProcessors() + " CPUs, Java " + Runtime.version()
