@@ -81,6 +81,7 @@ final class PeerSession {
 
     /** Starts {@code command} with the common flags and {@code extra} on {@code root}, its stderr appended to bench.log. */
     Process start(List<String> command, Path root, int run, String impl, String op, String label, String... extra) throws IOException {
+        if (Teardown.stopping()) throw new IOException("the benchmark is stopping: " + impl + " not started");
         List<String> cmd = new ArrayList<>(command);
         cmd.addAll(List.of("-impl", impl, "-root", root.toString(), "-op", op, "-label", label, "-run", Integer.toString(run),
                 "-session", session));

@@ -28,6 +28,7 @@ final class Teardown implements AutoCloseable {
     /** Guarded by {@code Teardown.class}, which an undo holds while it runs: the hook waits for one in progress. */
     private static final Deque<Teardown> PENDING = new ArrayDeque<>();
     private static boolean hooked;
+    private static volatile boolean stopping;
     private final String what;
     private Undo undo;
 
@@ -64,14 +65,24 @@ final class Teardown implements AutoCloseable {
         }
     }
 
+    /** The JVM is shutting down: a benchmark starts no process now ({@link PeerSession#start}). */
+    static boolean stopping() {
+        return stopping;
+    }
+
     private static void atShutdown() {
-        List<ProcessHandle> children = ProcessHandle.current().descendants().toList();
-        children.forEach(ProcessHandle::destroy);
-        for (ProcessHandle p : children) {
-            try {
-                p.onExit().get(10, TimeUnit.SECONDS);
-            } catch (Exception e) {
-                p.destroyForcibly();
+        stopping = true;
+        // Again until none is left: the benchmark's thread runs on meanwhile, and may have started one as we looked.
+        for (int round = 0; round < 10; round++) {
+            List<ProcessHandle> children = ProcessHandle.current().descendants().toList();
+            if (children.isEmpty()) break;
+            children.forEach(ProcessHandle::destroy);
+            for (ProcessHandle p : children) {
+                try {
+                    p.onExit().get(10, TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    p.destroyForcibly();
+                }
             }
         }
         synchronized (Teardown.class) {
