@@ -3,6 +3,7 @@ package dev.strata.bench;
 import dev.strata.kit.RunDirectory;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -86,14 +87,34 @@ final class Teardown implements AutoCloseable {
             }
         }
         synchronized (Teardown.class) {
-            while (!PENDING.isEmpty()) {
-                Teardown t = PENDING.peek();
+            List<Teardown> all = new ArrayList<>(PENDING);
+            List<Undo> undos = all.stream().map(t -> t.undo).toList();
+            for (Teardown t : all) {
                 try {
                     t.close();
                 } catch (Exception | Error e) {
-                    System.err.println("benchmark: could not undo " + t.what + " at shutdown: " + e);
+                    // the second pass says what is still wrong
                 }
             }
+            // Once more after a moment: the benchmark's thread runs on until the JVM halts, and its finally (a driver's
+            // cleanup, a fresh root) may have written again into what the first pass removed, as its calls failed.
+            try {
+                Thread.sleep(500);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            for (int i = 0; i < all.size(); i++) {
+                undo(all.get(i).what, undos.get(i));
+            }
+            undo("run directories", RunDirectory::sweep);
+        }
+    }
+
+    private static void undo(String what, Undo undo) {
+        try {
+            undo.run();
+        } catch (Exception | Error e) {
+            System.err.println("benchmark: could not undo " + what + " at shutdown: " + e);
         }
     }
 }
