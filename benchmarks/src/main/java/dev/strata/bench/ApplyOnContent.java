@@ -27,7 +27,11 @@ public final class ApplyOnContent {
         DriverRegistry registry = DriverRegistry.load();
         StorageDriver d = registry.open(registry.require(driver), root, List.of());
         List<Long> fresh = new ArrayList<>(), onto = new ArrayList<>();
-        try {
+        // the kit leaves its locks in the home and its run directory on a tmpfs: both go, on a signal too
+        try (Teardown home = Teardown.of(root.toString(), () -> {
+            d.cleanup();
+            Trees.delete(root.resolve(driver));
+        })) {
             for (int i = -1; i < reps; i++) { // the first round warms the JIT and the page cache, untimed
                 String id = "aoc-" + (i + 1);
                 d.create(id, null, CreateOptions.NONE);
@@ -46,8 +50,6 @@ public final class ApplyOnContent {
                 }
                 d.remove(id);
             }
-        } finally {
-            d.cleanup();
         }
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("impl", "strata-" + driver);
@@ -58,6 +60,5 @@ public final class ApplyOnContent {
         phases.put("onto-content", PeerStats.of(onto));
         r.put("phases", phases);
         System.out.println(Json.write(r));
-        Trees.delete(root.resolve(driver)); // the kit leaves its locks and run-directory link in the home
     }
 }

@@ -2,12 +2,13 @@ package dev.strata.bench;
 
 import dev.strata.nativeio.Kernel;
 
-import java.nio.charset.StandardCharsets;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+
+import static dev.strata.bench.OverlayVsMoby.env;
 
 /**
  * Strata's btrfs driver against moby 20.10's ({@code benchmarks/peers/moby-btrfs}, the real driver through its Go
@@ -16,7 +17,9 @@ import java.util.concurrent.TimeUnit;
  * <ul>
  *   <li>create-child: create a child of a layer of 2,000, 20,000 and 200,000 files of 1 KiB (a snapshot: O(1));
  *   at 20,000 also Strata's vfs (a reflink copy) and overlay on the same btrfs;</li>
- *   <li>lifecycle: create/get/put/remove of a child of an empty layer;</li>
+ *   <li>lifecycle: create/get/put/remove of a child of an empty layer, in {@link Lockstep} as OverlayVsMoby's warm
+ *   lifecycle (both processes alive for the run, each warmed up alone, then the timed rounds in alternating slices of
+ *   {@code LIFECYCLE_SLICE} rounds; 0: a block per side);</li>
  *   <li>apply and diff of peerbench's two data sets (20,000 x 4 KiB, 20 x 20 MiB).</li>
  * </ul>
  * Both sides are warmed the same way (the same untimed rounds or reps first; the lifecycle's are enough for Strata's
@@ -24,7 +27,8 @@ import java.util.concurrent.TimeUnit;
  * timed rep. Results are peerbench JSON lines appended to {@code OUT}; the table is printed at the end
  * ({@link BtrfsVsMobySummary}).
  *
- * <pre>scripts/bench BtrfsVsMoby [RUNS]   (env: DATA, OUT, WORK, OPS, FILES, ALSO, LIFECYCLE_ROUNDS, LIFECYCLE_WARMUP; RUNS default 5)</pre>
+ * <pre>scripts/bench BtrfsVsMoby [RUNS]   (env: DATA, OUT, WORK, OPS, FILES, ALSO, LIFECYCLE_ROUNDS, LIFECYCLE_WARMUP, LIFECYCLE_SLICE;
+ * RUNS default 5)</pre>
  *
  * {@code FILES} picks the create-child series by file count (default {@code 2000 20000 200000}) and {@code ALSO} the
  * other Strata drivers measured at 20,000 files (default {@code vfs overlay}, {@code none} for none), so that a
@@ -46,13 +50,18 @@ public final class BtrfsVsMoby {
     private final PeerSession s;
     private final List<DataSets> series;
     private final List<String> also;
+    /** The warm lifecycle's two sides, Strata's first: in lockstep ({@link Lockstep}), or a block each. */
+    private final List<Comparison.Side> lifecycle;
 
-    private BtrfsVsMoby(Path peer, Path data, PeerSession s, List<DataSets> series, List<String> also) {
+    private BtrfsVsMoby(Path peer, Path data, PeerSession s, List<DataSets> series, List<String> also, int rounds, int warmup, int slice) {
         this.peer = List.of(peer.toString());
         this.data = data;
         this.s = s;
         this.series = series;
         this.also = also;
+        List<String> args = List.of("-n", Integer.toString(rounds), "-warmup", Integer.toString(warmup));
+        this.lifecycle = Lockstep.orBlocks(s, "lifecycle", "empty-base", new Lockstep.Spec(STRATA, PeerSession.strata(), args),
+                new Lockstep.Spec(MOBY, this.peer, args), rounds, Math.min(slice, rounds), PeerSide::lifecycle);
     }
 
     public static void main(String[] args) throws Exception {
@@ -66,8 +75,11 @@ public final class BtrfsVsMoby {
         if (series.size() != files.size()) fail("FILES takes 2000, 20000 and 200000, not " + files);
         String alsoEnv = env("ALSO", "vfs overlay");
         List<String> also = alsoEnv.equals("none") ? List.of() : List.of(alsoEnv.split("\\s+"));
+        int rounds = Integer.parseInt(env("LIFECYCLE_ROUNDS", "2000"));
+        int warmup = Integer.parseInt(env("LIFECYCLE_WARMUP", Integer.toString(LIFECYCLE_WARMUP)));
+        int slice = Integer.parseInt(env("LIFECYCLE_SLICE", Integer.toString(VsMoby.LIFECYCLE_SLICE)));
         if (!Kernel.isRoot()) fail("must run as root (mounts, loop devices)");
-        Path peer = buildPeer();
+        Path peer = VsMoby.buildPeer(Path.of("").toAbsolutePath(), MOBY);
         Files.createDirectories(data);
         // only the data the chosen ops read: writing 800 MB of tars for a lifecycle-only session costs minutes
         List<DataSets> sets = new ArrayList<>(ops.contains("create-child") ? series : List.of());
@@ -80,7 +92,7 @@ public final class BtrfsVsMoby {
             }
         }
         PeerSession s = new PeerSession(out, work, "bbm", true);
-        BtrfsVsMoby b = new BtrfsVsMoby(peer, data, s, series, also);
+        BtrfsVsMoby b = new BtrfsVsMoby(peer, data, s, series, also, rounds, warmup, slice);
         Path img = work.resolve("btrfs.img");
         // 32 GiB of sparse file, nobarrier as peerbench's ext4: no flushes of the image to the host's disk.
         s.mountBacking(img, 32L << 30, List.of("mkfs.btrfs", "-q", "-f"), "btrfs", "nobarrier");
@@ -93,7 +105,7 @@ public final class BtrfsVsMoby {
             }
             s.meta("btrfs loop nobarrier", "end");
         } finally {
-            s.unmountBacking(img);
+            s.unmountBacking();
         }
         BtrfsVsMobySummary.print(out, s.session);
     }
@@ -120,8 +132,16 @@ public final class BtrfsVsMoby {
                     }
                 }
             }
-            case "lifecycle" -> both(mobyFirst, impl -> bench(run, impl, "lifecycle", "empty-base", "-n", env("LIFECYCLE_ROUNDS", "2000"),
-                    "-warmup", env("LIFECYCLE_WARMUP", Integer.toString(LIFECYCLE_WARMUP))));
+            case "lifecycle" -> {
+                // the side measured first starts first; in lockstep it runs the pair, and the other reads its values
+                for (Comparison.Side side : mobyFirst ? lifecycle.reversed() : lifecycle) {
+                    try {
+                        side.measure(run);
+                    } catch (IOException e) {
+                        System.err.println("run=" + run + " " + side.name() + " lifecycle: " + e.getMessage());
+                    }
+                }
+            }
             case "apply", "diff" -> {
                 for (DataSets set : List.of(DataSets.SMALL, DataSets.LARGE)) {
                     String label = set == DataSets.SMALL ? "small-files" : "large-files";
@@ -145,21 +165,6 @@ public final class BtrfsVsMoby {
 
     private void bench(int run, String impl, String op, String label, String... extra) throws Exception {
         s.bench(impl.equals(MOBY) ? peer : PeerSession.strata(), run, impl, op, label, extra);
-    }
-
-    /** benchmarks/peers/build moby-btrfs, from the repository root (scripts/bench runs there). */
-    private static Path buildPeer() throws Exception {
-        Path script = Path.of("benchmarks/peers/build").toAbsolutePath();
-        if (!Files.isExecutable(script)) fail(script + " not found: run from the repository root (scripts/bench does)");
-        Process p = new ProcessBuilder(script.toString(), "moby-btrfs").redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        String path = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) fail("cannot build the moby peer (see above)");
-        return Path.of(path);
-    }
-
-    private static String env(String k, String def) {
-        String v = System.getenv(k);
-        return v == null || v.isBlank() ? def : v;
     }
 
     private static void fail(String why) {

@@ -66,7 +66,7 @@ public final class IdmapFirstGet {
         List<String> ways = args.length > 2 ? List.of(args[2].split(",")) : List.of("dircopy", "tar");
         if (ways.isEmpty() || !List.of("dircopy", "tar").containsAll(ways)) fail("moby's ways are dircopy and tar, not " + args[2]);
         if (!Kernel.isRoot()) fail("must run as root (mounts, user namespaces)");
-        Path peer = buildPeer();
+        Path peer = VsMoby.buildPeer(Path.of("").toAbsolutePath(), "moby-remap");
         long biggest = sizes.stream().mapToLong(n -> n).max().orElse(0) * FILE_SIZE;
         String loadStart = Comparison.loadAverage();
         List<String> report = new ArrayList<>();
@@ -88,23 +88,6 @@ public final class IdmapFirstGet {
         System.out.printf(Locale.ROOT, "%-8s %-8s %-18s %-22s %-22s %-28s %s%n", "files", "MB", "strata ms (get)",
                 "moby dircopy+chown ms", "moby tar-remap ms", "ratio vs faster moby", "spread (min-max)");
         report.forEach(System.out::println);
-    }
-
-    /** Builds the Go peer in GOPATH mode against Debian's moby sources (golang-github-docker-docker-dev). */
-    private static Path buildPeer() throws IOException, InterruptedException {
-        Path src = Path.of("benchmarks/peers").toAbsolutePath();
-        Path out = Path.of(System.getProperty("java.io.tmpdir"), "strata-bench-peers", "moby-remap");
-        Files.createDirectories(out.getParent());
-        ProcessBuilder pb = new ProcessBuilder("go", "build", "-o", out.toString(), ".")
-                .directory(src.resolve("moby-remap").toFile()).inheritIO();
-        pb.environment().put("GO111MODULE", "off");
-        pb.environment().put("GOPATH", "/usr/share/gocode:" + src.resolve("gopath"));
-        pb.environment().put("GOCACHE", out.getParent().resolve("gocache").toString());
-        Process p = pb.start();
-        if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
-            fail("cannot build " + src.resolve("moby-remap") + " (needs golang-go and golang-github-docker-docker-dev; see scripts/setup)");
-        }
-        return out;
     }
 
     /** 30 mapped create/get/put/remove rounds on a small image: the JIT compiled, as in a long-running engine. */

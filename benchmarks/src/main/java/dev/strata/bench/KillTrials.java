@@ -5,9 +5,7 @@ import dev.strata.api.StorageDriver;
 import dev.strata.conformance.KillTrial;
 import dev.strata.nativeio.Kernel;
 import dev.strata.nativeio.MountInfo;
-import dev.strata.nativeio.Mounts;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -37,20 +35,11 @@ public final class KillTrials {
         long seed = args.length > 2 ? Long.parseLong(args[2]) : System.nanoTime();
         List<String> options = args.length > 3 ? Arrays.asList(args).subList(3, args.length) : List.of();
         if (!Kernel.isRoot()) throw new IllegalStateException("needs root (a scratch tmpfs, and mounts)");
-        Path work = Files.createTempDirectory(Path.of(System.getenv().getOrDefault("WORK", "/tmp")), "strata-killtrials-");
-        Mounts.mount("strata-killtrials", work, "tmpfs", 0, "size=2g,mode=0755");
-        // A run stopped by a signal skips the finally below: its scratch tmpfs (and any trial's mount on it) must go too.
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            try {
-                Mounts.unmountAllUnder(work);
-                Files.deleteIfExists(work);
-            } catch (IOException | RuntimeException e) {
-                System.err.println("KillTrials: could not clean " + work + ": " + e.getMessage());
-            }
-        }));
+        // Unmounted and deleted on the way out, and when a signal stops the run, with any trial's mount on it.
+        BenchMount work = BenchMount.tmpfs(Path.of(System.getenv().getOrDefault("WORK", "/tmp")), "2g");
         String load0 = Files.readString(Path.of("/proc/loadavg")).strip();
         DriverRegistry registry = DriverRegistry.load();
-        Path root = work.resolve("root");
+        Path root = work.mount.resolve("root");
         List<StorageDriver> opened = new ArrayList<>();
         KillTrial trial = new KillTrial(driver, options, root, () -> {
             StorageDriver d = registry.open(registry.require(driver), root, options);
@@ -84,8 +73,7 @@ public final class KillTrials {
         } finally {
             List<MountInfo> left = MountInfo.under(root);
             if (!left.isEmpty()) failures.add("left mounted: " + left.stream().map(MountInfo::mountPoint).toList());
-            Mounts.unmountAllUnder(work);
-            Files.deleteIfExists(work);
+            work.close();
         }
         String load1 = Files.readString(Path.of("/proc/loadavg")).strip();
         System.out.printf(Locale.ROOT, "KillTrials %s %s: %d trials per operation, seed %d, %.0f s; load %s -> %s%n",

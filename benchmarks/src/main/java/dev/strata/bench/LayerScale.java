@@ -5,7 +5,6 @@ import dev.strata.api.DriverRegistry;
 import dev.strata.api.LayerBusyException;
 import dev.strata.api.StorageDriver;
 import dev.strata.nativeio.Kernel;
-import dev.strata.nativeio.Mounts;
 import dev.strata.nativeio.PosixFiles;
 
 import java.nio.file.Files;
@@ -54,39 +53,42 @@ public final class LayerScale {
         int reps = args.length > 3 ? Integer.parseInt(args[3]) : 100;
         if (runs < 5) throw new IllegalArgumentException("RUNS must be at least 5 (a median and min–max), not " + runs);
         if (!Kernel.isRoot()) throw new IllegalStateException("needs root (a scratch tmpfs, and mounts for overlay)");
-        Path work = Files.createTempDirectory(Path.of(System.getenv().getOrDefault("WORK", "/tmp")), "strata-layerscale-");
-        Mounts.mount("strata-layerscale", work, "tmpfs", 0, "size=6g,mode=0755");
+        run(driver, sizes, runs, reps, Path.of(System.getenv().getOrDefault("WORK", "/tmp")));
+    }
+
+    /** Runs the benchmark on a scratch tmpfs in {@code parent} and prints its table; leaves nothing behind. */
+    static void run(String driver, int[] sizes, int runs, int reps, Path parent) throws Exception {
         String load0 = Files.readString(Path.of("/proc/loadavg")).strip();
         DriverRegistry registry = DriverRegistry.load();
         List<StorageDriver> homes = new ArrayList<>();
-        try {
-            for (int n : sizes) {
-                long t0 = System.nanoTime();
-                StorageDriver d = registry.open(registry.require(driver), work.resolve("n" + n), List.of());
-                d.create("base", null, CreateOptions.NONE);
-                d.create("p", "base", CreateOptions.NONE);
-                d.create("pc", "p", CreateOptions.NONE);
-                for (int i = 3; i < n; i++) d.create(String.format("l-%05d", i), "base", CreateOptions.NONE);
-                homes.add(d);
-                System.err.printf(Locale.ROOT, "home with %d layers made in %.1f s%n", n, (System.nanoTime() - t0) / 1e9);
-            }
-            // [run][size][op] medians in ns
-            double[][][] med = new double[runs][sizes.length][OPS.size()];
-            SplittableRandom random = new SplittableRandom(42);
-            for (int s = 0; s < sizes.length; s++) measure(homes.get(s), sizes[s], reps, random, -1); // JIT warm-up, untimed
-            for (int run = 0; run < runs; run++) {
-                for (int k = 0; k < sizes.length; k++) {
-                    int s = run % 2 == 0 ? k : sizes.length - 1 - k;
-                    med[run][s] = measure(homes.get(s), sizes[s], reps, random, run);
+        try (BenchMount work = BenchMount.tmpfs(parent, "6g")) {
+            try {
+                for (int n : sizes) {
+                    long t0 = System.nanoTime();
+                    StorageDriver d = registry.open(registry.require(driver), work.mount.resolve("n" + n), List.of());
+                    homes.add(d);
+                    d.create("base", null, CreateOptions.NONE);
+                    d.create("p", "base", CreateOptions.NONE);
+                    d.create("pc", "p", CreateOptions.NONE);
+                    for (int i = 3; i < n; i++) d.create(String.format("l-%05d", i), "base", CreateOptions.NONE);
+                    System.err.printf(Locale.ROOT, "home with %d layers made in %.1f s%n", n, (System.nanoTime() - t0) / 1e9);
                 }
-                System.err.println("run " + (run + 1) + "/" + runs + " done");
+                // [run][size][op] medians in ns
+                double[][][] med = new double[runs][sizes.length][OPS.size()];
+                SplittableRandom random = new SplittableRandom(42);
+                for (int s = 0; s < sizes.length; s++) measure(homes.get(s), sizes[s], reps, random, -1); // JIT warm-up, untimed
+                for (int run = 0; run < runs; run++) {
+                    for (int k = 0; k < sizes.length; k++) {
+                        int s = run % 2 == 0 ? k : sizes.length - 1 - k;
+                        med[run][s] = measure(homes.get(s), sizes[s], reps, random, run);
+                    }
+                    System.err.println("run " + (run + 1) + "/" + runs + " done");
+                }
+                String load1 = Files.readString(Path.of("/proc/loadavg")).strip();
+                report(driver, sizes, runs, reps, med, load0, load1);
+            } finally {
+                for (StorageDriver d : homes) d.cleanup();
             }
-            String load1 = Files.readString(Path.of("/proc/loadavg")).strip();
-            report(driver, sizes, runs, reps, med, load0, load1);
-        } finally {
-            for (StorageDriver d : homes) d.cleanup();
-            Mounts.unmountAllUnder(work);
-            Files.deleteIfExists(work);
         }
     }
 

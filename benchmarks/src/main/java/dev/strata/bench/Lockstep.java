@@ -60,6 +60,17 @@ final class Lockstep {
         this.values = values;
     }
 
+    /**
+     * Two sides of one op: in lockstep slices of {@code slice} of the stage's {@code reps}, or with {@code slice} 0 a
+     * block per side ({@link PeerSide}), each in a process of its own on a fresh root of the session.
+     */
+    static List<Comparison.Side> orBlocks(PeerSession session, String op, String label, Spec a, Spec b, int reps, int slice,
+                                          Function<JsonNode, Map<String, Double>> values) {
+        if (slice > 0) return new Lockstep(session, op, label, a, b, reps, slice, values).sides();
+        return List.of(new PeerSide(a.name(), session, a.command(), op, label, a.args(), values),
+                new PeerSide(b.name(), session, b.command(), op, label, b.args(), values));
+    }
+
     /** The two sides as {@link Comparison} sides: whichever the comparison asks first runs the pair, starting first. */
     List<Comparison.Side> sides() {
         return List.of(side(0), side(1));

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.strata.nativeio.Kernel;
 import dev.strata.nativeio.LoopDevice;
 import dev.strata.nativeio.Mounts;
+import dev.strata.nativeio.Trees;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -31,6 +32,7 @@ final class PeerSession {
     final Path root;
     final String session;
     private final boolean subvolumes;
+    private Teardown backing;
 
     /** @param subvolumes the backing is btrfs: rm must descend into subvolumes, which are other devices to it */
     PeerSession(Path out, Path work, String suffix, boolean subvolumes) throws IOException {
@@ -58,8 +60,17 @@ final class PeerSession {
         freshRoot(root);
         String load = loadAverage().split(" ")[0];
         Process p = start(command, root, run, impl, op, label, extra);
-        String line = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        boolean done = p.waitFor(60, TimeUnit.MINUTES);
+        String line;
+        boolean done;
+        try {
+            line = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            done = p.waitFor(60, TimeUnit.MINUTES);
+        } finally {
+            if (p.isAlive()) {
+                p.destroyForcibly();
+                p.waitFor(30, TimeUnit.SECONDS);
+            }
+        }
         ObjectNode r = record(line, load);
         System.err.printf("run=%d %-15s %-13s %-13s rc=%s load=%s median_us=%s%s%n", run, impl, op, label,
                 done ? p.exitValue() : "timeout", load, r == null ? "-" : r.path("median_us").asText("-"),
@@ -70,6 +81,7 @@ final class PeerSession {
 
     /** Starts {@code command} with the common flags and {@code extra} on {@code root}, its stderr appended to bench.log. */
     Process start(List<String> command, Path root, int run, String impl, String op, String label, String... extra) throws IOException {
+        if (Teardown.stopping()) throw new IOException("the benchmark is stopping: " + impl + " not started");
         List<String> cmd = new ArrayList<>(command);
         cmd.addAll(List.of("-impl", impl, "-root", root.toString(), "-op", op, "-label", label, "-run", Integer.toString(run),
                 "-session", session));
@@ -111,27 +123,41 @@ final class PeerSession {
         PeerBench.sync();
     }
 
-    /** A fresh sparse {@code image} of {@code size} bytes, formatted by {@code mkfs} (image path appended), mounted on the roots. */
+    /**
+     * A fresh sparse {@code image} of {@code size} bytes, formatted by {@code mkfs} (image path appended), mounted on the
+     * roots; undone by {@link #unmountBacking()}, or when a signal stops the JVM ({@link Teardown}).
+     */
     void mountBacking(Path image, long size, List<String> mkfs, String type, String data) throws Exception {
         Mounts.unmountAllUnder(roots);
         Files.deleteIfExists(image);
-        try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
-            f.setLength(size);
-        }
-        List<String> cmd = new ArrayList<>(mkfs);
-        cmd.add(image.toString());
-        Process p = new ProcessBuilder(cmd).inheritIO().start();
-        if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) throw new IOException(String.join(" ", cmd) + " failed");
-        try (LoopDevice loop = LoopDevice.attach(image, false, true)) {
-            Mounts.mount(loop.device().toString(), roots, type, 0, data);
-            System.err.println("backing: fresh " + type + " on " + loop.device() + " at " + roots + " (" + data + ")");
+        backing = Teardown.of(image.toString(), () -> {
+            Mounts.unmountAllUnder(roots);
+            for (int i = 0; i < 100 && LoopDevice.findAttached(image).isPresent(); i++) Thread.sleep(50);
+            Files.deleteIfExists(image);
+            Trees.delete(roots);
+        });
+        try {
+            try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
+                f.setLength(size);
+            }
+            List<String> cmd = new ArrayList<>(mkfs);
+            cmd.add(image.toString());
+            Process p = new ProcessBuilder(cmd).inheritIO().start();
+            if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) throw new IOException(String.join(" ", cmd) + " failed");
+            Files.createDirectories(roots);
+            try (LoopDevice loop = LoopDevice.attach(image, false, true)) {
+                Mounts.mount(loop.device().toString(), roots, type, 0, data);
+                System.err.println("backing: fresh " + type + " on " + loop.device() + " at " + roots + " (" + data + ")");
+            }
+        } catch (Exception e) {
+            unmountBacking();
+            throw e;
         }
     }
 
-    void unmountBacking(Path image) throws Exception {
-        Mounts.unmountAllUnder(roots);
-        for (int i = 0; i < 100 && LoopDevice.findAttached(image).isPresent(); i++) Thread.sleep(50);
-        Files.deleteIfExists(image);
+    /** Unmounts the backing with every root on it, and deletes its image and the roots' mount point. */
+    void unmountBacking() throws Exception {
+        if (backing != null) backing.close();
     }
 
     /** A meta line: the kernel, the cores, the backing and the load average now. */

@@ -183,13 +183,8 @@ public final class VsMoby {
                                         List<String> strataArgs, List<String> peerArgs, int reps, int slice) {
         String strata = "strata-" + plan.driver();
         List<String> a = plan.driverOpts().isEmpty() ? strataArgs : concat(strataArgs, List.of("-driver-opts", String.join(",", plan.driverOpts())));
-        List<String> strataCommand = PeerSession.strata(), peerCommand = List.of(plan.peer().toString());
-        if (slice > 0) {
-            return new Lockstep(session, op, label, new Lockstep.Spec(strata, strataCommand, a), new Lockstep.Spec(plan.peerImpl(), peerCommand, peerArgs),
-                    reps, slice, values).sides();
-        }
-        return List.of(new PeerSide(strata, session, strataCommand, op, label, a, values),
-                new PeerSide(plan.peerImpl(), session, peerCommand, op, label, peerArgs, values));
+        return Lockstep.orBlocks(session, op, label, new Lockstep.Spec(strata, PeerSession.strata(), a),
+                new Lockstep.Spec(plan.peerImpl(), List.of(plan.peer().toString()), peerArgs), reps, slice, values);
     }
 
     private static List<String> concat(List<String> a, List<String> b) {
@@ -220,7 +215,7 @@ public final class VsMoby {
             c = new VsMoby(plan, s).comparison(title).run();
             s.meta("ext4 loop nobarrier", "end");
         } finally {
-            s.unmountBacking(img);
+            s.unmountBacking();
         }
         String table = c.table() + "\nRaw: " + s.out + " (session " + s.session + "), " + work.resolve("blocks.jsonl") + "; kernel "
                 + Kernel.release() + ", " + Runtime.getRuntime().availableProcessors() + " CPUs, Java " + Runtime.version()
