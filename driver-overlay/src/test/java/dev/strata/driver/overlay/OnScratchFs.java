@@ -49,7 +49,7 @@ abstract class OnScratchFs {
     }
 
     @AfterEach
-    void unmountScratchFs() {
+    void cleanupDriversAndUnmount() {
         try {
             RuntimeException first = null;
             for (StorageDriver d : opened.reversed()) {
