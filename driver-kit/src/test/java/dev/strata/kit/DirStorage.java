@@ -18,7 +18,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * The test storage of the kit and of the conformance suite's own tests (driver-kit's test-jar holds just this class),
+ * The test storage of the kit and of the conformance suite's own tests (driver-kit's test-jar holds it),
  * and the smallest complete storage on the kit: {@code dir/<id>} a full copy of the parent, {@code rec/<id>} the
  * parent (written last: the commit point). {@link #failRemoveAfterRecord} and {@link #failCreateBeforeRecord} inject
  * the failures the kit must make all or nothing.

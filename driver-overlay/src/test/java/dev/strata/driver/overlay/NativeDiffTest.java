@@ -4,20 +4,17 @@ import dev.strata.api.StorageDriver;
 import dev.strata.api.Change;
 import dev.strata.api.CreateOptions;
 import dev.strata.api.StorageException;
+import dev.strata.kit.TestTar;
 import dev.strata.nativeio.MountInfo;
 import dev.strata.nativeio.PosixFiles;
 import dev.strata.nativeio.Xattrs;
 
 import dev.strata.archive.tar.TarHeader;
 import dev.strata.archive.tar.TarReader;
-import dev.strata.archive.tar.TarWriter;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,45 +31,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Native diff: applyDiff writes overlay whiteouts straight into the diff dir; diff and changes read it back. */
 class NativeDiffTest extends OnScratchFs {
-    /** A tar built in memory with layer-archive's writer: {@code file(name, text)}, {@code dir}, links. */
-    static final class Tar {
-        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        private final TarWriter out = new TarWriter(bytes);
-
-        private Tar entry(String name, byte type, int mode, String link, byte[] data) {
-            TarHeader h = new TarHeader();
-            h.name = name;
-            h.type = type;
-            h.mode = mode;
-            h.linkName = link == null ? "" : link;
-            h.size = data.length;
-            out.writeHeader(h);
-            if (data.length > 0) out.write(data, 0, data.length);
-            return this;
-        }
-
-        Tar dir(String name) {
-            return entry(name.endsWith("/") ? name : name + "/", TarHeader.DIRECTORY, 0755, null, new byte[0]);
-        }
-
-        Tar file(String name, String text) {
-            return entry(name, TarHeader.REGULAR, 0644, null, text.getBytes(StandardCharsets.UTF_8));
-        }
-
-        Tar symlink(String name, String target) {
-            return entry(name, TarHeader.SYMLINK, 0777, target, new byte[0]);
-        }
-
-        Tar hardlink(String name, String target) {
-            return entry(name, TarHeader.HARDLINK, 0644, target, new byte[0]);
-        }
-
-        InputStream stream() {
-            out.finish();
-            return new ByteArrayInputStream(bytes.toByteArray());
-        }
-    }
-
     static List<String> entryNames(InputStream tar) throws IOException {
         List<String> names = new ArrayList<>();
         try (tar) {
@@ -99,12 +57,12 @@ class NativeDiffTest extends OnScratchFs {
     }
 
     private static InputStream baseTar() throws IOException {
-        return new Tar().dir("etc").file("etc/a", "A").file("etc/b", "B").file("gone", "G")
+        return new TestTar().dir("etc").file("etc/a", "A").file("etc/b", "B").file("gone", "G")
                 .dir("opq").file("opq/old1", "1").file("opq/old2", "2").stream();
     }
 
     private static InputStream childTar() throws IOException {
-        return new Tar().file("new", "N").dir("etc").file("etc/a", "A2").file(".wh.gone", "")
+        return new TestTar().file("new", "N").dir("etc").file("etc/a", "A2").file(".wh.gone", "")
                 .dir("opq").file("opq/.wh..wh..opq", "").file("opq/fresh", "F")
                 .symlink("sym", "etc/a").hardlink("hard", "new").stream();
     }
@@ -193,8 +151,8 @@ class NativeDiffTest extends OnScratchFs {
         StorageDriver d = open();
         d.create("base", null, CreateOptions.NONE);
         d.create("child", "base", CreateOptions.NONE);
-        d.applyDiff("child", "base", new Tar().file("before", "kept").stream());
-        InputStream hostile = new Tar().file("ok", "fine").file("../escape", "out").stream();
+        d.applyDiff("child", "base", new TestTar().file("before", "kept").stream());
+        InputStream hostile = new TestTar().file("ok", "fine").file("../escape", "out").stream();
         StorageException e = assertThrows(StorageException.class, () -> d.applyDiff("child", "base", hostile));
         assertTrue(e.getMessage().contains("layer child unchanged"), e.getMessage());
         assertFalse(Files.exists(home.resolve("escape")) || Files.exists(home.resolve("child/escape")));
@@ -226,7 +184,7 @@ class NativeDiffTest extends OnScratchFs {
         }
         d.create("bad", "base", CreateOptions.NONE);
         List<String> before = tree(home.resolve("bad"));
-        InputStream hostile = new Tar().file("ok", "fine").file("../escape", "out").stream();
+        InputStream hostile = new TestTar().file("ok", "fine").file("../escape", "out").stream();
         StorageException e = assertThrows(StorageException.class, () -> d.applyDiff("bad", "base", hostile));
         assertTrue(e.getMessage().contains("layer bad unchanged"), e.getMessage());
         assertTrue(d.exists("bad"), "a failed naive apply leaves the layer too");
