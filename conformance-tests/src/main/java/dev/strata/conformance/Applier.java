@@ -2,16 +2,14 @@ package dev.strata.conformance;
 
 import dev.strata.nativeio.PosixFiles;
 import dev.strata.nativeio.Stat;
+import dev.strata.nativeio.Trees;
 import dev.strata.nativeio.Xattrs;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
 
 /**
@@ -54,7 +52,10 @@ public interface Applier {
 
     /** Removes a path and everything under it; a missing path is fine (os.RemoveAll). */
     static Applier removeAll(String path) {
-        return root -> deleteTree(at(root, path));
+        return root -> {
+            Path p = at(root, path);
+            if (PosixFiles.lexists(p)) Trees.delete(p); // which wants the parent to exist
+        };
     }
 
     /** lchown. */
@@ -100,27 +101,5 @@ public interface Applier {
 
     private static void chmod(Path p, int mode) {
         PosixFiles.fchmodat(null, p.toString(), mode, 0);
-    }
-
-    static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) return;
-        if (!Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-            Files.delete(p);
-            return;
-        }
-        Files.walkFileTree(p, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
-                if (exc != null) throw exc;
-                Files.delete(dir);
-                return FileVisitResult.CONTINUE;
-            }
-        });
     }
 }

@@ -1,16 +1,15 @@
 package dev.strata.conformance;
 
 import dev.strata.nativeio.Kernel;
+import dev.strata.nativeio.Trees;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -43,7 +42,7 @@ final class RootlessRun {
             Result xdg = once(driver, options, testRoot.resolve("rootless-xdg"), classPath, "XDG_RUNTIME_DIR");
             return new Result(xdg.supported(), xdg.ok(), "with STRATA_RUN_DIR: " + named.output() + "\nwith XDG_RUNTIME_DIR: " + xdg.output());
         } finally {
-            deleteTree(cp);
+            Trees.delete(cp);
         }
     }
 
@@ -120,13 +119,5 @@ final class RootlessRun {
             }
         }
         return String.join(java.io.File.pathSeparator, entries);
-    }
-
-    private static void deleteTree(Path dir) {
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

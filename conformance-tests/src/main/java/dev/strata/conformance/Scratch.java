@@ -131,7 +131,11 @@ final class Scratch implements AutoCloseable {
         }
     }
 
-    /** Deletes a test's directory tree (quietly: the tree is on the scratch tmpfs that goes away anyway). */
+    /**
+     * Deletes a test's directory tree (quietly: the tree is on the scratch tmpfs that goes away anyway). Not
+     * {@code Trees.deleteQuietly}: that stops at the first entry of another st_dev, which every btrfs subvolume a
+     * test leaves is, and gives up the rest.
+     */
     static void deleteQuietly(Path dir) {
         if (!Files.exists(dir)) return;
         try {

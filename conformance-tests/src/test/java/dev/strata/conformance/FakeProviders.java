@@ -5,6 +5,8 @@ import dev.strata.api.DriverProvider;
 import dev.strata.api.OptionSpec;
 import dev.strata.api.StorageDriver;
 import dev.strata.api.Support;
+import dev.strata.kit.DirStorage;
+import dev.strata.kit.DriverKit;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -12,6 +14,34 @@ import java.util.List;
 /** Providers for the kit's own tests, registered in the test resources' META-INF/services. */
 final class FakeProviders {
     private FakeProviders() {
+    }
+
+    /** driver-kit's test storage, a full copy of the parent per layer, as a driver: runs everywhere, mounts nothing. */
+    public static final class Dirs implements DriverProvider {
+        @Override
+        public String name() {
+            return "dirs";
+        }
+
+        @Override
+        public int priority() {
+            return 0;
+        }
+
+        @Override
+        public List<OptionSpec> options() {
+            return List.of();
+        }
+
+        @Override
+        public Support probe(Path home) {
+            return Support.yes("a copy per layer works everywhere");
+        }
+
+        @Override
+        public StorageDriver open(DriverContext context) {
+            return DriverKit.wrap(new DirStorage(context.home()));
+        }
     }
 
     /** A driver that never runs here: every case must be skipped with its reason. */
@@ -44,7 +74,7 @@ final class FakeProviders {
         }
     }
 
-    /** {@link CopyDirStorage} whose get also mounts a tmpfs that neither put, remove nor cleanup unmounts. */
+    /** {@link DirStorage} whose get also mounts a tmpfs that neither put, remove nor cleanup unmounts. */
     public static final class Leaky implements DriverProvider {
         @Override
         public String name() {
@@ -68,7 +98,7 @@ final class FakeProviders {
 
         @Override
         public StorageDriver open(DriverContext context) {
-            return dev.strata.kit.DriverKit.wrap(new CopyDirStorage(context.home()) {
+            return DriverKit.wrap(new DirStorage(context.home()) {
                 @Override
                 public Path root(String id) {
                     Path leak = home().resolve("leaks").resolve(id);

@@ -63,7 +63,7 @@ class RunnerTest {
         int status = ConformanceRunner.execute(new String[]{"-s", "nope"}, new PrintWriter(new StringWriter()), new PrintWriter(err, true));
         assertEquals(2, status);
         String e = err.toString();
-        assertTrue(e.contains("nope") && e.contains("copydir") && e.contains("never"), e);
+        assertTrue(e.contains("nope") && e.contains("dirs") && e.contains("never"), e);
     }
 
     record Declares(String name, List<String> keys) implements dev.strata.api.DriverProvider {

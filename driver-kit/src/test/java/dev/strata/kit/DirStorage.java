@@ -18,16 +18,17 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * The kit's own test storage: {@code dir/<id>} a full copy of the parent, {@code rec/<id>} the parent (written last:
- * the commit point). {@link #failRemoveAfterRecord} and {@link #failCreateBeforeRecord} inject the failures the
- * kit must make all or nothing.
+ * The test storage of the kit and of the conformance suite's own tests (driver-kit's test-jar holds it),
+ * and the smallest complete storage on the kit: {@code dir/<id>} a full copy of the parent, {@code rec/<id>} the
+ * parent (written last: the commit point). {@link #failRemoveAfterRecord} and {@link #failCreateBeforeRecord} inject
+ * the failures the kit must make all or nothing.
  */
-class DirStorage implements DirectoryStorage {
+public class DirStorage implements DirectoryStorage {
     final Path home;
     volatile boolean failRemoveAfterRecord;
     volatile boolean failCreateBeforeRecord;
 
-    DirStorage(Path home) {
+    public DirStorage(Path home) {
         this.home = home;
         try {
             Files.createDirectories(home.resolve("dir"));

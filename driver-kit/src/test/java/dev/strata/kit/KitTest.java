@@ -6,8 +6,6 @@ import dev.strata.api.LayerExistsException;
 import dev.strata.api.LayerUnknownException;
 import dev.strata.api.StorageDriver;
 import dev.strata.api.StorageException;
-import dev.strata.archive.tar.TarHeader;
-import dev.strata.archive.tar.TarWriter;
 import dev.strata.nativeio.PosixFiles;
 import dev.strata.nativeio.Stat;
 import dev.strata.nativeio.Trees;
@@ -299,7 +297,7 @@ class KitTest {
     // ---- helpers
 
     interface TarBody {
-        void write(Tar t);
+        void write(TestTar t);
     }
 
     static InputStream tar(TarBody body) {
@@ -307,10 +305,9 @@ class KitTest {
     }
 
     static byte[] bytes(TarBody body) {
-        Tar t = new Tar();
+        TestTar t = new TestTar();
         body.write(t);
-        t.out.finish();
-        return t.bytes.toByteArray();
+        return t.bytes();
     }
 
     static byte[] gzip(byte[] b) throws IOException {
@@ -319,40 +316,6 @@ class KitTest {
             z.write(b);
         }
         return out.toByteArray();
-    }
-
-    static final class Tar {
-        final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        final TarWriter out = new TarWriter(bytes);
-
-        private Tar entry(String name, byte type, int mode, String link, byte[] data) {
-            TarHeader h = new TarHeader();
-            h.name = name;
-            h.type = type;
-            h.mode = mode;
-            h.linkName = link == null ? "" : link;
-            h.size = data.length;
-            h.mtimeNanos = 1_600_000_000_000_000_000L;
-            out.writeHeader(h);
-            if (data.length > 0) out.write(data, 0, data.length);
-            return this;
-        }
-
-        Tar dir(String name) {
-            return entry(name + "/", TarHeader.DIRECTORY, 0755, null, new byte[0]);
-        }
-
-        Tar file(String name, String text) {
-            return entry(name, TarHeader.REGULAR, 0644, null, text.getBytes(StandardCharsets.UTF_8));
-        }
-
-        Tar whiteout(String name) {
-            return entry(name, TarHeader.REGULAR, 0644, null, new byte[0]);
-        }
-
-        Tar hardlink(String name, String target) {
-            return entry(name, TarHeader.HARDLINK, 0644, target, new byte[0]);
-        }
     }
 
     /** Every path under a root with its type, mode, size, mtime and inode. */

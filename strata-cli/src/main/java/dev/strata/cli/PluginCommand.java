@@ -5,7 +5,6 @@ import dev.strata.plugin.PluginServer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -39,7 +38,7 @@ final class PluginCommand {
             // The config file's options, then -o; dockerd's --storage-opt values come after these at Init.
             List<String> options = new ArrayList<>(session.options());
             PluginServer.serve(new PluginServer.Config(socket, driverName(top, session), options,
-                    session.registry(), System.getenv(), Duration.ofSeconds(20)));
+                    session.registry(), System.getenv(), STOP_GRACE));
             return Main.OK;
         }
 

@@ -3,6 +3,7 @@ package dev.strata.cli;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.logging.ConsoleHandler;
@@ -11,9 +12,14 @@ import java.util.logging.Logger;
 
 /**
  * What {@code plugin serve} and {@code snapshotter serve} share: the socket to serve on, whose default each command
- * names, and logging set up for a service run by systemd.
+ * names, logging set up for a service run by systemd, and the grace a stop gives the calls in progress.
  */
 abstract class ServeCommand extends CliCommand {
+    /**
+     * How long a stopping server lets the calls in progress finish: the packaged units' TimeoutStopSec=60 must also
+     * cover the driver's cleanup after it.
+     */
+    static final Duration STOP_GRACE = Duration.ofSeconds(20);
     /** Keeps the configured loggers from being collected (j.u.l holds them weakly). */
     private static final List<Logger> LOGGERS = new ArrayList<>();
 

@@ -8,7 +8,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 
 /** {@code strata snapshotter serve}: Strata as a containerd proxy snapshotter. */
@@ -47,7 +46,7 @@ final class SnapshotterCommand {
                 driver.close();
                 throw e;
             }
-            SnapshotterServer.serve(socket, snapshotter, Duration.ofSeconds(20));
+            SnapshotterServer.serve(socket, snapshotter, STOP_GRACE);
             return Main.OK;
         }
     }

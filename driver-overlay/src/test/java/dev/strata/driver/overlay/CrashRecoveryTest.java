@@ -35,7 +35,7 @@ class CrashRecoveryTest extends OnScratchFs {
 
     @BeforeEach
     void openWithABase() {
-        d = ScratchFs.open(home);
+        d = open();
         d.create("base", null, CreateOptions.NONE);
     }
 
@@ -76,7 +76,7 @@ class CrashRecoveryTest extends OnScratchFs {
         assertThrows(LayerUnknownException.class, () -> d.metadata("old"));
         assertThrows(LayerUnknownException.class, () -> d.parent("ghost"));
 
-        StorageDriver reopened = ScratchFs.open(home);
+        StorageDriver reopened = open();
         assertNoCutShortCreates(home);
         assertFalse(Files.exists(home.resolve(".staging/removing/old")), "the grave of the killed remove");
         assertFalse(Files.exists(home.resolve("l/" + oldLink), LinkOption.NOFOLLOW_LINKS), "the killed remove's short link");
@@ -94,7 +94,7 @@ class CrashRecoveryTest extends OnScratchFs {
         reopened.create("ghost", "base", CreateOptions.NONE);
         reopened.create("old", "base", CreateOptions.NONE);
         reopened.remove("ghost");
-        reopened.cleanup();
+        cleanupNow(reopened);
         assertTrue(MountInfo.under(home).isEmpty());
     }
 
@@ -110,9 +110,9 @@ class CrashRecoveryTest extends OnScratchFs {
         Files.writeString(home.resolve("child/diff/from-child"), "child");
         d.createReadWrite("container", "child", CreateOptions.NONE);
         leaveHalfMadeLayers(home);
-        d.cleanup(); // as after a reboot: no process of before keeps the old run directory's lock open
+        cleanupNow(d); // as after a reboot: no process of before keeps the old run directory's lock open
         dropRunDirectory(home);
-        StorageDriver r = ScratchFs.open(home);
+        StorageDriver r = open();
         assertNoHalfMadeLayers(home);
         assertEquals(List.of("base", "child", "container"), r.layers().stream().sorted().toList());
         assertEquals("child", r.parent("container"));
@@ -125,11 +125,11 @@ class CrashRecoveryTest extends OnScratchFs {
         }
         // Once per run directory: a leftover made now is the next create or remove of its id's to sweep.
         Files.createDirectories(home.resolve(".new-later/diff"));
-        ScratchFs.open(home);
+        open();
         assertTrue(Files.exists(home.resolve(".new-later")), "swept again on a run directory swept already");
         r.create("later", null, CreateOptions.NONE);
         assertFalse(Files.exists(home.resolve(".new-later")));
-        r.cleanup();
+        cleanupNow(r);
         assertTrue(MountInfo.under(home).isEmpty());
     }
 

@@ -3,6 +3,7 @@ package dev.strata.driver.overlay;
 import dev.strata.api.StorageDriver;
 import dev.strata.testsupport.Dockerd;
 import dev.strata.api.CreateOptions;
+import dev.strata.kit.TestTar;
 import dev.strata.nativeio.PosixFiles;
 import dev.strata.nativeio.Xattrs;
 
@@ -160,7 +161,7 @@ class DockerInteropTest {
         String rw = Path.of(dockerd.dockerOk("inspect", "c3", "--format", "{{.GraphDriver.Data.UpperDir}}")).getParent().getFileName().toString();
         strata.remove(rw);
         strata.createReadWrite(rw, rw + "-init", CreateOptions.NONE);
-        strata.applyDiff(rw, rw + "-init", new NativeDiffTest.Tar().file("applied.txt", "applied by strata\n")
+        strata.applyDiff(rw, rw + "-init", new TestTar().file("applied.txt", "applied by strata\n")
                 .dir("bin").file("bin/.wh.echo", "").dir("opt").file("opt/.wh..wh..opq", "").file("opt/applied", "").stream());
         assertTrue(PosixFiles.lstat(home.resolve(rw).resolve("diff/bin/echo")).isWhiteout());
         String out = dockerd.dockerOk("start", "-a", "c3");

@@ -7,7 +7,6 @@ import dev.strata.kit.RunDirectory;
 import dev.strata.nativeio.MountInfo;
 import dev.strata.nativeio.Mounts;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -29,19 +28,13 @@ class FirstUseTest extends OnScratchFs {
     StorageDriver d, other;
 
     @BeforeEach
-    void open() throws Exception {
-        d = ScratchFs.open(home);
-        other = ScratchFs.open(home); // another process: its own counts, the same home
+    void openTwice() throws Exception {
+        d = open();
+        other = open(); // another process: its own counts, the same home
         d.create("a", null, CreateOptions.NONE);
         d.create("b", null, CreateOptions.NONE);
         Files.writeString(home.resolve("a/diff/from-a"), "a");
         Files.writeString(home.resolve("b/diff/from-b"), "b");
-    }
-
-    @AfterEach
-    void close() {
-        if (other != null) other.cleanup();
-        if (d != null) d.cleanup();
     }
 
     private int mountsAt(Path p) {

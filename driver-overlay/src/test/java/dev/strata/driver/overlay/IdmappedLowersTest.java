@@ -26,48 +26,40 @@ class IdmappedLowersTest extends OnScratchFs {
 
     @Test
     void fiveHundredIdmappedLowersMountAndLeaveNothingAfterPut() throws Exception {
-        StorageDriver d = ScratchFs.open(home);
+        StorageDriver d = open();
         assumeTrue(ScratchFs.features(d).lowerdirPlus(), "kernel " + dev.strata.nativeio.Kernel.release() + " has no fsconfig lowerdir+");
+        chain(d, 500);
+        d.createReadWrite("top", id(499), CreateOptions.of(MAP));
+        assertEquals("idmapped lowers", d.metadata("top").get("IdMapMethod"), d.metadata("top").toString());
+        List<MountInfo> before = MountInfo.under(tmp); // not the machine's: other mounts come and go
+        Path root = d.get("top", "");
         try {
-            chain(d, 500);
-            d.createReadWrite("top", id(499), CreateOptions.of(MAP));
-            assertEquals("idmapped lowers", d.metadata("top").get("IdMapMethod"), d.metadata("top").toString());
-            List<MountInfo> before = MountInfo.under(tmp); // not the machine's: other mounts come and go
-            Path root = d.get("top", "");
-            try {
-                assertEquals(100000, uid(root));
-                assertEquals(100000, uid(root.resolve("f0")), "the bottom of 500 idmapped lowers");
-                assertEquals("L499", Files.readString(root.resolve("f499")));
-                assertEquals(500, Files.list(root).count());
-                List<MountInfo> added = MountInfo.under(tmp).stream().filter(m -> !before.contains(m)).toList();
-                assertEquals(List.of(root.toString()), added.stream().map(MountInfo::mountPoint).toList(),
-                        "one overlay, and no idmapped tree in the mount table");
-            } finally {
-                d.put("top");
-            }
-            assertEquals(before, MountInfo.under(tmp));
-            assertTrue(status(d).get("Id Maps").startsWith("idmapped lowers"), status(d).toString());
+            assertEquals(100000, uid(root));
+            assertEquals(100000, uid(root.resolve("f0")), "the bottom of 500 idmapped lowers");
+            assertEquals("L499", Files.readString(root.resolve("f499")));
+            assertEquals(500, Files.list(root).count());
+            List<MountInfo> added = MountInfo.under(tmp).stream().filter(m -> !before.contains(m)).toList();
+            assertEquals(List.of(root.toString()), added.stream().map(MountInfo::mountPoint).toList(),
+                    "one overlay, and no idmapped tree in the mount table");
         } finally {
-            d.cleanup();
+            d.put("top");
         }
+        assertEquals(before, MountInfo.under(tmp));
+        assertTrue(status(d).get("Id Maps").startsWith("idmapped lowers"), status(d).toString());
     }
 
     @Test
     void mount2TakesIdmappedLowersToo() throws Exception {
         // the path for kernels without lowerdir+ (before 6.8): /proc/self/fd/N/l/<LID> in one option string
-        StorageDriver d = ScratchFs.open(home, "overlay.mount_api=mount");
+        StorageDriver d = open("overlay.mount_api=mount");
+        chain(d, 20);
+        d.createReadWrite("top", id(19), CreateOptions.of(MAP));
+        Path root = d.get("top", "");
         try {
-            chain(d, 20);
-            d.createReadWrite("top", id(19), CreateOptions.of(MAP));
-            Path root = d.get("top", "");
-            try {
-                assertEquals(100000, uid(root.resolve("f0")));
-                assertEquals(100000, uid(root.resolve("f19")));
-            } finally {
-                d.put("top");
-            }
+            assertEquals(100000, uid(root.resolve("f0")));
+            assertEquals(100000, uid(root.resolve("f19")));
         } finally {
-            d.cleanup();
+            d.put("top");
         }
     }
 

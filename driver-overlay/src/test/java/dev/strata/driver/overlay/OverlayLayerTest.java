@@ -13,7 +13,6 @@ import dev.strata.nativeio.MountInfo;
 import dev.strata.nativeio.PosixFiles;
 import dev.strata.nativeio.StatFs;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -39,13 +38,8 @@ class OverlayLayerTest extends OnScratchFs {
     StorageDriver d;
 
     @BeforeEach
-    void open() {
-        d = ScratchFs.open(home);
-    }
-
-    @AfterEach
-    void close() {
-        if (d != null) d.cleanup(); // before the scratch filesystem goes
+    void openDriver() {
+        d = open();
     }
 
     private static String mode(Path p) throws Exception {
@@ -68,13 +62,10 @@ class OverlayLayerTest extends OnScratchFs {
             assertTrue(Files.exists(d.get("c", "").resolve("from-a")));
             d.put("c");
         }
-        StorageDriver other = ScratchFs.open(home);
-        try {
-            other.remove("c");
-            other.create("c", "b", CreateOptions.NONE);
-        } finally {
-            other.cleanup();
-        }
+        StorageDriver other = open();
+        other.remove("c");
+        other.create("c", "b", CreateOptions.NONE);
+        cleanupNow(other);
         Path root = d.get("c", "");
         assertTrue(Files.exists(root.resolve("from-b")));
         assertFalse(Files.exists(root.resolve("from-a")));
@@ -282,7 +273,7 @@ class OverlayLayerTest extends OnScratchFs {
         d.createReadWrite("rw", "base", CreateOptions.NONE);
         d.createReadWrite("broken", "base", CreateOptions.NONE);
         d.get("rw", "");
-        StorageDriver again = ScratchFs.open(home);
+        StorageDriver again = open();
         assertEquals(1, again.references("rw"), "the count is persisted");
         again.put("rw");
         assertFalse(MountInfo.isMountPoint(home.resolve("rw/merged")));
@@ -376,7 +367,7 @@ class OverlayLayerTest extends OnScratchFs {
         assertFalse(MountInfo.isMountPoint(home.resolve(".refs")), "the counts need no mount of their own");
         assertTrue(d.status().stream().anyMatch(e -> e.key().equals("Reference Counts")
                 && e.value().equals(dev.strata.kit.RunDirectory.forHome(home).resolve("refs").toString())));
-        d.cleanup();
+        cleanupNow(d);
         assertEquals(List.of(), MountInfo.under(home), "cleanup unmounts the layers");
         for (String id : List.of("a", "b", "base")) assertEquals(0, d.references(id), id);
         assertTrue(d.exists("a") && d.exists("b"), "cleanup keeps the layers");

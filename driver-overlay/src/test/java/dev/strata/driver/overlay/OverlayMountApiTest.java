@@ -21,90 +21,78 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class OverlayMountApiTest extends OnScratchFs {
     @Test
     void fiveHundredLowersMountThroughFsconfigLowerdirPlus() throws Exception {
-        StorageDriver d = ScratchFs.open(home);
+        StorageDriver d = open();
         assumeTrue(ScratchFs.features(d).lowerdirPlus(), "kernel " + dev.strata.nativeio.Kernel.release() + " has no fsconfig lowerdir+");
+        chain(d, 500);
+        d.createReadWrite("top", id(499), CreateOptions.NONE);
+        assertEquals(500, Files.readString(home.resolve("top/lower")).split(":").length);
+
+        Path root = d.get("top", "");
         try {
-            chain(d, 500);
-            d.createReadWrite("top", id(499), CreateOptions.NONE);
-            assertEquals(500, Files.readString(home.resolve("top/lower")).split(":").length);
-
-            Path root = d.get("top", "");
-            try {
-                assertEquals("L000", Files.readString(root.resolve("f0")), "the bottom of 500 lowers is visible");
-                assertEquals("L499", Files.readString(root.resolve("f499")));
-                assertEquals(500, Files.list(root).count());
-            } finally {
-                d.put("top");
-            }
-            assertFalse(MountInfo.isMountPoint(root));
-
-            // L499 has a child now, so it mounts read-only with its own diff as one more lower: 500 in all.
-            Path ro = d.get(id(499), "");
-            assertEquals("L000", Files.readString(ro.resolve("f0")));
-            d.put(id(499));
-
-            StorageException deep = assertThrows(StorageException.class, () -> d.create("too-deep", "top", CreateOptions.NONE));
-            assertTrue(deep.getMessage().contains("max depth exceeded") && deep.getMessage().contains("501"), deep.getMessage());
-            assertFalse(d.exists("too-deep"));
+            assertEquals("L000", Files.readString(root.resolve("f0")), "the bottom of 500 lowers is visible");
+            assertEquals("L499", Files.readString(root.resolve("f499")));
+            assertEquals(500, Files.list(root).count());
         } finally {
-            d.cleanup();
+            d.put("top");
         }
+        assertFalse(MountInfo.isMountPoint(root));
+
+        // L499 has a child now, so it mounts read-only with its own diff as one more lower: 500 in all.
+        Path ro = d.get(id(499), "");
+        assertEquals("L000", Files.readString(ro.resolve("f0")));
+        d.put(id(499));
+
+        StorageException deep = assertThrows(StorageException.class, () -> d.create("too-deep", "top", CreateOptions.NONE));
+        assertTrue(deep.getMessage().contains("max depth exceeded") && deep.getMessage().contains("501"), deep.getMessage());
+        assertFalse(d.exists("too-deep"));
     }
 
     @Test
     void mount2FallbackStopsAtOnePageWithAClearError() throws Exception {
-        StorageDriver d = ScratchFs.open(home, "overlay.mount_api=mount");
-        try {
-            Map<String, String> status = status(d);
-            assertEquals("mount(2)", status.get("Mount API"));
-            int fit = Integer.parseInt(status.get("Max Stack Depth").split(" ")[0]);
-            assertTrue(fit > 10 && fit < 150, "one page holds tens of lowers with this home: " + status.get("Max Stack Depth"));
-            chain(d, fit + 2);
+        StorageDriver d = open("overlay.mount_api=mount");
+        Map<String, String> status = status(d);
+        assertEquals("mount(2)", status.get("Mount API"));
+        int fit = Integer.parseInt(status.get("Max Stack Depth").split(" ")[0]);
+        assertTrue(fit > 10 && fit < 150, "one page holds tens of lowers with this home: " + status.get("Max Stack Depth"));
+        chain(d, fit + 2);
 
-            d.createReadWrite("fits", id(fit - 1), CreateOptions.NONE);
-            Path root = d.get("fits", "");
-            assertEquals("L000", Files.readString(root.resolve("f0")), fit + " lowers mount with mount(2)");
-            d.put("fits");
+        d.createReadWrite("fits", id(fit - 1), CreateOptions.NONE);
+        Path root = d.get("fits", "");
+        assertEquals("L000", Files.readString(root.resolve("f0")), fit + " lowers mount with mount(2)");
+        d.put("fits");
 
-            d.createReadWrite("over", id(fit + 1), CreateOptions.NONE);
-            StorageException e = assertThrows(StorageException.class, () -> d.get("over", ""));
-            assertTrue(e.getMessage().contains("one page") && e.getMessage().contains("ENOENT")
-                    && e.getMessage().contains((fit + 2) + " lower layers"), e.getMessage());
-            assertEquals(0, d.references("over"));
-            assertFalse(Files.exists(home.resolve("over/merged")));
-        } finally {
-            d.cleanup();
-        }
+        d.createReadWrite("over", id(fit + 1), CreateOptions.NONE);
+        StorageException e = assertThrows(StorageException.class, () -> d.get("over", ""));
+        assertTrue(e.getMessage().contains("one page") && e.getMessage().contains("ENOENT")
+                && e.getMessage().contains((fit + 2) + " lower layers"), e.getMessage());
+        assertEquals(0, d.references("over"));
+        assertFalse(Files.exists(home.resolve("over/merged")));
+        cleanupNow(d);
         // The same layers mount with the new API, where the kernel has it.
-        StorageDriver modern = ScratchFs.open(home);
+        StorageDriver modern = open();
         if (ScratchFs.features(modern).lowerdirPlus()) {
-            Path root = modern.get("over", "");
-            assertEquals("L000", Files.readString(root.resolve("f0")));
+            Path over = modern.get("over", "");
+            assertEquals("L000", Files.readString(over.resolve("f0")));
             modern.put("over");
         }
-        modern.cleanup();
     }
 
     @Test
     void theKernelsOwnReasonIsInTheError() throws Exception {
-        StorageDriver d = ScratchFs.open(home);
-        try {
-            d.create("base", null, CreateOptions.NONE);
-            d.createReadWrite("rw", "base", CreateOptions.NONE);
-            // Point the short link the lower entry goes through at a file.
-            String lid = Files.readString(home.resolve("base/link"));
-            Files.delete(home.resolve("l").resolve(lid));
-            Files.writeString(home.resolve("not-a-dir"), "");
-            Files.createSymbolicLink(home.resolve("l").resolve(lid), Path.of("../not-a-dir"));
-            StorageException e = assertThrows(StorageException.class, () -> d.get("rw", ""));
-            assertTrue(e.getMessage().contains(lid), e.getMessage());
-            if (ScratchFs.features(d).lowerdirPlus()) {
-                assertTrue(e.getMessage().contains("is not a directory"), "the kernel's text from the fs context: " + e.getMessage());
-            }
-            assertEquals(0, d.references("rw"));
-        } finally {
-            d.cleanup();
+        StorageDriver d = open();
+        d.create("base", null, CreateOptions.NONE);
+        d.createReadWrite("rw", "base", CreateOptions.NONE);
+        // Point the short link the lower entry goes through at a file.
+        String lid = Files.readString(home.resolve("base/link"));
+        Files.delete(home.resolve("l").resolve(lid));
+        Files.writeString(home.resolve("not-a-dir"), "");
+        Files.createSymbolicLink(home.resolve("l").resolve(lid), Path.of("../not-a-dir"));
+        StorageException e = assertThrows(StorageException.class, () -> d.get("rw", ""));
+        assertTrue(e.getMessage().contains(lid), e.getMessage());
+        if (ScratchFs.features(d).lowerdirPlus()) {
+            assertTrue(e.getMessage().contains("is not a directory"), "the kernel's text from the fs context: " + e.getMessage());
         }
+        assertEquals(0, d.references("rw"));
     }
 
     @Test

@@ -72,7 +72,7 @@ class OverlayOptionsTest extends OnScratchFs {
     void sizeNeedsProjectQuotasAndSaysSo() {
         StorageException e = assertThrows(StorageException.class, () -> ScratchFs.open(home, "overlay.size=10M"));
         assertTrue(e.getMessage().contains("overlay.size") && e.getMessage().contains("tmpfs"), e.getMessage());
-        StorageDriver d = ScratchFs.open(home);
+        StorageDriver d = open();
         d.create("base", null, CreateOptions.NONE);
         StorageException perLayer = assertThrows(StorageException.class,
                 () -> d.createReadWrite("rw", "base", CreateOptions.of(Map.of("size", "10M"))));
@@ -84,69 +84,57 @@ class OverlayOptionsTest extends OnScratchFs {
     @Test
     void userxattrModeKeepsOverlaysMarkersInUserXattrs() throws Exception {
         assumeTrue(Kernel.atLeast(5, 11), "userxattr needs Linux 5.11");
-        StorageDriver d = ScratchFs.open(home, "overlay.userxattr=true");
-        try {
-            assertEquals("true", status(d).get("userxattr"));
-            d.create("base", null, CreateOptions.NONE);
-            Files.createDirectories(home.resolve("base/diff/dir"));
-            Files.writeString(home.resolve("base/diff/dir/old"), "old");
-            Files.writeString(home.resolve("base/diff/gone"), "gone");
-            d.createReadWrite("rw", "base", CreateOptions.NONE);
-            Path root = d.get("rw", "");
-            assertTrue(MountInfo.under(root).getFirst().superOptions().contains("userxattr"), MountInfo.under(root).getFirst().superOptions());
-            Files.delete(root.resolve("gone"));
-            Files.delete(root.resolve("dir/old"));
-            Files.delete(root.resolve("dir"));
-            Files.createDirectory(root.resolve("dir"));
-            d.put("rw");
-            Path upper = home.resolve("rw/diff");
-            assertTrue(PosixFiles.lstat(upper.resolve("gone")).isWhiteout());
-            assertArrayEquals("y".getBytes(), Xattrs.get(upper.resolve("dir"), "user.overlay.opaque"));
-            assertNull(Xattrs.get(upper.resolve("dir"), "trusted.overlay.opaque"));
+        StorageDriver d = open("overlay.userxattr=true");
+        assertEquals("true", status(d).get("userxattr"));
+        d.create("base", null, CreateOptions.NONE);
+        Files.createDirectories(home.resolve("base/diff/dir"));
+        Files.writeString(home.resolve("base/diff/dir/old"), "old");
+        Files.writeString(home.resolve("base/diff/gone"), "gone");
+        d.createReadWrite("rw", "base", CreateOptions.NONE);
+        Path root = d.get("rw", "");
+        assertTrue(MountInfo.under(root).getFirst().superOptions().contains("userxattr"), MountInfo.under(root).getFirst().superOptions());
+        Files.delete(root.resolve("gone"));
+        Files.delete(root.resolve("dir/old"));
+        Files.delete(root.resolve("dir"));
+        Files.createDirectory(root.resolve("dir"));
+        d.put("rw");
+        Path upper = home.resolve("rw/diff");
+        assertTrue(PosixFiles.lstat(upper.resolve("gone")).isWhiteout());
+        assertArrayEquals("y".getBytes(), Xattrs.get(upper.resolve("dir"), "user.overlay.opaque"));
+        assertNull(Xattrs.get(upper.resolve("dir"), "trusted.overlay.opaque"));
 
-            // A marker written in user.overlay.* is honoured by the next mount; trusted.overlay.* is not.
-            Files.createDirectories(home.resolve("base/diff/t"));
-            Files.writeString(home.resolve("base/diff/t/x"), "x");
-            Files.createDirectories(upper.resolve("t"));
-            Xattrs.set(upper.resolve("t"), "trusted.overlay.opaque", "y".getBytes());
-            Path again = d.get("rw", "");
-            assertTrue(Files.exists(again.resolve("t/x")), "userxattr mode ignores trusted.overlay.opaque");
-            d.put("rw");
-        } finally {
-            d.cleanup();
-        }
+        // A marker written in user.overlay.* is honoured by the next mount; trusted.overlay.* is not.
+        Files.createDirectories(home.resolve("base/diff/t"));
+        Files.writeString(home.resolve("base/diff/t/x"), "x");
+        Files.createDirectories(upper.resolve("t"));
+        Xattrs.set(upper.resolve("t"), "trusted.overlay.opaque", "y".getBytes());
+        Path again = d.get("rw", "");
+        assertTrue(Files.exists(again.resolve("t/x")), "userxattr mode ignores trusted.overlay.opaque");
+        d.put("rw");
     }
 
     @Test
     void metacopyTurnsNativeDiffOffAndStatusSaysWhy() {
-        StorageDriver d = ScratchFs.open(home, "overlay.mountopt=metacopy=on");
-        try {
-            Map<String, String> s = status(d);
-            assertEquals("false", s.get("Native Overlay Diff"));
-            assertTrue(s.get("Naive Diff Reason").contains("metacopy"), s.get("Naive Diff Reason"));
-            assertEquals("metacopy=on", s.get("Mount Options"));
-            assertFalse(d.capabilities().nativeDiff());
-        } finally {
-            d.cleanup();
-        }
+        StorageDriver d = open("overlay.mountopt=metacopy=on");
+        Map<String, String> s = status(d);
+        assertEquals("false", s.get("Native Overlay Diff"));
+        assertTrue(s.get("Naive Diff Reason").contains("metacopy"), s.get("Naive Diff Reason"));
+        assertEquals("metacopy=on", s.get("Mount Options"));
+        assertFalse(d.capabilities().nativeDiff());
     }
 
     @Test
     void volatileLayersMountAgainAfterPut() throws Exception {
-        StorageDriver d = ScratchFs.open(home, "overlay.mountopt=volatile,nodev");
-        try {
-            d.create("base", null, CreateOptions.NONE);
-            d.createReadWrite("scratch", "base", CreateOptions.NONE);
-            for (int i = 0; i < 3; i++) {
-                Path root = d.get("scratch", "");
-                String opts = MountInfo.under(root).getFirst().superOptions() + " " + MountInfo.under(root).getFirst().options();
-                assertTrue(opts.contains("volatile") && opts.contains("nodev"), opts);
-                Files.writeString(root.resolve("f" + i), "x");
-                d.put("scratch");
-            }
-            assertTrue(Files.exists(home.resolve("scratch/diff/f2")));
-        } finally {
-            d.cleanup();
+        StorageDriver d = open("overlay.mountopt=volatile,nodev");
+        d.create("base", null, CreateOptions.NONE);
+        d.createReadWrite("scratch", "base", CreateOptions.NONE);
+        for (int i = 0; i < 3; i++) {
+            Path root = d.get("scratch", "");
+            String opts = MountInfo.under(root).getFirst().superOptions() + " " + MountInfo.under(root).getFirst().options();
+            assertTrue(opts.contains("volatile") && opts.contains("nodev"), opts);
+            Files.writeString(root.resolve("f" + i), "x");
+            d.put("scratch");
         }
+        assertTrue(Files.exists(home.resolve("scratch/diff/f2")));
     }
 }

@@ -4,7 +4,6 @@ import dev.strata.api.CreateOptions;
 import dev.strata.api.StorageDriver;
 import dev.strata.nativeio.PosixFiles;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -27,18 +26,13 @@ class SharedLowerTest extends OnScratchFs {
     StorageDriver d;
 
     @BeforeEach
-    void open() throws Exception {
-        d = ScratchFs.open(home);
+    void openWithLayers() throws Exception {
+        d = open();
         d.create("base", null, CreateOptions.NONE);
         d.create("other", null, CreateOptions.NONE);
         Files.writeString(home.resolve("base/diff/from-base"), "base");
         Files.writeString(home.resolve("other/diff/from-other"), "other");
         d.create("first", "base", CreateOptions.NONE); // makes base/.child-lower
-    }
-
-    @AfterEach
-    void close() {
-        if (d != null) d.cleanup();
     }
 
     private String lid(String id) throws Exception {

@@ -13,16 +13,13 @@ import dev.strata.api.NotSupportedException;
 import dev.strata.api.ParentUnknownException;
 import dev.strata.api.StorageDriver;
 import dev.strata.api.StorageException;
-import dev.strata.nativeio.Kernel;
-import dev.strata.nativeio.MountInfo;
-import dev.strata.nativeio.Mounts;
 import dev.strata.nativeio.PosixFiles;
 import dev.strata.nativeio.Stat;
 import dev.strata.nativeio.Xattrs;
+import dev.strata.testsupport.Tmpfs;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
@@ -36,20 +33,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** vfs on a tmpfs this test mounts (the host /tmp is slow for many small files). */
+/** vfs on a tmpfs of the test's own ({@link Tmpfs}: the host /tmp is slow for many small files; it skips without root). */
 class VfsDriverTest {
-    @TempDir
-    Path tmp;
+    Tmpfs scratch;
     Path root;
     StorageDriver vfs;
 
     @BeforeEach
-    void open() throws Exception {
-        assumeTrue(Kernel.isRoot(), "needs root to mount a scratch tmpfs and to chown");
-        root = Files.createDirectory(tmp.resolve("root"));
-        Mounts.mount("strata-test", root, "tmpfs", 0, "size=512m");
+    void open() {
+        scratch = Tmpfs.mount("512m");
+        root = scratch.path();
         vfs = open(List.of());
     }
 
@@ -60,9 +54,7 @@ class VfsDriverTest {
 
     @AfterEach
     void close() {
-        if (root == null) return;
-        Mounts.unmountAllUnder(tmp);
-        assertTrue(MountInfo.under(tmp).isEmpty());
+        if (scratch != null) scratch.close();
     }
 
     @Test
