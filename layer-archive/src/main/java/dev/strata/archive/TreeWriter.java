@@ -135,18 +135,56 @@ final class TreeWriter implements AutoCloseable {
         return fd;
     }
 
+    /** A directory entry: its raw name and d_type (a hint only: DT_UNKNOWN where the filesystem keeps none). */
+    private record Dirent(String name, int type) implements Comparable<Dirent> {
+        @Override
+        public int compareTo(Dirent o) {
+            return name.compareTo(o.name); // ISO-8859-1 strings compare as unsigned bytes
+        }
+    }
+
     private void walk(int dirFd, String rel) {
-        List<String> names = new ArrayList<>();
-        int r = sys.readdir(dirFd, (n, t) -> names.add(n));
+        List<Dirent> entries = new ArrayList<>();
+        int r = sys.readdir(dirFd, (n, t) -> entries.add(new Dirent(n, t)));
         if (r < 0) throw new SyscallException("getdents64", what + "/" + TarHeader.utf8(rel), -r);
-        names.sort(null); // ISO-8859-1 strings compare as unsigned bytes
-        for (String name : names) {
+        entries.sort(null);
+        for (Dirent e : entries) {
+            String name = e.name();
             if (upper != null && rel.isEmpty() && name.startsWith(META) && !name.equals(OPAQUE)) continue; // aufs metadata
+            String path = rel.isEmpty() ? name : rel + "/" + name;
+            if (e.type() == DT_REG && !(upper == WhiteoutFormat.AUFS && name.startsWith(WH))) {
+                // a regular file by d_type: opened first and stat'd through its fd, one path walk instead of two
+                int fd = openData(dirFd, name);
+                if (fd == -ENOENT) continue; // removed while we walked
+                if (fd >= 0) {
+                    int s = sys.statx(fd, "", AT_EMPTY_PATH);
+                    if (s < 0) {
+                        sys.close(fd);
+                        throw new SyscallException("statx", what + "/" + TarHeader.utf8(path), -s);
+                    }
+                    if (sys.stat.type() == S_IFREG) {
+                        regular(dirFd, name, path, fd);
+                        continue;
+                    }
+                    sys.close(fd); // replaced since readdir: looked at by name below
+                }
+                // an open that failed (a symlink or socket now, no permission) is settled by name below
+            }
             int s = sys.statx(dirFd, name, AT_SYMLINK_NOFOLLOW);
             if (s == -ENOENT) continue; // removed while we walked
-            if (s < 0) throw new SyscallException("statx", what + "/" + TarHeader.utf8(rel.isEmpty() ? name : rel + "/" + name), -s);
-            entry(dirFd, name, rel.isEmpty() ? name : rel + "/" + name, true);
+            if (s < 0) throw new SyscallException("statx", what + "/" + TarHeader.utf8(path), -s);
+            entry(dirFd, name, path, true);
         }
+    }
+
+    /**
+     * Opens a file to read its data: O_NOFOLLOW and O_NONBLOCK, as GNU tar does, so that a name replaced since it was
+     * listed by a symlink is not followed and a fifo is not waited on; O_NOATIME where allowed. Returns the fd or -errno.
+     */
+    private int openData(int dirFd, String name) {
+        int fd = sys.openat(dirFd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | (noatime ? O_NOATIME : 0), 0);
+        if (fd == -EPERM && noatime) fd = sys.openat(dirFd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
+        return fd;
     }
 
     /** Writes the entry whose statx is in {@code sys.stat}; recurses into directories when {@code recurse}. */
@@ -203,7 +241,7 @@ final class TreeWriter implements AutoCloseable {
                     }
                 }
             }
-            case S_IFREG -> regular(dirFd, name, rel);
+            case S_IFREG -> regular(dirFd, name, rel, -1);
             default -> {
                 header(dirFd, name, rel, false);
                 tar.writeHeader(h);
@@ -211,12 +249,14 @@ final class TreeWriter implements AutoCloseable {
         }
     }
 
-    private void regular(int dirFd, String name, String rel) {
+    /** A regular file whose statx is in {@code sys.stat}; {@code fd} is it open (closed here), or -1 to open it. */
+    private void regular(int dirFd, String name, String rel, int fd) {
         Sys.StatBuf st = sys.stat;
         if (st.nlink > 1) {
             InodeKey key = new InodeKey(st.devMajor, st.devMinor, st.ino);
             String first = links.putIfAbsent(key, rel);
             if (first != null) {
+                if (fd >= 0) sys.close(fd);
                 header(dirFd, name, rel, false);
                 h.type = TarHeader.HARDLINK;
                 h.linkName = first;
@@ -227,8 +267,7 @@ final class TreeWriter implements AutoCloseable {
             }
         }
         long size = st.size, blocks = st.blocks;
-        int fd = sys.openat(dirFd, name, O_RDONLY | O_NOFOLLOW | (noatime ? O_NOATIME : 0), 0);
-        if (fd == -EPERM && noatime) fd = sys.openat(dirFd, name, O_RDONLY | O_NOFOLLOW, 0);
+        if (fd < 0) fd = openData(dirFd, name);
         if (fd < 0) throw new SyscallException("openat", what + "/" + TarHeader.utf8(rel), -fd);
         try {
             header(fd, null, rel, false);

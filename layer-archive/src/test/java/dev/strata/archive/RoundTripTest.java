@@ -1,5 +1,6 @@
 package dev.strata.archive;
 
+import dev.strata.nativeio.Xattrs;
 import dev.strata.testsupport.Tmpfs;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -119,6 +120,24 @@ class RoundTripTest {
             TreeTools.assertSameTree(src, dst);
             Files.delete(tar);
         }
+    }
+
+    @Test
+    void xattrListsAndValuesLongerThanTheFirstReadKeepEveryByte() throws Exception {
+        Path src = fs.dir("src"), dst = fs.dir("dst");
+        Path file = src.resolve("f"), dir = Files.createDirectories(src.resolve("d"));
+        Files.writeString(file, "data\n");
+        byte[] large = new byte[3000]; // over the 1 KiB the xattr calls try first
+        new java.util.Random(3).nextBytes(large);
+        for (Path p : List.of(file, dir)) { // a file's list is read through its fd, a directory's by name
+            for (int i = 0; i < 40; i++) Xattrs.set(p, "user." + "n".repeat(30) + i, new byte[]{(byte) i}); // a 1.4 KiB list
+            Xattrs.set(p, "user.large", large);
+        }
+        try (InputStream tar = LayerArchive.tree(src)) {
+            LayerArchive.apply(dst, tar, new ApplyOptions(WhiteoutFormat.DELETE_IN_PLACE, true));
+        }
+        TreeTools.assertSameTree(src, dst);
+        assertTrue(TreeTools.xattrs(dst).contains("user." + "n".repeat(30) + "39=0x27"), TreeTools.xattrs(dst));
     }
 
     @Test

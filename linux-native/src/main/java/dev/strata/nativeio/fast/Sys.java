@@ -221,9 +221,14 @@ public final class Sys implements AutoCloseable, FileConstants, ErrnoCodes {
         void entry(String name, int dtype);
     }
 
-    /** Reads all entries of the directory open as {@code fd}. Returns 0 or -errno. */
+    private final MemorySegment dirents = arena.allocate(DIRENTS, 8);
+    private final byte[] direntsHeap = new byte[DIRENTS];
+    private static final int DIRENTS = 64 * 1024;
+
+    /** Reads all entries of the directory open as {@code fd}; {@code sink} must not call readdir again. Returns 0 or -errno. */
     public int readdir(int fd, DirSink sink) {
-        byte[] heap = new byte[(int) big.byteSize()];
+        MemorySegment big = dirents;
+        byte[] heap = direntsHeap; // kept: a fresh 64 KiB array per directory was a large share of a diff's garbage
         while (true) {
             long n = Libc.getdents64(st, fd, big);
             if (n < 0) return (int) n;

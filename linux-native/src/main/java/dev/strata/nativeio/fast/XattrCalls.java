@@ -39,19 +39,24 @@ public final class XattrCalls {
         return s.big;
     }
 
+    /**
+     * The first try's buffer size. The kernel allocates a buffer of the size passed (getxattr zeroes it), so the
+     * whole 64 KiB scratch segment would cost a page-allocator round trip per call; most files have no xattrs or a
+     * few short ones. A longer answer (ERANGE) is asked for again at the size the kernel reports.
+     */
+    private static final int FIRST_TRY = 1024;
+
     /** xattr names of an fd ({@code name} null) or of a name under a directory fd; empty when the fs has none. */
     public List<String> list(int fd, String name) {
-        long r;
-        while (true) {
-            r = Libc.listxattr(s.st, fd, name == null ? null : s.name(s.p1, Sys.procPath(fd, name)), s.big);
-            if (r >= 0) break;
-            if (r == -ERANGE) {
-                s.big = s.arena.allocate(s.big.byteSize() * 4, 8);
-                continue;
-            }
-            if (r == -EOPNOTSUPP) return List.of();
-            throw new SyscallException(name == null ? "flistxattr" : "llistxattr", name == null ? "fd " + fd : Sys.procPath(fd, name), (int) -r);
+        MemorySegment path = name == null ? null : s.name(s.p1, Sys.procPath(fd, name));
+        long r = Libc.listxattr(s.st, fd, path, s.big.asSlice(0, FIRST_TRY));
+        while (r == -ERANGE) {
+            long need = Libc.listxattr(s.st, fd, path, MemorySegment.NULL);
+            if (need >= 0) r = Libc.listxattr(s.st, fd, path, scratch(need));
+            else r = need;
         }
+        if (r == -EOPNOTSUPP) return List.of();
+        if (r < 0) throw new SyscallException(name == null ? "flistxattr" : "llistxattr", name == null ? "fd " + fd : Sys.procPath(fd, name), (int) -r);
         if (r == 0) return List.of();
         byte[] b = s.big.asSlice(0, r).toArray(JAVA_BYTE);
         List<String> out = new ArrayList<>();
@@ -67,15 +72,22 @@ public final class XattrCalls {
 
     /** An xattr's value, or null when it is absent. */
     public byte[] get(int fd, String name, String xname) {
-        while (true) {
-            long r = Libc.getxattr(s.st, fd, name == null ? null : s.name(s.p1, Sys.procPath(fd, name)), s.name(s.p2, xname), s.big);
-            if (r >= 0) return s.big.asSlice(0, r).toArray(JAVA_BYTE);
-            if (r == -ENODATA) return null;
-            if (r == -ERANGE) {
-                s.big = s.arena.allocate(s.big.byteSize() * 4, 8);
-                continue;
-            }
-            throw new SyscallException(name == null ? "fgetxattr" : "lgetxattr", xname, (int) -r);
+        MemorySegment path = name == null ? null : s.name(s.p1, Sys.procPath(fd, name));
+        MemorySegment key = s.name(s.p2, xname);
+        long r = Libc.getxattr(s.st, fd, path, key, s.big.asSlice(0, FIRST_TRY));
+        while (r == -ERANGE) {
+            long need = Libc.getxattr(s.st, fd, path, key, MemorySegment.NULL);
+            if (need >= 0) r = Libc.getxattr(s.st, fd, path, key, scratch(need));
+            else r = need;
         }
+        if (r >= 0) return s.big.asSlice(0, r).toArray(JAVA_BYTE);
+        if (r == -ENODATA) return null;
+        throw new SyscallException(name == null ? "fgetxattr" : "lgetxattr", xname, (int) -r);
+    }
+
+    /** The scratch segment, grown to at least {@code size} bytes, sliced to exactly that. */
+    private MemorySegment scratch(long size) {
+        if (s.big.byteSize() < size) s.big = s.arena.allocate(size, 8);
+        return s.big.asSlice(0, size);
     }
 }
