@@ -159,9 +159,10 @@ public interface AllOrNothingTests extends DriverUnderTest {
     default void failedApplyLeavesAnotherLayersApplyAlone() throws Exception {
         StorageDriver d = driver();
         base(d);
-        d.create("twin", "aon-base", CreateOptions.NONE);
-        d.create("twin.old", "aon-base", CreateOptions.NONE);
-        Layers.apply(d, "twin.old", Applier.createFile("/own", "mine", 0644));
+        for (String id : List.of("twin", "twin.old")) {
+            d.create(id, "aon-base", CreateOptions.NONE);
+            Layers.apply(d, id, Applier.createFile("/own", "mine", 0644));
+        }
         Map<String, String> before = Layers.describe(d, "twin.old", true);
         // killDuringApply checks that the child still applies after this ran
         ChildJvm.killDuringApply(driverName(), driverOptions(), testRoot(), "twin.old", "aon-base", () -> {
