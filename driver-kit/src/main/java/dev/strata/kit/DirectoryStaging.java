@@ -108,11 +108,13 @@ public final class DirectoryStaging implements StagedApply {
     /**
      * Drops the apply's directory {@code applyDir} that {@link #stage} made for {@code content}, after a crash too
      * (a driver unmounts first what it mounted in it). Never touches {@code content}, except to put it back from
-     * {@value #REPLACED} when a crash fell between the two renames of a commit without RENAME_EXCHANGE.
+     * {@value #REPLACED} when a crash fell between the two renames of a commit without RENAME_EXCHANGE (unless what
+     * held it is gone too: overlay's {@code <id>/} removed by another tool, say, when there is no layer to put back).
      */
     public static void discard(Path content, Path applyDir) {
         Path old = applyDir.resolve(REPLACED);
-        if (Files.exists(old, LinkOption.NOFOLLOW_LINKS) && !Files.exists(content, LinkOption.NOFOLLOW_LINKS)) {
+        if (Files.exists(old, LinkOption.NOFOLLOW_LINKS) && !Files.exists(content, LinkOption.NOFOLLOW_LINKS)
+                && Files.isDirectory(content.getParent(), LinkOption.NOFOLLOW_LINKS)) {
             PosixFiles.renameat2(null, old.toString(), null, content.toString(), PosixFiles.RENAME_NOREPLACE);
         }
         Trees.delete(applyDir);

@@ -123,8 +123,8 @@ public final class OverlayStorage implements LayerStorage, MountSpecs {
     /**
      * What creates, removes and applies cut short left, by id: {@code .new-<id>} and {@code .apply-<id>} (one read of
      * the home, which holds every layer: the kit asks once per run directory), {@code .staging/new/<id>} (older
-     * versions) and {@code .staging/removing/<id>}; {@link #remove} sweeps the first three, {@link #discardStaged}
-     * the applies. Not an id whose {@code <id>} dir is there, unless an apply of it left its {@code .apply-<id>}:
+     * versions) and {@code .staging/removing/<id>}; {@link #discardStaged} drops an apply's, {@link #remove} the
+     * rest. Not an id whose {@code <id>} dir is there, unless an apply of it left its {@code .apply-<id>}:
      * whatever that dir is, remove would delete it, while the kit drops an apply's leftovers (putting back a diff dir
      * a commit set aside) before it asks whether the layer exists.
      */
