@@ -80,6 +80,8 @@ public interface LostRunDirectoryTests extends DriverUnderTest {
         for (String against : List.of("lost-mid", "lost-base")) {
             String victim = "lost-applied-against-" + against;
             d.create(victim, "lost-mid", CreateOptions.NONE);
+            // applied once whole first: what a driver keeps of a layer from its first apply on (btrfs's parent record) is there before
+            d.applyDiff(victim, "lost-mid", new java.io.ByteArrayInputStream(KillTrial.baseTar()));
             Layers.apply(d, victim, Applier.all(Applier.createDir("/own", 0750), Applier.createFile("/own/file", "mine", 0600),
                     Applier.removeAll("/gone")));
             Map<String, String> before = Layers.describe(d, victim, true);
