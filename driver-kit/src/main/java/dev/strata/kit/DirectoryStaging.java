@@ -9,7 +9,6 @@ import dev.strata.nativeio.Trees;
 
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 
@@ -112,9 +111,9 @@ public final class DirectoryStaging implements StagedApply {
      * held it is gone too: overlay's {@code <id>/} removed by another tool, say, when there is no layer to put back).
      */
     public static void discard(Path content, Path applyDir) {
+        if (!PosixFiles.lexists(applyDir)) return; // the usual case when a stage begins: one statx
         Path old = applyDir.resolve(REPLACED);
-        if (Files.exists(old, LinkOption.NOFOLLOW_LINKS) && !Files.exists(content, LinkOption.NOFOLLOW_LINKS)
-                && Files.isDirectory(content.getParent(), LinkOption.NOFOLLOW_LINKS)) {
+        if (PosixFiles.lexists(old) && !PosixFiles.lexists(content) && PosixFiles.lexists(content.getParent())) {
             PosixFiles.renameat2(null, old.toString(), null, content.toString(), PosixFiles.RENAME_NOREPLACE);
         }
         Trees.delete(applyDir);
