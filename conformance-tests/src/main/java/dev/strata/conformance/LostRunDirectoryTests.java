@@ -8,6 +8,8 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -81,7 +83,7 @@ public interface LostRunDirectoryTests extends DriverUnderTest {
             String victim = "lost-applied-against-" + against;
             d.create(victim, "lost-mid", CreateOptions.NONE);
             // applied once whole first: what a driver keeps of a layer from its first apply on (btrfs's parent record) is there before
-            d.applyDiff(victim, "lost-mid", new java.io.ByteArrayInputStream(KillTrial.baseTar()));
+            d.applyDiff(victim, "lost-mid", new ByteArrayInputStream(KillTrial.baseTar()));
             Layers.apply(d, victim, Applier.all(Applier.createDir("/own", 0750), Applier.createFile("/own/file", "mine", 0600),
                     Applier.removeAll("/gone")));
             Map<String, String> before = Layers.describe(d, victim, true);
@@ -104,8 +106,8 @@ public interface LostRunDirectoryTests extends DriverUnderTest {
         }
     }
 
-    /** Every path under {@code home} (relative to it) with a component naming {@code id}, but in a run directory kept there. */
-    private static TreeSet<String> entriesNaming(Path home, String id) throws java.io.IOException {
+    /** Every path under {@code home}, relative to it, that holds {@code id}, but in a run directory kept there. */
+    private static TreeSet<String> entriesNaming(Path home, String id) throws IOException {
         Path run = RunDirectory.forHome(home);
         try (Stream<Path> all = Files.walk(home)) {
             TreeSet<String> out = new TreeSet<>();
