@@ -147,36 +147,6 @@ public interface AllOrNothingTests extends DriverUnderTest {
         killTrials(3, i -> "trial " + (i + 1), (trial, i, random) -> trial.run(KillTrial.Op.CREATE, false, true, random));
     }
 
-    /**
-     * Ids {@code twin} and {@code twin.old} are both valid: what an apply of one stages beside the layers must never be
-     * taken for the other's. While a child JVM applies to {@code twin.old} (a stream that never ends), an apply to
-     * {@code twin} fails here, dropping what it staged: the child's apply must go on, and {@code twin.old}, its apply
-     * killed, be as it was.
-     */
-    @Test
-    @Order(704)
-    @DisplayName("strata: FailedApplyLeavesAnotherLayersApplyAlone (ids twin and twin.old, a child JVM applying to twin.old)")
-    default void failedApplyLeavesAnotherLayersApplyAlone() throws Exception {
-        StorageDriver d = driver();
-        base(d);
-        for (String id : List.of("twin", "twin.old")) {
-            d.create(id, "aon-base", CreateOptions.NONE);
-            Layers.apply(d, id, Applier.createFile("/own", "mine", 0644));
-        }
-        Map<String, String> before = Layers.describe(d, "twin.old", true);
-        // killDuringApply checks that the child still applies after this ran
-        ChildJvm.killDuringApply(driverName(), driverOptions(), testRoot(), "twin.old", "aon-base", () -> {
-            StorageException e = assertThrows(StorageException.class,
-                    () -> d.applyDiff("twin", "aon-base", new ByteArrayInputStream("garbage\n".getBytes(StandardCharsets.UTF_8))));
-            assertTrue(e.getMessage().contains("layer twin unchanged"), e.getMessage());
-        });
-        StorageDriver r = reopen();
-        Layers.assertSameTree(before, Layers.describe(r, "twin.old", true), "twin.old after its apply was killed");
-        r.applyDiff("twin.old", "aon-base", new ByteArrayInputStream(KillTrial.applied()));
-        r.applyDiff("twin", "aon-base", new ByteArrayInputStream(KillTrial.applied()));
-        Layers.assertSameTree(Layers.describe(r, "twin", false), Layers.describe(r, "twin.old", false), "the same apply onto both");
-    }
-
     /** The i-th (from 0) of a test's kill trials, whose kill points come from {@code random}. */
     @FunctionalInterface
     interface KillRound {

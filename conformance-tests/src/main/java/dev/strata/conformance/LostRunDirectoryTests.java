@@ -2,6 +2,7 @@ package dev.strata.conformance;
 
 import dev.strata.api.CreateOptions;
 import dev.strata.api.StorageDriver;
+import dev.strata.api.StorageException;
 import dev.strata.kit.RunDirectory;
 import dev.strata.nativeio.Trees;
 import org.junit.jupiter.api.DisplayName;
@@ -10,6 +11,7 @@ import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,6 +22,7 @@ import java.util.TreeSet;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -67,7 +70,9 @@ public interface LostRunDirectoryTests extends DriverUnderTest {
      * it writes), then the run directory deleted: the next open drops what the apply staged and puts back whatever it
      * had set aside, so the layer is exactly as before and the home holds exactly the entries naming it that it held
      * before. Applied against its own parent, then against its grandparent (a driver that applies through a mount of
-     * its staged copy, as overlay then does, has it still mounted after the kill).
+     * its staged copy, as overlay then does, has it still mounted after the kill). The first layer is {@code lost-twin.old}
+     * (a valid id), and while it is applied an apply to {@code lost-twin} fails here: dropping what that one staged
+     * must leave the running apply alone ({@code .apply-X.old} was once also where X's content was set aside).
      */
     @Test
     @Order(708)
@@ -79,8 +84,11 @@ public interface LostRunDirectoryTests extends DriverUnderTest {
         Layers.apply(d, "lost-base", Applier.all(Applier.createFile("/base-file", "base", 0644), Applier.createFile("/gone", "gone", 0644)));
         d.create("lost-mid", "lost-base", CreateOptions.NONE);
         Layers.apply(d, "lost-mid", Applier.createFile("/mid-file", "mid", 0644));
+        String twin = "lost-twin";
+        d.create(twin, "lost-mid", CreateOptions.NONE);
+        Map<String, String> twinBefore = Layers.describe(d, twin, true);
         for (String against : List.of("lost-mid", "lost-base")) {
-            String victim = "lost-applied-against-" + against;
+            String victim = against.equals("lost-mid") ? twin + ".old" : "lost-applied-against-" + against;
             d.create(victim, "lost-mid", CreateOptions.NONE);
             // applied once whole first: what a driver keeps of a layer from its first apply on (btrfs's parent record) is there before
             d.applyDiff(victim, "lost-mid", new ByteArrayInputStream(KillTrial.baseTar()));
@@ -90,7 +98,14 @@ public interface LostRunDirectoryTests extends DriverUnderTest {
             List<String> layers = d.layers().stream().sorted().toList();
             TreeSet<String> named = entriesNaming(home, victim);
 
-            ChildJvm.killDuringApply(driverName(), driverOptions(), testRoot(), victim, against);
+            StorageDriver here = d;
+            // killDuringApply checks that the child still applies after this ran
+            ChildJvm.killDuringApply(driverName(), driverOptions(), testRoot(), victim, against, () -> {
+                if (!against.equals("lost-mid")) return;
+                StorageException e = assertThrows(StorageException.class, () -> here.applyDiff(twin, "lost-mid",
+                        new ByteArrayInputStream("garbage\n".getBytes(StandardCharsets.UTF_8))), "garbage applied to " + twin);
+                assertTrue(e.getMessage().contains("layer " + twin + " unchanged"), e.getMessage());
+            });
             Trees.delete(RunDirectory.forHome(home));
 
             d = reopen();
@@ -98,6 +113,7 @@ public interface LostRunDirectoryTests extends DriverUnderTest {
             assertTrue(d.exists(victim), when + ", the layer is gone");
             Layers.assertSameTree(before, Layers.describe(d, victim, true), when + ", the layer is not as it was");
             assertEquals(layers, d.layers().stream().sorted().toList(), when + ": layers()");
+            Layers.assertSameTree(twinBefore, Layers.describe(d, twin, true), when + ", " + twin + " is not as it was");
             TreeSet<String> now = entriesNaming(home, victim), left = new TreeSet<>(now), gone = new TreeSet<>(named);
             left.removeAll(named);
             gone.removeAll(now);
