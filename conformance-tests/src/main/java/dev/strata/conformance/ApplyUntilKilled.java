@@ -9,7 +9,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The child process of the kill -9 case: opens a driver, creates a layer and applies a tar stream that never
+ * The child process of the kill -9 case: opens a driver, creates a layer (unless it exists) and applies a tar stream that never
  * ends, printing {@value #APPLYING} once the driver is consuming it. The parent then kills it with SIGKILL.
  *
  * <p>Usage: {@code ApplyUntilKilled DRIVER ROOT ID PARENT [KEY=VALUE...]}
@@ -30,7 +30,7 @@ public final class ApplyUntilKilled {
         StorageDriver driver = registry.open(registry.require(args[0]), Path.of(args[1]), options);
         String id = args[2];
         String parent = args[3].isEmpty() ? null : args[3];
-        driver.create(id, parent, CreateOptions.NONE);
+        if (!driver.exists(id)) driver.create(id, parent, CreateOptions.NONE);
         driver.applyDiff(id, parent, new EndlessTarStream(() -> {
             System.out.println(APPLYING);
             System.out.flush();

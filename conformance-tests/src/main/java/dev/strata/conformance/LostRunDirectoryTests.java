@@ -2,16 +2,28 @@ package dev.strata.conformance;
 
 import dev.strata.api.CreateOptions;
 import dev.strata.api.StorageDriver;
+import dev.strata.api.StorageException;
+import dev.strata.kit.RunDirectory;
+import dev.strata.nativeio.Trees;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.TreeSet;
+import java.util.stream.Stream;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
@@ -50,6 +62,73 @@ public interface LostRunDirectoryTests extends DriverUnderTest {
             } catch (AssertionError e) {
                 fail("trial " + (i + 1) + " after " + states + " (seed " + seed + ", -Dstrata.conformance.killSeed to repeat): " + e.getMessage(), e);
             }
+        }
+    }
+
+    /**
+     * A layer with content of its own, an apply to it killed mid-stream (a tar that never ends: the kill lands while
+     * it writes), then the run directory deleted: the next open drops what the apply staged and puts back whatever it
+     * had set aside, so the layer is exactly as before and the home holds exactly the entries naming it that it held
+     * before. Applied against its own parent, then against its grandparent (a driver that applies through a mount of
+     * its staged copy, as overlay then does, has it still mounted after the kill). The first layer is {@code lost-twin.old}
+     * (a valid id), and while it is applied an apply to {@code lost-twin} fails here: dropping what that one staged
+     * must leave the running apply alone ({@code .apply-X.old} was once also where X's content was set aside).
+     */
+    @Test
+    @Order(708)
+    @DisplayName("strata: KillDuringApplyThenLostRunDirectory (kill -9 mid-stream, then no run directory)")
+    default void killDuringApplyThenLostRunDirectory() throws Exception {
+        StorageDriver d = driver();
+        Path home = d.home();
+        d.create("lost-base", null, CreateOptions.NONE);
+        Layers.apply(d, "lost-base", Applier.all(Applier.createFile("/base-file", "base", 0644), Applier.createFile("/gone", "gone", 0644)));
+        d.create("lost-mid", "lost-base", CreateOptions.NONE);
+        Layers.apply(d, "lost-mid", Applier.createFile("/mid-file", "mid", 0644));
+        String twin = "lost-twin";
+        d.create(twin, "lost-mid", CreateOptions.NONE);
+        Map<String, String> twinBefore = Layers.describe(d, twin, true);
+        for (String against : List.of("lost-mid", "lost-base")) {
+            String victim = against.equals("lost-mid") ? twin + ".old" : "lost-applied-against-" + against;
+            d.create(victim, "lost-mid", CreateOptions.NONE);
+            // applied once whole first: what a driver keeps of a layer from its first apply on (btrfs's parent record) is there before
+            d.applyDiff(victim, "lost-mid", new ByteArrayInputStream(KillTrial.baseTar()));
+            Layers.apply(d, victim, Applier.all(Applier.createDir("/own", 0750), Applier.createFile("/own/file", "mine", 0600),
+                    Applier.removeAll("/gone")));
+            Map<String, String> before = Layers.describe(d, victim, true);
+            List<String> layers = d.layers().stream().sorted().toList();
+            TreeSet<String> named = entriesNaming(home, victim);
+
+            StorageDriver here = d;
+            // killDuringApply checks that the child still applies after this ran
+            ChildJvm.killDuringApply(driverName(), driverOptions(), testRoot(), victim, against, () -> {
+                if (!against.equals("lost-mid")) return;
+                StorageException e = assertThrows(StorageException.class, () -> here.applyDiff(twin, "lost-mid",
+                        new ByteArrayInputStream("garbage\n".getBytes(StandardCharsets.UTF_8))), "garbage applied to " + twin);
+                assertTrue(e.getMessage().contains("layer " + twin + " unchanged"), e.getMessage());
+            });
+            Trees.delete(RunDirectory.forHome(home));
+
+            d = reopen();
+            String when = "after an apply against " + against + " was killed and the run directory lost";
+            assertTrue(d.exists(victim), when + ", the layer is gone");
+            Layers.assertSameTree(before, Layers.describe(d, victim, true), when + ", the layer is not as it was");
+            assertEquals(layers, d.layers().stream().sorted().toList(), when + ": layers()");
+            Layers.assertSameTree(twinBefore, Layers.describe(d, twin, true), when + ", " + twin + " is not as it was");
+            TreeSet<String> now = entriesNaming(home, victim), left = new TreeSet<>(now), gone = new TreeSet<>(named);
+            left.removeAll(named);
+            gone.removeAll(now);
+            assertTrue(left.isEmpty() && gone.isEmpty(), when + ", entries of the home naming the layer are not as before: left "
+                    + left.stream().limit(8).toList() + ", gone " + gone.stream().limit(8).toList());
+        }
+    }
+
+    /** Every path under {@code home}, relative to it, that holds {@code id}, but in a run directory kept there. */
+    private static TreeSet<String> entriesNaming(Path home, String id) throws IOException {
+        Path run = RunDirectory.forHome(home);
+        try (Stream<Path> all = Files.walk(home)) {
+            TreeSet<String> out = new TreeSet<>();
+            all.filter(p -> !p.startsWith(run) && home.relativize(p).toString().contains(id)).forEach(p -> out.add(home.relativize(p).toString()));
+            return out;
         }
     }
 }

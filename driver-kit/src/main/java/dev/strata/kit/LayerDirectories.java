@@ -23,15 +23,15 @@ import java.util.function.Consumer;
  * {@code <id>} is ever there, whatever is cut short and whether or not the kit's marks survive (they live in the run
  * directory, which a reboot or the stale sweep takes): a create fills {@code .new-<id>} and renames it into place
  * ({@link #publish}, {@code RENAME_NOREPLACE}), a remove renames the layer to {@code .removing-<id>} before deleting
- * it ({@link #retire}), an apply stages in {@code .apply-<id>} ({@link DirectoryStaging}). Each leftover is a hidden
- * entry that names its id, so one read of {@code <dir>} finds them all ({@link #cutShort}), and a bare {@code <id>} is
+ * it ({@link #retire}), an apply makes everything it stages in {@code .apply-<id>} ({@link DirectoryStaging}). Each
+ * leftover is a hidden entry that names its id and only it (an id never starts with '.'), so one read of {@code <dir>}
+ * finds them all ({@link #cutShort}), and a bare {@code <id>} is
  * never guessed to be a leftover by looking: only a create of that id, which the kit made sure is free, may replace
  * one ({@link #publishReplacing}).
  */
 public final class LayerDirectories {
     /** The prefixes of what a create, a remove and an apply stage beside the layers ({@code .new-} is overlay's too). */
     public static final String NEW = ".new-", REMOVING = ".removing-", APPLY = ".apply-";
-    private static final String OLD = ".old"; // DirectoryStaging's: the layer's content during a commit without RENAME_EXCHANGE
     private static final java.nio.file.attribute.FileAttribute<?> PRIVATE =
             PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
 
@@ -53,7 +53,11 @@ public final class LayerDirectories {
         return dir.resolve(REMOVING + id);
     }
 
-    private Path applying(String id) {
+    /**
+     * {@code .apply-<id>}: the directory of an apply of {@code id}, which holds all it stages ({@link DirectoryStaging});
+     * a driver that stages more for an apply (a mount of the copy) makes it there, so the same read finds it.
+     */
+    public Path applyDir(String id) {
         return dir.resolve(APPLY + id);
     }
 
@@ -123,19 +127,24 @@ public final class LayerDirectories {
         for (Path p : new Path[]{grave(id), newDir(id)}) if (PosixFiles.lexists(p)) Trees.delete(p);
     }
 
-    /** A staged apply of the layer in {@code .apply-<id>}: see {@link DirectoryStaging#stage(Path, Path, ApplyOptions, Consumer)}. */
+    /** A staged apply of the layer {@code <id>}: see {@link DirectoryStaging#stage(Path, Path, ApplyOptions, Consumer)}. */
     public DirectoryStaging stageApply(String id, ApplyOptions options, Consumer<Path> prepare) {
-        return DirectoryStaging.stage(layer(id), applying(id), options, prepare);
+        return stageApply(id, layer(id), options, prepare);
     }
 
-    /** The staging path an apply of {@code id} uses; for a storage that wraps {@link #stageApply}'s commit. */
-    public Path applyStaging(String id) {
-        return applying(id);
+    /** As above, for a layer whose content is {@code content} (overlay's {@code <id>/diff}), on the same filesystem. */
+    public DirectoryStaging stageApply(String id, Path content, ApplyOptions options, Consumer<Path> prepare) {
+        return DirectoryStaging.stage(content, applyDir(id), options, prepare);
     }
 
     /** {@link DirectoryStaging#discard} for {@code id}: what an apply cut short left; puts the layer back if it was aside. */
     public void discardApply(String id) {
-        DirectoryStaging.discard(layer(id), applying(id));
+        discardApply(id, layer(id));
+    }
+
+    /** As above, for a layer whose content is {@code content}. */
+    public void discardApply(String id, Path content) {
+        DirectoryStaging.discard(content, applyDir(id));
     }
 
     /**
@@ -151,11 +160,7 @@ public final class LayerDirectories {
                 if (name.startsWith(NEW)) id = name.substring(NEW.length());
                 else if (name.startsWith(REMOVING)) id = name.substring(REMOVING.length());
                 else if (name.startsWith(APPLY)) id = name.substring(APPLY.length());
-                if (id == null) continue;
-                // DirectoryStaging's copy of <id> set aside during a commit: its id alone, never <id>.old, whose
-                // discard would delete the copy (both staging names are the same). <id>'s discard drops it too.
-                if (name.startsWith(APPLY) && id.endsWith(OLD)) id = id.substring(0, id.length() - OLD.length());
-                if (!id.isEmpty()) ids.add(id);
+                if (id != null && !id.isEmpty()) ids.add(id);
             }
         } catch (NoSuchFileException none) {
             return ids;

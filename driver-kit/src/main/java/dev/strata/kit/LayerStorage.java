@@ -146,8 +146,9 @@ public interface LayerStorage {
 
     /**
      * Drops what {@link #stageApply} left for {@code id} when the process died before committing or discarding
-     * (after a commit too: then it is the layer's old content). Never touches the layer itself. Called when the kit
-     * opens, for every apply a crash or kill cut short.
+     * (after a commit too: then it is the layer's old content), unmounting what it mounted. Never touches the layer
+     * itself, but to put back its content where a commit had set it aside ({@link DirectoryStaging}). Called when
+     * the kit opens, for every apply a crash or kill cut short, and for every id {@link #cutShort} names.
      */
     void discardStaged(String id);
 

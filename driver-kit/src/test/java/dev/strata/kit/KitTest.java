@@ -247,7 +247,7 @@ class KitTest {
 
     /**
      * An apply's mark is lost with the run directory too: what it staged is found by looking and dropped, and a layer
-     * a commit without RENAME_EXCHANGE had set aside ({@code .apply-<id>.old}) when it was killed is put back whole.
+     * a commit without RENAME_EXCHANGE had set aside ({@code .apply-<id>/replaced}) when it was killed is put back whole.
      */
     @Test
     void aNewRunDirectoryDropsWhatAnApplyCutShortLeftAndPutsBackALayerSetAside() throws Exception {
@@ -255,10 +255,10 @@ class KitTest {
         d.applyDiff("staged", null, tar(t -> t.file("kept", "k")));
         d.create("aside", null, null);
         d.applyDiff("aside", null, tar(t -> t.file("kept", "a")));
-        Files.createDirectories(storage.staging("staged").resolve("half"));       // killed while the tar went in
-        Path old = storage.staging("aside").resolveSibling(storage.staging("aside").getFileName() + ".old");
+        Files.createDirectories(storage.staging("staged").resolve("staged/half"));  // killed while the tar went in
+        Path old = Files.createDirectories(storage.staging("aside")).resolve("replaced");
         Files.move(storage.dir("aside"), old);                                     // killed between the two renames
-        Files.createDirectories(storage.staging("aside").resolve("applied"));
+        Files.createDirectories(storage.staging("aside").resolve("staged/applied"));
         Trees.delete(RunDirectory.forHome(home));
 
         StorageDriver r = reopen();

@@ -1,6 +1,8 @@
 package dev.strata.kit;
 
 import dev.strata.api.LayerExistsException;
+import dev.strata.archive.ApplyOptions;
+import dev.strata.archive.WhiteoutFormat;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -84,8 +86,26 @@ class LayerDirectoriesTest {
         for (String n : List.of(".new-c", ".removing-r", ".apply-p", ".apply-q.old", ".apply-x.old.old", ".strata", ".new-", "layer", ".other-z")) {
             Files.createDirectories(dir.resolve(n));
         }
-        assertEquals(Set.of("c", "r", "p", "q", "x.old"), new LayerDirectories(dir).cutShort());
+        assertEquals(Set.of("c", "r", "p", "q.old", "x.old.old"), new LayerDirectories(dir).cutShort());
         assertEquals(Set.of(), new LayerDirectories(dir.resolve("missing")).cutShort());
+    }
+
+    /** Ids x and x.old are both valid: an apply of one, dropped or after a crash, never touches what the other's staged. */
+    @Test
+    void anApplyOfOneIdNeverTouchesWhatAnApplyOfAnotherStaged() throws Exception {
+        LayerDirectories dirs = new LayerDirectories(dir);
+        for (String id : List.of("x", "x.old")) Files.writeString(Files.createDirectories(dirs.layer(id)).resolve("f"), id);
+        ApplyOptions options = ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE);
+        DirectoryStaging other = dirs.stageApply("x.old", options, null);
+        Files.writeString(other.root().resolve("applied"), "a");
+        dirs.stageApply("x", options, null).discard();
+        dirs.discardApply("x");
+        assertEquals(Set.of("x.old"), dirs.cutShort(), "only x.old's apply is found, by its own id");
+        other.commit();
+        other.discard();
+        assertEquals(List.of("applied", "f"), names(dirs.layer("x.old")));
+        assertEquals("x", Files.readString(dirs.layer("x").resolve("f")));
+        assertEquals(List.of("x", "x.old"), names(), "nothing staged is left");
     }
 
     private List<String> names() throws Exception {

@@ -9,7 +9,7 @@ import dev.strata.archive.ApplyOptions;
 import dev.strata.archive.LayerDiffs;
 import dev.strata.archive.UpperDiff;
 import dev.strata.archive.WhiteoutFormat;
-import dev.strata.kit.DirectoryStaging;
+import dev.strata.kit.LayerDirectories;
 import dev.strata.kit.LayerStorage;
 import dev.strata.kit.NewLayer;
 import dev.strata.kit.StagedApply;
@@ -45,12 +45,14 @@ public final class AufsStorage implements LayerStorage {
 
     private final AufsLayout layout;
     private final AufsMounts mounts;
+    private final LayerDirectories diffs; // diff/<id>, and an apply's diff/.apply-<id>
 
     /** Opens the storage on {@code home} without probing the kernel (the provider probes; tests need no aufs). */
     AufsStorage(Path home) {
         layout = new AufsLayout(home);
         layout.createRoots();
         mounts = new AufsMounts(layout.home.resolve(".scratch"));
+        diffs = new LayerDirectories(layout.diffRoot);
     }
 
     @Override
@@ -200,16 +202,22 @@ public final class AufsStorage implements LayerStorage {
 
     @Override
     public StagedApply stageApply(String id, String parent) {
-        return DirectoryStaging.stage(layout.diff(id), staging(id), ApplyOptions.of(WhiteoutFormat.AUFS));
+        return diffs.stageApply(id, ApplyOptions.of(WhiteoutFormat.AUFS), null);
     }
 
     @Override
     public void discardStaged(String id) {
-        DirectoryStaging.discard(layout.diff(id), staging(id));
+        diffs.discardApply(id);
     }
 
-    private Path staging(String id) {
-        return layout.diffRoot.resolve(".apply-" + id);
+    /**
+     * The applies a kill cut short, by their {@code diff/.apply-<id>} (one read of {@code diff/}): their marks lived in
+     * the run directory, so after a reboot or a stale sweep only this finds them; the kit drops each
+     * ({@link #discardStaged}, which puts back a diff dir a commit had set aside).
+     */
+    @Override
+    public java.util.Collection<String> cutShort() {
+        return diffs.cutShort();
     }
 
     /** For tests: the layout this storage works on. */

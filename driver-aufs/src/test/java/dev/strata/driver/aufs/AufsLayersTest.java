@@ -17,6 +17,7 @@ import dev.strata.nativeio.Errno;
 import dev.strata.nativeio.Kernel;
 import dev.strata.nativeio.MountInfo;
 import dev.strata.nativeio.SyscallException;
+import dev.strata.nativeio.Trees;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -240,6 +241,32 @@ class AufsLayersTest {
         assertEquals(List.of("base"), reopened.layers());
         assertTrue(reopened.exists("base"));
         reopened.create("half", "base", null); // the id is free again
+    }
+
+    /**
+     * A kill and then a lost run directory (a reboot) take an apply's mark: what the apply left in
+     * {@code diff/.apply-<id>} is found by the first open on the new run directory and dropped, and a diff dir that a
+     * commit without RENAME_EXCHANGE had set aside is put back, so each layer is as it was.
+     */
+    @Test
+    void whatAKilledApplyLeftIsDroppedByTheOpenOnANewRunDirectory() throws Exception {
+        for (String id : List.of("staged", "aside")) {
+            d.create(id, null, null);
+            Files.writeString(home.resolve("diff").resolve(id).resolve("kept"), id);
+        }
+        Files.createDirectories(home.resolve("diff/.apply-staged/staged/half"));    // killed while the tar went in
+        Files.createDirectories(home.resolve("diff/.apply-aside/staged/applied"));  // killed between a commit's renames
+        Files.move(home.resolve("diff/aside"), home.resolve("diff/.apply-aside/replaced"));
+        Trees.delete(RunDirectory.forHome(home));
+
+        StorageDriver reopened = AufsTests.open(home);
+        assertEquals(List.of("aside", "staged"), reopened.layers().stream().sorted().toList());
+        for (String id : List.of("staged", "aside")) {
+            assertEquals(id, Files.readString(home.resolve("diff").resolve(id).resolve("kept")), id + " as it was");
+        }
+        try (var names = Files.list(home.resolve("diff"))) {
+            assertEquals(List.of("aside", "staged"), names.map(p -> p.getFileName().toString()).sorted().toList(), "nothing staged is left");
+        }
     }
 
     @Test

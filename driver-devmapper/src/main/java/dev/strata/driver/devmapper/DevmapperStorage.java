@@ -391,4 +391,16 @@ public final class DevmapperStorage implements LayerStorage {
         });
         deleteMountPoint(staged);
     }
+
+    /**
+     * The applies a kill cut short, by their {@code -apply-<id>} records (read without starting the pool): their marks
+     * lived in the run directory, so after a reboot or a stale sweep only this finds them; the kit drops each
+     * ({@link #discardStaged}), which would otherwise hold its thin device for good.
+     */
+    @Override
+    public List<String> cutShort() {
+        List<String> ids = new ArrayList<>();
+        for (String h : new MetadataStore(home.resolve("metadata")).hashes()) if (h.startsWith(STAGED)) ids.add(h.substring(STAGED.length()));
+        return ids;
+    }
 }

@@ -36,15 +36,15 @@ import java.util.List;
  * moby ignores the extra file and reads the link as the file it is.
  * <p>
  * Modes are what moby asks for, under the process umask as with moby. Strata's own state lives in hidden entries
- * that moby never looks at: the kit's {@code .strata/}, {@code .new-<id>} for layers being made, and
- * {@code .staging/removing/<id>} for layers being removed; in a layer's directory, an apply in progress
- * keeps {@code .apply-diff}, {@code .apply-work} and {@code .apply-merged}.
+ * that moby never looks at: the kit's {@code .strata/}, {@code .new-<id>} for layers being made,
+ * {@code .staging/removing/<id>} for layers being removed, and {@code .apply-<id>} for an apply in progress (its copy
+ * of {@code diff}, and for an apply through a mount its work and mount dirs: the kit's
+ * {@link dev.strata.kit.LayerDirectories#applyDir}).
  */
 final class Layout {
     static final String LINK_DIR = "l", DIFF = "diff", WORK = "work", MERGED = "merged", LINK = "link", LOWER = "lower",
             COMMITTED = "committed", LINK_PENDING = ".link-pending", CHILD_LOWER = ".child-lower";
-    static final String STAGING_DIR = ".staging", NEW_PREFIX = ".new-",
-            APPLY_DIFF = ".apply-diff", APPLY_WORK = ".apply-work", APPLY_MERGED = ".apply-merged";
+    static final String STAGING_DIR = ".staging", NEW_PREFIX = ".new-";
     static final int LINK_ID_LENGTH = 26;
     /** A lower file of the kernel's 500 lowers is 500 entries of {@code l/<LID>:}, 14.5 KB; room to spare. */
     static final int MAX_LOWER_FILE = 1 << 20;

@@ -12,6 +12,7 @@ import dev.strata.archive.LayerDiffs;
 import dev.strata.archive.UpperDiff;
 import dev.strata.archive.WhiteoutFormat;
 import dev.strata.kit.DirectoryStaging;
+import dev.strata.kit.LayerDirectories;
 import dev.strata.kit.LayerIdMaps;
 import dev.strata.kit.LayerStorage;
 import dev.strata.kit.NewLayer;
@@ -21,11 +22,9 @@ import dev.strata.nativeio.IdmapProbe;
 import dev.strata.nativeio.Kernel;
 import dev.strata.nativeio.Mounts;
 import dev.strata.nativeio.PosixFiles;
-import dev.strata.nativeio.Trees;
 
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -43,8 +42,9 @@ import java.util.Map;
  *   reference is still counted, so references mean the same for every layer.</li>
  *   <li>A layer is made under a staging name and renamed into place, and removed by renaming it away first: a
  *   crash never leaves a half-made or half-removed layer that exists reports.</li>
- *   <li>An apply goes into {@code <id>/.apply-diff} (the layer's files hardlinked, nothing for a new layer) and is
- *   swapped with {@code diff} whole; through a mount of that copy when the diff cannot be native.</li>
+ *   <li>An apply goes into a copy in {@code .apply-<id>} beside the layers (the layer's files hardlinked, nothing
+ *   for a new layer) and is swapped with {@code diff} whole; through a mount of that copy when the diff cannot be
+ *   native. A kill leaves it where the next open on a new run directory finds it.</li>
  *   <li>A layer with children cannot be removed; moby would leave the children with a dangling lower.</li>
  *   <li>Up to 500 lowers (the kernel's limit) instead of moby's 128.</li>
  * </ul>
@@ -57,6 +57,7 @@ public final class OverlayStorage implements LayerStorage, MountSpecs {
     private final LayerMounts mounts;
     private final LayerMaker maker;
     private final LayerQuota quota;
+    private final LayerDirectories dirs; // for an apply's .apply-<id> and the read that finds what was cut short
     private final WhiteoutFormat onDisk;
     private volatile UpperDiff diffs;
     private volatile LayerIdMaps idMaps;
@@ -71,6 +72,7 @@ public final class OverlayStorage implements LayerStorage, MountSpecs {
                 options.mount(), features.selinux());
         this.mounts = new LayerMounts(layout, mounter, options.mount().has("volatile"));
         this.maker = new LayerMaker(layout, quota, options);
+        this.dirs = new LayerDirectories(layout.home());
         this.onDisk = options.userxattr() ? WhiteoutFormat.OVERLAY_USERXATTR : WhiteoutFormat.OVERLAY;
     }
 
@@ -115,25 +117,24 @@ public final class OverlayStorage implements LayerStorage, MountSpecs {
     @Override
     public void remove(String id) {
         mounts.forget(id);
-        maker.remove(id); // an apply's copy inside the layer dir goes with it (the kit dropped an abandoned one first)
+        maker.remove(id); // an apply's .apply-<id> is not the layer's: the kit dropped it first (discardStaged)
     }
 
     /**
-     * What creates and removes cut short left, by id: {@code .new-<id>}, {@code .staging/new/<id>} (older versions)
-     * and {@code .staging/removing/<id>}, all of which {@link #remove} sweeps. Not an id whose {@code <id>} dir is
-     * there: whatever it is (a layer without its diff dir while an apply swaps it in without RENAME_EXCHANGE, say),
-     * remove would delete it. One read of the home, which holds every layer: the kit asks once per run directory.
+     * What creates, removes and applies cut short left, by id: {@code .new-<id>} and {@code .apply-<id>} (one read of
+     * the home, which holds every layer: the kit asks once per run directory), {@code .staging/new/<id>} (older
+     * versions) and {@code .staging/removing/<id>}; {@link #discardStaged} drops an apply's, {@link #remove} the
+     * rest. Not an id whose {@code <id>} dir is there, unless an apply of it left its {@code .apply-<id>}:
+     * whatever that dir is, remove would delete it, while the kit drops an apply's leftovers (putting back a diff dir
+     * a commit set aside) before it asks whether the layer exists.
      */
     @Override
     public List<String> cutShort() {
-        List<String> ids = new ArrayList<>();
-        for (String name : names(layout.home())) {
-            if (name.startsWith(Layout.NEW_PREFIX)) ids.add(name.substring(Layout.NEW_PREFIX.length()));
-        }
+        List<String> ids = new ArrayList<>(dirs.cutShort());
         Path staging = layout.home().resolve(Layout.STAGING_DIR);
         ids.addAll(names(staging.resolve("new")));
         ids.addAll(names(staging.resolve("removing")));
-        ids.removeIf(id -> id.isEmpty() || PosixFiles.lexists(layout.dir(id)));
+        ids.removeIf(id -> PosixFiles.lexists(layout.dir(id)) && !PosixFiles.lexists(dirs.applyDir(id)));
         return ids;
     }
 
@@ -307,22 +308,21 @@ public final class OverlayStorage implements LayerStorage, MountSpecs {
     /**
      * Natively (the parent is the layer's own, or a base layer): the tar goes into a copy of the diff dir with
      * overlay whiteouts, without mounting. Otherwise through an overlay mount of that copy over the layer's lowers,
-     * with plain deletions, as moby's naive apply goes through the mounted layer.
+     * with plain deletions, as moby's naive apply goes through the mounted layer; its work and mount dirs are in the
+     * apply's {@code .apply-<id>} too, so that a kill leaves nothing the next open cannot find.
      */
     @Override
     public StagedApply stageApply(String id, String parent) {
-        Path diff = layout.diff(id), copy = layout.dir(id).resolve(Layout.APPLY_DIFF);
+        Path diff = layout.diff(id);
         boolean base = !Files.exists(layout.dir(id).resolve(Layout.LOWER));
-        if (diffs.isNative(id, parent)) return DirectoryStaging.stage(diff, copy, withIds(id, new ApplyOptions(onDisk, Kernel.isRoot())));
-        if (base) return DirectoryStaging.stage(diff, copy, withIds(id, ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE)));
-        DirectoryStaging upper = DirectoryStaging.stage(diff, copy, withIds(id, ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE)));
-        Path work = layout.dir(id).resolve(Layout.APPLY_WORK), merged = layout.dir(id).resolve(Layout.APPLY_MERGED);
+        if (diffs.isNative(id, parent)) return dirs.stageApply(id, diff, withIds(id, new ApplyOptions(onDisk, Kernel.isRoot())), null);
+        if (base) return dirs.stageApply(id, diff, withIds(id, ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE)), null);
+        DirectoryStaging upper = dirs.stageApply(id, diff, withIds(id, ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE)), null);
+        Path work = dirs.applyDir(id).resolve(Layout.WORK), merged = dirs.applyDir(id).resolve(Layout.MERGED);
         try {
-            for (Path p : List.of(work, merged)) {
-                Trees.delete(p);
-                LayerMaker.mkdir(p, "rwx------");
-            }
-            mounts.mountStaged(id, copy, work, merged);
+            LayerMaker.mkdir(work, "rwx------");
+            LayerMaker.mkdir(merged, "rwx------");
+            mounts.mountStaged(id, upper.root(), work, merged);
         } catch (IOException | RuntimeException e) {
             discardStaged(id);
             if (e instanceof RuntimeException r) throw r;
@@ -352,15 +352,11 @@ public final class OverlayStorage implements LayerStorage, MountSpecs {
         };
     }
 
+    /** Unmounts the copy if an apply through a mount left it mounted (a kill), then drops {@code .apply-<id>}. */
     @Override
     public void discardStaged(String id) {
-        Path dir = layout.dir(id), merged = dir.resolve(Layout.APPLY_MERGED), work = dir.resolve(Layout.APPLY_WORK);
-        if (Files.exists(merged, LinkOption.NOFOLLOW_LINKS)) {
-            Mounts.unmountIfMounted(merged, Mounts.MNT_DETACH);
-            Trees.delete(merged);
-        }
-        if (Files.exists(work, LinkOption.NOFOLLOW_LINKS)) Trees.delete(work);
-        DirectoryStaging.discard(layout.diff(id), dir.resolve(Layout.APPLY_DIFF));
+        Mounts.unmountIfMounted(dirs.applyDir(id).resolve(Layout.MERGED), Mounts.MNT_DETACH);
+        dirs.discardApply(id, layout.diff(id));
     }
 
     // ---------------------------------------------------------------------------------------------- driver

@@ -62,7 +62,7 @@ class CrashRecoveryTest extends OnScratchFs {
         // An apply killed half way: the mark, a copy with new files; the layer itself untouched.
         Files.createDirectories(applying);
         Files.writeString(applying.resolve("applied"), "apply");
-        Files.createDirectories(home.resolve("applied/.apply-diff/new-dir"));
+        Files.createDirectories(home.resolve(".apply-applied/staged/new-dir"));
         // A layer marked by a driver from before the kit (an apply or create it never finished).
         Files.createDirectories(home.resolve(".incomplete"));
         Files.createFile(home.resolve(".incomplete/legacy"));
@@ -80,7 +80,7 @@ class CrashRecoveryTest extends OnScratchFs {
         assertNoCutShortCreates(home);
         assertFalse(Files.exists(home.resolve(".staging/removing/old")), "the grave of the killed remove");
         assertFalse(Files.exists(home.resolve("l/" + oldLink), LinkOption.NOFOLLOW_LINKS), "the killed remove's short link");
-        assertFalse(Files.exists(home.resolve("applied/.apply-diff")), "the killed apply's copy");
+        assertFalse(Files.exists(home.resolve(".apply-applied")), "the killed apply's copy");
         assertEquals("before the apply", Files.readString(home.resolve("applied/diff/kept")));
         assertFalse(Files.exists(home.resolve("legacy")), "a layer an older driver marked is removed, as that driver did");
         assertFalse(Files.exists(probe.getParent()));

@@ -280,7 +280,7 @@ final class VfsStorage implements DirectoryStorage, MountSpecs {
     /** A copy in {@code dir/.apply-<id>}, under the layer's own size limit when it has one. */
     @Override
     public StagedApply stageApply(String id, String parent) {
-        Path dir = layersDir.resolve(id), staging = dirs.applyStaging(id);
+        Path dir = layersDir.resolve(id);
         ProjectQuota.Usage limits;
         synchronized (this) {
             limits = quota == null ? null : quota.usage(dir);
@@ -288,6 +288,7 @@ final class VfsStorage implements DirectoryStorage, MountSpecs {
         ApplyOptions options = withIds(id, ApplyOptions.of(WhiteoutFormat.DELETE_IN_PLACE));
         if (limits == null) return dirs.stageApply(id, options, null);
         DirectoryStaging s = dirs.stageApply(id, options, p -> quota.set(p, limits.bytesLimit(), limits.inodesLimit()));
+        Path staging = s.root();
         return new StagedApply() {
             @Override
             public Path root() {

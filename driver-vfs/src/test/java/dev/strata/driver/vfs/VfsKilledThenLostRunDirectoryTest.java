@@ -117,8 +117,8 @@ class VfsKilledThenLostRunDirectoryTest {
         Map<String, String> baseTree = bigBase(d);
         String id = "killed-apply";
         d.create(id, BASE, CreateOptions.NONE);
-        // killed while the tar goes into dir/.apply-<id>: its first file replaced (the staging holds hardlinks until then)
-        Path layer = home.resolve("dir").resolve(id), staged = home.resolve("dir").resolve(".apply-" + id);
+        // killed while the tar goes into dir/.apply-<id>/staged: its first file replaced (the copy holds hardlinks until then)
+        Path layer = home.resolve("dir").resolve(id), staged = home.resolve("dir").resolve(".apply-" + id).resolve("staged");
         killWhen("apply", id, () -> {
             try {
                 return !Files.isSameFile(staged.resolve("d0/f0"), layer.resolve("d0/f0"));
