@@ -260,9 +260,8 @@ public final class KillTrial {
 
     /** Starts the child, waits until it is ready, lets it go, and kills it after a random delay; {delay, op time}. */
     private long[] killDuring(Op op, String id, SplittableRandom random) throws Exception {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                "-cp", System.getProperty("java.class.path"), KillChild.class.getName(),
+        List<String> command = ChildJvm.java();
+        command.addAll(List.of("-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), KillChild.class.getName(),
                 driver, root.toString(), op.name().toLowerCase(), id));
         command.addAll(options);
         Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
