@@ -51,6 +51,11 @@ public final class KillTrial {
     private final Supplier<StorageDriver> reopen;
     private int serial;
     private boolean anyEntry;
+    /**
+     * The parent as the first trial found it. Every trial compares with it, so a change made by any trial (its
+     * operation, or the remove that ends it) fails the next check, and a big parent is walked once less a trial.
+     */
+    private Map<String, String> baseTree;
 
     /** @param reopen a new instance of the driver on {@code root}, as after a restart */
     public KillTrial(String driver, List<String> options, Path root, Supplier<StorageDriver> reopen) {
@@ -195,7 +200,7 @@ public final class KillTrial {
             d.create(BASE, null, CreateOptions.NONE);
             d.applyDiff(BASE, null, new ByteArrayInputStream(baseTar()));
         }
-        Map<String, String> baseTree = Layers.describe(d, BASE, true);
+        if (baseTree == null) baseTree = Layers.describe(d, BASE, true);
         String id = "kill-" + op.name().toLowerCase() + "-" + ProcessHandle.current().pid() + "-" + (++serial);
         String twin = id + "-twin";
         Map<String, String> before = null, after;
