@@ -3,6 +3,7 @@ package dev.strata.conformance;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,6 +20,22 @@ final class ChildJvm {
     private static final int SIGKILL_EXIT = 128 + 9;
 
     private ChildJvm() {
+    }
+
+    /**
+     * {@code java} and the options a child JVM starts with: C1 only, and this JVM's own {@code -XX} and {@code -Xlog}
+     * options. In the kernel lab those carry the guest's AOT cache (recorded for this class path, with the flags that
+     * keep the host's machine code out of it) and the serial collector; under TCG a child without the cache spends
+     * seconds more loading and linking classes before its first driver call returns. Elsewhere they are usually none.
+     * (No {@code -Xshare:auto}: it is the default, and the JVM refuses it beside {@code -XX:AOTCache}.)
+     */
+    static List<String> java() {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-XX:TieredStopAtLevel=1"));
+        for (String o : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (o.startsWith("-XX:") || o.startsWith("-Xlog:")) command.add(o);
+        }
+        return command;
     }
 
     static void killDuringApply(String driver, List<String> options, Path root, String id, String parent) throws Exception {
@@ -51,9 +68,8 @@ final class ChildJvm {
      * {@code whileReady}, and kills it with SIGKILL.
      */
     static void killWhen(Class<?> main, List<String> args, String ready, WhileReady whileReady) throws Exception {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-Xshare:auto", "-XX:TieredStopAtLevel=1",
-                "-cp", System.getProperty("java.class.path"), main.getName()));
+        List<String> command = java();
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
         command.addAll(args);
         Process child = new ProcessBuilder(command).start();
         LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
@@ -88,9 +104,8 @@ final class ChildJvm {
 
     /** Runs {@code main} with {@code args} to its end (120 s at most) and returns what it printed; fails unless it exits 0. */
     static String run(Class<?> main, List<String> args) throws Exception {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-Xshare:auto", "-XX:TieredStopAtLevel=1",
-                "-cp", System.getProperty("java.class.path"), main.getName()));
+        List<String> command = java();
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
         command.addAll(args);
         Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
         StringBuilder out = new StringBuilder();

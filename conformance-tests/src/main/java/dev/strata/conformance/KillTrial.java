@@ -29,7 +29,9 @@ import java.util.function.Supplier;
  * One kill -9 trial: a child JVM ({@link KillChild}) runs an apply, a create or a remove, and is killed at a random
  * moment of it (uniform over 1.5 times the operation's own duration, timed in the child just before, so some kills
  * land after it finished). Then a new instance of the driver must show the layer either exactly as it was before
- * the operation or exactly as the operation leaves it, nothing in between, and every call must agree.
+ * the operation or exactly as the operation leaves it, nothing in between, and every call must agree. A kill drawn
+ * for after the child's operation returned is made when the child says so: it does nothing more, so the state found
+ * is the same.
  *
  * <p>Used by {@link AllOrNothingTests} (a few trials per operation) and, for many trials with a report, by the
  * benchmarks' {@code KillTrials}.
@@ -49,6 +51,11 @@ public final class KillTrial {
     private final Supplier<StorageDriver> reopen;
     private int serial;
     private boolean anyEntry;
+    /**
+     * The parent as the first trial found it. Every trial compares with it, so a change made by any trial (its
+     * operation, or the remove that ends it) fails the next check, and a big parent is walked once less a trial.
+     */
+    private Map<String, String> baseTree;
 
     /** @param reopen a new instance of the driver on {@code root}, as after a restart */
     public KillTrial(String driver, List<String> options, Path root, Supplier<StorageDriver> reopen) {
@@ -193,7 +200,7 @@ public final class KillTrial {
             d.create(BASE, null, CreateOptions.NONE);
             d.applyDiff(BASE, null, new ByteArrayInputStream(baseTar()));
         }
-        Map<String, String> baseTree = Layers.describe(d, BASE, true);
+        if (baseTree == null) baseTree = Layers.describe(d, BASE, true);
         String id = "kill-" + op.name().toLowerCase() + "-" + ProcessHandle.current().pid() + "-" + (++serial);
         String twin = id + "-twin";
         Map<String, String> before = null, after;
@@ -258,11 +265,13 @@ public final class KillTrial {
         return Layers.describe(d, id, true);
     }
 
-    /** Starts the child, waits until it is ready, lets it go, and kills it after a random delay; {delay, op time}. */
+    /**
+     * Starts the child, waits until it is ready, lets it go, and kills it after a random delay, or when it says DONE
+     * before that; {delay drawn, op time}.
+     */
     private long[] killDuring(Op op, String id, SplittableRandom random) throws Exception {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                "-cp", System.getProperty("java.class.path"), KillChild.class.getName(),
+        List<String> command = ChildJvm.java();
+        command.addAll(List.of("-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), KillChild.class.getName(),
                 driver, root.toString(), op.name().toLowerCase(), id));
         command.addAll(options);
         Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
@@ -299,10 +308,10 @@ public final class KillTrial {
             in.write("GO\n".getBytes(StandardCharsets.US_ASCII));
             in.flush();
             long t0 = System.nanoTime();
-            while (System.nanoTime() - t0 < delay) {
-                long left = delay - (System.nanoTime() - t0);
-                if (left > 2_000_000) Thread.sleep(left / 2_000_000);
-                else Thread.onSpinWait();
+            // Once the child says DONE it only sleeps: a later kill finds what a kill now finds, so none waits for it.
+            for (long left; (left = delay - (System.nanoTime() - t0)) > 0; ) {
+                if (left <= 2_000_000) Thread.onSpinWait();
+                else if ("DONE".equals(lines.poll(left / 2_000_000, TimeUnit.MILLISECONDS))) break;
             }
             child.destroyForcibly(); // SIGKILL
             return new long[]{delay, cal};

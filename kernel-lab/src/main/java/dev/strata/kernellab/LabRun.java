@@ -36,7 +36,11 @@ final class LabRun {
     }
 
     LabResult run() {
-        Thread hook = new Thread(this::killAll, "kernel-lab-shutdown");
+        // On SIGTERM or SIGINT the JVM runs its hooks and halts without this thread's finally: the hook does its work.
+        Thread hook = new Thread(() -> {
+            killAll();
+            if (!config.keepWorkDir()) deleteWorkDir();
+        }, "kernel-lab-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
             prepare();
@@ -240,8 +244,8 @@ final class LabRun {
                     // best effort: a temp directory
                 }
             });
-        } catch (IOException ignored) {
-            // best effort
+        } catch (IOException | java.io.UncheckedIOException ignored) {
+            // best effort (the hook and this thread's finally may both be at it)
         }
     }
 

@@ -2,12 +2,15 @@ package dev.strata.kernellab;
 
 import org.junit.jupiter.api.Test;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -58,27 +61,67 @@ class KernelLabTest {
 
     @Test
     void aKilledJvmTakesQemuAndVirtiofsdWithIt() throws Exception {
-        Path kernel = LabAssumptions.kernel();
-        Process jvm = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), KernelLabMain.class.getName(), "--kernel", kernel.toString(),
-                "--timeout", "600", "--", "/bin/sleep", "1000")
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        List<ProcessHandle> vm = List.of();
+        Path workRoot = Files.createTempDirectory("strata-lab-test-");
         try {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            while (System.nanoTime() < deadline) {
-                vm = jvm.toHandle().descendants().filter(LabAssumptions::isVm).toList();
-                if (vm.size() == 2) break;
-                Thread.sleep(200);
-            }
-            assertEquals(2, vm.size(), "qemu and virtiofsd started: " + vm);
-        } finally {
+            Process jvm = sleepingGuest(workRoot);
+            List<ProcessHandle> vm = vmOf(jvm);
             jvm.destroyForcibly(); // SIGKILL: no shutdown hook runs
             jvm.waitFor(30, TimeUnit.SECONDS);
+            assertAllGone(vm);
+        } finally {
+            deleteTree(workRoot); // a SIGKILLed lab cannot delete its work directory
         }
+    }
+
+    @Test
+    void aStoppedJvmTakesQemuVirtiofsdAndItsWorkDirectoryWithIt() throws Exception {
+        Path workRoot = Files.createTempDirectory("strata-lab-test-");
+        try {
+            Process jvm = sleepingGuest(workRoot);
+            List<ProcessHandle> vm = vmOf(jvm);
+            jvm.destroy(); // SIGTERM, as timeout(1) or Ctrl-C: the JVM runs its shutdown hooks and halts
+            assertTrue(jvm.waitFor(60, TimeUnit.SECONDS), "the lab's JVM exited after SIGTERM");
+            assertAllGone(vm);
+            try (Stream<Path> left = Files.list(workRoot)) {
+                assertEquals(List.of(), left.toList(), "the run's work directory outlived the stopped JVM");
+            }
+        } finally {
+            deleteTree(workRoot);
+        }
+    }
+
+    /** A lab JVM running {@code sleep 1000} in the guest, its work directories under {@code workRoot}. */
+    private static Process sleepingGuest(Path workRoot) throws Exception {
+        Path kernel = LabAssumptions.kernel();
+        return new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Djava.io.tmpdir=" + workRoot, "-cp", System.getProperty("java.class.path"), KernelLabMain.class.getName(),
+                "--kernel", kernel.toString(), "--timeout", "600", "--", "/bin/sleep", "1000")
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    }
+
+    /** qemu and virtiofsd of {@code jvm}, once both run (killing {@code jvm} when they do not within 120 s). */
+    private static List<ProcessHandle> vmOf(Process jvm) throws Exception {
+        List<ProcessHandle> vm = List.of();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (System.nanoTime() < deadline) {
+            vm = jvm.toHandle().descendants().filter(LabAssumptions::isVm).toList();
+            if (vm.size() == 2) return vm;
+            Thread.sleep(200);
+        }
+        jvm.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+        throw new AssertionError("qemu and virtiofsd did not both start: " + vm);
+    }
+
+    private static void assertAllGone(List<ProcessHandle> vm) throws Exception {
         for (ProcessHandle p : vm) {
             p.onExit().get(20, TimeUnit.SECONDS);
-            assertFalse(p.isAlive(), p.info().command().orElse("?") + " (pid " + p.pid() + ") outlived the killed JVM");
+            assertFalse(p.isAlive(), p.info().command().orElse("?") + " (pid " + p.pid() + ") outlived the lab's JVM");
+        }
+    }
+
+    private static void deleteTree(Path dir) throws Exception {
+        try (Stream<Path> all = Files.walk(dir)) {
+            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
         }
     }
 }
