@@ -12,9 +12,9 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The process a kill trial ({@link KillTrial}) kills with SIGKILL: opens the driver, runs the operation once on a
- * throwaway id to time it ({@code CAL <nanos>}), says {@code READY}, and on {@code GO} (stdin) runs it on the
- * trial's layer, says {@code DONE} and waits to be killed.
+ * The process a kill trial ({@link KillTrial}) kills with SIGKILL: opens the driver and says {@code READY}; on
+ * {@code CAL} (stdin) runs the operation once on a throwaway id to time it ({@code CAL <nanos>}); on {@code GO} runs
+ * it on the trial's layer, says {@code DONE <nanos>} and waits to be killed.
  *
  * <p>Usage: {@code KillChild DRIVER ROOT apply|create|remove ID [KEY=VALUE...]}; the layers the operation needs
  * ({@value KillTrial#BASE}, and ID for apply and remove) are made by the parent.
@@ -28,20 +28,26 @@ public final class KillChild {
         DriverRegistry registry = DriverRegistry.load();
         StorageDriver d = registry.open(registry.require(args[0]), Path.of(args[1]), options);
         String op = args[2], id = args[3];
-        String cal = "calibrate-" + ProcessHandle.current().pid();
-        if (!op.equals("create")) d.create(cal, KillTrial.BASE, CreateOptions.NONE);
-        if (op.equals("remove")) d.applyDiff(cal, KillTrial.BASE, new ByteArrayInputStream(KillTrial.applied()));
-        long t0 = System.nanoTime();
-        run(d, op, cal);
-        long took = System.nanoTime() - t0;
-        if (!op.equals("remove")) d.remove(cal);
-        System.out.println("CAL " + took);
         System.out.println("READY");
         System.out.flush();
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in));
-        if (!"GO".equals(in.readLine())) System.exit(2);
+        String line = in.readLine();
+        if ("CAL".equals(line)) {
+            String cal = "calibrate-" + ProcessHandle.current().pid();
+            if (!op.equals("create")) d.create(cal, KillTrial.BASE, CreateOptions.NONE);
+            if (op.equals("remove")) d.applyDiff(cal, KillTrial.BASE, new ByteArrayInputStream(KillTrial.applied()));
+            long t0 = System.nanoTime();
+            run(d, op, cal);
+            long took = System.nanoTime() - t0;
+            if (!op.equals("remove")) d.remove(cal);
+            System.out.println("CAL " + took);
+            System.out.flush();
+            line = in.readLine();
+        }
+        if (!"GO".equals(line)) System.exit(2);
+        long t0 = System.nanoTime();
         run(d, op, id);
-        System.out.println("DONE");
+        System.out.println("DONE " + (System.nanoTime() - t0));
         System.out.flush();
         Thread.sleep(600_000);
     }

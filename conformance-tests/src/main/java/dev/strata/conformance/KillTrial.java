@@ -18,6 +18,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -27,11 +28,15 @@ import java.util.function.Supplier;
 
 /**
  * One kill -9 trial: a child JVM ({@link KillChild}) runs an apply, a create or a remove, and is killed at a random
- * moment of it (uniform over 1.5 times the operation's own duration, timed in the child just before, so some kills
- * land after it finished). Then a new instance of the driver must show the layer either exactly as it was before
- * the operation or exactly as the operation leaves it, nothing in between, and every call must agree. A kill drawn
- * for after the child's operation returned is made when the child says so: it does nothing more, so the state found
- * is the same.
+ * moment of it (uniform over 1.5 times the operation's duration, so some kills land after it finished). Then a new
+ * instance of the driver must show the layer either exactly as it was before the operation or exactly as the
+ * operation leaves it, nothing in between, and every call must agree. A kill drawn for after the child's operation
+ * returned is made when the child says so: it does nothing more, so the state found is the same.
+ *
+ * <p>The duration is that of the operation as a new child's first one, which is what a trial's operation is. The
+ * first trial of an operation has the child time it once on a throwaway id (a first call costs far more than a second
+ * one, under TCG several times more, so that trial's kill mostly comes at DONE); every later trial uses the last one's
+ * timing of its own operation instead, and its child runs nothing but that operation.
  *
  * <p>Used by {@link AllOrNothingTests} (a few trials per operation) and, for many trials with a report, by the
  * benchmarks' {@code KillTrials}.
@@ -41,7 +46,10 @@ public final class KillTrial {
 
     public enum Op { APPLY, CREATE, REMOVE }
 
-    /** @param state {@code before} or {@code after}: which whole state the killed operation left */
+    /**
+     * @param state     {@code before} or {@code after}: which whole state the killed operation left
+     * @param opNanos   the operation's duration the kill delay was drawn against
+     */
     public record Outcome(Op op, boolean onContent, String state, long delayNanos, long opNanos) {
     }
 
@@ -56,6 +64,8 @@ public final class KillTrial {
      * operation, or the remove that ends it) fails the next check, and a big parent is walked once less a trial.
      */
     private Map<String, String> baseTree;
+    /** Per operation: how long it took as a child's first operation, last seen. */
+    private final Map<Op, Long> firstOpNanos = new EnumMap<>(Op.class);
 
     /** @param reopen a new instance of the driver on {@code root}, as after a restart */
     public KillTrial(String driver, List<String> options, Path root, Supplier<StorageDriver> reopen) {
@@ -266,8 +276,8 @@ public final class KillTrial {
     }
 
     /**
-     * Starts the child, waits until it is ready, lets it go, and kills it after a random delay, or when it says DONE
-     * before that; {delay drawn, op time}.
+     * Starts the child, waits until it is ready (and has timed the operation, in an operation's first trial), lets
+     * it go, and kills it after a random delay, or when it says DONE before that; {delay drawn, op time}.
      */
     private long[] killDuring(Op op, String id, SplittableRandom random) throws Exception {
         List<String> command = ChildJvm.java();
@@ -291,33 +301,55 @@ public final class KillTrial {
             lines.add("EOF");
         });
         try {
-            long cal = -1;
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
-            for (String l; ; ) {
-                l = lines.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-                if (l == null || l.equals("EOF")) {
-                    synchronized (output) {
-                        throw new AssertionError("the child never got ready (" + (l == null ? "timed out" : "it exited") + "):\n" + output);
-                    }
-                }
-                if (l.startsWith("CAL ")) cal = Long.parseLong(l.substring(4));
-                if (l.equals("READY")) break;
+            OutputStream in = child.getOutputStream();
+            awaitLine(lines, "READY", deadline, output);
+            Long known = firstOpNanos.get(op);
+            long cal;
+            if (known == null) {
+                in.write("CAL\n".getBytes(StandardCharsets.US_ASCII));
+                in.flush();
+                cal = Long.parseLong(awaitLine(lines, "CAL ", deadline, output).substring(4));
+                firstOpNanos.put(op, cal);
+            } else {
+                cal = known;
             }
             long delay = (long) (random.nextDouble() * 1.5 * cal);
-            OutputStream in = child.getOutputStream();
             in.write("GO\n".getBytes(StandardCharsets.US_ASCII));
             in.flush();
             long t0 = System.nanoTime();
             // Once the child says DONE it only sleeps: a later kill finds what a kill now finds, so none waits for it.
             for (long left; (left = delay - (System.nanoTime() - t0)) > 0; ) {
-                if (left <= 2_000_000) Thread.onSpinWait();
-                else if ("DONE".equals(lines.poll(left / 2_000_000, TimeUnit.MILLISECONDS))) break;
+                if (left <= 2_000_000) {
+                    Thread.onSpinWait();
+                    continue;
+                }
+                String l = lines.poll(left / 2_000_000, TimeUnit.MILLISECONDS);
+                if (l != null && l.startsWith("DONE ")) {
+                    // its operation was its first: the timing the next trial of this operation draws against
+                    if (known != null) firstOpNanos.put(op, Long.parseLong(l.substring(5)));
+                    break;
+                }
             }
             child.destroyForcibly(); // SIGKILL
             return new long[]{delay, cal};
         } finally {
             child.destroyForcibly();
             if (!child.waitFor(60, TimeUnit.SECONDS)) throw new AssertionError("the child did not die after SIGKILL");
+        }
+    }
+
+    /** The child's next line starting with {@code prefix}; fails with its output when it exits or times out first. */
+    private static String awaitLine(LinkedBlockingQueue<String> lines, String prefix, long deadline, StringBuilder output)
+            throws InterruptedException {
+        for (String l; ; ) {
+            l = lines.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            if (l == null || l.equals("EOF")) {
+                synchronized (output) {
+                    throw new AssertionError("the child never said " + prefix.strip() + " (" + (l == null ? "timed out" : "it exited") + "):\n" + output);
+                }
+            }
+            if (l.startsWith(prefix)) return l;
         }
     }
 

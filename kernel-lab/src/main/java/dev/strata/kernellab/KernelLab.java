@@ -9,7 +9,7 @@ import java.util.Objects;
 import java.util.function.Consumer;
 
 /**
- * Runs a command under another kernel: boots {@code kernel} in qemu (TCG by default), shares this machine's root
+ * Runs a command under another kernel: boots {@code kernel} in qemu (KVM where it boots the kernel, else TCG), shares this machine's root
  * tree with the guest over virtiofs, loads the modules the drivers need from the kernel's own module tree, gives
  * the guest a scratch tmpfs of its own (loop files and pools must not live on virtiofs), chroots into the host
  * tree and runs the command there with the host's JDK. Output streams back line by line while it runs.
@@ -48,6 +48,7 @@ public final class KernelLab {
      * @param memoryMiB     guest memory; the scratch tmpfs may use 80% of it
      * @param cpus          guest CPUs
      * @param accel         qemu accelerator: {@code tcg} (works everywhere), or {@code kvm}
+     * @param accelNote     why not KVM, when {@code accel} is tcg by the probe's decision; else null
      * @param cpu           qemu CPU model ({@code -cpu}), or null for qemu's default (qemu64 under TCG)
      * @param output        receives the command's output lines as they arrive
      * @param console       receives the guest's boot and init lines (kernel messages before the command)
@@ -55,8 +56,8 @@ public final class KernelLab {
      * @param keepWorkDir   keep that directory after the run, for debugging
      */
     public record Config(KernelImage kernel, Path moduleTree, List<String> extraModules, Duration timeout,
-                        Duration bootTimeout, int memoryMiB, int cpus, String accel, String cpu, Path qemu, Path virtiofsd,
-                        Path busybox, Consumer<String> output, Consumer<String> console, Path workRoot,
+                        Duration bootTimeout, int memoryMiB, int cpus, String accel, String accelNote, String cpu, Path qemu,
+                        Path virtiofsd, Path busybox, Consumer<String> output, Consumer<String> console, Path workRoot,
                         boolean keepWorkDir) {
         public Config {
             Objects.requireNonNull(kernel, "kernel");
@@ -105,7 +106,7 @@ public final class KernelLab {
         private Duration bootTimeout = Duration.ofSeconds(90);
         private int memoryMiB = 2048;
         private int cpus = 2;
-        private String accel = "tcg";
+        private String accel;
         private String cpu;
         private Path qemu = Path.of("qemu-system-x86_64");
         private Path virtiofsd = Path.of("/usr/lib/qemu/virtiofsd");
@@ -150,6 +151,7 @@ public final class KernelLab {
             return this;
         }
 
+        /** {@code tcg} or {@code kvm}; without it, KVM when a probe boots the kernel under it ({@link Accelerator}). */
         public Builder accel(String a) {
             this.accel = a;
             return this;
@@ -197,8 +199,14 @@ public final class KernelLab {
         }
 
         public KernelLab build() {
+            String a = accel, note = null;
+            if (a == null) {
+                Accelerator.Choice c = Accelerator.choose(kernel, qemu, busybox, workRoot);
+                a = c.accel();
+                note = c.note();
+            }
             return new KernelLab(new Config(kernel, moduleTree, extraModules, timeout, bootTimeout, memoryMiB, cpus,
-                    accel, cpu, qemu, virtiofsd, busybox, output, console, workRoot, keepWorkDir));
+                    a, note, cpu, qemu, virtiofsd, busybox, output, console, workRoot, keepWorkDir));
         }
     }
 }
