@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.function.ToIntFunction;
 
 /**
  * Two processes of one op (Strata's {@link PeerBench} and a Go peer, each with {@code -lockstep}) timed in one run
@@ -42,7 +43,9 @@ final class Lockstep {
     private final PeerSession session;
     private final String op, label;
     private final List<Spec> specs;
-    private final int reps, slice;
+    /** A stage's reps (or rounds), the same for both sides. */
+    private final ToIntFunction<String> reps;
+    private final int slice;
     private final Function<JsonNode, Map<String, Double>> values;
     private int cachedRun = -1;
     private final List<Map<String, Double>> cached = new ArrayList<>(List.of(Map.of(), Map.of()));
@@ -50,7 +53,14 @@ final class Lockstep {
 
     Lockstep(PeerSession session, String op, String label, Spec a, Spec b, int reps, int slice,
              Function<JsonNode, Map<String, Double>> values) {
-        if (slice < 1 || reps < slice) throw new IllegalArgumentException("lockstep: slice " + slice + " must be 1.." + reps);
+        this(session, op, label, a, b, stage -> reps, slice, values);
+        if (reps < slice) throw new IllegalArgumentException("lockstep: slice " + slice + " must be 1.." + reps);
+    }
+
+    /** {@code reps}: each stage's reps, by its token (create-chain: more at the depths whose ops take ~1 ms). */
+    Lockstep(PeerSession session, String op, String label, Spec a, Spec b, ToIntFunction<String> reps, int slice,
+             Function<JsonNode, Map<String, Double>> values) {
+        if (slice < 1) throw new IllegalArgumentException("lockstep: slice " + slice + " must be at least 1");
         this.session = session;
         this.op = op;
         this.label = label;
@@ -66,6 +76,13 @@ final class Lockstep {
      */
     static List<Comparison.Side> orBlocks(PeerSession session, String op, String label, Spec a, Spec b, int reps, int slice,
                                           Function<JsonNode, Map<String, Double>> values) {
+        if (slice > reps) throw new IllegalArgumentException("lockstep: slice " + slice + " must be 0.." + reps);
+        return orBlocks(session, op, label, a, b, stage -> reps, slice, values);
+    }
+
+    /** As {@link #orBlocks(PeerSession, String, String, Spec, Spec, int, int, Function)}, each stage's reps by its token. */
+    static List<Comparison.Side> orBlocks(PeerSession session, String op, String label, Spec a, Spec b, ToIntFunction<String> reps,
+                                          int slice, Function<JsonNode, Map<String, Double>> values) {
         if (slice > 0) return new Lockstep(session, op, label, a, b, reps, slice, values).sides();
         return List.of(new PeerSide(a.name(), session, a.command(), op, label, a.args(), values),
                 new PeerSide(b.name(), session, b.command(), op, label, b.args(), values));
@@ -170,16 +187,17 @@ final class Lockstep {
             int stage = 0;
             while (procs.stream().anyMatch(p -> p.waitingAt != null)) {
                 List<Proc> here = atNextStage(procs);
+                int all = reps.applyAsInt(here.getFirst().waitingAt);
                 if (here.size() == 2) {
-                    for (int s = 0, done = 0; done < reps; s++) {
-                        int n = Math.min(slice, reps - done);
+                    for (int s = 0, done = 0; done < all; s++) {
+                        int n = Math.min(slice, all - done);
                         boolean flip = (s + stage) % 2 == 1;
                         here.get(flip ? 1 : 0).timeSlice(n);
                         here.get(flip ? 0 : 1).timeSlice(n);
                         done += n;
                     }
                 } else {
-                    here.getFirst().timeSlice(reps);
+                    here.getFirst().timeSlice(all);
                 }
                 stage++;
                 // Each side goes on to its next stage (create-chain: builds on to its next depth) while the other waits.

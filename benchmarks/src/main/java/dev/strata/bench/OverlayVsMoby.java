@@ -10,7 +10,7 @@ import java.util.stream.Collectors;
  * package): lifecycle, get+put by depth, apply and diff, as a {@link Comparison} ({@link VsMoby}).
  *
  * <pre>scripts/bench OverlayVsMoby [RUNS]   (env: OPS, DATA, WORK, LIFECYCLE_ROUNDS, LIFECYCLE_WARMUP, LIFECYCLE_SLICE (0: a block per side),
- * CHAIN_WARMUP, DEPTH_WARMUP, CHAIN_REPS, CHAIN_SLICE (0: a block per side), LOWERS (say 0,1,5: a subset of the depths, to split a series), DEEP=0 (no Strata-alone depths);
+ * CHAIN_WARMUP, DEPTH_WARMUP, CHAIN_REPS, CHAIN_REPS_SHALLOW (in lockstep, at 0–50 lowers), CHAIN_SLICE (0: a block per side), LOWERS (say 0,1,5: a subset of the depths, to split a series), DEEP=0 (no Strata-alone depths);
  * RUNS default 5; the warm-up defaults are what Strata's JIT needs to be done before timing: fewer time tier-3 code)</pre>
  */
 public final class OverlayVsMoby {
@@ -30,7 +30,8 @@ public final class OverlayVsMoby {
                 Integer.parseInt(env("CHAIN_SLICE", Integer.toString(VsMoby.CHAIN_SLICE))),
                 Arrays.stream(env("LOWERS", VsMoby.LOWERS.stream().map(String::valueOf).collect(Collectors.joining(","))).split(","))
                         .map(String::strip).map(Integer::valueOf).toList(),
-                Integer.parseInt(env("LIFECYCLE_SLICE", Integer.toString(VsMoby.LIFECYCLE_SLICE))));
+                Integer.parseInt(env("LIFECYCLE_SLICE", Integer.toString(VsMoby.LIFECYCLE_SLICE))),
+                Integer.parseInt(env("CHAIN_REPS_SHALLOW", Integer.toString(VsMoby.CHAIN_REPS_SHALLOW))));
         System.out.print(VsMoby.run(plan, work, "Strata overlay against moby overlay2").table());
     }
 

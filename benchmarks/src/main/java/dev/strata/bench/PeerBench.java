@@ -138,7 +138,7 @@ public final class PeerBench {
 
     /**
      * peerbench's lifecycle: Create(lc-i, base) + Get + Put + Remove, each phase timed; warm-up rounds first, the
-     * Go peer's work exactly. They run in the same loop as the timed rounds and are not recorded: a separate warm-up
+     * Go peer's work exactly. They run in the same loop as the timed rounds and are recorded, then dropped: a separate warm-up
      * loop left the JIT compiling this loop (on-stack replacement, with the driver's calls inlined into it) during
      * the timed rounds, 0.1-1.5 s of compiler threads competing with them on 2 cores. What it still compiles after
      * them is Strata's cost, and is reported ({@code jit_ms_timed}).
@@ -176,6 +176,9 @@ public final class PeerBench {
                 }
                 int next;
                 if (i == 0) {
+                    // the warm-up recorded its rounds too, so that the JIT compiled this loop's recording (boxing,
+                    // list growth) before the timed rounds instead of in them; they are dropped here
+                    for (List<Long> l : List.of(tc, tg, tp, tr, tt)) l.clear();
                     sync();
                     next = steps == null ? n : steps.ready("1");
                     cpu0 = cpu1 = processCpuNanos();
@@ -196,7 +199,6 @@ public final class PeerBench {
             long t3 = clock.getAsLong();
             d.remove(id);
             long t4 = clock.getAsLong();
-            if (i < 0) continue;
             tc.add(t1 - t0);
             tg.add(t2 - t1);
             tp.add(t3 - t2);

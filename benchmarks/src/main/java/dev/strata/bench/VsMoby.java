@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.function.ToIntFunction;
 import java.util.stream.Collectors;
 
 import static dev.strata.bench.Comparison.Goal;
@@ -61,6 +62,14 @@ public final class VsMoby {
     /** Timed get+puts per depth and side in a run. */
     public static final int CHAIN_REPS = 200;
     /**
+     * Timed get+puts per side in a run at the depths of 0 to 50 lowers, in lockstep. A get+put there is ~1 ms on both
+     * sides, most of it the kernel's mount and unmount, whose put is bimodal on this machine (~0.4 ms, or a few ms when
+     * it waits on the journal or an RCU grace period) with the slow share drifting from run to run: with 200 reps a
+     * side's median sat between the two modes in some runs and the run's ratio swung to 1.3–1.5 with both sides at the
+     * same code. Five times the reps cost ~1 s per depth and run; the deeper depths (5–10 ms a rep) keep {@link #CHAIN_REPS}.
+     */
+    public static final int CHAIN_REPS_SHALLOW = 1000;
+    /**
      * The depth comparison's reps are timed in lockstep ({@link Lockstep}): slices of this many reps, the two sides'
      * slices alternating A B B A. 0: each side's reps in a block of its own, as every other comparison.
      */
@@ -73,6 +82,14 @@ public final class VsMoby {
      * each mount (~37 ms), which would make the warm-up minutes long; Strata is 20x ahead there anyway.
      */
     static final String WARMUP_DEPTHS = "1,2,6,11,21,51";
+    /** The depths that take {@code shallowReps} in lockstep: 0 to this many lowers. */
+    static final int SHALLOW_LOWERS = 50;
+
+    /** Whether a create-chain stage (a depth, or "cN" for a committed layer) is one of {@link #SHALLOW_LOWERS}. */
+    static boolean shallow(String stage) {
+        return !stage.startsWith("c") && Integer.parseInt(stage) <= SHALLOW_LOWERS + 1;
+    }
+
     /** Before every block: sync(2), so that no side pays for the writeback of what the block before it left dirty. */
     private static final Comparison.Prepare SYNC = side -> PeerBench.sync();
 
@@ -83,15 +100,15 @@ public final class VsMoby {
      */
     public record Plan(String driver, List<String> driverOpts, String peerImpl, Path peer, Path data, List<String> ops, int runs,
                        int lifecycleRounds, int lifecycleWarmup, int chainWarmup, int depthWarmup, int chainReps, int bulkReps, boolean deep,
-                       int chainSlice, List<Integer> lowers, int lifecycleSlice) {
+                       int chainSlice, List<Integer> lowers, int lifecycleSlice, int shallowReps) {
         /**
          * The warm lifecycle in lockstep slices of {@link #LIFECYCLE_SLICE} rounds, depth in slices of
-         * {@link #CHAIN_SLICE} reps, at every depth of {@link #LOWERS}.
+         * {@link #CHAIN_SLICE} reps, at every depth of {@link #LOWERS}, {@code chainReps} at each.
          */
         public Plan(String driver, List<String> driverOpts, String peerImpl, Path peer, Path data, List<String> ops, int runs,
                     int lifecycleRounds, int lifecycleWarmup, int chainWarmup, int depthWarmup, int chainReps, int bulkReps, boolean deep) {
             this(driver, driverOpts, peerImpl, peer, data, ops, runs, lifecycleRounds, lifecycleWarmup, chainWarmup, depthWarmup, chainReps,
-                    bulkReps, deep, Math.min(CHAIN_SLICE, chainReps), LOWERS, Math.min(LIFECYCLE_SLICE, lifecycleRounds));
+                    bulkReps, deep, Math.min(CHAIN_SLICE, chainReps), LOWERS, Math.min(LIFECYCLE_SLICE, lifecycleRounds), chainReps);
         }
 
         /** With the default untimed get+puts at each depth before its timed reps. */
@@ -126,7 +143,8 @@ public final class VsMoby {
                     List<String> warm = List.of("-n", Integer.toString(plan.lifecycleRounds()), "-warmup", Integer.toString(plan.lifecycleWarmup()));
                     c.add(new Comparison.Case("lifecycle, warm (" + plan.lifecycleWarmup() + " rounds first, "
                             + (plan.lifecycleSlice() > 0 ? "lockstep slices of " + plan.lifecycleSlice() + " rounds)" : "a block per side)"),
-                            sides("lifecycle", "warm", PeerSide::lifecycle, warm, warm, plan.lifecycleRounds(), plan.lifecycleSlice()), m, SYNC));
+                            sides("lifecycle", "warm", PeerSide::lifecycle, warm, warm, stage -> plan.lifecycleRounds(), plan.lifecycleSlice()), m,
+                            SYNC));
                     List<Metric> cold = m.stream().map(x -> Metric.time(x.key(), x.label(), null)).toList();
                     c.add(pair("lifecycle, fresh process", "lifecycle", "cold", cold, SYNC, "-n", "200", "-warmup", "0"));
                 }
@@ -150,10 +168,12 @@ public final class VsMoby {
                     List<String> strataArgs = concat(common, plan.deep() ? List.of("-depths", ds, "-committed-depths", "500") : List.of("-depths", ds));
                     String mobyDepths = plan.lowers().stream().map(l -> String.valueOf(l + 1)).collect(Collectors.joining(","));
                     List<String> mobyArgs = concat(common, List.of("-depths", mobyDepths));
-                    List<Comparison.Side> sides = sides("create-chain", "tiny-layers", PeerSide::chain, strataArgs, mobyArgs, plan.chainReps(),
-                            plan.chainSlice());
-                    c.add(new Comparison.Case("depth (" + plan.chainWarmup() + " warm-up rounds, " + plan.depthWarmup() + " per depth, "
-                            + (plan.chainSlice() > 0 ? "lockstep slices of " + plan.chainSlice() + " reps)" : "a block per side)"),
+                    List<Comparison.Side> sides = sides("create-chain", "tiny-layers", PeerSide::chain, strataArgs, mobyArgs,
+                            stage -> shallow(stage) ? plan.shallowReps() : plan.chainReps(), plan.chainSlice());
+                    String reps = plan.chainSlice() > 0 && plan.shallowReps() != plan.chainReps()
+                            ? plan.shallowReps() + " reps to " + SHALLOW_LOWERS + " lowers, " + plan.chainReps() + " past, " : plan.chainReps() + " reps, ";
+                    c.add(new Comparison.Case("depth (" + plan.chainWarmup() + " warm-up rounds, " + plan.depthWarmup() + " per depth, " + reps
+                            + (plan.chainSlice() > 0 ? "lockstep slices of " + plan.chainSlice() + ")" : "a block per side)"),
                             sides, m, SYNC));
                 }
                 case "apply", "diff" -> {
@@ -172,15 +192,15 @@ public final class VsMoby {
 
     private Comparison.Case pair(String name, String op, String label, List<Metric> metrics, Comparison.Prepare prepare, String... args) {
         Function<JsonNode, Map<String, Double>> values = op.equals("lifecycle") ? PeerSide::lifecycle : PeerSide::rate;
-        return new Comparison.Case(name, sides(op, label, values, List.of(args), List.of(args), 0, 0), metrics, prepare);
+        return new Comparison.Case(name, sides(op, label, values, List.of(args), List.of(args), stage -> 0, 0), metrics, prepare);
     }
 
     /**
-     * Strata's side and the peer's, with these arguments each: in lockstep slices of {@code slice} of the stage's
+     * Strata's side and the peer's, with these arguments each: in lockstep slices of {@code slice} of each stage's
      * {@code reps} ({@link Lockstep}), or with {@code slice} 0 a block per side, as every other comparison.
      */
     private List<Comparison.Side> sides(String op, String label, Function<JsonNode, Map<String, Double>> values,
-                                        List<String> strataArgs, List<String> peerArgs, int reps, int slice) {
+                                        List<String> strataArgs, List<String> peerArgs, ToIntFunction<String> reps, int slice) {
         String strata = "strata-" + plan.driver();
         List<String> a = plan.driverOpts().isEmpty() ? strataArgs : concat(strataArgs, List.of("-driver-opts", String.join(",", plan.driverOpts())));
         return Lockstep.orBlocks(session, op, label, new Lockstep.Spec(strata, PeerSession.strata(), a),

@@ -55,6 +55,17 @@ class LockstepTest {
     }
 
     @Test
+    void eachStageTimesTheRepsGivenForIt(@TempDir Path work) throws Exception {
+        Path log = work.resolve("slices.log");
+        PeerSession session = new PeerSession(work.resolve("results.jsonl"), work, "test", false);
+        Lockstep pair = new Lockstep(session, "create-chain", "t", new Lockstep.Spec("a", side(log, "a", 100), List.of()),
+                new Lockstep.Spec("b", side(log, "b", 50), List.of()), stage -> stage.equals("1") ? 15 : 10, 10, PeerSide::chain);
+        pair.sides().getFirst().measure(1);
+        // depth 1: 15 reps a side (10 + 5); depth 2: 10
+        assertEquals(List.of("a 1 10", "b 1 10", "b 1 5", "a 1 5", "b 2 10", "a 2 10"), Files.readAllLines(log));
+    }
+
+    @Test
     void aSideThatDiesInASliceFailsBothSidesOfThatRunWithNoStaleValues(@TempDir Path work) throws Exception {
         Path log = work.resolve("slices.log");
         PeerSession session = new PeerSession(work.resolve("results.jsonl"), work, "test", false);

@@ -47,6 +47,27 @@ class OverlayLayerTest extends OnScratchFs {
     }
 
     /**
+     * put detaches a mount that is busy (a file open in it), as moby's lazy unmount does: the put succeeds, the
+     * mount point goes, and a write through the open file is kept.
+     */
+    @Test
+    void putDetachesAMountThatIsBusy() throws Exception {
+        d.create("base", null, CreateOptions.NONE);
+        d.createReadWrite("top", "base", CreateOptions.NONE);
+        Path root = d.get("top", "");
+        try (var ch = java.nio.channels.FileChannel.open(root.resolve("held"), java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            d.put("top");
+            assertFalse(MountInfo.isMountPoint(root), "detached while busy");
+            assertFalse(Files.exists(root), "the mount point is removed");
+            ch.write(java.nio.ByteBuffer.wrap("late".getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+        }
+        assertEquals("late", Files.readString(d.get("top", "").resolve("held")), "the write through the detached mount is kept");
+        d.put("top");
+        assertFalse(MountInfo.isMountPoint(root));
+    }
+
+    /**
      * get keeps a layer's mount options keyed by its lower file and committed state: a layer another process removed
      * and made again under the same id on another parent mounts its new parent, and a layer that got a child since
      * mounts read-only.
