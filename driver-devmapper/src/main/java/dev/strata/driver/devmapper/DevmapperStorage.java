@@ -192,10 +192,10 @@ public final class DevmapperStorage implements LayerStorage {
         DeviceSet set = devices();
         set.lock.locked(() -> {
             DeviceMounts.unmount(set, id, mountPoint(id));
+            deleteMountPoint(id); // before the device goes: a kill from there on leaves no mnt/<id> behind (mount makes it)
             DevInfo info = set.info(id);
             if (info != null && !info.deleted()) set.delete(id, false);
             dropLeftovers(set, NEW + id);
-            deleteMountPoint(id);
             idMaps.forget(id);
         });
     }
@@ -402,16 +402,19 @@ public final class DevmapperStorage implements LayerStorage {
      * reboot or a stale sweep only this finds them; the kit drops each ({@link #discardStaged}, then {@link #remove}
      * when {@code <id>} is not a layer), which would otherwise hold its thin device for good. A remove cut short
      * needs no name here: until its record is marked deleted the layer is whole, and a record marked deleted is
-     * deleted at every start of the pool ({@link Recovery}).
+     * deleted at every start of the pool ({@link Recovery}); the id map record ({@code shifted/<id>}) it forgets last is
+     * named here when no device record is left.
      */
     @Override
     public List<String> cutShort() {
+        java.util.Set<String> hashes = new java.util.HashSet<>(new MetadataStore(home.resolve("metadata")).hashes());
         List<String> ids = new ArrayList<>();
-        for (String h : new MetadataStore(home.resolve("metadata")).hashes()) {
+        for (String h : hashes) {
             for (String prefix : new String[]{STAGED, NEW}) {
                 if (h.startsWith(prefix) && h.length() > prefix.length()) ids.add(h.substring(prefix.length()));
             }
         }
+        for (String id : idMaps.recorded()) if (!hashes.contains(id)) ids.add(id);
         return ids;
     }
 }

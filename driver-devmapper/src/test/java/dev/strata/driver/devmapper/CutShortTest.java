@@ -12,7 +12,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * What the kit sweeps after a lost run directory is named from the device records alone (no pool, no device-mapper):
- * the {@code -new-<id>} of a create and the {@code -apply-<id>} of an apply a kill cut short, and nothing else.
+ * the {@code -new-<id>} of a create and the {@code -apply-<id>} of an apply a kill cut short, an id map record whose
+ * layer's record a killed remove deleted, and nothing else.
  */
 class CutShortTest {
     @TempDir
@@ -26,9 +27,11 @@ class CutShortTest {
                 "transaction-metadata", ".tmp-new-x")) {
             Files.writeString(meta.resolve(f), record);
         }
+        Path shifted = Files.createDirectories(home.resolve("shifted")); // id map records: a removed layer's is named
+        for (String f : List.of("layer", "removed")) Files.writeString(shifted.resolve(f), "uids 0:100000:65536\ngids 0:100000:65536\n");
         DevmapperOptions o = DevmapperOptions.from("devmapper", DriverOptions.parse("devmapper", List.of(), DevmapperOptions.SPECS));
         DevmapperStorage s = new DevmapperStorage(home, o);
-        assertEquals(List.of("applied", "grown"), s.cutShort().stream().sorted().toList());
+        assertEquals(List.of("applied", "grown", "removed"), s.cutShort().stream().sorted().toList());
     }
 
     @Test
