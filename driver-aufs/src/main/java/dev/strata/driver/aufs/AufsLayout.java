@@ -17,8 +17,10 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Docker's aufs layout and its parents bookkeeping:
@@ -131,7 +133,7 @@ final class AufsLayout {
      * it. Hidden names (the kit's staging, {@code .new-}, {@code .apply-}) are not ids and are left out.
      */
     Set<String> unregistered() {
-        Set<String> layers = new java.util.HashSet<>(registeredIds()), out = new java.util.TreeSet<>();
+        Set<String> layers = new HashSet<>(registeredIds()), out = new TreeSet<>();
         for (Path root : List.of(diffRoot, mntRoot)) {
             try (DirectoryStream<Path> ds = Files.newDirectoryStream(root)) {
                 for (Path p : ds) {
