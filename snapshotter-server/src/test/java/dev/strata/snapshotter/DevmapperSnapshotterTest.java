@@ -29,8 +29,8 @@ class DevmapperSnapshotterTest {
 
     @Test
     void devmapperServesPrepareCommitViewAndARestart() throws Exception {
-        assumeTrue(Files.exists(Path.of("/dev/mapper/control")) || Files.readString(Path.of("/proc/misc")).contains("device-mapper"),
-                "device-mapper is not in this kernel; DevmapperLabTest runs this test in the kernel lab");
+        var dm = DriverRegistry.load().require("devmapper").probe(tmp);
+        assumeTrue(dm.supported(), dm.reason() + "; DevmapperLabTest runs this test in the kernel lab");
         Path root = tmp.resolve("root"), target = Files.createDirectories(tmp.resolve("rootfs"));
         // The calls go straight to the Snapshotter: gRPC is the same for every driver and tested on the host, and
         // its classes cost the emulated guest more than the test itself.
