@@ -122,6 +122,28 @@ public interface LostRunDirectoryTests extends DriverUnderTest {
         }
     }
 
+    /**
+     * A layer with content of its own, its remove killed at a random moment, then the run directory deleted (the
+     * remove's mark with it): the layer is as it was, or absent with no entry anywhere in the home named after it,
+     * nor a hidden one naming it (a diff dir whose record went first, a device whose discard began, are leftovers).
+     */
+    @Test
+    @Order(709)
+    @DisplayName("strata: KillDuringRemoveThenLostRunDirectory (kill -9 mid-remove, then no run directory)")
+    default void killDuringRemoveThenLostRunDirectory() throws Exception {
+        long seed = Long.getLong("strata.conformance.killSeed", System.nanoTime());
+        SplittableRandom random = new SplittableRandom(seed);
+        KillTrial trial = new KillTrial(driverName(), driverOptions(), testRoot(), this::reopen).noEntryNamedAfterIt();
+        List<String> states = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            try {
+                states.add(trial.run(KillTrial.Op.REMOVE, true, true, random).state());
+            } catch (AssertionError e) {
+                fail("trial " + (i + 1) + " after " + states + " (seed " + seed + ", -Dstrata.conformance.killSeed to repeat): " + e.getMessage(), e);
+            }
+        }
+    }
+
     /** Every path under {@code home}, relative to it, that holds {@code id}, but in a run directory kept there. */
     private static TreeSet<String> entriesNaming(Path home, String id) throws IOException {
         Path run = RunDirectory.forHome(home);

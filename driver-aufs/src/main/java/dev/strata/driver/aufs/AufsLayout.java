@@ -15,11 +15,12 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Docker's aufs layout and its parents bookkeeping:
@@ -31,7 +32,6 @@ import java.util.Set;
  * The top directories are 0710 and the per-layer ones 0755, as moby makes them.
  */
 final class AufsLayout {
-    static final String REMOVING = "-removing";
     /** aufs's own bookkeeping in a branch: pseudo-links, the whiteout base, orphans. Never layer content. */
     static final Set<String> AUFS_META = Set.of(".wh..wh.plnk", ".wh..wh.aufs", ".wh..wh.orph");
 
@@ -128,25 +128,25 @@ final class AufsLayout {
     }
 
     /**
-     * moby's atomicRemove: rename {@code dir} to {@code dir-removing} so that nothing finds it any more, then
-     * remove that tree. A leftover {@code -removing} from an earlier attempt is finished.
+     * The names in diff/ and mnt/ that are not registered: what a create cut short before its layers file, or a remove
+     * cut short after deleting it, left; and moby's {@code <id>-removing}, which is such a name too unless a layer has
+     * it. Hidden names (the kit's staging, {@code .new-}, {@code .apply-}) are not ids and are left out.
      */
-    static void atomicRemove(Path dir) {
-        Path target = dir.resolveSibling(dir.getFileName() + REMOVING);
-        try {
-            Files.move(dir, target, StandardCopyOption.ATOMIC_MOVE);
-        } catch (NoSuchFileException e) {
-            // nothing to rename: maybe an earlier remove got this far
-        } catch (IOException e) {
-            // rename(2) says EEXIST or ENOTEMPTY when a non-empty dir-removing is in the way.
-            boolean targetThere = Files.exists(target, LinkOption.NOFOLLOW_LINKS);
-            if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
-                throw new StorageException("remove", dir, targetThere
-                        ? target + " exists but should not (left by an earlier remove); it needs to be cleaned up by hand"
-                        : "cannot rename it out of the way: " + e, e);
+    Set<String> unregistered() {
+        Set<String> layers = new HashSet<>(registeredIds()), out = new TreeSet<>();
+        for (Path root : List.of(diffRoot, mntRoot)) {
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(root)) {
+                for (Path p : ds) {
+                    String name = p.getFileName().toString();
+                    if (!name.startsWith(".") && !layers.contains(name)) out.add(name);
+                }
+            } catch (NoSuchFileException e) {
+                // not made yet: nothing there
+            } catch (IOException e) {
+                throw new StorageException("recover", root, e.toString(), e);
             }
         }
-        removeAll(target);
+        return out;
     }
 
     /** Unmounts whatever is mounted at or below {@code dir}, then deletes it without following symlinks. */

@@ -37,8 +37,10 @@ import java.util.Map;
  * ({@code diff/.apply-<id>}), {@code .wh.} files kept, and is swapped in whole: the union it makes is the same
  * whichever parent the caller named.
  *
- * <p>A layer exists once {@code layers/<id>} is written, the last step of a create; a remove deletes it first and
- * renames the directories to {@code <id>-removing} before deleting them, as moby does.
+ * <p>A layer exists once {@code layers/<id>} is written, the last step of a create; a remove deletes it first, then
+ * renames the diff directory to {@code diff/.removing-<id>} before deleting it. moby renames to {@code <id>-removing},
+ * which is also a valid layer id: removing X could clobber layer X-removing's diff. Whatever a create or remove cut
+ * short left is found by looking ({@link #cutShort}), moby's {@code -removing} directories of a Docker home included.
  */
 public final class AufsStorage implements LayerStorage {
     public static final String NAME = "aufs";
@@ -89,13 +91,17 @@ public final class AufsStorage implements LayerStorage {
         layout.writeParents(layer.id(), ancestors); // the commit point
     }
 
-    /** Unmounts (even if referenced: remove wins, as in moby) and deletes every trace of a layer. */
     /** Two directories and a small file: quick. A create removes what an earlier create of the id left first. */
     @Override
     public boolean createsQuickly() {
         return true;
     }
 
+    /**
+     * Unmounts (even if referenced: remove wins, as in moby) and deletes every trace of a layer: its layers file
+     * first (from there on it is no layer), then its diff directory through {@code diff/.removing-<id>}, so that no
+     * partial {@code diff/<id>} is ever left, and its mount point. Also what a create or remove of it cut short left.
+     */
     @Override
     public void remove(String id) {
         mounts.unmount(layout.mnt(id), layout.diff(id), true);
@@ -104,8 +110,9 @@ public final class AufsStorage implements LayerStorage {
         } catch (IOException e) {
             throw new StorageException("remove", layout.layersFile(id), e.toString(), e);
         }
-        AufsLayout.atomicRemove(layout.diff(id));
-        AufsLayout.atomicRemove(layout.mnt(id));
+        diffs.retire(id);
+        AufsLayout.removeAll(layout.mnt(id));
+        diffs.sweep(id);
     }
 
     @Override
@@ -211,13 +218,17 @@ public final class AufsStorage implements LayerStorage {
     }
 
     /**
-     * The applies a kill cut short, by their {@code diff/.apply-<id>} (one read of {@code diff/}): their marks lived in
-     * the run directory, so after a reboot or a stale sweep only this finds them; the kit drops each
-     * ({@link #discardStaged}, which puts back a diff dir a commit had set aside).
+     * What a kill cut short, found by reading diff/, mnt/ and layers/: an apply's {@code diff/.apply-<id>}, a remove's
+     * {@code diff/.removing-<id>}, and a diff or mount directory without a layers file (a create killed before its
+     * commit point, a remove after it, moby's {@code <id>-removing}). The marks of those operations lived in the run
+     * directory (a quick create has none), so after a reboot or a stale sweep only this finds them; the kit drops
+     * each ({@link #discardStaged}, which puts back a diff dir a commit had set aside, then {@link #remove}).
      */
     @Override
     public java.util.Collection<String> cutShort() {
-        return diffs.cutShort();
+        java.util.Set<String> ids = diffs.cutShort();
+        ids.addAll(layout.unregistered());
+        return ids;
     }
 
     /** For tests: the layout this storage works on. */

@@ -287,18 +287,57 @@ class AufsLayersTest {
         Path marks = Files.createDirectories(RunDirectory.forHome(home).resolve(DriverKit.INCOMPLETE));
         Files.writeString(marks.resolve("gone"), ""); // a remove's mark is empty
         Files.delete(home.resolve("layers/gone"));
-        Files.move(home.resolve("diff/gone"), home.resolve("diff/gone-removing"));
+        Files.move(home.resolve("diff/gone"), home.resolve("diff/.removing-gone"));
         AufsTests.open(home);
-        assertFalse(Files.exists(home.resolve("diff/gone-removing")));
+        assertFalse(Files.exists(home.resolve("diff/.removing-gone")));
         assertFalse(Files.exists(home.resolve("mnt/gone")));
     }
 
+    /**
+     * A kill and then a lost run directory take the marks, and a quick create never had one: the first open on the
+     * new run directory finds by looking what a create killed before its layers file, or a remove after deleting it,
+     * left (bare or as {@code diff/.removing-<id>}), and moby's {@code <id>-removing} directories of a Docker home,
+     * and drops them; a layer whose id ends in -removing is a layer and stays.
+     */
     @Test
-    void aRemovingDirInTheWayIsNamedNotOverwritten() throws Exception {
+    void whatKilledCreatesAndRemovesLeftIsDroppedByTheOpenOnANewRunDirectory() throws Exception {
+        d.create("kept-removing", null, null);
+        Files.writeString(home.resolve("diff/kept-removing/file"), "kept");
+        for (String id : List.of("created", "bare", "retired", "moby")) d.create(id, null, null);
+        Files.writeString(home.resolve("diff/created/partial"), "x");
+        Files.delete(home.resolve("layers/created"));  // a create killed before its commit point
+        Files.delete(home.resolve("layers/bare"));     // a remove killed after deleting the layers file
+        Files.delete(home.resolve("layers/retired"));  // ... after renaming the diff away
+        Files.move(home.resolve("diff/retired"), home.resolve("diff/.removing-retired"));
+        Files.delete(home.resolve("layers/moby"));     // moby's atomicRemove, killed
+        Files.move(home.resolve("diff/moby"), home.resolve("diff/moby-removing"));
+        Files.move(home.resolve("mnt/moby"), home.resolve("mnt/moby-removing"));
+        Trees.delete(RunDirectory.forHome(home));
+
+        StorageDriver reopened = AufsTests.open(home);
+        assertEquals(List.of("kept-removing"), reopened.layers());
+        assertEquals("kept", Files.readString(home.resolve("diff/kept-removing/file")));
+        for (String dir : List.of("diff", "mnt", "layers")) {
+            try (var s = Files.list(home.resolve(dir))) {
+                assertEquals(List.of("kept-removing"), s.map(p -> p.getFileName().toString()).toList(), dir + " holds only the layer");
+            }
+        }
+        reopened.create("created", null, null); // the ids are free again
+    }
+
+    /** moby renamed X's diff to {@code X-removing}, a valid layer id: removing X leaves a layer so named alone. */
+    @Test
+    void removingXLeavesLayerXRemovingAlone() throws Exception {
         d.create("x", null, null);
-        Files.createDirectories(home.resolve("diff/x-removing/stuff"));
-        StorageException e = assertThrows(StorageException.class, () -> d.remove("x"));
-        assertTrue(e.getMessage().contains("x-removing"), e.getMessage());
+        d.create("x-removing", null, null); // its diff dir empty: rename(2) would replace it
+        Files.writeString(home.resolve("diff/x/file"), "x");
+        d.remove("x");
+        assertTrue(d.exists("x-removing"));
+        assertTrue(Files.isDirectory(home.resolve("diff/x-removing")), "layer x-removing keeps its diff dir");
+        try (var s = Files.list(home.resolve("diff/x-removing"))) {
+            assertEquals(List.of(), s.toList(), "and nothing of x's is in it");
+        }
+        assertEquals("", Files.readString(home.resolve("layers/x-removing")));
     }
 
     @Test

@@ -15,6 +15,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * How devmapper shows a layer made with id maps. A layer is a thin snapshot of its parent, one filesystem, so its
@@ -135,6 +137,19 @@ final class DeviceIdMaps {
         } catch (IOException e) {
             throw new StorageException("create", records.resolve(id), e.toString(), e);
         }
+    }
+
+    /** The ids with a record, in no particular order. */
+    List<String> recorded() {
+        List<String> ids = new ArrayList<>();
+        try (var ds = Files.newDirectoryStream(records)) {
+            for (Path p : ds) ids.add(p.getFileName().toString());
+        } catch (java.nio.file.NoSuchFileException none) {
+            return ids;
+        } catch (IOException e) {
+            throw new StorageException("recover", records, e.toString(), e);
+        }
+        return ids;
     }
 
     void forget(String id) {

@@ -214,12 +214,19 @@ final class DeviceSet {
     /**
      * Deletes a device: discard (dm.blkdiscard), deactivate, then delete it from the pool in a transaction. A
      * busy device with deferred deletion on is marked deleted and deleted later; with {@code sync} it is an error.
+     * A discard unmaps the content, so the record is marked deleted before it: a kill from there on leaves no layer
+     * that looks whole but reads zeroes (the kit's mark of the remove is lost with the run directory), and the
+     * next start of the pool finishes the deletion ({@link #cleanupDeletedDevices}).
      */
     void delete(String hash, boolean sync) {
         lock.locked(() -> {
             DevInfo info = store.read(hash);
             if (info == null) return;
-            if (opts.blkDiscard()) Discard.issue(this, hash, info);
+            if (opts.blkDiscard()) {
+                if (!info.deleted()) store.write(hash, info = info.withDeleted(true));
+                Discard.issue(this, hash, info);
+                CrashPoints.reach("delete-after-discard", hash);
+            }
             deactivate(hash, deferredRemove && deferredDelete);
             long tid = openTransaction(hash, info.deviceId());
             CrashPoints.reach("delete-after-open-transaction", hash);

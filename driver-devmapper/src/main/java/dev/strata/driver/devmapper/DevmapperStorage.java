@@ -134,6 +134,7 @@ public final class DevmapperStorage implements LayerStorage {
             set.snapshot(staged, p == null ? "" : p, parentInfo, s);
             if (s != parentInfo.size()) DeviceMounts.growFs(set, staged);
             if (mapped) prepareIdMaps(set, id, p, maps, staged);
+            CrashPoints.reach("create-before-commit", id);
             set.store.rename(staged, id); // the commit point
         });
     }
@@ -173,7 +174,6 @@ public final class DevmapperStorage implements LayerStorage {
         return size;
     }
 
-    /** Removes the layer's device (deferred when busy and deferred deletion is on), and whatever a crash left. */
     /**
      * A thin snapshot (and a grow when asked), under the pool lock anyway: no copying. A create drops what an
      * earlier create of the id left first; the pool's transactions undo a snapshot cut short.
@@ -183,15 +183,19 @@ public final class DevmapperStorage implements LayerStorage {
         return true;
     }
 
+    /**
+     * Removes the layer's device (deferred when busy and deferred deletion is on), and what a create of the id cut
+     * short left ({@code -new-<id>}).
+     */
     @Override
     public void remove(String id) {
         DeviceSet set = devices();
         set.lock.locked(() -> {
             DeviceMounts.unmount(set, id, mountPoint(id));
+            deleteMountPoint(id); // before the device goes: a kill from there on leaves no mnt/<id> behind (mount makes it)
             DevInfo info = set.info(id);
             if (info != null && !info.deleted()) set.delete(id, false);
             dropLeftovers(set, NEW + id);
-            deleteMountPoint(id);
             idMaps.forget(id);
         });
     }
@@ -393,14 +397,24 @@ public final class DevmapperStorage implements LayerStorage {
     }
 
     /**
-     * The applies a kill cut short, by their {@code -apply-<id>} records (read without starting the pool): their marks
-     * lived in the run directory, so after a reboot or a stale sweep only this finds them; the kit drops each
-     * ({@link #discardStaged}), which would otherwise hold its thin device for good.
+     * The creates and applies a kill cut short, by their {@code -new-<id>} and {@code -apply-<id>} records (read
+     * without starting the pool): a quick create has no mark, and an apply's lived in the run directory, so after a
+     * reboot or a stale sweep only this finds them; the kit drops each ({@link #discardStaged}, then {@link #remove}
+     * when {@code <id>} is not a layer), which would otherwise hold its thin device for good. A remove cut short
+     * needs no name here: until its record is marked deleted the layer is whole, and a record marked deleted is
+     * deleted at every start of the pool ({@link Recovery}); the id map record ({@code shifted/<id>}) it forgets last is
+     * named here when no device record is left.
      */
     @Override
     public List<String> cutShort() {
+        java.util.Set<String> hashes = new java.util.HashSet<>(new MetadataStore(home.resolve("metadata")).hashes());
         List<String> ids = new ArrayList<>();
-        for (String h : new MetadataStore(home.resolve("metadata")).hashes()) if (h.startsWith(STAGED)) ids.add(h.substring(STAGED.length()));
+        for (String h : hashes) {
+            for (String prefix : new String[]{STAGED, NEW}) {
+                if (h.startsWith(prefix) && h.length() > prefix.length()) ids.add(h.substring(prefix.length()));
+            }
+        }
+        for (String id : idMaps.recorded()) if (!hashes.contains(id)) ids.add(id);
         return ids;
     }
 }

@@ -7,7 +7,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * The process CrashRecoveryTest kills: {@code CrashChild HOME create|remove|apply|loop}. With
+ * The process CrashRecoveryTest kills: {@code CrashChild HOME create|create-grown|remove|apply|loop}. With
  * {@code -Dstrata.devmapper.crashAt=POINT} it halts at that point, as a SIGKILL would stop it.
  */
 public final class CrashChild {
@@ -20,6 +20,7 @@ public final class CrashChild {
         if (!d.exists("keep")) d.create("keep", null, CreateOptions.NONE);
         switch (args[1]) {
             case "create" -> d.create("victim", "keep", CreateOptions.NONE);
+            case "create-grown" -> d.create("victim", "keep", CreateOptions.of(java.util.Map.of("size", "96M"))); // made as -new-victim
             case "remove" -> {
                 d.create("victim", "keep", CreateOptions.NONE);
                 d.remove("victim");

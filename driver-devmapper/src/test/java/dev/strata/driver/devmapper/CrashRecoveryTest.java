@@ -2,6 +2,8 @@ package dev.strata.driver.devmapper;
 
 import dev.strata.api.StorageDriver;
 import dev.strata.api.CreateOptions;
+import dev.strata.kit.RunDirectory;
+import dev.strata.nativeio.Trees;
 import dev.strata.nativeio.Errno;
 import dev.strata.nativeio.SyscallException;
 import org.junit.jupiter.api.BeforeEach;
@@ -57,6 +59,25 @@ class CrashRecoveryTest {
         assertRecovered(home, 0, victimExists);
     }
 
+    /**
+     * As above, then the run directory lost (a reboot, the stale sweep) and with it the kit's marks: a grown create's
+     * {@code -new-victim} is found by its record, and a remove killed once its discard began is finished, not shown
+     * as a layer that reads zeroes.
+     */
+    @ParameterizedTest(name = "{0} killed at {1}, then the run directory lost")
+    @CsvSource({
+            "create-grown, create-before-commit",
+            "remove, delete-after-discard"})
+    void killedThenRunDirectoryLost(String op, String point) throws Exception {
+        Path home = tmp.resolve("h");
+        Process p = child(home, op, point);
+        String out = new String(p.getInputStream().readAllBytes());
+        assertTrue(p.waitFor(300, TimeUnit.SECONDS), "child did not end");
+        assertEquals(137, p.exitValue(), "the child halted at " + point + ":\n" + out);
+        Trees.delete(RunDirectory.forHome(home));
+        assertRecovered(home, 0, false);
+    }
+
     @Test
     void killedWithSigkillWhileCreatingLayers() throws Exception {
         Path home = tmp.resolve("h");
@@ -108,6 +129,7 @@ class CrashRecoveryTest {
             }
             assertTrue(layers.size() >= 1 + atLeastLoopLayers, layers.toString());
             DeviceSet ds = DmAssumptions.storage(d).devices();
+            assertEquals(List.of(), ds.hashes().stream().filter(h -> h.startsWith("-")).toList(), "staged devices left");
             var t = ds.store.readTransaction();
             if (t != null) assertEquals(ds.pool.status().transactionId(), t.openTransactionId(), "no transaction left open");
             assertNoLeakedThinIds(ds);
