@@ -78,7 +78,7 @@ public final class PluginOverhead {
     private static final List<String> LIFECYCLE_OPS = List.of("create", "get", "put", "remove");
     /** How long the minimal server waits before answering a lifecycle call: of the order of the driver's own calls. */
     static final String MINIMAL_DELAY = "1ms";
-    /** The snapshot sides' extra warm-up in their first block, in rounds: as {@code scripts/bench-snapshotter}'s. */
+    /** The snapshot sides' extra warm-up before their first block, in rounds: as {@code scripts/bench-snapshotter}'s. */
     static final int SNAPSHOT_WARMUP = 8000;
     /** The groups of cases {@code CASES} chooses from: a shared machine's lock hold fits one or two, not all. */
     static final List<String> CASE_GROUPS = List.of("plugin", "snapshot", "floors");
