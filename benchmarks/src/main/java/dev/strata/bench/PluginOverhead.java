@@ -20,8 +20,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static dev.strata.bench.Comparison.Goal;
 import static dev.strata.bench.Comparison.Metric;
@@ -55,11 +57,20 @@ import static dev.strata.bench.Comparison.Metric;
  *
  * <p>Every block first runs its untimed warm-up: WARMUP rounds of what it times (a quarter of it where N is quartered
  * too, as in the snapshot cases). The snapshotter server's request path compiles with C2 only after some thousands of rounds
- * (benchmarks/README.md, "Warm-up"), so the first block of each snapshot side also makes {@code SNAPSHOT_WARMUP}
- * (env, default {@value #SNAPSHOT_WARMUP}, as {@code scripts/bench-snapshotter}'s) untimed rounds more; the other
- * cases' blocks keep their length.
+ * (benchmarks/README.md, "Warm-up"), so before the first block of each snapshot side come {@code SNAPSHOT_WARMUP}
+ * (env, default {@value #SNAPSHOT_WARMUP}, as {@code scripts/bench-snapshotter}'s) untimed rounds more, in
+ * {@value #WARMUP_SESSIONS} sessions as a block is one: on the socket a roundbench process each (a connection, its base
+ * layer, its rounds, Cleanup), in-process a base layer, rounds and Cleanup each. A block's own start and end (a new
+ * connection, a Prepare without a parent, Cleanup) take branches the rounds never do: after one session of 8,000 rounds
+ * the server's C2 code hit uncommon traps at each of the next four blocks and recompiled 30-180 methods in each, the
+ * compiler thread using 1.3-1.8 ms of CPU per timed round, more than the serving threads; the other cases' blocks keep
+ * their length.
  *
- * <pre>[SNAPSHOT_WARMUP=R] scripts/bench PluginOverhead [DRIVER] [RUNS] [N] [WARMUP] [tmpfs|ext4]   (defaults: overlay 5 2000 2000 ext4)</pre>
+ * <p>{@code CASES} (env, a comma list; default all) runs a part: {@code plugin} (the graphdriver socket against
+ * in-process), {@code snapshot} (the snapshotter socket against in-process, and against containerd's snapshotservice),
+ * {@code floors} (the Go stub, the thread hand-off, moby's client against the raw one).
+ *
+ * <pre>[SNAPSHOT_WARMUP=R] [CASES=plugin,snapshot,floors] scripts/bench PluginOverhead [DRIVER] [RUNS] [N] [WARMUP] [tmpfs|ext4]   (defaults: overlay 5 2000 2000 ext4)</pre>
  */
 public final class PluginOverhead {
     private static final Goal ADDS_AT_MOST_200_US = Goal.ratio(200, Double.NaN);
@@ -67,8 +78,12 @@ public final class PluginOverhead {
     private static final List<String> LIFECYCLE_OPS = List.of("create", "get", "put", "remove");
     /** How long the minimal server waits before answering a lifecycle call: of the order of the driver's own calls. */
     static final String MINIMAL_DELAY = "1ms";
-    /** The snapshot sides' extra warm-up in their first block, in rounds: as {@code scripts/bench-snapshotter}'s. */
+    /** The snapshot sides' extra warm-up before their first block, in rounds: as {@code scripts/bench-snapshotter}'s. */
     static final int SNAPSHOT_WARMUP = 8000;
+    /** The groups of cases {@code CASES} chooses from: a shared machine's lock hold fits one or two, not all. */
+    static final List<String> CASE_GROUPS = List.of("plugin", "snapshot", "floors");
+    /** How many sessions the snapshot sides' extra warm-up is made in. */
+    static final int WARMUP_SESSIONS = 8;
 
     private PluginOverhead() {
     }
@@ -80,6 +95,8 @@ public final class PluginOverhead {
         int warmup = args.length > 3 ? Integer.parseInt(args[3]) : 2000;
         String backing = args.length > 4 ? args[4] : "ext4";
         int snapshotWarmup = Integer.parseInt(OverlayVsMoby.env("SNAPSHOT_WARMUP", Integer.toString(SNAPSHOT_WARMUP)));
+        Set<String> cases = Set.of(OverlayVsMoby.env("CASES", String.join(",", CASE_GROUPS)).split(","));
+        if (!CASE_GROUPS.containsAll(cases)) throw new IllegalArgumentException("CASES: a comma list of " + CASE_GROUPS + ", not " + cases);
         if (!Kernel.isRoot()) throw new IllegalStateException("must run as root (mounts)");
         Path client = VsMoby.buildPeer(Path.of("").toAbsolutePath(), "plugin-client");
         Comparison c = new Comparison("graphdriver plugin and snapshotter sockets against in-process, " + driver + " on " + backing, runs, null);
@@ -100,11 +117,11 @@ public final class PluginOverhead {
                 Comparison.Side exists = inProcessSide(local, "exists", n, warmup), lifecycle = inProcessSide(local, "lifecycle", n, warmup);
                 for (String kind : List.of("moby", "raw")) {
                     String label = kind.equals("moby") ? "moby's plugin client" : "raw client";
-                    c.add(new Comparison.Case("exists, " + label, List.of(socketSide("socket", client, socket, home, "exists", kind, n, warmup),
+                    add(c, cases, "plugin", new Comparison.Case("exists, " + label, List.of(socketSide("socket", client, socket, home, "exists", kind, n, warmup),
                             exists), List.of(Metric.added("exists", "Exists, µs added", ADDS_AT_MOST_200_US)), Comparison.Prepare.NOTHING));
                     List<Metric> added = new ArrayList<>();
                     for (String p : LIFECYCLE_OPS) added.add(Metric.added(p, p + ", µs added", ADDS_AT_MOST_200_US));
-                    c.add(new Comparison.Case("lifecycle, " + label, List.of(socketSide("socket", client, socket, home, "lifecycle", kind, n, warmup),
+                    add(c, cases, "plugin", new Comparison.Case("lifecycle, " + label, List.of(socketSide("socket", client, socket, home, "lifecycle", kind, n, warmup),
                             lifecycle), added, Comparison.Prepare.NOTHING));
                 }
                 Path snapSocket = m.mount.resolve("snapshotter.sock");
@@ -114,7 +131,7 @@ public final class PluginOverhead {
                     List<Metric> added = new ArrayList<>(), times = new ArrayList<>();
                     for (String p : SNAPSHOT_OPS) added.add(Metric.added(p, "snapshot " + p + ", µs added", ADDS_AT_MOST_200_US));
                     for (String p : SNAPSHOT_OPS) times.add(Metric.time(p, "snapshot " + p + ", µs", null));
-                    c.add(new Comparison.Case("snapshot round, containerd's proxy client", List.of(
+                    add(c, cases, "snapshot", new Comparison.Case("snapshot round, containerd's proxy client", List.of(
                             snapshotSocketSide("socket", roundbench, snapSocket, m.mount, n / 4, warmup / 4, snapshotWarmup),
                             snapshotInProcessSide(snapLocal, n / 4, warmup / 4, snapshotWarmup)), added, Comparison.Prepare.NOTHING));
                     Path refSocket = m.mount.resolve("ref.sock");
@@ -122,39 +139,39 @@ public final class PluginOverhead {
                             "-root", m.mount.resolve("snap-ref").toString()).redirectErrorStream(true)
                             .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
                     while (!Files.exists(refSocket) && refServer.isAlive()) Thread.sleep(20);
-                    c.add(new Comparison.Case("snapshot round, containerd's proxy client: Strata's server against containerd's snapshotservice",
+                    add(c, cases, "snapshot", new Comparison.Case("snapshot round, containerd's proxy client: Strata's server against containerd's snapshotservice",
                             List.of(snapshotSocketSide("Strata's server", roundbench, snapSocket, m.mount, n / 4, warmup / 4, snapshotWarmup),
                                     snapshotSocketSide("containerd's overlayfs via snapshotservice", roundbench, refSocket, m.mount, n / 4,
                                             warmup / 4, snapshotWarmup)),
                             times, Comparison.Prepare.NOTHING));
                     while (!Files.exists(stubSocket) && stub.isAlive()) Thread.sleep(20);
-                    c.add(new Comparison.Case("exists, moby's client: Strata's server against a Go stub", List.of(
+                    add(c, cases, "floors", new Comparison.Case("exists, moby's client: Strata's server against a Go stub", List.of(
                             socketSide("Strata's server", client, socket, home, "exists", "moby", n, warmup),
                             socketSide("Go net/http stub", client, stubSocket, home, "exists", "moby", n, warmup)),
                             List.of(Metric.time("exists", "Exists, µs", null)), Comparison.Prepare.NOTHING));
                     while (!Files.exists(minimalSocket) && minimal.isAlive()) Thread.sleep(20);
                     while (!Files.exists(waitingSocket) && waiting.isAlive()) Thread.sleep(20);
-                    c.add(new Comparison.Case("exists, in-process: handed to another thread", List.of(
+                    add(c, cases, "floors", new Comparison.Case("exists, in-process: handed to another thread", List.of(
                             inProcessSide("handed to another thread", local, "exists", n, warmup, handOff), exists),
                             List.of(Metric.added("exists", "Exists, µs a thread hand-off adds", null)), Comparison.Prepare.NOTHING));
                     List<Metric> handOffAdds = new ArrayList<>();
                     for (String p : LIFECYCLE_OPS) handOffAdds.add(Metric.added(p, p + ", µs a thread hand-off adds", null));
-                    c.add(new Comparison.Case("lifecycle, in-process: handed to another thread", List.of(
+                    add(c, cases, "floors", new Comparison.Case("lifecycle, in-process: handed to another thread", List.of(
                             inProcessSide("handed to another thread", local, "lifecycle", n / 4, warmup / 4, handOff),
                             inProcessSide("in-process", local, "lifecycle", n / 4, warmup / 4, Runnable::run)),
                             handOffAdds, Comparison.Prepare.NOTHING));
                     String clientCost = "µs moby's client adds over the raw client";
-                    c.add(new Comparison.Case("exists, Strata's server: moby's client against the raw client", List.of(
+                    add(c, cases, "floors", new Comparison.Case("exists, Strata's server: moby's client against the raw client", List.of(
                             socketSide("moby's plugin client", client, socket, home, "exists", "moby", n, warmup),
                             socketSide("raw client", client, socket, home, "exists", "raw", n, warmup)),
                             List.of(Metric.added("exists", "Exists, " + clientCost, null)), Comparison.Prepare.NOTHING));
-                    c.add(new Comparison.Case("exists, a minimal Go server: moby's client against the raw client", List.of(
+                    add(c, cases, "floors", new Comparison.Case("exists, a minimal Go server: moby's client against the raw client", List.of(
                             socketSide("moby's plugin client", client, minimalSocket, home, "exists", "moby", n, warmup),
                             socketSide("raw client", client, minimalSocket, home, "exists", "raw", n, warmup)),
                             List.of(Metric.added("exists", "Exists, " + clientCost, null)), Comparison.Prepare.NOTHING));
                     List<Metric> clientAdds = new ArrayList<>();
                     for (String p : LIFECYCLE_OPS) clientAdds.add(Metric.added(p, p + ", " + clientCost, null));
-                    c.add(new Comparison.Case("lifecycle, a minimal Go server answering after " + MINIMAL_DELAY
+                    add(c, cases, "floors", new Comparison.Case("lifecycle, a minimal Go server answering after " + MINIMAL_DELAY
                             + ": moby's client against the raw client", List.of(
                             socketSide("moby's plugin client", client, waitingSocket, home, "lifecycle", "moby", n / 4, warmup / 4),
                             socketSide("raw client", client, waitingSocket, home, "lifecycle", "raw", n / 4, warmup / 4)),
@@ -174,8 +191,14 @@ public final class PluginOverhead {
         c.print();
         System.out.printf("%nConnections Strata's server accepted: %d, for %d client processes (each keeps one connection for its calls; "
                 + "moby's client opens a second when a reply is not read to its end, as for Init, and at times a third when a call "
-                + "starts before Go's transport has put the connection back in its pool).%n", connections, runs * 7);
-        System.out.printf("SNAPSHOT_WARMUP=%d scripts/bench PluginOverhead %s %d %d %d %s%n", snapshotWarmup, driver, runs, n, warmup, backing);
+                + "starts before Go's transport has put the connection back in its pool).%n", connections,
+                runs * ((cases.contains("plugin") ? 4 : 0) + (cases.contains("floors") ? 3 : 0)));
+        System.out.printf("SNAPSHOT_WARMUP=%d CASES=%s scripts/bench PluginOverhead %s %d %d %d %s%n", snapshotWarmup,
+                String.join(",", CASE_GROUPS.stream().filter(cases::contains).toList()), driver, runs, n, warmup, backing);
+    }
+
+    private static void add(Comparison c, Set<String> cases, String group, Comparison.Case k) {
+        if (cases.contains(group)) c.add(k);
     }
 
     /** A snapshotter of its own driver, as {@code strata --root ROOT snapshotter serve} opens it. */
@@ -197,8 +220,8 @@ public final class PluginOverhead {
     }
 
     /**
-     * roundbench's snapshot round without its mount, over the socket: one process, one connection per block; the
-     * first block warms up {@code firstWarmup} rounds more.
+     * roundbench's snapshot round without its mount, over the socket: one process, one connection per block; before
+     * the first block, {@code firstWarmup} rounds more in {@value #WARMUP_SESSIONS} processes.
      */
     private static Comparison.Side snapshotSocketSide(String name, Path roundbench, Path socket, Path dir, int n, int warmup, int firstWarmup) {
         return new Comparison.Side() {
@@ -211,10 +234,15 @@ public final class PluginOverhead {
 
             @Override
             public Map<String, Double> measure(int run) throws Exception {
-                int w = warm ? warmup : warmup + firstWarmup;
-                warm = true;
+                if (!warm) {
+                    for (int s = 0; s < WARMUP_SESSIONS; s++) {
+                        phases(roundbench.toString(), "-a", socket.toString(), "-runs", "1", "-rounds", "1",
+                                "-warmup", Integer.toString(firstWarmup / WARMUP_SESSIONS), "-dir", dir.toString(), "-no-mount", "-json");
+                    }
+                    warm = true;
+                }
                 JsonNode phases = phases(roundbench.toString(), "-a", socket.toString(), "-runs", "1", "-rounds", Integer.toString(n),
-                        "-warmup", Integer.toString(w), "-dir", dir.toString(), "-no-mount", "-json");
+                        "-warmup", Integer.toString(warmup), "-dir", dir.toString(), "-no-mount", "-json");
                 Map<String, Double> v = new LinkedHashMap<>();
                 for (String op : SNAPSHOT_OPS) v.put(op, phases.path(op).path("median_us").asDouble());
                 return v;
@@ -223,12 +251,12 @@ public final class PluginOverhead {
     }
 
     /**
-     * The same round on a snapshotter in this JVM: a committed empty base, then Prepare, Mounts, Commit, Remove; the
-     * first block warms up {@code firstWarmup} rounds more, as the socket side's.
+     * The same round on a snapshotter in this JVM: a committed empty base, then Prepare, Mounts, Commit, Remove; before
+     * the first block, {@code firstWarmup} rounds more in {@value #WARMUP_SESSIONS} sessions, as the socket side's.
      */
     private static Comparison.Side snapshotInProcessSide(Snapshotter sn, int n, int warmup, int firstWarmup) {
         return new Comparison.Side() {
-            private int seq;
+            private final AtomicInteger seq = new AtomicInteger();
             private boolean warm;
 
             @Override
@@ -238,34 +266,42 @@ public final class PluginOverhead {
 
             @Override
             public Map<String, Double> measure(int run) {
-                String base = "roundbench-base";
-                sn.prepare(base + "-active", "", Map.of());
-                sn.commit(base, base + "-active", Map.of());
-                Map<String, List<Long>> t = new LinkedHashMap<>();
-                for (String op : SNAPSHOT_OPS) t.put(op, new ArrayList<>());
-                int w = warm ? warmup : warmup + firstWarmup;
-                warm = true;
-                for (int i = -w; i < n; i++) {
-                    String key = "roundbench-active-" + ++seq, name = "roundbench-layer-" + seq;
-                    long a = timed(() -> sn.prepare(key, base, Map.of()));
-                    long b = timed(() -> sn.mounts(key));
-                    long c = timed(() -> sn.commit(name, key, Map.of()));
-                    long d = timed(() -> sn.remove(name));
-                    if (i >= 0) {
-                        t.get("prepare").add(a);
-                        t.get("mounts").add(b);
-                        t.get("commit").add(c);
-                        t.get("remove").add(d);
-                    }
-                    if (i == -1) sn.cleanup(); // as roundbench: Cleanup after its warm-up and after the block, untimed
+                if (!warm) {
+                    for (int s = 0; s < WARMUP_SESSIONS; s++) snapshotRounds(sn, seq, firstWarmup / WARMUP_SESSIONS, 0);
+                    warm = true;
                 }
-                sn.remove(base);
-                sn.cleanup();
                 Map<String, Double> v = new LinkedHashMap<>();
-                t.forEach((op, times) -> v.put(op, Comparison.medianMicros(times)));
+                snapshotRounds(sn, seq, warmup, n).forEach((op, times) -> v.put(op, Comparison.medianMicros(times)));
                 return v;
             }
         };
+    }
+
+    /** One session of roundbench's round in-process: a base layer, {@code warmup} untimed rounds, {@code n} timed ones. */
+    private static Map<String, List<Long>> snapshotRounds(Snapshotter sn, AtomicInteger seq, int warmup, int n) {
+        String base = "roundbench-base";
+        sn.prepare(base + "-active", "", Map.of());
+        sn.commit(base, base + "-active", Map.of());
+        Map<String, List<Long>> t = new LinkedHashMap<>();
+        for (String op : SNAPSHOT_OPS) t.put(op, new ArrayList<>());
+        for (int i = -warmup; i < n; i++) {
+            int k = seq.incrementAndGet();
+            String key = "roundbench-active-" + k, name = "roundbench-layer-" + k;
+            long a = timed(() -> sn.prepare(key, base, Map.of()));
+            long b = timed(() -> sn.mounts(key));
+            long c = timed(() -> sn.commit(name, key, Map.of()));
+            long d = timed(() -> sn.remove(name));
+            if (i >= 0) {
+                t.get("prepare").add(a);
+                t.get("mounts").add(b);
+                t.get("commit").add(c);
+                t.get("remove").add(d);
+            }
+            if (i == -1) sn.cleanup(); // as roundbench: Cleanup after its warm-up and after the block, untimed
+        }
+        sn.remove(base);
+        sn.cleanup();
+        return t;
     }
 
     private static Comparison.Side socketSide(String name, Path client, Path socket, Path home, String op, String kind, int n, int warmup) {

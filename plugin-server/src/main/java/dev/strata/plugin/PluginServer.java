@@ -95,6 +95,7 @@ public final class PluginServer implements SocketServer {
      * @throws IOException if the socket cannot be made: a live server on it, a non-socket in the way, a path too long
      */
     public static PluginServer start(Config config) throws IOException {
+        LeakDetection.offUnlessAsked();
         PluginServer s = new PluginServer(config);
         try {
             s.bind();

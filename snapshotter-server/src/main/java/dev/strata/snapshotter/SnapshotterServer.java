@@ -1,6 +1,7 @@
 package dev.strata.snapshotter;
 
 import dev.strata.plugin.CloseOnce;
+import dev.strata.plugin.LeakDetection;
 import dev.strata.plugin.SocketFile;
 import dev.strata.plugin.SocketServer;
 import io.grpc.Server;
@@ -69,6 +70,7 @@ public final class SnapshotterServer implements SocketServer {
      * @throws IOException if the socket cannot be made: a live server on it, a non-socket in the way, a path too long
      */
     public static SnapshotterServer start(Path socket, Snapshotter snapshotter, Duration grace) throws IOException {
+        LeakDetection.offUnlessAsked();
         SnapshotterServer s = new SnapshotterServer(socket, snapshotter, grace);
         try {
             s.bind();
