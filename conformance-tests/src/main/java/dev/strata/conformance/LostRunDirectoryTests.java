@@ -52,17 +52,7 @@ public interface LostRunDirectoryTests extends DriverUnderTest {
                 }
             }
         });
-        long seed = Long.getLong("strata.conformance.killSeed", System.nanoTime());
-        SplittableRandom random = new SplittableRandom(seed);
-        KillTrial trial = new KillTrial(driverName(), driverOptions(), testRoot(), this::reopen).noEntryNamedAfterIt();
-        List<String> states = new ArrayList<>();
-        for (int i = 0; i < 3; i++) {
-            try {
-                states.add(trial.run(KillTrial.Op.CREATE, false, true, random).state());
-            } catch (AssertionError e) {
-                fail("trial " + (i + 1) + " after " + states + " (seed " + seed + ", -Dstrata.conformance.killSeed to repeat): " + e.getMessage(), e);
-            }
-        }
+        killThreeTimesThenLoseTheRunDirectory(KillTrial.Op.CREATE, false);
     }
 
     /**
@@ -131,13 +121,21 @@ public interface LostRunDirectoryTests extends DriverUnderTest {
     @Order(709)
     @DisplayName("strata: KillDuringRemoveThenLostRunDirectory (kill -9 mid-remove, then no run directory)")
     default void killDuringRemoveThenLostRunDirectory() throws Exception {
+        killThreeTimesThenLoseTheRunDirectory(KillTrial.Op.REMOVE, true);
+    }
+
+    /**
+     * Three trials of {@code op} killed at random moments, each followed by a lost run directory, on one seed; a
+     * failure names the trial, the states the earlier ones ended in and the seed to repeat them.
+     */
+    private void killThreeTimesThenLoseTheRunDirectory(KillTrial.Op op, boolean onContent) throws Exception {
         long seed = Long.getLong("strata.conformance.killSeed", System.nanoTime());
         SplittableRandom random = new SplittableRandom(seed);
         KillTrial trial = new KillTrial(driverName(), driverOptions(), testRoot(), this::reopen).noEntryNamedAfterIt();
         List<String> states = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
             try {
-                states.add(trial.run(KillTrial.Op.REMOVE, true, true, random).state());
+                states.add(trial.run(op, onContent, true, random).state());
             } catch (AssertionError e) {
                 fail("trial " + (i + 1) + " after " + states + " (seed " + seed + ", -Dstrata.conformance.killSeed to repeat): " + e.getMessage(), e);
             }
