@@ -155,7 +155,7 @@ class KitDriver implements StorageDriver {
                 if (settled) return false; // that was a half-done remove or create, now finished
                 throw new LayerUnknownException("remove", id);
             }
-            parent[0] = storage.parent(id);
+            parent[0] = parentIfReadable(id);
             apply.requireNotApplying("remove", id, id);
             ensureIndex();
             boolean indexed = index.has(id); // most layers never had a child: one statx, then nothing to drop
@@ -186,6 +186,18 @@ class KitDriver implements StorageDriver {
                     + id + " (or the next start) finishes removing it", e);
         }
         incomplete.clear(id);
+    }
+
+    /**
+     * The parent whose index entry a remove drops; null when the layer's record of it cannot be read (a damaged layer
+     * must still be removable): its entry then stays, stale, until the parent's next children check drops it.
+     */
+    private String parentIfReadable(String id) {
+        try {
+            return storage.parent(id);
+        } catch (RuntimeException unreadable) {
+            return null;
+        }
     }
 
     /** Checks that the parent exists and is not being applied, and records the child in its index. Under the home lock. */

@@ -96,6 +96,19 @@ class ChildIndexTest {
         d.remove("base");
     }
 
+    /** A layer whose record of its parent cannot be read is still removed; its entry stays, stale, and counts for nothing. */
+    @Test
+    void aLayerWhoseParentCannotBeReadIsStillRemoved() throws Exception {
+        d.create("base", null, null);
+        d.create("damaged", "base", null);
+        Path record = home.resolve("rec/damaged");
+        Files.delete(record);
+        Files.createDirectory(record); // exists, but reading its parent fails
+        d.remove("damaged");
+        assertFalse(d.exists("damaged"));
+        d.remove("base");
+    }
+
     /** The same as a live process sees it: a child whose remove was cut short is not counted, before any reopen. */
     @Test
     void anAbandonedRemoveIsNotCountedAndItsEntryGoes() throws Exception {
