@@ -1,6 +1,7 @@
 package dev.strata.conformance;
 
 import dev.strata.api.CreateOptions;
+import dev.strata.api.LayerBusyException;
 import dev.strata.api.StorageDriver;
 import dev.strata.kit.DriverKit;
 import dev.strata.kit.RunDirectory;
@@ -250,6 +251,8 @@ public final class KillTrial {
             r.create(id, BASE, CreateOptions.NONE); // the id is free again
             check(r.parent(id).equals(BASE), "parent of the layer made again");
         } else {
+            // The children index must still count it, whatever moment of its create or remove the kill cut.
+            check(refusesToRemove(r, BASE), "the parent of a layer the killed " + op + " left was removed: the index missed the child");
             Map<String, String> now = Layers.describe(r, id, true);
             if (op == Op.CREATE) {
                 check(now.equals(after), "a layer whose create was killed exists but is not a whole copy of its parent:\n  "
@@ -374,6 +377,15 @@ public final class KillTrial {
         Path run = RunDirectory.forHome(home);
         try (java.util.stream.Stream<Path> all = java.nio.file.Files.walk(home)) {
             return all.filter(p -> !p.startsWith(run) && p.getFileName().toString().equals(id)).limit(8).toList();
+        }
+    }
+
+    private static boolean refusesToRemove(StorageDriver d, String id) {
+        try {
+            d.remove(id);
+            return false;
+        } catch (LayerBusyException e) {
+            return true;
         }
     }
 

@@ -24,10 +24,15 @@ import java.util.Map;
  * committed with the snapshot). A home whose index was kept in {@code <home>/.strata/children} (older Strata) has
  * that directory deleted when the index is built here.
  *
- * <p>Kept crash-safe as a superset: an entry is made before its child's storage, and a removed child's entry is
- * left to go stale, so a crash at any point leaves at most an entry too many, never one too few. The kit checks
- * each entry against the layer's real state (it exists, and its parent is this one) when it reads a parent's
- * children, and drops the stale ones then ({@link #remove}): a remove costs no index write.
+ * <p>Kept crash-safe as a superset: an entry is made before its child's storage, and removed after the child's
+ * storage is gone, so a crash at any point leaves at most an entry too many, never one too few. The kit checks each
+ * entry against the layer's real state (it exists, and its parent is this one) when it reads a parent's children,
+ * and drops the stale ones then ({@link #remove}). So the index holds the live children and what crashes left: a
+ * base that thousands of containers were made on and removed from holds none of them, and its own remove reads no
+ * more than its live children.
+ *
+ * <p>The run directory is tied to the home's identity ({@link HomeIdentity}): an index left by an earlier home at the
+ * same path, {@code .built} included, is deleted before it could be read as this home's.
  *
  * <p>A home made before the index (or by another engine, such as dockerd's own overlay2 dir) has none: the first
  * operation that needs it builds it from the storage once, under the kit's lock, and writes {@code .built}.

@@ -21,10 +21,11 @@ import dev.strata.api.StorageDriver;
  * A storage that also implements {@link MountSpecs} makes a driver that does, with the id checked by the kit.
  * The kit keeps what lives as long as the processes using the home in the home's {@link RunDirectory} (a tmpfs):
  * the home lock, the crash marks ({@code incomplete/}, {@code applying/}), the reference counts ({@code refs/}), and
- * the children index ({@code children/}, a cache of the storage's parents, built again after a reboot). A mark must outlive the process that made it, not a
- * reboot: every storage's commit point is atomic, so after a reboot nothing half made is ever reported, and what a
- * reboot cut short is swept at the first open after it, where the storage finds it by looking
- * ({@link LayerStorage#cutShort}), or else when its id is next made, applied or removed.
+ * the children index ({@code children/}, a cache of the storage's parents, built again after a reboot, pruned by each
+ * remove), and which home all that belongs to ({@code home-id}, {@link HomeIdentity}). A mark must outlive the
+ * process that made it, not a reboot: every storage's commit point is atomic, so after a reboot nothing half made is
+ * ever reported, and what a reboot cut short is swept at the first open after it, where the storage finds it by
+ * looking ({@link LayerStorage#cutShort}), or else when its id is next made, applied or removed.
  */
 public final class DriverKit {
     /** The kit's directory in a driver's home. */

@@ -46,7 +46,7 @@ class KitDriver implements StorageDriver {
 
     KitDriver(LayerStorage storage) {
         this.storage = storage;
-        Path run = RunDirectory.forHome(storage.home());
+        Path run = RunDirectory.forKit(storage.home());
         this.homeLock = Flock.keptOpenRechecked(run.resolve(DriverKit.HOME_LOCK)); // taken by every create and remove; cleanup closes it
         this.incomplete = new Marks(run.resolve(DriverKit.INCOMPLETE));
         Marks applying = new Marks(run.resolve(DriverKit.APPLYING));
@@ -139,20 +139,23 @@ class KitDriver implements StorageDriver {
     }
 
     /**
-     * Removes a layer all or nothing: under the locks it is unmounted, marked and dropped from the index (from here
-     * on no call reports it), then the storage deletes it. A remove that fails or is killed after the mark is
+     * Removes a layer all or nothing: under the locks it is unmounted, marked and its children's entries dropped
+     * from the index (from here on no call reports it), then the storage deletes it and its entry under its parent
+     * goes. A remove that fails or is killed after the mark is
      * finished by the next remove of the same id or the next open; until then the layer is not reported, create
      * refuses the id and remove finishes it.
      */
     @Override
     public void remove(String id) {
         LayerIds.check("remove", id);
+        String[] parent = {null};
         boolean finish = refs.withLock(id, () -> homeLock.locked(() -> {
             boolean settled = recovery.settle("remove", id);
             if (!storage.exists(id)) {
                 if (settled) return false; // that was a half-done remove or create, now finished
                 throw new LayerUnknownException("remove", id);
             }
+            parent[0] = parentIfReadable(id);
             apply.requireNotApplying("remove", id, id);
             ensureIndex();
             boolean indexed = index.has(id); // most layers never had a child: one statx, then nothing to drop
@@ -165,13 +168,17 @@ class KitDriver implements StorageDriver {
             refs.forget(id); // first: from here on every get and put of the id, in any process, takes the lock and fails
             storage.unmount(id); // remove wins over references, as in moby
             mark("remove", id, KitRecovery.REMOVE);
-            if (indexed) index.drop(id); // its own entry under its parent goes stale: the parent's next check drops it
+            if (indexed) index.drop(id);
             return true;
         }));
         if (!finish) return;
         try {
             storage.remove(id);
             idMaps.forget(id);
+            // Its entry under its parent goes last, once nothing of it is left, and before the mark: until then the
+            // parent counts it (removed by a live process). A kill before this leaves the entry stale, which the
+            // parent's next children check drops. No home lock needed: the mark keeps the id from being made again.
+            if (parent[0] != null) index.remove(parent[0], id);
         } catch (RuntimeException e) {
             incomplete.release(id);
             String why = e instanceof StorageException se ? se.detail() : e.toString();
@@ -179,6 +186,18 @@ class KitDriver implements StorageDriver {
                     + id + " (or the next start) finishes removing it", e);
         }
         incomplete.clear(id);
+    }
+
+    /**
+     * The parent whose index entry a remove drops; null when the layer's record of it cannot be read (a damaged layer
+     * must still be removable): its entry then stays, stale, until the parent's next children check drops it.
+     */
+    private String parentIfReadable(String id) {
+        try {
+            return storage.parent(id);
+        } catch (RuntimeException unreadable) {
+            return null;
+        }
     }
 
     /** Checks that the parent exists and is not being applied, and records the child in its index. Under the home lock. */
@@ -209,7 +228,10 @@ class KitDriver implements StorageDriver {
                     case LIVE -> out.add(c); // being made (or removed) by a live process
                     case ABANDONED -> {
                         String note = incomplete.note(c);
-                        if (note == null || !note.startsWith(KitRecovery.CREATE)) continue; // a remove: gone as far as anyone can see
+                        if (note == null || !note.startsWith(KitRecovery.CREATE)) { // a remove: gone as far as anyone can see
+                            index.remove(id, c); // a create of it again records it again
+                            continue;
+                        }
                         recovery.finishIncomplete(c); // a create cut short: whole (kept) or undone
                         if (!incomplete.isMarked(c) && storage.exists(c) && id.equals(storage.parent(c))) out.add(c);
                     }

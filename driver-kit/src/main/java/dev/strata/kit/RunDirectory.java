@@ -26,8 +26,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>The base is {@code $STRATA_RUN_DIR} when set, else {@code /run/strata} when {@code /run} is a tmpfs we may
  * write, else {@code $XDG_RUNTIME_DIR/strata} for a user that is not root, else {@code /dev/shm/strata-<uid>}, else
  * {@code <home>/.strata-run}. Each home gets its own subdirectory there, named by a hash of its real path, with a
- * {@code home} file that says which home it serves. The base must be a directory of the caller's own, since counts
- * decide what gets unmounted.
+ * {@code home} file that says which home it serves, and, once the kit has opened it, a record of which home, not
+ * path, it serves ({@link HomeIdentity}): a home deleted and made again at the same path gets an emptied one. The
+ * base must be a directory of the caller's own, since counts decide what gets unmounted.
  *
  * <p>In a user namespace ({@code unshare -Urm}) "the caller" is the user the namespace maps to: {@code <uid>} and the
  * root test use that uid, so a user who is root inside the namespace gets {@code $XDG_RUNTIME_DIR} or
@@ -43,6 +44,18 @@ public final class RunDirectory {
      * ({@link StaleRunDirectories}).
      */
     public static Path forHome(Path home) {
+        return forHome(home, false);
+    }
+
+    /**
+     * {@link #forHome}, for the kit that keeps its state there: the run directory is also tied to the home it is
+     * given for ({@link HomeIdentity}), emptied first if it served an earlier home at the same path.
+     */
+    static Path forKit(Path home) {
+        return forHome(home, true);
+    }
+
+    private static Path forHome(Path home, boolean bind) {
         Path real;
         try {
             Files.createDirectories(home);
@@ -60,11 +73,14 @@ public final class RunDirectory {
             }
             return own;
         }
-        return in(base, real);
+        return in(base, real, bind);
     }
 
-    /** The run directory under {@code base} of the home whose real path is {@code real}, made if missing. */
-    static Path in(Path base, Path real) {
+    /**
+     * The run directory under {@code base} of the home whose real path is {@code real}, made if missing; with
+     * {@code bind}, tied to that home ({@link #forKit}).
+     */
+    static Path in(Path base, Path real, boolean bind) {
         Path dir = base.resolve(hash(real.toString()));
         try {
             createPrivate(base);
@@ -74,6 +90,7 @@ public final class RunDirectory {
                 boolean fresh = createPrivate(dir);
                 Path note = dir.resolve(HOME_NOTE);
                 if (!Files.exists(note)) AtomicFiles.write(note, real + "\n");
+                if (bind) HomeIdentity.bind(dir, real, fresh);
                 return fresh;
             });
             if (made) StaleRunDirectories.sweepOnceInBackground(base);

@@ -131,7 +131,8 @@ final class StaleRunDirectories {
         }
     }
 
-    private static void deleteBelow(Path dir, Set<String> keep) throws IOException {
+    /** Deletes everything below {@code dir} but the entries named in {@code keep}. */
+    static void deleteBelow(Path dir, Set<String> keep) throws IOException {
         List<Path> entries = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             for (Path p : ds) if (!keep.contains(p.getFileName().toString())) entries.add(p);

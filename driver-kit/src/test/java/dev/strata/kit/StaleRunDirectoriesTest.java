@@ -27,7 +27,7 @@ class StaleRunDirectoriesTest {
     /** A run directory as a driver leaves it: the note, the home lock, a mark, counts and the index cache. */
     private Path used(Path base, Path home) throws Exception {
         Files.createDirectories(home);
-        Path run = RunDirectory.in(base, home.toRealPath());
+        Path run = RunDirectory.in(base, home.toRealPath(), false);
         new Flock(run.resolve(DriverKit.HOME_LOCK)).locked(() -> { });
         Files.createDirectories(run.resolve(DriverKit.INCOMPLETE));
         Files.writeString(Files.createDirectories(run.resolve("refs")).resolve("l1"), "1");
@@ -161,7 +161,7 @@ class StaleRunDirectoriesTest {
                         // one home deleted and made again at the same path, the other always new
                         for (Path home : List.of(tmp.resolve("again-" + n), tmp.resolve("new-" + n + "-" + i))) {
                             Files.createDirectories(home);
-                            Path run = RunDirectory.in(base, home.toRealPath());
+                            Path run = RunDirectory.in(base, home.toRealPath(), false);
                             Files.writeString(Files.createDirectories(run.resolve("refs")).resolve("x"), "1");
                             assertTrue(Files.exists(run.resolve(RunDirectory.HOME_NOTE)), "handed out with its note");
                             assertTrue(Files.exists(run.resolve("refs/x")), "not swept while its home exists");
