@@ -157,7 +157,7 @@ public final class Sys implements AutoCloseable, FileConstants, ErrnoCodes {
     public String readlinkat(int dirfd, String name) {
         MemorySegment path = name(p1, name);
         long r;
-        while ((r = Libc.readlinkat(st, dirfd, path, big)) == big.byteSize()) big = arena.allocate(2 * r, 8); // maybe cut short
+        while ((r = Libc.readlinkat(st, dirfd, path, big)) == big.byteSize()) big = arena.allocate(2 * r, 8); // filled: maybe cut short
         if (r < 0) {
             lastErrno = (int) -r;
             return null;

@@ -40,9 +40,9 @@ public final class XattrCalls {
     }
 
     /**
-     * getxattr's first try's buffer size. The kernel allocates a buffer of the size passed and zeroes it, so the
-     * whole 64 KiB scratch segment would cost a page-allocator round trip per call; most values are short. A longer
-     * one (ERANGE) is asked for again at the size the kernel reports.
+     * getxattr's first try's buffer size. The kernel allocates a buffer of the size passed and zeroes it, so passing
+     * the whole scratch segment (grown by the largest answer so far) could cost a page-allocator round trip per call;
+     * most values are short. A longer one (ERANGE) is asked for again at the size the kernel reports.
      */
     private static final int FIRST_TRY = 1024;
 
