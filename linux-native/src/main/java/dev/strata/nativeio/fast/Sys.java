@@ -42,7 +42,8 @@ public final class Sys implements AutoCloseable, FileConstants, ErrnoCodes {
     private final MemorySegment how = arena.allocate(24, 8);
     private final MemorySegment ts = arena.allocate(32, 8);
     private final MemorySegment sx = arena.allocate(Statx.SIZE, 8);
-    MemorySegment big = arena.allocate(64 * 1024, 8);
+    /** Scratch for symlink targets and xattrs, grown on demand: most files need none, and a Sys per tree walk is common. */
+    MemorySegment big = arena.allocate(PATH_MAX, 8);
 
     /** Extended attributes, through the same scratch memory. */
     public final XattrCalls xattr = new XattrCalls(this);
@@ -154,7 +155,9 @@ public final class Sys implements AutoCloseable, FileConstants, ErrnoCodes {
 
     /** readlinkat(2) as a raw string, or null with {@link #lastErrno()} set. */
     public String readlinkat(int dirfd, String name) {
-        long r = Libc.readlinkat(st, dirfd, name(p1, name), big);
+        MemorySegment path = name(p1, name);
+        long r;
+        while ((r = Libc.readlinkat(st, dirfd, path, big)) == big.byteSize()) big = arena.allocate(2 * r, 8); // filled: maybe cut short
         if (r < 0) {
             lastErrno = (int) -r;
             return null;

@@ -40,21 +40,23 @@ public final class XattrCalls {
     }
 
     /**
-     * The first try's buffer size. The kernel allocates a buffer of the size passed (getxattr zeroes it), so the
-     * whole 64 KiB scratch segment would cost a page-allocator round trip per call; most files have no xattrs or a
-     * few short ones. A longer answer (ERANGE) is asked for again at the size the kernel reports.
+     * getxattr's first try's buffer size. The kernel allocates a buffer of the size passed and zeroes it, so passing
+     * the whole scratch segment (grown by the largest answer so far) could cost a page-allocator round trip per call;
+     * most values are short. A longer one (ERANGE) is asked for again at the size the kernel reports.
      */
     private static final int FIRST_TRY = 1024;
 
-    /** xattr names of an fd ({@code name} null) or of a name under a directory fd; empty when the fs has none. */
+    /**
+     * xattr names of an fd ({@code name} null) or of a name under a directory fd; empty when the fs has none. The size
+     * is asked first: most files have no xattrs, and a call with size 0 makes the kernel allocate and copy nothing.
+     */
     public List<String> list(int fd, String name) {
         MemorySegment path = name == null ? null : s.name(s.p1, Sys.procPath(fd, name));
-        long r = Libc.listxattr(s.st, fd, path, s.big.asSlice(0, FIRST_TRY));
-        while (r == -ERANGE) {
-            long need = Libc.listxattr(s.st, fd, path, MemorySegment.NULL);
-            if (need >= 0) r = Libc.listxattr(s.st, fd, path, scratch(need));
-            else r = need;
+        long size = Libc.listxattr(s.st, fd, path, MemorySegment.NULL), r = size;
+        while (size > 0 && (r = Libc.listxattr(s.st, fd, path, scratch(size))) == -ERANGE) {
+            size = Libc.listxattr(s.st, fd, path, MemorySegment.NULL); // more names since: ask again
         }
+        if (size <= 0) r = size;
         if (r == -EOPNOTSUPP) return List.of();
         if (r < 0) throw new SyscallException(name == null ? "flistxattr" : "llistxattr", name == null ? "fd " + fd : Sys.procPath(fd, name), (int) -r);
         if (r == 0) return List.of();
