@@ -64,13 +64,16 @@ import static dev.strata.bench.Comparison.Metric;
  * connection, a Prepare without a parent, Cleanup) take branches the rounds never do: after one session of 8,000 rounds
  * the server's C2 code hit uncommon traps at each of the next four blocks and recompiled 30-180 methods in each, the
  * compiler thread using 1.3-1.8 ms of CPU per timed round, more than the serving threads; the other cases' blocks keep
- * their length.
+ * their length. The plugin cases' sides the same way: {@code PLUGIN_WARMUP} (env, default {@value #PLUGIN_WARMUP}) calls or
+ * rounds more before the first block of each socket side (in {@value #WARMUP_SESSIONS} client processes) and of the
+ * in-process side (on this thread): the server's HTTP and driver paths still compiled during the first runs' timed
+ * blocks without it, the compiler thread taking a core's share of a 2-core machine beside the server.
  *
  * <p>{@code CASES} (env, a comma list; default all) runs a part: {@code plugin} (the graphdriver socket against
  * in-process), {@code snapshot} (the snapshotter socket against in-process, and against containerd's snapshotservice),
  * {@code floors} (the Go stub, the thread hand-off, moby's client against the raw one).
  *
- * <pre>[SNAPSHOT_WARMUP=R] [CASES=plugin,snapshot,floors] scripts/bench PluginOverhead [DRIVER] [RUNS] [N] [WARMUP] [tmpfs|ext4]   (defaults: overlay 5 2000 2000 ext4)</pre>
+ * <pre>[SNAPSHOT_WARMUP=R] [PLUGIN_WARMUP=R] [CASES=plugin,snapshot,floors] scripts/bench PluginOverhead [DRIVER] [RUNS] [N] [WARMUP] [tmpfs|ext4]   (defaults: overlay 5 2000 2000 ext4)</pre>
  */
 public final class PluginOverhead {
     private static final Goal ADDS_AT_MOST_200_US = Goal.ratio(200, Double.NaN);
@@ -82,8 +85,15 @@ public final class PluginOverhead {
     static final int SNAPSHOT_WARMUP = 8000;
     /** The groups of cases {@code CASES} chooses from: a shared machine's lock hold fits one or two, not all. */
     static final List<String> CASE_GROUPS = List.of("plugin", "snapshot", "floors");
-    /** How many sessions the snapshot sides' extra warm-up is made in. */
+    /** How many sessions the snapshot and plugin sides' extra warm-up is made in. */
     static final int WARMUP_SESSIONS = 8;
+    /**
+     * The plugin cases' sides' extra warm-up before their first block, in rounds (calls for Exists). Without it the
+     * server's code was still compiling in the first runs' timed blocks: served alone under moby's client, blocks of
+     * 1,000+1,000 lifecycle rounds, the C2 thread used 554, 312, 126, 146, 51, 52, then ~0 µs of CPU per request in
+     * blocks 1-7 (3,814 compiles in block 1, 5-16 from block 6), beside ~400 µs of the serving thread's own.
+     */
+    static final int PLUGIN_WARMUP = 8000;
 
     private PluginOverhead() {
     }
@@ -95,6 +105,7 @@ public final class PluginOverhead {
         int warmup = args.length > 3 ? Integer.parseInt(args[3]) : 2000;
         String backing = args.length > 4 ? args[4] : "ext4";
         int snapshotWarmup = Integer.parseInt(OverlayVsMoby.env("SNAPSHOT_WARMUP", Integer.toString(SNAPSHOT_WARMUP)));
+        int pluginWarmup = Integer.parseInt(OverlayVsMoby.env("PLUGIN_WARMUP", Integer.toString(PLUGIN_WARMUP)));
         Set<String> cases = Set.of(OverlayVsMoby.env("CASES", String.join(",", CASE_GROUPS)).split(","));
         if (!CASE_GROUPS.containsAll(cases)) throw new IllegalArgumentException("CASES: a comma list of " + CASE_GROUPS + ", not " + cases);
         if (!Kernel.isRoot()) throw new IllegalStateException("must run as root (mounts)");
@@ -115,14 +126,16 @@ public final class PluginOverhead {
                     System.getenv(), Duration.ofSeconds(20))); HandOff handOff = new HandOff()) {
                 local.create("base", null, CreateOptions.NONE);
                 Comparison.Side exists = inProcessSide(local, "exists", n, warmup), lifecycle = inProcessSide(local, "lifecycle", n, warmup);
+                Comparison.Side warmExists = firstWarmed(exists, local, "exists", pluginWarmup);
+                Comparison.Side warmLifecycle = firstWarmed(lifecycle, local, "lifecycle", pluginWarmup);
                 for (String kind : List.of("moby", "raw")) {
                     String label = kind.equals("moby") ? "moby's plugin client" : "raw client";
-                    add(c, cases, "plugin", new Comparison.Case("exists, " + label, List.of(socketSide("socket", client, socket, home, "exists", kind, n, warmup),
-                            exists), List.of(Metric.added("exists", "Exists, µs added", ADDS_AT_MOST_200_US)), Comparison.Prepare.NOTHING));
+                    add(c, cases, "plugin", new Comparison.Case("exists, " + label, List.of(socketSide("socket", client, socket, home, "exists", kind, n, warmup,
+                            pluginWarmup), warmExists), List.of(Metric.added("exists", "Exists, µs added", ADDS_AT_MOST_200_US)), Comparison.Prepare.NOTHING));
                     List<Metric> added = new ArrayList<>();
                     for (String p : LIFECYCLE_OPS) added.add(Metric.added(p, p + ", µs added", ADDS_AT_MOST_200_US));
-                    add(c, cases, "plugin", new Comparison.Case("lifecycle, " + label, List.of(socketSide("socket", client, socket, home, "lifecycle", kind, n, warmup),
-                            lifecycle), added, Comparison.Prepare.NOTHING));
+                    add(c, cases, "plugin", new Comparison.Case("lifecycle, " + label, List.of(socketSide("socket", client, socket, home, "lifecycle", kind, n, warmup,
+                            pluginWarmup), warmLifecycle), added, Comparison.Prepare.NOTHING));
                 }
                 Path snapSocket = m.mount.resolve("snapshotter.sock");
                 try (SnapshotterServer snapServer = SnapshotterServer.start(snapSocket, snapshotter(registry, driver, m.mount.resolve("snap-served")),
@@ -193,7 +206,7 @@ public final class PluginOverhead {
                 + "moby's client opens a second when a reply is not read to its end, as for Init, and at times a third when a call "
                 + "starts before Go's transport has put the connection back in its pool).%n", connections,
                 runs * ((cases.contains("plugin") ? 4 : 0) + (cases.contains("floors") ? 3 : 0)));
-        System.out.printf("SNAPSHOT_WARMUP=%d CASES=%s scripts/bench PluginOverhead %s %d %d %d %s%n", snapshotWarmup,
+        System.out.printf("SNAPSHOT_WARMUP=%d PLUGIN_WARMUP=%d CASES=%s scripts/bench PluginOverhead %s %d %d %d %s%n", snapshotWarmup, pluginWarmup,
                 String.join(",", CASE_GROUPS.stream().filter(cases::contains).toList()), driver, runs, n, warmup, backing);
     }
 
@@ -305,7 +318,15 @@ public final class PluginOverhead {
     }
 
     private static Comparison.Side socketSide(String name, Path client, Path socket, Path home, String op, String kind, int n, int warmup) {
+        return socketSide(name, client, socket, home, op, kind, n, warmup, 0);
+    }
+
+    /** A plugin client process per block; before the first, {@code firstWarmup} calls or rounds more in {@value #WARMUP_SESSIONS} processes. */
+    private static Comparison.Side socketSide(String name, Path client, Path socket, Path home, String op, String kind, int n, int warmup,
+                                              int firstWarmup) {
         return new Comparison.Side() {
+            private boolean warm = firstWarmup == 0;
+
             @Override
             public String name() {
                 return name;
@@ -313,6 +334,13 @@ public final class PluginOverhead {
 
             @Override
             public Map<String, Double> measure(int run) throws Exception {
+                if (!warm) {
+                    for (int s = 0; s < WARMUP_SESSIONS; s++) {
+                        phases(client.toString(), "-socket", socket.toString(), "-home", home.toString(), "-op", op,
+                                "-client", kind, "-n", "1", "-warmup", Integer.toString(firstWarmup / WARMUP_SESSIONS));
+                    }
+                    warm = true;
+                }
                 JsonNode phases = phases(client.toString(), "-socket", socket.toString(), "-home", home.toString(), "-op", op,
                         "-client", kind, "-n", Integer.toString(n), "-warmup", Integer.toString(warmup));
                 Map<String, Double> v = new LinkedHashMap<>();
@@ -330,6 +358,27 @@ public final class PluginOverhead {
             throw new IOException(Path.of(command[0]).getFileName() + " failed: " + line);
         }
         return new ObjectMapper().readTree(line).path("phases");
+    }
+
+    /** {@code side}, with {@code firstWarmup} calls or rounds more on {@code d} in-process before its first block, as the socket sides'. */
+    private static Comparison.Side firstWarmed(Comparison.Side side, StorageDriver d, String op, int firstWarmup) {
+        return new Comparison.Side() {
+            private boolean warm = firstWarmup == 0;
+
+            @Override
+            public String name() {
+                return side.name();
+            }
+
+            @Override
+            public Map<String, Double> measure(int run) throws Exception {
+                if (!warm) {
+                    for (int s = 0; s < WARMUP_SESSIONS; s++) inProcess(d, op, 1, firstWarmup / WARMUP_SESSIONS, Runnable::run);
+                    warm = true;
+                }
+                return side.measure(run);
+            }
+        };
     }
 
     private static Comparison.Side inProcessSide(StorageDriver d, String op, int n, int warmup) {

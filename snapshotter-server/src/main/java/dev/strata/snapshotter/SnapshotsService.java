@@ -161,17 +161,15 @@ final class SnapshotsService extends SnapshotsGrpc.SnapshotsImplBase {
         else onWorker(op, key, out, call);
     }
 
-    /** Answers on a worker thread; the I/O thread goes back to the other calls at once. */
+    /**
+     * Answers on a worker thread; the I/O thread goes back to the other calls at once. The call stops counting as
+     * running once its work is done, before its answer is sent: the client's next call, which may arrive while this
+     * thread is still in the answer, then finds none running and is answered on the I/O thread.
+     */
     private <T> void onWorker(String op, String key, StreamObserver<T> out, Supplier<T> call) {
         onWorkers.incrementAndGet();
         try {
-            workers.execute(() -> {
-                try {
-                    reply(op, key, out, call);
-                } finally {
-                    onWorkers.decrementAndGet();
-                }
-            });
+            workers.execute(() -> reply(op, key, out, call, onWorkers::decrementAndGet));
         } catch (RejectedExecutionException e) {
             onWorkers.decrementAndGet();
             out.onError(Status.UNAVAILABLE.withDescription(op + " " + key + ": the snapshotter is stopping").asRuntimeException());
@@ -179,12 +177,24 @@ final class SnapshotsService extends SnapshotsGrpc.SnapshotsImplBase {
     }
 
     private static <T> void reply(String op, String key, StreamObserver<T> out, Supplier<T> call) {
-        T result;
+        reply(op, key, out, call, () -> {
+        });
+    }
+
+    /** Makes the call and answers it; {@code workDone} runs when the work has ended, however, before the answer. */
+    private static <T> void reply(String op, String key, StreamObserver<T> out, Supplier<T> call, Runnable workDone) {
+        T result = null;
+        RuntimeException failure = null;
         long start = System.nanoTime();
         try {
             result = call.get();
         } catch (RuntimeException e) {
-            StatusRuntimeException s = status(op, key, e);
+            failure = e;
+        } finally {
+            workDone.run();
+        }
+        if (failure != null) {
+            StatusRuntimeException s = status(op, key, failure);
             if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
                 LOG.log(System.Logger.Level.DEBUG, "{0} {1}: {2} in {3} µs", op, key, s.getStatus(), Long.toString((System.nanoTime() - start) / 1000));
             }
@@ -194,8 +204,9 @@ final class SnapshotsService extends SnapshotsGrpc.SnapshotsImplBase {
         if (LOG.isLoggable(System.Logger.Level.DEBUG)) { // the arguments cost more than the check
             LOG.log(System.Logger.Level.DEBUG, "{0} {1}: OK in {2} µs", op, key, Long.toString((System.nanoTime() - start) / 1000));
         }
+        T answered = result;
         answer(op, key, () -> {
-            out.onNext(result);
+            out.onNext(answered);
             out.onCompleted();
         });
     }

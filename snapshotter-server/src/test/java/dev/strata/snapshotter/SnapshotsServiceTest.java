@@ -1,11 +1,16 @@
 package dev.strata.snapshotter;
 
+import com.google.protobuf.Empty;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.CleanupRequest;
 import containerd.services.snapshots.v1.SnapshotsOuterClass.Info;
 import containerd.services.snapshots.v1.SnapshotsOuterClass.Kind;
+import containerd.services.snapshots.v1.SnapshotsOuterClass.RemoveSnapshotRequest;
 import containerd.types.MountOuterClass.Mount;
 import dev.strata.api.DriverRegistry;
 import dev.strata.api.StorageDriver;
+import io.grpc.Status;
 import io.grpc.Status.Code;
+import io.grpc.stub.StreamObserver;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -16,9 +21,13 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static dev.strata.snapshotter.Client.code;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -196,5 +205,51 @@ class SnapshotsServiceTest {
 
     private static long nanos(com.google.protobuf.Timestamp t) {
         return t.getSeconds() * 1_000_000_000L + t.getNanos();
+    }
+
+    @Test
+    void theCallThatArrivesWhileAWorkerSendsItsAnswerIsNotHandedToAWorker() throws Exception {
+        DriverRegistry registry = DriverRegistry.load();
+        var provider = registry.require("vfs");
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try (Snapshotter sn = Snapshotter.open(registry.open(provider, tmp, List.of()), tmp.resolve("snapshots"))) {
+            AtomicInteger handedOff = new AtomicInteger();
+            Executor workers = r -> {
+                handedOff.incrementAndGet();
+                pool.execute(r);
+            };
+            SnapshotsService service = new SnapshotsService(sn, workers);
+            CompletableFuture<Status.Code> removed = new CompletableFuture<>();
+            // containerd's next call arrives while the worker is still sending Cleanup's answer
+            service.cleanup(CleanupRequest.getDefaultInstance(), observer(() -> service.remove(
+                    RemoveSnapshotRequest.newBuilder().setKey("nosuch").build(), observer(() -> removed.complete(Code.OK), removed))));
+            assertEquals(Code.NOT_FOUND, removed.get(30, TimeUnit.SECONDS));
+            assertEquals(1, handedOff.get(), "only Cleanup went to a worker");
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** Runs {@code completed} when the call completes; its error's code completes {@code failed}. */
+    private static <T> StreamObserver<T> observer(Runnable completed, CompletableFuture<Status.Code> failed) {
+        return new StreamObserver<>() {
+            @Override
+            public void onNext(T value) {
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                failed.complete(Status.fromThrowable(t).getCode());
+            }
+
+            @Override
+            public void onCompleted() {
+                completed.run();
+            }
+        };
+    }
+
+    private static StreamObserver<Empty> observer(Runnable completed) {
+        return observer(completed, new CompletableFuture<>());
     }
 }
