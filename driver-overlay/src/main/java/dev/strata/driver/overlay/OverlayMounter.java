@@ -99,7 +99,7 @@ final class OverlayMounter {
                     + KERNEL_MAX_LOWERS + " in one overlay");
         }
         String label = selinux && mountLabel != null && !mountLabel.isEmpty() ? mountLabel : null;
-        if (policy == Policy.FSOPEN || policy == Policy.AUTO && estimatedLength(lowers, upper, work) > PAGE_SIZE - 1) {
+        if (takesNewApi(lowers, upper, work)) {
             mountNew(target, lowers, upper, work, label);
             return null;
         }
@@ -110,6 +110,14 @@ final class OverlayMounter {
         }
         mountClassic(target, data, lowers, upper, work, label); // throws past a page: the data it mounted fits
         return data;
+    }
+
+    /**
+     * Whether {@link #mount} takes the new mount API for these lowers without building mount(2)'s options first
+     * (where the lowers' length is too close to a page to tell, it builds them and may still take it).
+     */
+    boolean takesNewApi(List<String> lowers, String upper, String work) {
+        return policy == Policy.FSOPEN || policy == Policy.AUTO && estimatedLength(lowers, upper, work) > PAGE_SIZE - 1;
     }
 
     /** Whether a mount with this label passes it to the kernel (SELinux): such a mount is not kept by a caller. */
