@@ -219,7 +219,12 @@ final class Layout {
     String directLower(String lowerEntry) {
         String dir = direct.get(lowerEntry);
         if (dir != null) return dir;
-        dir = resolveLower(lowerEntry).toString();
+        Path link = home.resolve(lowerEntry);
+        try {
+            dir = link.getParent().resolve(Files.readSymbolicLink(link)).normalize().toString();
+        } catch (IOException | UnsupportedOperationException e) {
+            return linkString(lowerEntry); // not a link (or gone): the kernel looks it up, and names what is wrong, as before
+        }
         if (direct.size() >= DIRECT_MAX) direct.clear();
         direct.put(lowerEntry, dir);
         return dir;
