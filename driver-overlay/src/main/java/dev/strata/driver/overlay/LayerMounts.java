@@ -103,6 +103,10 @@ final class LayerMounts {
             lowers.addAll(shown.lowers(id, lowerEntries));
             if (!readOnly && volatileMounts) clearVolatileMark(id);
             String upper = readOnly ? null : layout.entry(id, Layout.DIFF), work = readOnly ? null : layout.entry(id, Layout.WORK);
+            if (!mapped && mounter.takesNewApi(lowers, upper, work)) {
+                // no page to fit: each lower as its diff dir, not through its short link (a cheaper lookup each)
+                for (int i = readOnly ? 1 : 0, e = 0; i < lowers.size(); i++, e++) lowers.set(i, layout.directLower(lowerEntries.get(e)));
+            }
             String data = mounter.mount(merged, lowers, upper, work, mountLabel);
             if (plain) keep(id, lowerFile, readOnly, data);
         } catch (RuntimeException e) {

@@ -209,6 +209,30 @@ final class Layout {
         }
     }
 
+    /**
+     * A lower entry as the diff dir its short link names, {@code <home>/<id>/diff}, for a mount whose options have
+     * no page limit (the new mount API): the kernel's lookup of each lower then follows no symlink and walks two
+     * components fewer (at 500 lowers the lookups were a fifth of a get+put's CPU). A link's target is read once per
+     * LID: a LID is random and names one layer for as long as that layer exists (a layer made again gets another),
+     * and no lower file names the LID of a layer that is gone, so what is kept is never wrong, at worst unused.
+     */
+    String directLower(String lowerEntry) {
+        String dir = direct.get(lowerEntry);
+        if (dir != null) return dir;
+        Path link = home.resolve(lowerEntry);
+        try {
+            dir = link.getParent().resolve(Files.readSymbolicLink(link)).normalize().toString();
+        } catch (IOException | UnsupportedOperationException e) {
+            return linkString(lowerEntry); // not a link (or gone): the kernel looks it up, and names what is wrong, as before
+        }
+        if (direct.size() >= DIRECT_MAX) direct.clear();
+        direct.put(lowerEntry, dir);
+        return dir;
+    }
+
+    private static final int DIRECT_MAX = 1 << 16; // ~10 MiB of strings at worst
+    private final java.util.concurrent.ConcurrentHashMap<String, String> direct = new java.util.concurrent.ConcurrentHashMap<>();
+
     /** The id whose diff dir a lower entry points at. */
     String idOfLower(String lowerEntry) {
         Path diff = resolveLower(lowerEntry);

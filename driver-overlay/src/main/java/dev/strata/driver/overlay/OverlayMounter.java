@@ -23,8 +23,9 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  *   <li>mount(2) with one option string, which the kernel copies into one page: past it the string is cut and
  *   mount fails with a misleading ENOENT, so the length is checked first and a clear error names the limit.</li>
  * </ul>
- * Lowers are passed as {@code <home>/l/<LID>} short links, as moby does; Strata never chdirs (a JVM cannot do
- * that safely), so mount(2) cannot use moby's relative-path trick. By default ({@link Policy#AUTO}) a stack whose
+ * mount(2) gets the lowers as {@code <home>/l/<LID>} short links, as moby does; Strata never chdirs (a JVM cannot do
+ * that safely), so mount(2) cannot use moby's relative-path trick. The new API gets each as its diff dir (no page
+ * to fit; {@link LayerMounts}), a cheaper lookup than through the link. By default ({@link Policy#AUTO}) a stack whose
  * options fit in one page is mounted with mount(2), one system call where the new API takes five plus one per
  * layer, and a deeper one with the new API where the kernel has {@code lowerdir+}.
  */
@@ -99,7 +100,7 @@ final class OverlayMounter {
                     + KERNEL_MAX_LOWERS + " in one overlay");
         }
         String label = selinux && mountLabel != null && !mountLabel.isEmpty() ? mountLabel : null;
-        if (policy == Policy.FSOPEN || policy == Policy.AUTO && estimatedLength(lowers, upper, work) > PAGE_SIZE - 1) {
+        if (takesNewApi(lowers, upper, work)) {
             mountNew(target, lowers, upper, work, label);
             return null;
         }
@@ -110,6 +111,14 @@ final class OverlayMounter {
         }
         mountClassic(target, data, lowers, upper, work, label); // throws past a page: the data it mounted fits
         return data;
+    }
+
+    /**
+     * Whether {@link #mount} takes the new mount API for these lowers without building mount(2)'s options first
+     * (where the lowers' length is too close to a page to tell, it builds them and may still take it).
+     */
+    boolean takesNewApi(List<String> lowers, String upper, String work) {
+        return policy == Policy.FSOPEN || policy == Policy.AUTO && estimatedLength(lowers, upper, work) > PAGE_SIZE - 1;
     }
 
     /** Whether a mount with this label passes it to the kernel (SELinux): such a mount is not kept by a caller. */
