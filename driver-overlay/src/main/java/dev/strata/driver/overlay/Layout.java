@@ -12,6 +12,8 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * moby's overlay2 on-disk layout, so that dockerd and Strata can read each other's layers:
@@ -56,6 +58,9 @@ final class Layout {
     private final Path home;
     private final Path links;
     private final String homeString;
+    /** Lower entry to the diff dir its short link names ({@link #directLower}). */
+    private final Map<String, String> direct = new ConcurrentHashMap<>();
+    private static final int DIRECT_MAX = 1 << 16; // ~10 MiB of strings at worst
 
     Layout(Path home) {
         this.home = home.toAbsolutePath().normalize();
@@ -229,9 +234,6 @@ final class Layout {
         direct.put(lowerEntry, dir);
         return dir;
     }
-
-    private static final int DIRECT_MAX = 1 << 16; // ~10 MiB of strings at worst
-    private final java.util.concurrent.ConcurrentHashMap<String, String> direct = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** The id whose diff dir a lower entry points at. */
     String idOfLower(String lowerEntry) {

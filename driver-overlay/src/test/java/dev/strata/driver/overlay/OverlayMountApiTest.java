@@ -97,12 +97,17 @@ class OverlayMountApiTest extends OnScratchFs {
         assertEquals(0, d.references("rw"));
     }
 
-    @Test
-    void theNewApiNamesEachLowerByItsDiffDirNotItsShortLink() throws Exception {
+    /** A driver that mounts every stack through the new mount API; skipped where the kernel has no lowerdir+. */
+    private StorageDriver openOnTheNewApi() throws Exception {
         StorageDriver probe = open();
         assumeTrue(ScratchFs.features(probe).lowerdirPlus(), "kernel " + dev.strata.nativeio.Kernel.release() + " has no fsconfig lowerdir+");
         cleanupNow(probe);
-        StorageDriver d = open("overlay.mount_api=fsopen");
+        return open("overlay.mount_api=fsopen");
+    }
+
+    @Test
+    void theNewApiNamesEachLowerByItsDiffDirNotItsShortLink() throws Exception {
+        StorageDriver d = openOnTheNewApi();
         chain(d, 3);
         d.createReadWrite("top", id(2), CreateOptions.NONE);
         Path root = d.get("top", "");
@@ -121,10 +126,7 @@ class OverlayMountApiTest extends OnScratchFs {
 
     @Test
     void aLowerWhoseShortLinkIsGoneFailsThroughTheNewApiNamingTheLink() throws Exception {
-        StorageDriver probe = open();
-        assumeTrue(ScratchFs.features(probe).lowerdirPlus(), "kernel " + dev.strata.nativeio.Kernel.release() + " has no fsconfig lowerdir+");
-        cleanupNow(probe);
-        StorageDriver d = open("overlay.mount_api=fsopen");
+        StorageDriver d = openOnTheNewApi();
         d.create("base", null, CreateOptions.NONE);
         d.createReadWrite("rw", "base", CreateOptions.NONE);
         String lid = Files.readString(home.resolve("base/link"));
