@@ -4,8 +4,11 @@
 //
 //	plugin-client [-socket S] -home H -op exists|lifecycle [-n N] [-warmup W] [-client moby|raw|in-process]
 //
-// plugin-client -serve S: a stub plugin in Go's net/http on socket S that answers every call at once from memory
-// (Exists true, Get a fixed path): what the Go stack Docker's own plugins are built on costs per request.
+// plugin-client -serve S [METHOD=D,...]: a stub plugin in Go's net/http on socket S that answers every call from memory
+// (Exists true, Get a fixed path): what the Go stack Docker's own plugins are built on costs per request. At once, or
+// for each GraphDriver method named (create=270us,get=300us: any case) after taking D, in a nanosleep(2) as a driver's
+// blocking system call would and a spin through the sleep's last 100 µs (this VM wakes a sleeper ~70 µs late; Go's
+// time.Sleep rounds anything under 1 ms up to ~1.1 ms here): a server with a driver exactly as fast as D.
 //
 // plugin-client -serve-minimal S [D]: the least a plugin server can do per request on socket S, without an HTTP library:
 // a goroutine per connection reads the request line, the headers and the Content-Length body, and answers with one
@@ -40,6 +43,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/docker/docker/pkg/plugins"
@@ -198,7 +202,7 @@ func run(c client, op string, n, warmup int) (map[string]stat, error) {
 	return nil, fmt.Errorf("unknown -op %q (exists, lifecycle)", op)
 }
 
-func serveStub(socket string) error {
+func serveStub(socket string, delays map[string]time.Duration) error {
 	os.Remove(socket)
 	l, err := net.Listen("unix", socket)
 	if err != nil {
@@ -207,6 +211,9 @@ func serveStub(socket string) error {
 	reply := func(body string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			io.Copy(io.Discard, r.Body)
+			if d := delays[strings.ToLower(strings.TrimPrefix(r.URL.Path, "/GraphDriver."))]; d > 0 {
+				take(d)
+			}
 			w.Header().Set("Content-Type", "application/vnd.docker.plugins.v1+json")
 			io.WriteString(w, body)
 		}
@@ -218,6 +225,32 @@ func serveStub(socket string) error {
 	mux.HandleFunc("/GraphDriver.Exists", reply(`{"Exists":true}`))
 	mux.HandleFunc("/GraphDriver.Get", reply(`{"Dir":"/var/lib/stub"}`))
 	return http.Serve(l, mux)
+}
+
+// take returns d after it is called, most of it asleep.
+func take(d time.Duration) {
+	const spin = 100 * time.Microsecond
+	end := time.Now().Add(d)
+	if d > spin {
+		ts := syscall.NsecToTimespec(int64(d - spin))
+		syscall.Nanosleep(&ts, nil)
+	}
+	for time.Now().Before(end) {
+	}
+}
+
+// parseDelays reads -serve's METHOD=D,... list.
+func parseDelays(list string) (map[string]time.Duration, error) {
+	delays := map[string]time.Duration{}
+	for _, kv := range strings.Split(list, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		d, err := time.ParseDuration(v)
+		if !ok || err != nil || d < 0 {
+			return nil, fmt.Errorf("-serve: %q is not METHOD=DURATION", kv)
+		}
+		delays[strings.ToLower(k)] = d
+	}
+	return delays, nil
 }
 
 func serveMinimal(socket string, delay time.Duration) error {
@@ -281,9 +314,16 @@ func main() {
 		}
 		return
 	}
-	if len(os.Args) == 3 && os.Args[1] == "-serve" || len(os.Args) >= 3 && len(os.Args) <= 4 && os.Args[1] == "-serve-minimal" {
-		serve := serveStub
-		if os.Args[1] == "-serve-minimal" {
+	if len(os.Args) >= 3 && len(os.Args) <= 4 && (os.Args[1] == "-serve" || os.Args[1] == "-serve-minimal") {
+		serve := func(socket string) error { return serveStub(socket, nil) }
+		if os.Args[1] == "-serve" && len(os.Args) == 4 {
+			delays, err := parseDelays(os.Args[3])
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(2)
+			}
+			serve = func(socket string) error { return serveStub(socket, delays) }
+		} else if os.Args[1] == "-serve-minimal" {
 			var delay time.Duration
 			if len(os.Args) == 4 {
 				d, err := time.ParseDuration(os.Args[3])
