@@ -419,9 +419,10 @@ public final class PluginOverhead {
                     warm = true;
                 }
                 Map<String, Double> took = inProcess(local, "lifecycle", n, warmup, Runnable::run);
-                List<String> delays = new ArrayList<>();
+                List<String> delays = new ArrayList<>(), shown = new ArrayList<>();
                 took.forEach((op, us) -> delays.add(op + "=" + Math.round(us * 1000) + "ns"));
-                System.err.println("stub takes, µs: " + took);
+                took.forEach((op, us) -> shown.add(op + " " + Math.round(us)));
+                System.err.println("run " + run + ": the stub takes Strata's in-process medians, µs: " + String.join(", ", shown));
                 Process stub = serveInBackground(client.toString(), "-serve", socket.toString(), String.join(",", delays));
                 try {
                     while (!Files.exists(socket) && stub.isAlive()) Thread.sleep(20);
