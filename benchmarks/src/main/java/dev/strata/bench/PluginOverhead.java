@@ -80,7 +80,7 @@ import static dev.strata.bench.Comparison.Metric;
  * in-process side (on this thread): the server's HTTP and driver paths still compiled during the first runs' timed
  * blocks without it, the compiler thread taking a core's share of a 2-core machine beside the server.
  *
- * <p>{@code CASES} (env, a comma list; default all) runs a part: {@code plugin} (the graphdriver socket against
+ * <p>{@code CASES} (env, a comma list; default {@code plugin,snapshot,floors}) chooses the groups: {@code plugin} (the graphdriver socket against
  * in-process), {@code snapshot} (the snapshotter socket against in-process, and against containerd's snapshotservice),
  * {@code floors} (the Go stub, the thread hand-off, moby's client against the raw one), {@code served} (moby's overlay2
  * served, and the stub taking Strata's in-process time).
@@ -97,6 +97,8 @@ public final class PluginOverhead {
     static final int SNAPSHOT_WARMUP = 8000;
     /** The groups of cases {@code CASES} chooses from: a shared machine's lock hold fits one or two, not all. */
     static final List<String> CASE_GROUPS = List.of("plugin", "snapshot", "floors", "served");
+    /** The groups run without {@code CASES}: {@code served} adds ~3.5 minutes to their ~5, more than one lock hold should take. */
+    static final List<String> DEFAULT_CASES = List.of("plugin", "snapshot", "floors");
     /** How many sessions the snapshot and plugin sides' extra warm-up is made in. */
     static final int WARMUP_SESSIONS = 8;
     /**
@@ -118,7 +120,7 @@ public final class PluginOverhead {
         String backing = args.length > 4 ? args[4] : "ext4";
         int snapshotWarmup = Integer.parseInt(OverlayVsMoby.env("SNAPSHOT_WARMUP", Integer.toString(SNAPSHOT_WARMUP)));
         int pluginWarmup = Integer.parseInt(OverlayVsMoby.env("PLUGIN_WARMUP", Integer.toString(PLUGIN_WARMUP)));
-        Set<String> cases = Set.of(OverlayVsMoby.env("CASES", String.join(",", CASE_GROUPS)).split(","));
+        Set<String> cases = Set.of(OverlayVsMoby.env("CASES", String.join(",", DEFAULT_CASES)).split(","));
         if (!CASE_GROUPS.containsAll(cases)) throw new IllegalArgumentException("CASES: a comma list of " + CASE_GROUPS + ", not " + cases);
         if (!Kernel.isRoot()) throw new IllegalStateException("must run as root (mounts)");
         Path client = VsMoby.buildPeer(Path.of("").toAbsolutePath(), "plugin-client");
@@ -208,20 +210,19 @@ public final class PluginOverhead {
                         List<Metric> lifecycleTimes = new ArrayList<>(), servingAdds = new ArrayList<>();
                         for (String p : LIFECYCLE_OPS) lifecycleTimes.add(Metric.time(p, p + ", µs", null));
                         for (String p : LIFECYCLE_OPS) servingAdds.add(Metric.added(p, p + ", µs serving adds to moby's overlay2", null));
-                        // one side object in both cases: its warm-up is made once
+                        // a side in two cases is one object: its warm-up is made once
                         Comparison.Side mobyServed = socketSide("moby's overlay2 served in Go", client, mobySocket, m.mount.resolve("moby-served"),
                                 "lifecycle", "moby", n / 4, warmup / 4, pluginWarmup);
+                        Comparison.Side strataServed = socketSide("Strata's server", client, socket, home, "lifecycle", "moby", n / 4, warmup / 4, pluginWarmup);
                         add(c, cases, "served", new Comparison.Case("lifecycle, moby's plugin client: Strata's server against moby's overlay2 served in Go",
-                                List.of(socketSide("Strata's server", client, socket, home, "lifecycle", "moby", n / 4, warmup / 4, pluginWarmup), mobyServed),
-                                lifecycleTimes, Comparison.Prepare.NOTHING));
+                                List.of(strataServed, mobyServed), lifecycleTimes, Comparison.Prepare.NOTHING));
                         add(c, cases, "served", new Comparison.Case("lifecycle: what serving adds to moby's overlay2", List.of(mobyServed,
                                 socketSide("moby's overlay2 in-process", client, null, m.mount.resolve("moby-in-process"), "lifecycle", "in-process",
                                         n / 4, warmup / 4, pluginWarmup)), servingAdds, Comparison.Prepare.NOTHING));
                         List<Metric> overStub = new ArrayList<>();
                         for (String p : LIFECYCLE_OPS) overStub.add(Metric.added(p, p + ", µs Strata's server takes over the stub", null));
                         add(c, cases, "served", new Comparison.Case("lifecycle, moby's plugin client: Strata's server against a Go stub taking Strata's in-process time",
-                                List.of(socketSide("Strata's server", client, socket, home, "lifecycle", "moby", n / 4, warmup / 4, pluginWarmup),
-                                        takingStubSide(client, m.mount.resolve("taking-stub.sock"), home, local, n / 4, warmup / 4, pluginWarmup)),
+                                List.of(strataServed, takingStubSide(client, m.mount.resolve("taking-stub.sock"), home, local, n / 4, warmup / 4, pluginWarmup)),
                                 overStub, Comparison.Prepare.NOTHING));
                     }
                     c.run();
