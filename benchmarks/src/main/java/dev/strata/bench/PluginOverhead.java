@@ -47,6 +47,17 @@ import static dev.strata.bench.Comparison.Metric;
  * calls in this JVM handed to another thread (a synchronous queue there and back) against the same calls made on the
  * timing thread.
  *
+ * <p>What serving costs a real Go driver of the same work, through the same client ({@code served}): moby's own
+ * overlay2 (the code {@code OverlayVsMoby} times) served on a socket of its own by {@code plugin-client -serve-overlay2}
+ * as a plugin built on docker/go-plugins-helpers serves a moby driver (Go's net/http, a handler per GraphDriver
+ * method), its home on the same scratch filesystem. Three lifecycle cases, each side through moby's client in a process
+ * per block with one kept-alive connection, all warmed the same way ({@code PLUGIN_WARMUP}), N and WARMUP a quarter:
+ * Strata's server against moby's overlay2 served (per-op times, their ratio); moby's overlay2 served against the same
+ * driver called in-process in a {@code plugin-client -client in-process} process (what serving adds to moby's driver,
+ * as the {@code plugin} rows give it for Strata's); and Strata's server against a Go net/http stub that answers each
+ * call after as long as Strata's driver took for it in-process just before, in the same block (what Strata's server
+ * takes over a Go server whose driver is exactly as fast as Strata's).
+ *
  * <p>The containerd snapshotter the same way: this JVM serves a {@link Snapshotter} of the driver on a socket
  * ({@link SnapshotterServer}, as {@code strata snapshotter serve} does) and opens a second one in-process. The socket
  * side is {@code roundbench -no-mount} (snapshotter-server/go) in a process per block: containerd 1.6's proxy client
@@ -69,11 +80,12 @@ import static dev.strata.bench.Comparison.Metric;
  * in-process side (on this thread): the server's HTTP and driver paths still compiled during the first runs' timed
  * blocks without it, the compiler thread taking a core's share of a 2-core machine beside the server.
  *
- * <p>{@code CASES} (env, a comma list; default all) runs a part: {@code plugin} (the graphdriver socket against
+ * <p>{@code CASES} (env, a comma list; default {@code plugin,snapshot,floors}) chooses the groups: {@code plugin} (the graphdriver socket against
  * in-process), {@code snapshot} (the snapshotter socket against in-process, and against containerd's snapshotservice),
- * {@code floors} (the Go stub, the thread hand-off, moby's client against the raw one).
+ * {@code floors} (the Go stub, the thread hand-off, moby's client against the raw one), {@code served} (moby's overlay2
+ * served, and the stub taking Strata's in-process time).
  *
- * <pre>[SNAPSHOT_WARMUP=R] [PLUGIN_WARMUP=R] [CASES=plugin,snapshot,floors] scripts/bench PluginOverhead [DRIVER] [RUNS] [N] [WARMUP] [tmpfs|ext4]   (defaults: overlay 5 2000 2000 ext4)</pre>
+ * <pre>[SNAPSHOT_WARMUP=R] [PLUGIN_WARMUP=R] [CASES=plugin,snapshot,floors,served] scripts/bench PluginOverhead [DRIVER] [RUNS] [N] [WARMUP] [tmpfs|ext4]   (defaults: overlay 5 2000 2000 ext4)</pre>
  */
 public final class PluginOverhead {
     private static final Goal ADDS_AT_MOST_200_US = Goal.ratio(200, Double.NaN);
@@ -84,7 +96,9 @@ public final class PluginOverhead {
     /** The snapshot sides' extra warm-up before their first block, in rounds: as {@code scripts/bench-snapshotter}'s. */
     static final int SNAPSHOT_WARMUP = 8000;
     /** The groups of cases {@code CASES} chooses from: a shared machine's lock hold fits one or two, not all. */
-    static final List<String> CASE_GROUPS = List.of("plugin", "snapshot", "floors");
+    static final List<String> CASE_GROUPS = List.of("plugin", "snapshot", "floors", "served");
+    /** The groups run without {@code CASES}: {@code served} adds ~3.5 minutes to their ~5, more than one lock hold should take. */
+    static final List<String> DEFAULT_CASES = List.of("plugin", "snapshot", "floors");
     /** How many sessions the snapshot and plugin sides' extra warm-up is made in. */
     static final int WARMUP_SESSIONS = 8;
     /**
@@ -106,7 +120,7 @@ public final class PluginOverhead {
         String backing = args.length > 4 ? args[4] : "ext4";
         int snapshotWarmup = Integer.parseInt(OverlayVsMoby.env("SNAPSHOT_WARMUP", Integer.toString(SNAPSHOT_WARMUP)));
         int pluginWarmup = Integer.parseInt(OverlayVsMoby.env("PLUGIN_WARMUP", Integer.toString(PLUGIN_WARMUP)));
-        Set<String> cases = Set.of(OverlayVsMoby.env("CASES", String.join(",", CASE_GROUPS)).split(","));
+        Set<String> cases = Set.of(OverlayVsMoby.env("CASES", String.join(",", DEFAULT_CASES)).split(","));
         if (!CASE_GROUPS.containsAll(cases)) throw new IllegalArgumentException("CASES: a comma list of " + CASE_GROUPS + ", not " + cases);
         if (!Kernel.isRoot()) throw new IllegalStateException("must run as root (mounts)");
         Path client = VsMoby.buildPeer(Path.of("").toAbsolutePath(), "plugin-client");
@@ -119,6 +133,8 @@ public final class PluginOverhead {
             Path socket = m.mount.resolve("plugin.sock"), stubSocket = m.mount.resolve("stub.sock");
             Path minimalSocket = m.mount.resolve("minimal.sock"), waitingSocket = m.mount.resolve("minimal-waiting.sock");
             Process refServer = null;
+            Path mobySocket = m.mount.resolve("moby-overlay2.sock");
+            Process mobyServer = cases.contains("served") ? serveInBackground(client.toString(), "-serve-overlay2", mobySocket.toString()) : null;
             Process stub = serveInBackground(client.toString(), "-serve", stubSocket.toString());
             Process minimal = serveInBackground(client.toString(), "-serve-minimal", minimalSocket.toString());
             Process waiting = serveInBackground(client.toString(), "-serve-minimal", waitingSocket.toString(), MINIMAL_DELAY);
@@ -189,12 +205,36 @@ public final class PluginOverhead {
                             socketSide("moby's plugin client", client, waitingSocket, home, "lifecycle", "moby", n / 4, warmup / 4),
                             socketSide("raw client", client, waitingSocket, home, "lifecycle", "raw", n / 4, warmup / 4)),
                             clientAdds, Comparison.Prepare.NOTHING));
+                    if (mobyServer != null) {
+                        while (!Files.exists(mobySocket) && mobyServer.isAlive()) Thread.sleep(20);
+                        List<Metric> lifecycleTimes = new ArrayList<>(), servingAdds = new ArrayList<>();
+                        for (String p : LIFECYCLE_OPS) lifecycleTimes.add(Metric.time(p, p + ", µs", null));
+                        for (String p : LIFECYCLE_OPS) servingAdds.add(Metric.added(p, p + ", µs serving adds to moby's overlay2", null));
+                        // a side in two cases is one object: its warm-up is made once
+                        Comparison.Side mobyServed = socketSide("moby's overlay2 served in Go", client, mobySocket, m.mount.resolve("moby-served"),
+                                "lifecycle", "moby", n / 4, warmup / 4, pluginWarmup);
+                        Comparison.Side strataServed = socketSide("Strata's server", client, socket, home, "lifecycle", "moby", n / 4, warmup / 4, pluginWarmup);
+                        add(c, cases, "served", new Comparison.Case("lifecycle, moby's plugin client: Strata's server against moby's overlay2 served in Go",
+                                List.of(strataServed, mobyServed), lifecycleTimes, Comparison.Prepare.NOTHING));
+                        add(c, cases, "served", new Comparison.Case("lifecycle: what serving adds to moby's overlay2", List.of(mobyServed,
+                                socketSide("moby's overlay2 in-process", client, null, m.mount.resolve("moby-in-process"), "lifecycle", "in-process",
+                                        n / 4, warmup / 4, pluginWarmup)), servingAdds, Comparison.Prepare.NOTHING));
+                        List<Metric> overStub = new ArrayList<>();
+                        for (String p : LIFECYCLE_OPS) overStub.add(Metric.added(p, p + ", µs Strata's server takes over the stub", null));
+                        add(c, cases, "served", new Comparison.Case("lifecycle, moby's plugin client: Strata's server against a Go stub taking Strata's in-process time",
+                                List.of(strataServed, takingStubSide(client, m.mount.resolve("taking-stub.sock"), home, local, n / 4, warmup / 4, pluginWarmup)),
+                                overStub, Comparison.Prepare.NOTHING));
+                    }
                     c.run();
                 }
                 connections = server.connectionsAccepted();
             } finally {
                 if (refServer != null) refServer.destroy();
                 stub.destroy();
+                if (mobyServer != null) {
+                    mobyServer.destroy(); // SIGTERM: it unmounts what its driver left mounted, before the scratch filesystem goes
+                    mobyServer.waitFor(20, TimeUnit.SECONDS);
+                }
                 minimal.destroy();
                 waiting.destroy();
                 local.remove("base");
@@ -205,7 +245,7 @@ public final class PluginOverhead {
         System.out.printf("%nConnections Strata's server accepted: %d, for %d client processes (each keeps one connection for its calls; "
                 + "moby's client opens a second when a reply is not read to its end, as for Init, and at times a third when a call "
                 + "starts before Go's transport has put the connection back in its pool).%n", connections,
-                runs * ((cases.contains("plugin") ? 4 : 0) + (cases.contains("floors") ? 3 : 0)));
+                runs * ((cases.contains("plugin") ? 4 : 0) + (cases.contains("floors") ? 3 : 0) + (cases.contains("served") ? 2 : 0)));
         System.out.printf("SNAPSHOT_WARMUP=%d PLUGIN_WARMUP=%d CASES=%s scripts/bench PluginOverhead %s %d %d %d %s%n", snapshotWarmup, pluginWarmup,
                 String.join(",", CASE_GROUPS.stream().filter(cases::contains).toList()), driver, runs, n, warmup, backing);
     }
@@ -321,7 +361,10 @@ public final class PluginOverhead {
         return socketSide(name, client, socket, home, op, kind, n, warmup, 0);
     }
 
-    /** A plugin client process per block; before the first, {@code firstWarmup} calls or rounds more in {@value #WARMUP_SESSIONS} processes. */
+    /**
+     * A plugin client process per block; before the first, {@code firstWarmup} calls or rounds more in {@value #WARMUP_SESSIONS} processes.
+     * With {@code kind} in-process, {@code socket} is null and the calls go to moby's overlay2 in the client's process.
+     */
     private static Comparison.Side socketSide(String name, Path client, Path socket, Path home, String op, String kind, int n, int warmup,
                                               int firstWarmup) {
         return new Comparison.Side() {
@@ -335,17 +378,61 @@ public final class PluginOverhead {
             @Override
             public Map<String, Double> measure(int run) throws Exception {
                 if (!warm) {
-                    for (int s = 0; s < WARMUP_SESSIONS; s++) {
-                        phases(client.toString(), "-socket", socket.toString(), "-home", home.toString(), "-op", op,
-                                "-client", kind, "-n", "1", "-warmup", Integer.toString(firstWarmup / WARMUP_SESSIONS));
-                    }
+                    for (int s = 0; s < WARMUP_SESSIONS; s++) phases(command(1, firstWarmup / WARMUP_SESSIONS));
                     warm = true;
                 }
-                JsonNode phases = phases(client.toString(), "-socket", socket.toString(), "-home", home.toString(), "-op", op,
-                        "-client", kind, "-n", Integer.toString(n), "-warmup", Integer.toString(warmup));
+                JsonNode phases = phases(command(n, warmup));
                 Map<String, Double> v = new LinkedHashMap<>();
                 phases.properties().forEach(e -> v.put(e.getKey(), e.getValue().path("median_us").asDouble()));
                 return v;
+            }
+
+            private String[] command(int timed, int untimed) {
+                List<String> cmd = new ArrayList<>(List.of(client.toString(), "-home", home.toString(), "-op", op, "-client", kind,
+                        "-n", Integer.toString(timed), "-warmup", Integer.toString(untimed)));
+                if (socket != null) cmd.addAll(List.of("-socket", socket.toString()));
+                return cmd.toArray(String[]::new);
+            }
+        };
+    }
+
+    /**
+     * Go's net/http stub ({@code plugin-client -serve}) answering each lifecycle call after as long as Strata's driver
+     * took for it in-process, timed through moby's client: a server in Go whose driver is exactly as fast as Strata's.
+     * Each block first times the lifecycle in-process on {@code local} (as the in-process side does), then serves the
+     * stub with those medians and times the client against it; before the first block, {@code firstWarmup} rounds
+     * more in-process and on the stub, as the socket sides'.
+     */
+    private static Comparison.Side takingStubSide(Path client, Path socket, Path home, StorageDriver local, int n, int warmup, int firstWarmup) {
+        Comparison.Side onStub = socketSide("stub", client, socket, home, "lifecycle", "moby", n, warmup, firstWarmup);
+        return new Comparison.Side() {
+            private boolean warm = firstWarmup == 0;
+
+            @Override
+            public String name() {
+                return "Go stub taking Strata's in-process time";
+            }
+
+            @Override
+            public Map<String, Double> measure(int run) throws Exception {
+                if (!warm) {
+                    for (int s = 0; s < WARMUP_SESSIONS; s++) inProcess(local, "lifecycle", 1, firstWarmup / WARMUP_SESSIONS, Runnable::run);
+                    warm = true;
+                }
+                Map<String, Double> took = inProcess(local, "lifecycle", n, warmup, Runnable::run);
+                List<String> delays = new ArrayList<>(), shown = new ArrayList<>();
+                took.forEach((op, us) -> delays.add(op + "=" + Math.round(us * 1000) + "ns"));
+                took.forEach((op, us) -> shown.add(op + " " + Math.round(us)));
+                System.err.println("run " + run + ": the stub takes Strata's in-process medians, µs: " + String.join(", ", shown));
+                Process stub = serveInBackground(client.toString(), "-serve", socket.toString(), String.join(",", delays));
+                try {
+                    while (!Files.exists(socket) && stub.isAlive()) Thread.sleep(20);
+                    return onStub.measure(run);
+                } finally {
+                    stub.destroy();
+                    stub.waitFor(20, TimeUnit.SECONDS);
+                    Files.deleteIfExists(socket); // killed, it leaves its socket file, which the next block's wait would take for a listener
+                }
             }
         };
     }
