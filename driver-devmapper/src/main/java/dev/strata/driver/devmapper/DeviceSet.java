@@ -231,7 +231,10 @@ final class DeviceSet {
             long tid = openTransaction(hash, info.deviceId());
             CrashPoints.reach("delete-after-open-transaction", hash);
             try {
-                pool.delete(info.deviceId());
+                if (!pool.deleteIfPresent(info.deviceId())) {
+                    LOG.warning("Thin device " + info.deviceId() + " of " + hash + " was already gone from pool " + pool.name()
+                            + ": its record is removed");
+                }
             } catch (SyscallException e) {
                 if (sync || !deferredDelete || !e.is(Errno.EBUSY)) {
                     closeTransaction(tid);
@@ -265,7 +268,7 @@ final class DeviceSet {
             CrashPoints.reach("replace-after-commit", hash);
             store.delete(staged);
             long tid = openTransaction(hash, layer.deviceId());
-            pool.delete(layer.deviceId());
+            pool.deleteIfPresent(layer.deviceId());
             ids.markFree(layer.deviceId());
             closeTransaction(tid);
         });

@@ -48,6 +48,21 @@ record ThinPool(DeviceMapper dm, String name, long dev, long blockSectors, Path 
         dm.message(name, 0, "delete " + id);
     }
 
+    /**
+     * Deletes thin device {@code id} as a deletion that must finish: one the pool no longer has (ENODATA: deleted by
+     * an earlier attempt that died before its record went) counts as deleted, as moby's DeleteDevice counts it.
+     * False when it was already gone. EBUSY and every other error still throw.
+     */
+    boolean deleteIfPresent(int id) {
+        try {
+            delete(id);
+            return true;
+        } catch (SyscallException e) {
+            if (e.is(Errno.ENODATA)) return false;
+            throw e;
+        }
+    }
+
     void setTransactionId(long current, long next) {
         dm.message(name, 0, "set_transaction_id " + current + " " + next);
     }

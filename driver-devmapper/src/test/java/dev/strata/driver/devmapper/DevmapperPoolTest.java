@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -62,6 +63,34 @@ class DevmapperPoolTest {
             d.remove("filler"); // discard gives the blocks back
             d.create("one-more", null, CreateOptions.NONE);
             d.remove("one-more");
+        } finally {
+            d.cleanup();
+        }
+        DmAssumptions.assertNothingLeft(home, prefix);
+    }
+
+    /**
+     * A remove whose thin device the pool no longer has (an earlier remove deleted it from the pool and was killed
+     * before its record went) finishes: the record and id go, as moby's DeleteDevice takes ENODATA for deleted.
+     * Before, every later remove of the layer failed on ENODATA and the pool's next start only logged it.
+     */
+    @Test
+    void aRemoveFinishesWhenThePoolAlreadyDeletedTheDevice() throws Exception {
+        Path home = tmp.resolve("gone");
+        StorageDriver d = DmAssumptions.open(home);
+        DeviceSet set = DmAssumptions.storage(d).devices();
+        String prefix = set.prefix;
+        try {
+            d.create("gone", null, CreateOptions.NONE);
+            int id = set.info("gone").deviceId();
+            set.deactivate("gone", false);
+            set.pool.delete(id); // what the killed remove did before its record went
+            d.remove("gone");
+            assertFalse(d.exists("gone"));
+            assertEquals(null, set.store.read("gone"), "the record is left");
+            assertFalse(set.ids.isUsed(id), "the id is still taken");
+            d.create("gone", null, CreateOptions.NONE); // the id is usable again
+            d.remove("gone");
         } finally {
             d.cleanup();
         }
