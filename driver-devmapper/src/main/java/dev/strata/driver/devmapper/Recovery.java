@@ -1,6 +1,5 @@
 package dev.strata.driver.devmapper;
 
-import dev.strata.nativeio.Errno;
 import dev.strata.nativeio.SyscallException;
 
 import java.util.Set;
@@ -70,13 +69,12 @@ final class Recovery {
         for (int id : ds.ids.used()) {
             if (owned.contains(id)) continue;
             try {
-                ds.pool.delete(id);
-                LOG.warning("Deleted thin device " + id + " from pool " + ds.pool.name() + ": no device record owned it");
-            } catch (SyscallException e) {
-                if (!e.is(Errno.ENODATA)) {
-                    LOG.warning("Cannot delete orphaned thin device " + id + ": " + e.getMessage());
-                    continue;
+                if (ds.pool.deleteIfPresent(id)) {
+                    LOG.warning("Deleted thin device " + id + " from pool " + ds.pool.name() + ": no device record owned it");
                 }
+            } catch (SyscallException e) {
+                LOG.warning("Cannot delete orphaned thin device " + id + ": " + e.getMessage());
+                continue;
             }
             ds.ids.markFree(id);
         }
