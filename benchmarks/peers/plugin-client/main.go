@@ -12,9 +12,10 @@
 //
 // plugin-client -serve-minimal S [D]: the least a plugin server can do per request on socket S, without an HTTP library:
 // a goroutine per connection reads the request line, the headers and the Content-Length body, and answers with one
-// write of a fixed reply (as -serve), after sleeping D (a Go duration, default 0) for any call but Exists. Set against
-// -serve, it shows what net/http costs; with both clients against it, what moby's client costs over the raw one with
-// no server work to speak of, when the reply is at once (Exists) and when it comes after a wait as a disk call's does.
+// write of a fixed reply (as -serve), after taking D (a Go duration, default 0, taken as -serve takes it) for any call
+// but Exists. Set against -serve, it shows what net/http costs; with both clients against it, what moby's client costs
+// over the raw one with no server work to speak of, when the reply is at once (Exists) and when it comes after a wait
+// as a disk call's does.
 //
 // plugin-client -serve-overlay2 S: moby's overlay2 served on socket S as a go-plugins-helpers plugin serves a moby
 // driver; -client in-process: the same calls on moby's overlay2 in this process, no socket (overlay2.go).
@@ -292,7 +293,7 @@ func serveMinimal(socket string, delay time.Duration) error {
 					out = get
 				}
 				if wait > 0 {
-					time.Sleep(wait)
+					take(wait)
 				}
 				if _, err := conn.Write(out); err != nil {
 					return
