@@ -7,6 +7,7 @@ import dev.strata.api.StorageDriver;
 import dev.strata.nativeio.Kernel;
 import dev.strata.nativeio.PosixFiles;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,10 +29,13 @@ import java.util.function.BooleanSupplier;
  * one child (the children check alone, and the error).
  *
  * <p>Floors, what a driver pays the kernel for the same question, timed in the same reps, each of another random
- * layer: {@code statx <id>}, one bare statx of {@code <home>/<id>} (all moby overlay2's {@code Exists} does:
- * {@code os.Stat(home/id)}); {@code statx <id>/diff}, the same of {@code <home>/<id>/diff}, the lookup behind the
- * overlay driver's own test (the other statx of its {@code exists}, of an absent crash mark, is the same name
- * whatever the layer count); {@code statx base}, one entry that stays hot in a directory that grows. A random one of
+ * layer, in the directory where the driver keeps one entry per layer ({@code <home>} for overlay, {@code <home>/dir}
+ * for vfs, {@code <home>/subvolumes} for btrfs: found as the one holding the base's directory): {@code statx <id>},
+ * one bare statx of {@code <layers>/<id>} (all moby overlay2's {@code Exists} does: {@code os.Stat(home/id)});
+ * {@code statx <id>/diff}, where layers have a {@code diff} directory (overlay), the same of
+ * {@code <layers>/<id>/diff}, the lookup behind the overlay driver's own test (the other statx of its {@code exists},
+ * of an absent crash mark, is the same name whatever the layer count); {@code statx base}, one entry that stays hot
+ * in a directory that grows. A random one of
  * 10,000 dentries and inodes is not in the CPU's caches, one of 10 is: the kernel's lookup of a random entry grows
  * with the layer count on any driver (on the tmpfs of this bench, in {@code __d_lookup_rcu} and the inode's
  * getattr), the hot entry's does not. {@code exists} is flat where its growth in µs is its floor's.
@@ -40,7 +44,7 @@ import java.util.function.BooleanSupplier;
  * directory for the scratch tmpfs, default /tmp)</pre>
  */
 public final class LayerScale {
-    private static final List<String> OPS = List.of("exists", "statx <id>", "statx <id>/diff", "statx base", "create", "get", "put", "remove", "refused-remove");
+    private static final List<String> LIFECYCLE = List.of("create", "get", "put", "remove", "refused-remove");
 
     public static void main(String[] args) throws Exception {
         if (args.length < 1) {
@@ -74,40 +78,65 @@ public final class LayerScale {
                     System.err.printf(Locale.ROOT, "home with %d layers made in %.1f s%n", n, (System.nanoTime() - t0) / 1e9);
                 }
                 // [run][size][op] medians in ns
-                double[][][] med = new double[runs][sizes.length][OPS.size()];
+                Path layers = layersDir(homes.getFirst().home());
+                boolean withDiff = Files.isDirectory(layers.resolve("base").resolve("diff"));
+                List<String> ops = new ArrayList<>(lookupNames(withDiff));
+                ops.addAll(LIFECYCLE);
+                double[][][] med = new double[runs][sizes.length][ops.size()];
                 SplittableRandom random = new SplittableRandom(42);
-                for (int s = 0; s < sizes.length; s++) measure(homes.get(s), sizes[s], reps, random, -1); // JIT warm-up, untimed
+                for (int s = 0; s < sizes.length; s++) {
+                    measure(homes.get(s), sizes[s], reps, random, -1, withDiff); // JIT warm-up, untimed
+                }
                 for (int run = 0; run < runs; run++) {
                     for (int k = 0; k < sizes.length; k++) {
                         int s = run % 2 == 0 ? k : sizes.length - 1 - k;
-                        med[run][s] = measure(homes.get(s), sizes[s], reps, random, run);
+                        med[run][s] = measure(homes.get(s), sizes[s], reps, random, run, withDiff);
                     }
                     System.err.println("run " + (run + 1) + "/" + runs + " done");
                 }
                 String load1 = Files.readString(Path.of("/proc/loadavg")).strip();
-                report(driver, sizes, runs, reps, med, load0, load1);
+                report(driver, ops, sizes, runs, reps, med, load0, load1);
             } finally {
                 for (StorageDriver d : homes) d.cleanup();
             }
         }
     }
 
-    private static double[] measure(StorageDriver d, int n, int reps, SplittableRandom random, int run) {
-        long[][] t = new long[OPS.size()][reps];
+    /** exists and its floors, in the order {@link #measure} times them: {@code statx base}, the hot one, last. */
+    private static List<String> lookupNames(boolean withDiff) {
+        return withDiff ? List.of("exists", "statx <id>", "statx <id>/diff", "statx base") : List.of("exists", "statx <id>", "statx base");
+    }
+
+    /** The directory of {@code home} that holds one entry per layer: home itself, or the subdirectory with the base's. */
+    static Path layersDir(Path home) throws IOException {
+        if (Files.isDirectory(home.resolve("base"))) return home;
+        try (var dirs = Files.list(home)) {
+            return dirs.sorted().filter(dir -> Files.isDirectory(dir.resolve("base"))).findFirst()
+                    .orElseThrow(() -> new IllegalStateException("no directory of " + home + " holds the base layer's"));
+        }
+    }
+
+    /** Per op, the median ns of {@code reps} reps: exists and its floors (with {@code statx <id>/diff} when {@code withDiff}), then {@link #LIFECYCLE}. */
+    private static double[] measure(StorageDriver d, int n, int reps, SplittableRandom random, int run, boolean withDiff) throws IOException {
+        String layers = layersDir(d.home()).toString();
+        List<String> lookupNames = lookupNames(withDiff);
+        int hot = lookupNames.size() - 1, first = lookupNames.size();
+        long[][] t = new long[first + LIFECYCLE.size()][reps];
         for (int i = 0; i < reps; i++) {
             String some = n > 3 ? String.format("l-%05d", 3 + random.nextInt(n - 3)) : "base";
-            String other = d.home() + "/" + (n > 3 ? String.format("l-%05d", 3 + random.nextInt(n - 3)) : "base");
-            String diff = d.home() + "/" + (n > 3 ? String.format("l-%05d", 3 + random.nextInt(n - 3)) : "base") + "/diff";
-            String base = d.home() + "/base";
+            String other = layers + "/" + (n > 3 ? String.format("l-%05d", 3 + random.nextInt(n - 3)) : "base");
+            String diff = layers + "/" + (n > 3 ? String.format("l-%05d", 3 + random.nextInt(n - 3)) : "base") + "/diff";
+            String base = layers + "/base";
             String x = "x-" + (run < 0 ? "w" : run) + "-" + i;
             // exists and its floors take turns at going first: the first lookup after the last rep's remove finds
             // the CPU's caches cold, and none should always be that one; the hot base comes last
-            BooleanSupplier[] lookups = {() -> d.exists(some), () -> PosixFiles.lexists(other), () -> PosixFiles.lexists(diff),
-                    () -> PosixFiles.lexists(base)};
-            for (int k = 0; k < 4; k++) {
-                int o = k == 3 ? 3 : (k + i) % 3;
+            List<BooleanSupplier> lookups = new ArrayList<>(List.of(() -> d.exists(some), () -> PosixFiles.lexists(other)));
+            if (withDiff) lookups.add(() -> PosixFiles.lexists(diff));
+            lookups.add(() -> PosixFiles.lexists(base));
+            for (int k = 0; k < lookups.size(); k++) {
+                int o = k == hot ? hot : (k + i) % hot;
                 long s0 = System.nanoTime();
-                if (!lookups[o].getAsBoolean()) throw new IllegalStateException(OPS.get(o) + ": missing");
+                if (!lookups.get(o).getAsBoolean()) throw new IllegalStateException(lookupNames.get(o) + ": missing");
                 t[o][i] = System.nanoTime() - s0;
             }
             long b = System.nanoTime();
@@ -126,18 +155,18 @@ public final class LayerScale {
                 // the point
             }
             long h = System.nanoTime();
-            t[4][i] = c - b;
-            t[5][i] = e - c;
-            t[6][i] = f - e;
-            t[7][i] = g - f;
-            t[8][i] = h - g;
+            t[first][i] = c - b;
+            t[first + 1][i] = e - c;
+            t[first + 2][i] = f - e;
+            t[first + 3][i] = g - f;
+            t[first + 4][i] = h - g;
         }
-        double[] out = new double[OPS.size()];
-        for (int o = 0; o < OPS.size(); o++) out[o] = median(t[o]);
+        double[] out = new double[t.length];
+        for (int o = 0; o < t.length; o++) out[o] = median(t[o]);
         return out;
     }
 
-    private static void report(String driver, int[] sizes, int runs, int reps, double[][][] med, String load0, String load1) {
+    private static void report(String driver, List<String> ops, int[] sizes, int runs, int reps, double[][][] med, String load0, String load1) {
         System.out.printf(Locale.ROOT, "LayerScale %s: %d runs x %d reps per size, sizes in alternating order; load %s -> %s%n",
                 driver, runs, reps, load0, load1);
         int last = sizes.length - 1;
@@ -146,8 +175,8 @@ public final class LayerScale {
         h.append(String.format(Locale.ROOT, "%26s", sizes[last] + "/" + sizes[0] + " ratio"));
         h.append(String.format(Locale.ROOT, "%26s", sizes[last] + "-" + sizes[0] + " (µs)"));
         System.out.println(h);
-        for (int o = 0; o < OPS.size(); o++) {
-            StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-15s", OPS.get(o)));
+        for (int o = 0; o < ops.size(); o++) {
+            StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-15s", ops.get(o)));
             for (int s = 0; s < sizes.length; s++) {
                 double[] v = new double[runs];
                 for (int r = 0; r < runs; r++) v[r] = med[r][s][o] / 1e3;
