@@ -1,5 +1,7 @@
 package dev.strata.archive;
 
+import dev.strata.archive.tar.Buffers;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -55,7 +57,7 @@ final class ProducerStream extends InputStream {
     }
 
     private final class Sink extends OutputStream implements dev.strata.archive.tar.TarWriter.BufferSink {
-        private byte[] buf = dev.strata.archive.tar.Buffers.heap();
+        private byte[] buf = Buffers.heap();
         private int pos;
 
         @Override
@@ -103,7 +105,7 @@ final class ProducerStream extends InputStream {
                 full.add(b);
                 lengths.add(len);
                 lock.notifyAll();
-                return free.isEmpty() ? dev.strata.archive.tar.Buffers.heap() : free.poll();
+                return free.isEmpty() ? Buffers.heap() : free.poll();
             }
         }
 
@@ -156,18 +158,18 @@ final class ProducerStream extends InputStream {
         }
     }
 
-    /** Hands each buffer to {@code out} as it is, without copying it into a caller's array first. */
+    /** Hands each buffer to {@code out} as it is (in {@link Buffers#SLICE} writes), without copying it into a caller's array first. */
     @Override
     public long transferTo(OutputStream out) throws IOException {
         long n = 0;
         if (closed) throw new IOException("stream closed");
         if (head != null && headPos < headLen) {
-            out.write(head, headPos, headLen - headPos);
+            Buffers.writeSliced(out, head, headPos, headLen - headPos);
             n += headLen - headPos;
             headPos = headLen;
         }
         while (nextChunk()) {
-            out.write(head, 0, headLen);
+            Buffers.writeSliced(out, head, 0, headLen);
             n += headLen;
             headPos = headLen;
         }

@@ -181,7 +181,7 @@ public final class TarWriter implements AutoCloseable {
         if (len >= buf.length) {
             flushBuffer();
             try {
-                writeSliced(b, off, len);
+                Buffers.writeSliced(out, b, off, len);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -192,23 +192,6 @@ public final class TarWriter implements AutoCloseable {
         pos += len;
     }
 
-    /**
-     * The most handed to the stream in one write: a pipe's default capacity. The buffer still fills to 1 MiB (few
-     * calls for small files), but a stream that copies a heap array before its write(2) (every JDK stream does)
-     * then copies 64 KiB that stay in the CPU's cache while the reader drains the last slice, not 1 MiB that does
-     * not while the pipe sits empty: a 20 MiB file's diff into a pipe went from ~0.8 of `tar -b 2048 -cf`'s rate
-     * to ~1.3-1.5 (scripts/bench-archive, 2026-12-04).
-     */
-    static final int SLICE = 64 << 10;
-
-    private void writeSliced(byte[] b, int off, int len) throws IOException {
-        for (int done = 0; done < len; ) {
-            int n = Math.min(SLICE, len - done);
-            out.write(b, off + done, n);
-            done += n;
-        }
-    }
-
     private void flushBuffer() {
         if (pos == 0) return;
         try {
@@ -217,7 +200,7 @@ public final class TarWriter implements AutoCloseable {
                 pos = 0;
                 return;
             }
-            writeSliced(buf, 0, pos);
+            Buffers.writeSliced(out, buf, 0, pos);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
