@@ -35,10 +35,9 @@ import java.util.function.BooleanSupplier;
  * {@code statx <id>/diff}, where layers have a {@code diff} directory (overlay), the same of
  * {@code <layers>/<id>/diff}, the lookup behind the overlay driver's own test (the other statx of its {@code exists},
  * of an absent crash mark, is the same name whatever the layer count); {@code statx base}, one entry that stays hot
- * in a directory that grows. A random one of
- * 10,000 dentries and inodes is not in the CPU's caches, one of 10 is: the kernel's lookup of a random entry grows
- * with the layer count on any driver (on the tmpfs of this bench, in {@code __d_lookup_rcu} and the inode's
- * getattr), the hot entry's does not. {@code exists} is flat where its growth in µs is its floor's.
+ * in a directory that grows. A random one of 10,000 dentries and inodes is not in the CPU's caches, one of 10 is:
+ * the kernel's lookup of a random entry grows with the layer count on any driver (on the tmpfs of this bench, in
+ * {@code __d_lookup_rcu} and the inode's getattr), the hot entry's does not. {@code exists} is flat where its growth in µs is its floor's.
  *
  * <pre>scripts/bench LayerScale DRIVER [SIZES] [RUNS] [REPS]   (defaults: 10,100,1000,10000  5  100; env WORK: a
  * directory for the scratch tmpfs, default /tmp)</pre>
@@ -65,6 +64,7 @@ public final class LayerScale {
         String load0 = Files.readString(Path.of("/proc/loadavg")).strip();
         DriverRegistry registry = DriverRegistry.load();
         List<StorageDriver> homes = new ArrayList<>();
+        List<Path> layerDirs = new ArrayList<>();
         try (BenchMount work = BenchMount.tmpfs(parent, "6g")) {
             try {
                 for (int n : sizes) {
@@ -75,22 +75,22 @@ public final class LayerScale {
                     d.create("p", "base", CreateOptions.NONE);
                     d.create("pc", "p", CreateOptions.NONE);
                     for (int i = 3; i < n; i++) d.create(String.format("l-%05d", i), "base", CreateOptions.NONE);
+                    layerDirs.add(layersDir(d.home()));
                     System.err.printf(Locale.ROOT, "home with %d layers made in %.1f s%n", n, (System.nanoTime() - t0) / 1e9);
                 }
                 // [run][size][op] medians in ns
-                Path layers = layersDir(homes.getFirst().home());
-                boolean withDiff = Files.isDirectory(layers.resolve("base").resolve("diff"));
+                boolean withDiff = Files.isDirectory(layerDirs.getFirst().resolve("base").resolve("diff"));
                 List<String> ops = new ArrayList<>(lookupNames(withDiff));
                 ops.addAll(LIFECYCLE);
                 double[][][] med = new double[runs][sizes.length][ops.size()];
                 SplittableRandom random = new SplittableRandom(42);
                 for (int s = 0; s < sizes.length; s++) {
-                    measure(homes.get(s), sizes[s], reps, random, -1, withDiff); // JIT warm-up, untimed
+                    measure(homes.get(s), layerDirs.get(s), sizes[s], reps, random, -1, withDiff); // JIT warm-up, untimed
                 }
                 for (int run = 0; run < runs; run++) {
                     for (int k = 0; k < sizes.length; k++) {
                         int s = run % 2 == 0 ? k : sizes.length - 1 - k;
-                        med[run][s] = measure(homes.get(s), sizes[s], reps, random, run, withDiff);
+                        med[run][s] = measure(homes.get(s), layerDirs.get(s), sizes[s], reps, random, run, withDiff);
                     }
                     System.err.println("run " + (run + 1) + "/" + runs + " done");
                 }
@@ -117,8 +117,8 @@ public final class LayerScale {
     }
 
     /** Per op, the median ns of {@code reps} reps: exists and its floors (with {@code statx <id>/diff} when {@code withDiff}), then {@link #LIFECYCLE}. */
-    private static double[] measure(StorageDriver d, int n, int reps, SplittableRandom random, int run, boolean withDiff) throws IOException {
-        String layers = layersDir(d.home()).toString();
+    private static double[] measure(StorageDriver d, Path layerDir, int n, int reps, SplittableRandom random, int run, boolean withDiff) {
+        String layers = layerDir.toString();
         List<String> lookupNames = lookupNames(withDiff);
         int hot = lookupNames.size() - 1, first = lookupNames.size();
         long[][] t = new long[first + LIFECYCLE.size()][reps];
